@@ -1,0 +1,3 @@
+module github.com/careerpath/llmgateway
+
+go 1.26.8

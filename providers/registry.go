@@ -1,0 +1,120 @@
+package providers
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Settings is what a [Factory] needs to build one provider instance. The
+// gateway fills it from provider_settings.json.
+type Settings struct {
+	// Name is the instance name (the key in provider_settings.json).
+	Name string
+	// Kind is the registered backend kind, e.g. "openai".
+	Kind string
+	// BaseURL overrides the vendor's default API root. Its meaning is the
+	// backend's: OpenAI's includes the /v1 path, Anthropic's does not, as
+	// in the vendors' own SDKs.
+	BaseURL string
+	// APIKey is the credential, already resolved from its environment
+	// variable or file. It is never logged or echoed.
+	APIKey string
+	// Headers are extra HTTP headers sent with every request.
+	Headers map[string]string
+	// Timeout bounds one attempt from sending the request to the last byte
+	// of a unary answer (streams are bounded by their idle timeouts). Zero
+	// means no bound beyond the caller's context.
+	Timeout time.Duration
+	// HTTPClient is the client to send requests with; nil means a shared,
+	// tuned default (see [DefaultHTTPClient]).
+	HTTPClient *http.Client
+	// Options holds backend-specific settings as raw JSON, decoded strictly
+	// by the backend (unknown fields are errors).
+	Options json.RawMessage
+}
+
+// Factory builds a provider from its settings. It must not do network I/O.
+type Factory func(Settings) (Provider, error)
+
+var registry = struct {
+	sync.RWMutex
+	m map[string]Factory
+}{m: map[string]Factory{}}
+
+// Register makes a backend available under kind. It is meant to be called
+// from a backend package's init function and panics if kind is empty or
+// already registered, so that a clash is found at start-up, not in
+// production.
+func Register(kind string, f Factory) {
+	if kind == "" {
+		panic("providers: Register with empty kind")
+	}
+	if f == nil {
+		panic("providers: Register of kind " + kind + " with nil factory")
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.m[kind]; dup {
+		panic("providers: kind " + kind + " registered twice")
+	}
+	registry.m[kind] = f
+}
+
+// Kinds lists the registered kinds in sorted order.
+func Kinds() []string {
+	registry.RLock()
+	defer registry.RUnlock()
+	kinds := make([]string, 0, len(registry.m))
+	for k := range registry.m {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	return kinds
+}
+
+// ErrUnknownKind is returned by [New] for a kind nobody registered.
+type ErrUnknownKind struct{ Kind string }
+
+func (e *ErrUnknownKind) Error() string {
+	return fmt.Sprintf("unknown provider kind %q (known kinds: %v)", e.Kind, Kinds())
+}
+
+// New builds a provider of s.Kind from s.
+func New(s Settings) (Provider, error) {
+	registry.RLock()
+	f, ok := registry.m[s.Kind]
+	registry.RUnlock()
+	if !ok {
+		return nil, &ErrUnknownKind{Kind: s.Kind}
+	}
+	if s.HTTPClient == nil {
+		s.HTTPClient = DefaultHTTPClient()
+	}
+	return f(s)
+}
+
+var (
+	defaultClientOnce sync.Once
+	defaultClient     *http.Client
+)
+
+// DefaultHTTPClient is the shared client used toward providers: a transport
+// with connection pools sized for a gateway (many idle connections per host,
+// HTTP/2 where the vendor offers it) and no overall timeout, since deadlines
+// come from each request's context.
+func DefaultHTTPClient() *http.Client {
+	defaultClientOnce.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns = 1024
+		t.MaxIdleConnsPerHost = 256
+		t.IdleConnTimeout = 90 * time.Second
+		t.ForceAttemptHTTP2 = true
+		t.ResponseHeaderTimeout = 0
+		defaultClient = &http.Client{Transport: t}
+	})
+	return defaultClient
+}
