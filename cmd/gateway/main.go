@@ -1,0 +1,116 @@
+// Command gateway runs the LLM gateway: the LLMGateway gRPC service, its REST
+// shim and the admin endpoints.
+//
+// With no configuration directory it runs the embedded default
+// configuration, whose routes are answered by an in-process simulator, so
+// it works with no API keys and no Redis. Every flag can also be set by an
+// environment variable: LLMGW_ followed by the flag name in upper case with
+// dashes as underscores (e.g. LLMGW_GRPC_ADDR).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/peterbourgon/ff/v3"
+
+	"github.com/careerpath/llmgateway/config"
+	"github.com/careerpath/llmgateway/server"
+
+	// Provider backends register themselves by kind.
+	_ "github.com/careerpath/llmgateway/providers/anthropic"
+	_ "github.com/careerpath/llmgateway/providers/openai"
+	_ "github.com/careerpath/llmgateway/providers/sim"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	var (
+		grpcAddr  = fs.String("grpc-addr", "127.0.0.1:50051", "gRPC listen address")
+		httpAddr  = fs.String("http-addr", "127.0.0.1:8080", "HTTP listen address (REST shim)")
+		adminAddr = fs.String("admin-addr", "127.0.0.1:9090", "admin listen address (/healthz, /readyz)")
+		configDir = fs.String("config-dir", "", "directory holding provider_settings.json and ab_test_config.json (empty: the embedded default, answered by the simulator unless OPENAI_API_KEY / ANTHROPIC_API_KEY are set)")
+		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn or error")
+		maxBytes  = fs.Int("max-request-bytes", server.DefaultLimits.MaxRequestBytes, "largest accepted request in bytes")
+		maxMsgs   = fs.Int("max-messages", server.DefaultLimits.MaxMessages, "most messages in one request")
+		maxTokens = fs.Int("max-tokens", server.DefaultLimits.MaxTokens, "ceiling for a request's max_tokens")
+		grace     = fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight calls may finish after SIGTERM")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LLMGW")); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	var cfg *config.Config
+	var err error
+	if *configDir == "" {
+		cfg, err = config.Default(getenv)
+	} else {
+		cfg, err = config.Load(*configDir)
+	}
+	if err != nil {
+		return fmt.Errorf("configuration refused: %w", err)
+	}
+	rt, err := server.BuildRuntime(cfg, getenv)
+	if err != nil {
+		return fmt.Errorf("configuration refused: %w", err)
+	}
+	defer rt.Close()
+	source := *configDir
+	if source == "" {
+		source = "embedded default"
+	}
+	log.Info("configuration loaded", "source", source, "providers", len(rt.Providers), "routes", rt.Router.Routes())
+
+	srv := server.New(server.Options{
+		GRPCAddr: *grpcAddr, HTTPAddr: *httpAddr, AdminAddr: *adminAddr,
+		Limits:        server.Limits{MaxRequestBytes: *maxBytes, MaxMessages: *maxMsgs, MaxTokens: *maxTokens},
+		ShutdownGrace: *grace,
+		Logger:        log,
+	}, rt)
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-srv.Err():
+		log.Error("listener failed", "error", err)
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+	stop()
+	if err := srv.Shutdown(context.Background()); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

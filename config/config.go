@@ -1,0 +1,297 @@
+// Package config loads and validates the gateway's JSON configuration: the
+// operators' provider_settings.json (providers, models and prices) and
+// ab_test_config.json (routes and their variants).
+//
+// Decoding is strict (unknown fields are errors) and every error names the
+// file, the JSON path and the reason, so that a bad file is refused with a
+// message an operator can act on. A [Config] is plain data: building
+// providers and routing tables from it is the caller's job.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/careerpath/llmgateway/providers"
+)
+
+// File names inside a config directory, as the operators know them.
+const (
+	ProviderSettingsFile = "provider_settings.json"
+	ABTestConfigFile     = "ab_test_config.json"
+)
+
+// Config is one complete, validated configuration.
+type Config struct {
+	Providers ProviderSettings
+	Routes    ABTestConfig
+}
+
+// ProviderSettings is provider_settings.json.
+type ProviderSettings struct {
+	// Providers by instance name (e.g. "openai", "anthropic_backup").
+	Providers map[string]Provider `json:"providers"`
+	// Models each provider may serve, with their prices.
+	Models []Model `json:"models"`
+}
+
+// Provider configures one provider instance.
+type Provider struct {
+	// Kind is the registered backend kind: "openai", "anthropic",
+	// "openai-compatible", "sim".
+	Kind string `json:"kind"`
+	// BaseURL overrides the vendor's API root.
+	BaseURL string `json:"base_url,omitempty"`
+	// APIKeyEnv names the environment variable holding the API key. The key
+	// itself never appears in configuration.
+	APIKeyEnv string `json:"api_key_env,omitempty"`
+	// APIKeyFile names a file holding the API key (e.g. a mounted secret).
+	APIKeyFile string `json:"api_key_file,omitempty"`
+	// Timeout bounds one attempt, e.g. "30s".
+	Timeout Duration `json:"timeout,omitempty"`
+	// Headers are extra HTTP headers sent with every request.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Options are backend-specific settings, decoded by the backend.
+	Options json.RawMessage `json:"options,omitempty"`
+}
+
+// Model is one model of one provider and its price.
+type Model struct {
+	// Name is the model name as the provider knows it.
+	Name string `json:"name"`
+	// Provider is the provider instance serving it.
+	Provider string `json:"provider"`
+	// ContextWindow is the model's context size in tokens.
+	ContextWindow int `json:"context_window"`
+	// Price is what the provider charges.
+	Price Price `json:"price"`
+}
+
+// Price is a model's price in US dollars per million tokens.
+type Price struct {
+	InputPerMTok           float64 `json:"input_per_mtok"`
+	OutputPerMTok          float64 `json:"output_per_mtok"`
+	CachedInputPerMTok     float64 `json:"cached_input_per_mtok,omitempty"`
+	CacheWriteInputPerMTok float64 `json:"cache_write_input_per_mtok,omitempty"`
+}
+
+// ABTestConfig is ab_test_config.json.
+type ABTestConfig struct {
+	// Routes by name (e.g. "career_advice").
+	Routes map[string]Route `json:"routes"`
+}
+
+// Route is what a caller asks for by name: one or more variants, the
+// weights that split traffic between them, and what to do when they fail.
+type Route struct {
+	// Description says what the route is for.
+	Description string `json:"description,omitempty"`
+	// Variants are the ways of answering; at least one.
+	Variants []Variant `json:"variants"`
+	// Backups are tried in order when the selected variant fails.
+	Backups []Target `json:"backups,omitempty"`
+	// DegradedAnswer is served, marked as degraded, when everything failed.
+	DegradedAnswer string `json:"degraded_answer,omitempty"`
+}
+
+// Target names a provider instance and one of its models.
+type Target struct {
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
+}
+
+// Variant is one way of answering a route.
+type Variant struct {
+	// Name identifies the variant in responses, metrics and experiments.
+	Name string `json:"name"`
+	Target
+	// Weight is the variant's share of traffic relative to the others.
+	Weight int `json:"weight"`
+	// SystemPrompt, when set, is sent as the first system message.
+	SystemPrompt string `json:"system_prompt,omitempty"`
+	// Params are the variant's generation defaults.
+	Params Params `json:"params,omitempty"`
+}
+
+// Params are generation defaults; unset fields defer to the caller or the
+// provider.
+type Params struct {
+	MaxTokens   int      `json:"max_tokens,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
+	TopP        *float64 `json:"top_p,omitempty"`
+}
+
+// Duration is a time.Duration written in JSON as a Go duration string
+// ("30s", "1m30s").
+type Duration time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New(`must be a duration string such as "30s"`)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q", s)
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %q", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// Error is one problem in one file.
+type Error struct {
+	// File is the file name, e.g. "provider_settings.json".
+	File string
+	// Path is the JSON path of the offending value, e.g.
+	// "$.providers.openai.kind".
+	Path string
+	// Reason says what is wrong.
+	Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return e.File + ": " + e.Reason
+	}
+	return e.File + ": " + e.Path + ": " + e.Reason
+}
+
+// Errors is every problem found in a configuration.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (es Errors) err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+// Load reads and validates the configuration in dir.
+func Load(dir string) (*Config, error) {
+	return LoadFS(os.DirFS(dir))
+}
+
+// LoadFS reads and validates the configuration in fsys.
+func LoadFS(fsys fs.FS) (*Config, error) {
+	var cfg Config
+	var errs Errors
+	if err := decodeFile(fsys, ProviderSettingsFile, &cfg.Providers); err != nil {
+		errs = append(errs, err)
+	}
+	if err := decodeFile(fsys, ABTestConfigFile, &cfg.Routes); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// decodeFile strictly decodes one JSON file into v.
+func decodeFile(fsys fs.FS, name string, v any) *Error {
+	data, err := fs.ReadFile(fsys, filepath.ToSlash(name))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &Error{File: name, Reason: "file not found"}
+		}
+		return &Error{File: name, Reason: err.Error()}
+	}
+	return decode(name, data, v)
+}
+
+func decode(name string, data []byte, v any) *Error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(name, data, err)
+	}
+	if dec.More() {
+		return &Error{File: name, Reason: "unexpected data after the top-level JSON object"}
+	}
+	return nil
+}
+
+// jsonError turns an encoding/json error into an [*Error] with a JSON path
+// and, for syntax errors, a line number.
+func jsonError(name string, data []byte, err error) *Error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		line := 1 + bytes.Count(data[:min(int(syn.Offset), len(data))], []byte{'\n'})
+		return &Error{File: name, Reason: fmt.Sprintf("invalid JSON at line %d: %v", line, syn)}
+	case errors.As(err, &typ):
+		// encoding/json's field path leaves out map keys and indexes, so
+		// the line number locates the value.
+		line := 1 + bytes.Count(data[:min(int(typ.Offset), len(data))], []byte{'\n'})
+		return &Error{File: name, Path: "$." + typ.Field,
+			Reason: fmt.Sprintf("must be %s, not %s (line %d)", typ.Type, typ.Value, line)}
+	}
+	msg := err.Error()
+	if field, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return &Error{File: name, Reason: "unknown field " + field}
+	}
+	// Errors from our own UnmarshalJSON methods carry no path; encoding/json
+	// does not give one. Report the message as it is.
+	return &Error{File: name, Reason: strings.TrimPrefix(msg, "json: ")}
+}
+
+// ModelFor returns the model named name served by provider.
+func (c *Config) ModelFor(provider, name string) (Model, bool) {
+	i := slices.IndexFunc(c.Providers.Models, func(m Model) bool {
+		return m.Provider == provider && m.Name == name
+	})
+	if i < 0 {
+		return Model{}, false
+	}
+	return c.Providers.Models[i], true
+}
+
+// Cost is the price in US dollars of an answer with usage u. Cached and
+// cache-write input tokens are billed at their own prices when configured,
+// else at the input price.
+func (p Price) Cost(u providers.Usage) float64 {
+	cached := float64(u.CachedInputTokens)
+	written := float64(u.CacheCreationInputTokens)
+	plain := float64(u.InputTokens) - cached - written
+	if plain < 0 {
+		plain = 0
+	}
+	cachedPrice, writePrice := p.CachedInputPerMTok, p.CacheWriteInputPerMTok
+	if cachedPrice == 0 {
+		cachedPrice = p.InputPerMTok
+	}
+	if writePrice == 0 {
+		writePrice = p.InputPerMTok
+	}
+	return (plain*p.InputPerMTok + cached*cachedPrice + written*writePrice +
+		float64(u.OutputTokens)*p.OutputPerMTok) / 1e6
+}

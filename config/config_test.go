@@ -1,0 +1,167 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/careerpath/llmgateway/providers"
+)
+
+func TestMain(m *testing.M) {
+	for _, kind := range []string{"openai", "anthropic", "sim"} {
+		providers.Register(kind, func(providers.Settings) (providers.Provider, error) { return nil, errors.New("unused") })
+	}
+	os.Exit(m.Run())
+}
+
+const goodProviders = `{
+  "providers": {"openai": {"kind": "openai", "api_key_env": "OPENAI_API_KEY", "timeout": "10s"}},
+  "models": [{"name": "gpt-4o-mini", "provider": "openai", "context_window": 128000,
+              "price": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}}]
+}`
+
+const goodRoutes = `{
+  "routes": {"career_advice": {"variants": [
+    {"name": "a", "provider": "openai", "model": "gpt-4o-mini", "weight": 1}]}}
+}`
+
+func load(t *testing.T, ps, ab string) error {
+	t.Helper()
+	_, err := LoadFS(fstest.MapFS{
+		ProviderSettingsFile: {Data: []byte(ps)},
+		ABTestConfigFile:     {Data: []byte(ab)},
+	})
+	return err
+}
+
+func TestLoadGood(t *testing.T) {
+	if err := load(t, goodProviders, goodRoutes); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadErrorsNameFileAndPath(t *testing.T) {
+	tests := []struct {
+		name     string
+		ps, ab   string
+		wantErrs []string
+	}{
+		{"unknown kind", strings.Replace(goodProviders, `"kind": "openai"`, `"kind": "gpt"`, 1), goodRoutes,
+			[]string{`provider_settings.json: $.providers.openai.kind: unknown provider kind "gpt"`}},
+		{"missing kind", strings.Replace(goodProviders, `"kind": "openai", `, ``, 1), goodRoutes,
+			[]string{`provider_settings.json: $.providers.openai.kind: is required`}},
+		{"unknown field", strings.Replace(goodProviders, `"timeout"`, `"timeuot"`, 1), goodRoutes,
+			[]string{`provider_settings.json: unknown field "timeuot"`}},
+		{"bad duration", strings.Replace(goodProviders, `"10s"`, `"ten seconds"`, 1), goodRoutes,
+			[]string{`provider_settings.json`, `invalid duration "ten seconds"`}},
+		{"syntax error", goodProviders, "{\n  \"routes\": {,\n}", []string{`ab_test_config.json: invalid JSON at line 2`}},
+		{"wrong type", goodProviders, strings.Replace(goodRoutes, `"weight": 1`, `"weight": "1"`, 1),
+			[]string{`ab_test_config.json: $.routes.variants.weight: must be int, not string (line 3)`}},
+		{"unknown model", goodProviders, strings.Replace(goodRoutes, `"model": "gpt-4o-mini"`, `"model": "gpt-5"`, 1),
+			[]string{`ab_test_config.json: $.routes.career_advice.variants[0].model: unknown model "gpt-5"`}},
+		{"unknown provider", goodProviders, strings.Replace(goodRoutes, `"provider": "openai"`, `"provider": "azure"`, 1),
+			[]string{`ab_test_config.json: $.routes.career_advice.variants[0].provider: unknown provider "azure"`}},
+		{"zero weights", goodProviders, strings.Replace(goodRoutes, `"weight": 1`, `"weight": 0`, 1),
+			[]string{`$.routes.career_advice.variants: weights must add up to more than 0`}},
+		{"key in env field", strings.Replace(goodProviders, `"OPENAI_API_KEY"`, `"sk-live-abc"`, 1), goodRoutes,
+			[]string{`$.providers.openai.api_key_env: must be an environment variable name, not a key`}},
+		{"bad temperature", goodProviders, strings.Replace(goodRoutes, `"weight": 1`, `"weight": 1, "params": {"temperature": 3}`, 1),
+			[]string{`$.routes.career_advice.variants[0].params.temperature: must be between 0 and 2`}},
+		{"no routes", goodProviders, `{"routes": {}}`, []string{`ab_test_config.json: $.routes: at least one route is required`}},
+		{"two errors at once", strings.Replace(goodProviders, `"kind": "openai"`, `"kind": "gpt"`, 1),
+			strings.Replace(goodRoutes, `"weight": 1`, `"weight": -1`, 1),
+			[]string{`$.providers.openai.kind`, `$.routes.career_advice.variants[0].weight: must not be negative`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := load(t, tt.ps, tt.ab)
+			if err == nil {
+				t.Fatal("config accepted")
+			}
+			for _, want := range tt.wantErrs {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q\ndoes not contain %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "provider_settings.json: file not found") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLoadDir(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{ProviderSettingsFile: goodProviders, ABTestConfigFile: goodRoutes} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := cfg.ModelFor("openai", "gpt-4o-mini"); !ok || m.ContextWindow != 128000 {
+		t.Fatalf("ModelFor = %+v, %v", m, ok)
+	}
+}
+
+func TestDefault(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	cfg, err := Default(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cfg.Routes.Routes["career_advice"]; !ok {
+		t.Fatal("default config has no career_advice route")
+	}
+	for _, name := range []string{"openai", "anthropic"} {
+		if k := cfg.Providers.Providers[name].Kind; k != "sim" {
+			t.Errorf("without keys, provider %s is %q, want sim", name, k)
+		}
+	}
+	env["OPENAI_API_KEY"] = "sk-test"
+	env["OPENAI_BASE_URL"] = "http://127.0.0.1:1/v1"
+	cfg, err = Default(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Providers.Providers["openai"]
+	if p.Kind != "openai" || p.BaseURL != "http://127.0.0.1:1/v1" || p.APIKeyEnv != "OPENAI_API_KEY" {
+		t.Fatalf("with OPENAI_API_KEY: %+v", p)
+	}
+	if cfg.Providers.Providers["anthropic"].Kind != "sim" {
+		t.Fatal("anthropic should stay simulated without its key")
+	}
+	key, err := p.APIKey("openai", getenv)
+	if err != nil || key != "sk-test" {
+		t.Fatalf("APIKey = %q, %v", key, err)
+	}
+}
+
+func TestAPIKeyMissingEnvNamesField(t *testing.T) {
+	p := Provider{APIKeyEnv: "NOT_SET_ANYWHERE"}
+	_, err := p.APIKey("openai", func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "$.providers.openai.api_key_env: environment variable NOT_SET_ANYWHERE is not set") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestPriceCost(t *testing.T) {
+	p := Price{InputPerMTok: 3, OutputPerMTok: 15, CachedInputPerMTok: 0.3, CacheWriteInputPerMTok: 3.75}
+	u := providers.Usage{InputTokens: 1_000_000, CachedInputTokens: 200_000, CacheCreationInputTokens: 100_000, OutputTokens: 10_000}
+	// 700k plain * 3 + 200k * 0.3 + 100k * 3.75 + 10k * 15, per million
+	want := 2.1 + 0.06 + 0.375 + 0.15
+	if got := p.Cost(u); got < want-1e-9 || got > want+1e-9 {
+		t.Fatalf("Cost = %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,209 @@
+// Package server is the gateway's front: the LLMGateway gRPC service and its
+// interceptor chain, the grpc-gateway REST shim, and the admin HTTP
+// endpoints (health, readiness). It owns the listeners and their graceful
+// shutdown; what answers a request is decided by routing and providers.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+)
+
+// Options configure a [Server].
+type Options struct {
+	// GRPCAddr, HTTPAddr and AdminAddr are the listen addresses; port 0
+	// picks a free port (see [Server.Addrs]).
+	GRPCAddr, HTTPAddr, AdminAddr string
+	// Limits bound requests; zero fields take [DefaultLimits].
+	Limits Limits
+	// ShutdownGrace is how long in-flight calls may run after shutdown
+	// starts before they are cut off.
+	ShutdownGrace time.Duration
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server runs the gateway's three listeners.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	service *Service
+	grpc    *grpc.Server
+	health  *health.Server
+	http    *http.Server
+	admin   *http.Server
+	conn    *grpc.ClientConn // the REST shim's connection to grpc
+
+	grpcLn, httpLn, adminLn net.Listener
+	ready                   atomic.Bool
+	wg                      sync.WaitGroup
+	serveErr                chan error
+}
+
+// New builds a server answering from rt. It does not listen yet.
+func New(opts Options, rt *Runtime) *Server {
+	if opts.Limits.MaxRequestBytes == 0 {
+		opts.Limits.MaxRequestBytes = DefaultLimits.MaxRequestBytes
+	}
+	if opts.Limits.MaxMessages == 0 {
+		opts.Limits.MaxMessages = DefaultLimits.MaxMessages
+	}
+	if opts.Limits.MaxTokens == 0 {
+		opts.Limits.MaxTokens = DefaultLimits.MaxTokens
+	}
+	if opts.ShutdownGrace == 0 {
+		opts.ShutdownGrace = 30 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, log: log, service: NewService(rt, opts.Limits), serveErr: make(chan error, 3)}
+
+	sopts := append(defaultChain(log).Options(),
+		// Accept requests somewhat over the limit so that validation can
+		// refuse them with InvalidArgument naming the limit, rather than
+		// the transport's bare ResourceExhausted.
+		grpc.MaxRecvMsgSize(opts.Limits.MaxRequestBytes+64<<10),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
+	)
+	s.grpc = grpc.NewServer(sopts...)
+	gatewayv1.RegisterLLMGatewayServer(s.grpc, s.service)
+	s.health = health.NewServer()
+	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	return s
+}
+
+// Service returns the gateway service, for swapping its runtime.
+func (s *Server) Service() *Service { return s.service }
+
+// Start opens the listeners and serves in the background. Serving errors
+// are reported by [Server.Wait].
+func (s *Server) Start(ctx context.Context) error {
+	var lc net.ListenConfig
+	var err error
+	if s.grpcLn, err = lc.Listen(ctx, "tcp", s.opts.GRPCAddr); err != nil {
+		return fmt.Errorf("listen gRPC on %s: %w", s.opts.GRPCAddr, err)
+	}
+	if s.httpLn, err = lc.Listen(ctx, "tcp", s.opts.HTTPAddr); err != nil {
+		_ = s.grpcLn.Close()
+		return fmt.Errorf("listen HTTP on %s: %w", s.opts.HTTPAddr, err)
+	}
+	if s.adminLn, err = lc.Listen(ctx, "tcp", s.opts.AdminAddr); err != nil {
+		_ = s.grpcLn.Close()
+		_ = s.httpLn.Close()
+		return fmt.Errorf("listen admin on %s: %w", s.opts.AdminAddr, err)
+	}
+
+	s.conn, err = grpc.NewClient("passthrough:///"+s.grpcLn.Addr().String(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	if err != nil {
+		return fmt.Errorf("connect REST shim: %w", err)
+	}
+	rest, err := newRESTHandler(context.Background(), s.conn, int64(s.opts.Limits.MaxRequestBytes))
+	if err != nil {
+		return err
+	}
+	s.http = &http.Server{
+		Handler:           rest,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.admin = &http.Server{
+		Handler:           s.adminHandler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+
+	s.serve("grpc", func() error { return s.grpc.Serve(s.grpcLn) })
+	s.serve("http", func() error { return s.http.Serve(s.httpLn) })
+	s.serve("admin", func() error { return s.admin.Serve(s.adminLn) })
+
+	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus(gatewayv1.LLMGateway_ServiceDesc.ServiceName, grpc_health_v1.HealthCheckResponse_SERVING)
+	s.ready.Store(true)
+	s.log.Info("gateway listening",
+		"grpc", s.grpcLn.Addr().String(), "http", s.httpLn.Addr().String(), "admin", s.adminLn.Addr().String())
+	return nil
+}
+
+func (s *Server) serve(name string, fn func() error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
+			s.serveErr <- fmt.Errorf("%s server: %w", name, err)
+		}
+	}()
+}
+
+// Addrs returns the bound gRPC, HTTP and admin addresses.
+func (s *Server) Addrs() (grpcAddr, httpAddr, adminAddr string) {
+	return s.grpcLn.Addr().String(), s.httpLn.Addr().String(), s.adminLn.Addr().String()
+}
+
+// Err delivers the first serving error, if a listener fails.
+func (s *Server) Err() <-chan error { return s.serveErr }
+
+// Shutdown stops the server gracefully: readiness turns off first, new
+// calls are refused, in-flight unary calls and streams may finish within
+// the grace period, then whatever is left is cut off. It returns once every
+// listener is closed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
+	s.health.Shutdown() // health checks now answer NOT_SERVING
+	s.log.Info("shutting down", "grace", s.opts.ShutdownGrace.String())
+
+	ctx, cancel := context.WithTimeout(ctx, s.opts.ShutdownGrace)
+	defer cancel()
+
+	// The REST shim first: it drains its requests, which are gRPC calls
+	// still in flight below it.
+	httpErr := s.http.Shutdown(ctx)
+	if httpErr != nil {
+		_ = s.http.Close()
+	}
+
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.log.Warn("grace period over, cutting off remaining calls")
+		s.grpc.Stop()
+		<-done
+	}
+	_ = s.conn.Close()
+	adminErr := s.admin.Shutdown(context.Background())
+	s.wg.Wait()
+	if httpErr != nil && !errors.Is(httpErr, context.DeadlineExceeded) {
+		return httpErr
+	}
+	return adminErr
+}

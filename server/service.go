@@ -1,0 +1,236 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/routing"
+)
+
+// Service implements the LLMGateway gRPC service. It returns domain errors;
+// the interceptor chain maps them to gRPC statuses with [Status].
+type Service struct {
+	gatewayv1.UnimplementedLLMGatewayServer
+	runtime atomic.Pointer[Runtime]
+	limits  Limits
+}
+
+// NewService returns a service answering from rt.
+func NewService(rt *Runtime, lim Limits) *Service {
+	s := &Service{limits: lim}
+	s.runtime.Store(rt)
+	return s
+}
+
+// Swap makes rt the runtime for new requests and returns the previous one,
+// which requests in flight may still be using.
+func (s *Service) Swap(rt *Runtime) *Runtime { return s.runtime.Swap(rt) }
+
+// Runtime returns the runtime new requests use.
+func (s *Service) Runtime() *Runtime { return s.runtime.Load() }
+
+// errStreamEnded is an upstream stream that ended without its final chunk.
+var errStreamEnded = errors.New("upstream stream ended without a final chunk")
+
+// Complete implements gatewayv1.LLMGatewayServer.
+func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) (*gatewayv1.CompleteResponse, error) {
+	start := time.Now()
+	if err := validate(req, s.limits); err != nil {
+		return nil, err
+	}
+	d, err := s.decide(req)
+	if err != nil {
+		return nil, err
+	}
+	preq := providerRequest(d, req)
+	upStart := time.Now()
+	resp, err := d.Provider.Complete(ctx, preq)
+	upstream := time.Since(upStart)
+	if err != nil {
+		return nil, err
+	}
+	out := &gatewayv1.CompleteResponse{
+		Id:              responseID(resp.ID),
+		Text:            resp.Text,
+		FinishReason:    finishReason(resp.FinishReason),
+		Usage:           usage(resp.Usage),
+		Provider:        d.Provider.Name(),
+		Model:           modelName(d, resp.Model),
+		Route:           d.Route,
+		Variant:         d.Variant,
+		CostUsd:         d.Price.Cost(resp.Usage),
+		UpstreamLatency: durationpb.New(upstream),
+		ServedFrom:      gatewayv1.ServedFrom_SERVED_FROM_FRESH,
+	}
+	out.GatewayOverhead = durationpb.New(time.Since(start) - upstream)
+	return out, nil
+}
+
+// Stream implements gatewayv1.LLMGatewayServer.
+func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway_StreamServer) error {
+	start := time.Now()
+	ctx := ss.Context()
+	if err := validate(req, s.limits); err != nil {
+		return err
+	}
+	d, err := s.decide(req)
+	if err != nil {
+		return err
+	}
+	preq := providerRequest(d, req)
+	upStart := time.Now()
+	st, err := d.Provider.Stream(ctx, preq)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+
+	var (
+		final gatewayv1.StreamResponse
+		ttft  time.Duration
+		// msg is reused for every delta: SendMsg has encoded it when it
+		// returns, so one allocation serves the whole stream.
+		msg gatewayv1.StreamResponse
+	)
+	for {
+		c, err := st.Recv()
+		if err == io.EOF {
+			return errStreamEnded
+		}
+		if err != nil {
+			return err
+		}
+		if c.Delta != "" {
+			if ttft == 0 {
+				ttft = time.Since(start)
+			}
+			msg.Delta = c.Delta
+			if err := ss.Send(&msg); err != nil {
+				return err
+			}
+		}
+		if c.Done {
+			upstream := time.Since(upStart)
+			final = gatewayv1.StreamResponse{
+				Done:             true,
+				Id:               responseID(c.ID),
+				FinishReason:     finishReason(c.FinishReason),
+				Usage:            usage(c.Usage),
+				Provider:         d.Provider.Name(),
+				Model:            modelName(d, c.Model),
+				Route:            d.Route,
+				Variant:          d.Variant,
+				CostUsd:          d.Price.Cost(c.Usage),
+				UpstreamLatency:  durationpb.New(upstream),
+				ServedFrom:       gatewayv1.ServedFrom_SERVED_FROM_FRESH,
+				TimeToFirstToken: durationpb.New(ttft),
+			}
+			final.GatewayOverhead = durationpb.New(time.Since(start) - upstream)
+			return ss.Send(&final)
+		}
+	}
+}
+
+// decide picks where req goes.
+func (s *Service) decide(req *gatewayv1.CompleteRequest) (*routing.Decision, error) {
+	rt := s.runtime.Load()
+	if m := req.GetModel(); m != nil {
+		return rt.Router.Direct(m.GetProvider(), m.GetModel())
+	}
+	return rt.Router.Route(req.GetRoute(), req.GetCaller().GetSubject())
+}
+
+// providerRequest translates req for the provider d chose, applying the
+// variant's system prompt and generation defaults under the caller's own
+// parameters.
+func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest) *providers.Request {
+	msgs := make([]providers.Message, 0, len(req.GetMessages())+1)
+	if d.SystemPrompt != "" {
+		msgs = append(msgs, providers.Message{Role: providers.RoleSystem, Content: d.SystemPrompt})
+	}
+	for _, m := range req.GetMessages() {
+		msgs = append(msgs, providers.Message{Role: role(m.GetRole()), Content: m.GetContent()})
+	}
+	p := &providers.Request{
+		Model:       d.Model,
+		Messages:    msgs,
+		MaxTokens:   d.Params.MaxTokens,
+		Temperature: d.Params.Temperature,
+		TopP:        d.Params.TopP,
+	}
+	if gp := req.GetParams(); gp != nil {
+		if gp.MaxTokens != nil {
+			p.MaxTokens = int(gp.GetMaxTokens())
+		}
+		if gp.Temperature != nil {
+			p.Temperature = gp.Temperature
+		}
+		if gp.TopP != nil {
+			p.TopP = gp.TopP
+		}
+		p.Stop = gp.GetStop()
+		p.Seed = gp.Seed
+	}
+	return p
+}
+
+func role(r gatewayv1.Role) providers.Role {
+	switch r {
+	case gatewayv1.Role_ROLE_SYSTEM:
+		return providers.RoleSystem
+	case gatewayv1.Role_ROLE_ASSISTANT:
+		return providers.RoleAssistant
+	}
+	return providers.RoleUser
+}
+
+func finishReason(f providers.FinishReason) gatewayv1.FinishReason {
+	switch f {
+	case providers.FinishStop:
+		return gatewayv1.FinishReason_FINISH_REASON_STOP
+	case providers.FinishLength:
+		return gatewayv1.FinishReason_FINISH_REASON_LENGTH
+	case providers.FinishContentFilter:
+		return gatewayv1.FinishReason_FINISH_REASON_CONTENT_FILTER
+	case providers.FinishToolCalls:
+		return gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS
+	}
+	return gatewayv1.FinishReason_FINISH_REASON_UNSPECIFIED
+}
+
+func usage(u providers.Usage) *gatewayv1.Usage {
+	return &gatewayv1.Usage{
+		InputTokens:              u.InputTokens,
+		OutputTokens:             u.OutputTokens,
+		CachedInputTokens:        u.CachedInputTokens,
+		CacheCreationInputTokens: u.CacheCreationInputTokens,
+	}
+}
+
+// modelName prefers the model the provider reports (it may be a dated
+// snapshot of the alias we asked for).
+func modelName(d *routing.Decision, reported string) string {
+	if reported != "" {
+		return reported
+	}
+	return d.Model
+}
+
+// responseID is the provider's id, or a fresh gateway id when it sent none.
+func responseID(upstream string) string {
+	if upstream != "" {
+		return upstream
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "gw-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,135 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/routing"
+)
+
+// ErrorDomain is the ErrorInfo domain of every error the gateway returns.
+const ErrorDomain = "llmgateway"
+
+// FieldError is a request field that failed validation.
+type FieldError struct {
+	// Field is the path of the field, e.g. "messages[0].role".
+	Field string
+	// Description says what is wrong with it.
+	Description string
+}
+
+// InvalidRequestError lists every field of a request that failed validation.
+type InvalidRequestError struct {
+	Violations []FieldError
+}
+
+func (e *InvalidRequestError) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid request: ")
+	for i, v := range e.Violations {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(v.Field)
+		b.WriteString(": ")
+		b.WriteString(v.Description)
+	}
+	return b.String()
+}
+
+// Status maps any error the gateway produces to the gRPC status returned to
+// the caller. It is the only place that does so: handlers and interceptors
+// return domain errors and let this decide the code and the details.
+//
+// Provider failures carry an ErrorInfo (reason = the upstream error kind,
+// metadata = the provider name) and, when the provider asked for a
+// back-off, a RetryInfo. Our own provider credential being rejected is an
+// Internal error: it is the operator's problem, never the caller's.
+func Status(err error) *status.Status {
+	if err == nil {
+		return status.New(codes.OK, "")
+	}
+	if s, ok := status.FromError(err); ok {
+		return s
+	}
+	var inv *InvalidRequestError
+	if errors.As(err, &inv) {
+		br := &errdetails.BadRequest{}
+		for _, v := range inv.Violations {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+				Field: v.Field, Description: v.Description,
+			})
+		}
+		return withDetails(codes.InvalidArgument, inv.Error(), br,
+			&errdetails.ErrorInfo{Reason: "INVALID_REQUEST", Domain: ErrorDomain})
+	}
+	switch {
+	case errors.Is(err, routing.ErrUnknownRoute):
+		return withDetails(codes.InvalidArgument, err.Error(), &errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "route", Description: err.Error()}},
+		}, &errdetails.ErrorInfo{Reason: "UNKNOWN_ROUTE", Domain: ErrorDomain})
+	case errors.Is(err, routing.ErrUnknownModel):
+		return withDetails(codes.InvalidArgument, err.Error(), &errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "model", Description: err.Error()}},
+		}, &errdetails.ErrorInfo{Reason: "UNKNOWN_MODEL", Domain: ErrorDomain})
+	}
+	if pe, ok := providers.AsError(err); ok {
+		return providerStatus(pe)
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.New(codes.DeadlineExceeded, "deadline exceeded")
+	case errors.Is(err, context.Canceled):
+		return status.New(codes.Canceled, "request canceled")
+	}
+	return status.New(codes.Internal, "internal error")
+}
+
+// providerStatus maps a typed upstream failure.
+func providerStatus(pe *providers.Error) *status.Status {
+	info := &errdetails.ErrorInfo{
+		Reason:   "UPSTREAM_" + strings.ToUpper(pe.Kind.String()),
+		Domain:   ErrorDomain,
+		Metadata: map[string]string{"provider": pe.Provider},
+	}
+	var code codes.Code
+	msg := pe.Error()
+	switch pe.Kind {
+	case providers.KindBadRequest, providers.KindContextLength:
+		code = codes.InvalidArgument
+	case providers.KindRateLimited:
+		code = codes.ResourceExhausted
+	case providers.KindTimeout:
+		code = codes.DeadlineExceeded
+	case providers.KindCanceled:
+		if errors.Is(pe, context.DeadlineExceeded) {
+			return status.New(codes.DeadlineExceeded, "deadline exceeded")
+		}
+		return status.New(codes.Canceled, "request canceled")
+	case providers.KindAuth:
+		code = codes.Internal
+		msg = "the gateway's credentials for provider " + pe.Provider + " were rejected"
+	default:
+		code = codes.Unavailable
+	}
+	if pe.RetryAfter > 0 {
+		return withDetails(code, msg, info, &errdetails.RetryInfo{RetryDelay: durationpb.New(pe.RetryAfter)})
+	}
+	return withDetails(code, msg, info)
+}
+
+func withDetails(code codes.Code, msg string, details ...protoadapt.MessageV1) *status.Status {
+	s := status.New(code, msg)
+	if d, err := s.WithDetails(details...); err == nil {
+		return d
+	}
+	return s
+}
