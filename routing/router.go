@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 		"math/rand/v2"
+	"slices"
 
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/providers"
@@ -149,6 +150,7 @@ func (r *Router) Routes() []string {
 	for n := range r.routes {
 		names = append(names, n)
 	}
+	slices.Sort(names)
 	return names
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -209,10 +210,10 @@ func finishReason(f providers.FinishReason) gatewayv1.FinishReason {
 
 func usage(u providers.Usage) *gatewayv1.Usage {
 	return &gatewayv1.Usage{
-		InputTokens:              u.InputTokens,
-		OutputTokens:             u.OutputTokens,
-		CachedInputTokens:        u.CachedInputTokens,
-		CacheCreationInputTokens: u.CacheCreationInputTokens,
+		InputTokens:              clamp32(u.InputTokens),
+		OutputTokens:             clamp32(u.OutputTokens),
+		CachedInputTokens:        clamp32(u.CachedInputTokens),
+		CacheCreationInputTokens: clamp32(u.CacheCreationInputTokens),
 	}
 }
 
@@ -233,4 +234,16 @@ func responseID(upstream string) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "gw-" + hex.EncodeToString(b[:])
+}
+
+// clamp32 narrows a token count for the wire; no single answer comes near
+// the limit, but a corrupt upstream count must not wrap negative.
+func clamp32(n int64) int32 {
+	switch {
+	case n < 0:
+		return 0
+	case n > math.MaxInt32:
+		return math.MaxInt32
+	}
+	return int32(n)
 }

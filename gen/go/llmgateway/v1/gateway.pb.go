@@ -624,15 +624,15 @@ func (x *CacheControl) GetTtl() *durationpb.Duration {
 type Usage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// InputTokens is every prompt token, including cached ones.
-	InputTokens int64 `protobuf:"varint,1,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
+	InputTokens int32 `protobuf:"varint,1,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
 	// OutputTokens is every generated token.
-	OutputTokens int64 `protobuf:"varint,2,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
+	OutputTokens int32 `protobuf:"varint,2,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
 	// CachedInputTokens is the part of the prompt read from the provider's
 	// prompt cache.
-	CachedInputTokens int64 `protobuf:"varint,3,opt,name=cached_input_tokens,json=cachedInputTokens,proto3" json:"cached_input_tokens,omitempty"`
+	CachedInputTokens int32 `protobuf:"varint,3,opt,name=cached_input_tokens,json=cachedInputTokens,proto3" json:"cached_input_tokens,omitempty"`
 	// CacheCreationInputTokens is the part of the prompt written to the
 	// provider's prompt cache.
-	CacheCreationInputTokens int64 `protobuf:"varint,4,opt,name=cache_creation_input_tokens,json=cacheCreationInputTokens,proto3" json:"cache_creation_input_tokens,omitempty"`
+	CacheCreationInputTokens int32 `protobuf:"varint,4,opt,name=cache_creation_input_tokens,json=cacheCreationInputTokens,proto3" json:"cache_creation_input_tokens,omitempty"`
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache
 }
@@ -667,28 +667,28 @@ func (*Usage) Descriptor() ([]byte, []int) {
 	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *Usage) GetInputTokens() int64 {
+func (x *Usage) GetInputTokens() int32 {
 	if x != nil {
 		return x.InputTokens
 	}
 	return 0
 }
 
-func (x *Usage) GetOutputTokens() int64 {
+func (x *Usage) GetOutputTokens() int32 {
 	if x != nil {
 		return x.OutputTokens
 	}
 	return 0
 }
 
-func (x *Usage) GetCachedInputTokens() int64 {
+func (x *Usage) GetCachedInputTokens() int32 {
 	if x != nil {
 		return x.CachedInputTokens
 	}
 	return 0
 }
 
-func (x *Usage) GetCacheCreationInputTokens() int64 {
+func (x *Usage) GetCacheCreationInputTokens() int32 {
 	if x != nil {
 		return x.CacheCreationInputTokens
 	}
@@ -1054,10 +1054,10 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x06bypass\x18\x01 \x01(\bR\x06bypass\x12+\n" +
 	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\xbe\x01\n" +
 	"\x05Usage\x12!\n" +
-	"\finput_tokens\x18\x01 \x01(\x03R\vinputTokens\x12#\n" +
-	"\routput_tokens\x18\x02 \x01(\x03R\foutputTokens\x12.\n" +
-	"\x13cached_input_tokens\x18\x03 \x01(\x03R\x11cachedInputTokens\x12=\n" +
-	"\x1bcache_creation_input_tokens\x18\x04 \x01(\x03R\x18cacheCreationInputTokens\"\xe9\x03\n" +
+	"\finput_tokens\x18\x01 \x01(\x05R\vinputTokens\x12#\n" +
+	"\routput_tokens\x18\x02 \x01(\x05R\foutputTokens\x12.\n" +
+	"\x13cached_input_tokens\x18\x03 \x01(\x05R\x11cachedInputTokens\x12=\n" +
+	"\x1bcache_creation_input_tokens\x18\x04 \x01(\x05R\x18cacheCreationInputTokens\"\xe9\x03\n" +
 	"\x10CompleteResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12@\n" +

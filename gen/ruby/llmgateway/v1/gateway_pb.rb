@@ -41,10 +41,10 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :ttl, :message, 2, "google.protobuf.Duration", json_name: "ttl"
     end
     add_message "llmgateway.v1.Usage" do
-      optional :input_tokens, :int64, 1, json_name: "inputTokens"
-      optional :output_tokens, :int64, 2, json_name: "outputTokens"
-      optional :cached_input_tokens, :int64, 3, json_name: "cachedInputTokens"
-      optional :cache_creation_input_tokens, :int64, 4, json_name: "cacheCreationInputTokens"
+      optional :input_tokens, :int32, 1, json_name: "inputTokens"
+      optional :output_tokens, :int32, 2, json_name: "outputTokens"
+      optional :cached_input_tokens, :int32, 3, json_name: "cachedInputTokens"
+      optional :cache_creation_input_tokens, :int32, 4, json_name: "cacheCreationInputTokens"
     end
     add_message "llmgateway.v1.CompleteResponse" do
       optional :id, :string, 1, json_name: "id"

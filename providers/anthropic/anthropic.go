@@ -1,0 +1,299 @@
+// Package anthropic is the [providers.Provider] for Anthropic's Messages API
+// (POST /v1/messages), unary and streaming.
+//
+// It registers the kind "anthropic". Settings.BaseURL is the API root
+// without the /v1 path, as in Anthropic's own SDKs; it defaults to
+// [DefaultBaseURL]. Settings.Options is decoded strictly into [Options].
+// Every request carries x-api-key (when Settings.APIKey is set),
+// anthropic-version and content-type, which take precedence over
+// Settings.Headers (use them for anthropic-beta and the like).
+//
+// Settings.Timeout bounds a unary attempt from sending to the last byte of
+// the answer, and a streamed attempt only until its response headers
+// arrive. When it fires while the caller's context is alive the error is
+// [providers.KindTimeout]; when the caller gives up it is
+// [providers.KindCanceled].
+//
+// Translation from the provider-neutral request:
+//
+//   - System messages, wherever they appear, are hoisted into the top-level
+//     "system" string, joined with a blank line.
+//   - The remaining turns must start with a user turn and are sent as
+//     string content; consecutive turns of the same role are merged with a
+//     blank line because the API requires strict alternation. Empty turns
+//     are dropped.
+//   - max_tokens is required by the API: a request without one gets
+//     Options.DefaultMaxTokens.
+//   - Temperature must lie in 0..1 (Anthropic's range, not OpenAI's 0..2) and
+//     top_p in 0..1; violations are [providers.KindBadRequest] errors raised
+//     before any network call.
+//   - Stop becomes stop_sequences, User becomes metadata.user_id.
+//   - Seed is ignored: the Messages API has no deterministic sampling.
+//
+// Usage is normalised as [providers.Usage] requires: Anthropic's
+// input_tokens excludes cached tokens, so InputTokens is input_tokens +
+// cache_creation_input_tokens + cache_read_input_tokens. In a stream every
+// usage value is cumulative: the last one seen wins, none is summed.
+//
+// Failures are [*providers.Error]. The HTTP status decides the kind
+// ([providers.StatusKind]), refined by Anthropic's error body: a 400 saying
+// the prompt is too long is [providers.KindContextLength], an
+// overloaded_error behind a 5xx is [providers.KindOverloaded]. A body that
+// is not JSON (an HTML page from a proxy) makes the error
+// [providers.KindMalformed], except for statuses whose meaning stands on its
+// own (401/403, 408/504, 413, 429, 503/529). Errors of kind
+// [providers.KindAuth] never carry Anthropic's text, and the API key (or
+// anything shaped like an Anthropic key) is redacted from all upstream text.
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/careerpath/llmgateway/providers"
+)
+
+// Kind is the registered provider kind.
+const Kind = "anthropic"
+
+// Defaults applied when settings leave them out.
+const (
+	// DefaultBaseURL is Anthropic's API root, without the /v1 path.
+	DefaultBaseURL = "https://api.anthropic.com"
+	// DefaultVersion is the anthropic-version header sent with every request.
+	DefaultVersion = "2023-06-01"
+	// DefaultMaxTokens is the max_tokens sent when a request sets none; the
+	// Messages API has no default of its own.
+	DefaultMaxTokens = 4096
+)
+
+// Body size caps: a reply beyond them is treated as malformed instead of
+// being buffered without bound.
+const (
+	maxResponseBytes = 16 << 20
+	maxErrorBytes    = 64 << 10
+)
+
+func init() {
+	providers.Register(Kind, func(s providers.Settings) (providers.Provider, error) {
+		p, err := New(s)
+		if err != nil {
+			return nil, err // not a typed nil inside the interface
+		}
+		return p, nil
+	})
+}
+
+// Options are the backend-specific settings in provider_settings.json
+// ("options" of an anthropic provider). Unknown fields are errors.
+type Options struct {
+	// AnthropicVersion overrides the anthropic-version header
+	// (default [DefaultVersion]).
+	AnthropicVersion string `json:"anthropic_version,omitempty"`
+	// DefaultMaxTokens is the max_tokens sent when a request sets none
+	// (default [DefaultMaxTokens]).
+	DefaultMaxTokens int `json:"default_max_tokens,omitempty"`
+}
+
+// Provider talks to the Anthropic Messages API. It is safe for concurrent
+// use.
+type Provider struct {
+	name      string
+	endpoint  string
+	client    *http.Client
+	header    http.Header // template, cloned per request
+	apiKey    string      // kept only to redact it from upstream text
+	timeout   time.Duration
+	maxTokens int
+}
+
+// New builds a Provider from s. It does no network I/O.
+func New(s providers.Settings) (*Provider, error) {
+	opts, err := decodeOptions(s.Options)
+	if err != nil {
+		return nil, fmt.Errorf("anthropic provider %q: options: %w", s.Name, err)
+	}
+	base := s.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("anthropic provider %q: base_url %q is not an absolute http(s) URL", s.Name, base)
+	}
+	if s.Timeout < 0 {
+		return nil, fmt.Errorf("anthropic provider %q: timeout %v is negative", s.Name, s.Timeout)
+	}
+	client := s.HTTPClient
+	if client == nil {
+		client = providers.DefaultHTTPClient()
+	}
+
+	h := make(http.Header, len(s.Headers)+3)
+	for k, v := range s.Headers {
+		h.Set(k, v)
+	}
+	// The protocol headers win over Settings.Headers; use the options to
+	// change the version.
+	h.Set("Content-Type", "application/json")
+	h.Set("Anthropic-Version", opts.AnthropicVersion)
+	if s.APIKey != "" {
+		h.Set("X-Api-Key", s.APIKey)
+	}
+
+	return &Provider{
+		name:      s.Name,
+		endpoint:  strings.TrimRight(base, "/") + "/v1/messages",
+		client:    client,
+		header:    h,
+		apiKey:    s.APIKey,
+		timeout:   s.Timeout,
+		maxTokens: opts.DefaultMaxTokens,
+	}, nil
+}
+
+// decodeOptions strictly decodes raw and fills in the defaults.
+func decodeOptions(raw json.RawMessage) (Options, error) {
+	var o Options
+	if t := bytes.TrimSpace(raw); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
+		dec := json.NewDecoder(bytes.NewReader(t))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil {
+			return o, err
+		}
+		if dec.More() {
+			return o, errors.New("unexpected data after the options object")
+		}
+	}
+	if o.DefaultMaxTokens < 0 {
+		return o, fmt.Errorf("default_max_tokens %d is negative", o.DefaultMaxTokens)
+	}
+	if o.DefaultMaxTokens == 0 {
+		o.DefaultMaxTokens = DefaultMaxTokens
+	}
+	if o.AnthropicVersion == "" {
+		o.AnthropicVersion = DefaultVersion
+	}
+	return o, nil
+}
+
+// Name is the provider instance name.
+func (p *Provider) Name() string { return p.name }
+
+// Complete sends req and waits for the whole answer. Settings.Timeout
+// bounds the attempt from sending to the last byte of the answer.
+func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*providers.Response, error) {
+	rb, err := p.encode(req, false)
+	if err != nil {
+		return nil, err
+	}
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if p.timeout > 0 {
+		actx, cancel = context.WithTimeout(ctx, p.timeout)
+	}
+	defer cancel()
+
+	resp, err := p.send(actx, rb)
+	if err != nil {
+		return nil, p.transportError(ctx, actx, err)
+	}
+	defer closeBody(resp)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, p.statusError(ctx, actx, resp)
+	}
+
+	buf := getReadBuf()
+	defer putReadBuf(buf)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1)); err != nil {
+		return nil, p.transportError(ctx, actx, err)
+	}
+	if buf.Len() > maxResponseBytes {
+		return nil, providers.Errorf(providers.KindMalformed, p.name, "response body exceeds %d bytes", maxResponseBytes)
+	}
+	return p.parseResponse(buf.Bytes())
+}
+
+// Stream sends req with "stream": true. Settings.Timeout bounds the
+// attempt only until the response headers arrive; after that the caller's
+// context and Close end the stream.
+func (p *Provider) Stream(ctx context.Context, req *providers.Request) (providers.Stream, error) {
+	rb, err := p.encode(req, true)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	var timer *time.Timer
+	if p.timeout > 0 {
+		timer = time.AfterFunc(p.timeout, cancel)
+	}
+	fail := func(err error) (providers.Stream, error) {
+		if timer != nil {
+			timer.Stop()
+		}
+		cancel()
+		return nil, err
+	}
+
+	resp, err := p.send(sctx, rb)
+	if err != nil {
+		return fail(p.transportError(ctx, sctx, err))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer closeBody(resp)
+		return fail(p.statusError(ctx, sctx, resp))
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "text/event-stream" {
+			defer closeBody(resp)
+			return fail(p.unexpectedBody(ctx, sctx, resp, mt))
+		}
+	}
+	if timer != nil && !timer.Stop() {
+		// The header timeout fired as the headers arrived; the stream's
+		// context is already canceled.
+		closeBody(resp)
+		return fail(p.transportError(ctx, sctx, context.DeadlineExceeded))
+	}
+	return newStream(ctx, cancel, resp.Body, p), nil
+}
+
+// send posts the encoded request. It always releases rb.
+func (p *Provider) send(ctx context.Context, rb *reqBuf) (*http.Response, error) {
+	defer rb.release()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, nil)
+	if err != nil {
+		return nil, err
+	}
+	hreq.Header = p.header.Clone()
+	hreq.Body = rb.newBody()
+	hreq.GetBody = func() (io.ReadCloser, error) { return rb.newBody(), nil }
+	hreq.ContentLength = int64(len(rb.b))
+	return p.client.Do(hreq)
+}
+
+// closeBody closes a response body whose content has been read or is no
+// longer wanted; an error closing it changes nothing for the caller.
+func closeBody(resp *http.Response) { _ = resp.Body.Close() }
+
+// transportError classifies a failure to send or read. ctx is the caller's
+// context, actx the attempt's: a done actx with a live ctx means the
+// per-attempt timeout fired.
+func (p *Provider) transportError(ctx, actx context.Context, err error) error {
+	e := providers.TransportError(ctx, p.name, err)
+	if ctx.Err() == nil && actx.Err() != nil {
+		e.Kind = providers.KindTimeout
+		e.Message = "attempt timed out"
+	}
+	return e
+}
+
+var _ providers.Provider = (*Provider)(nil)

@@ -1,0 +1,249 @@
+package anthropic
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/careerpath/llmgateway/providers"
+)
+
+// Lengths of upstream text kept in an error.
+const (
+	maxMessageBytes = 512
+	maxExcerptBytes = 96
+)
+
+// authMessage replaces the vendor's text for credential failures: they are
+// the operator's problem, and the text may quote the key.
+const authMessage = "Anthropic rejected the provider's API credentials"
+
+// statusError maps a non-2xx response to a typed error, reading at most
+// maxErrorBytes of its body. ctx is the caller's, actx the attempt's.
+func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) error {
+	e := &providers.Error{
+		Kind:       providers.StatusKind(resp.StatusCode),
+		Provider:   p.name,
+		StatusCode: resp.StatusCode,
+		RetryAfter: providers.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	}
+	buf := getReadBuf()
+	defer putReadBuf(buf)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBytes)); err != nil {
+		// The status alone still says what happened.
+		if e.Kind == providers.KindAuth {
+			e.Message = authMessage
+		} else {
+			e.Message = "error body unreadable"
+			e.Err = p.transportError(ctx, actx, err)
+		}
+		return e
+	}
+	body := buf.Bytes()
+
+	var w wireResponse
+	jsonErr := json.Unmarshal(body, &w)
+	if e.Kind == providers.KindAuth {
+		e.Message = authMessage
+		if jsonErr == nil {
+			e.Code = w.Error.Type
+		}
+		return e
+	}
+	if jsonErr != nil {
+		// An HTML page from a proxy or load balancer. Keep the kinds whose
+		// statuses are unambiguous (rate limit, overload, timeout, size);
+		// otherwise the body is what went wrong.
+		switch e.Kind {
+		case providers.KindServer, providers.KindBadRequest, providers.KindUnknown:
+			e.Kind = providers.KindMalformed
+		}
+		e.Message = "non-JSON error body: " + p.excerpt(body)
+		return e
+	}
+	if w.Error.Type == "" && w.Error.Message == "" {
+		e.Message = "error body without an error object: " + p.excerpt(body)
+		return e
+	}
+	e.Code = w.Error.Type
+	e.Message = p.clean(w.Error.Message)
+	switch typeKind := errorTypeKind(w.Error.Type); {
+	case e.Kind == providers.KindBadRequest && isContextLength(w.Error.Message):
+		e.Kind = providers.KindContextLength
+	case (e.Kind == providers.KindServer || e.Kind == providers.KindUnknown) &&
+		typeKind != providers.KindUnknown && typeKind != providers.KindAuth:
+		// e.g. overloaded_error behind a 500 or an odd status.
+		e.Kind = typeKind
+	}
+	return e
+}
+
+// unexpectedBody maps a 2xx streaming response that is not an event
+// stream: an error object if it is one, else a malformed response.
+func (p *Provider) unexpectedBody(ctx, actx context.Context, resp *http.Response, mediaType string) error {
+	buf := getReadBuf()
+	defer putReadBuf(buf)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBytes)); err != nil {
+		return p.transportError(ctx, actx, err)
+	}
+	var w wireResponse
+	if json.Unmarshal(buf.Bytes(), &w) == nil && w.Type == typeError {
+		return p.eventError(&w.Error)
+	}
+	e := p.malformed(buf.Bytes(), nil)
+	e.StatusCode = resp.StatusCode
+	e.Message = "unexpected content type " + p.clean(mediaType) + " for a stream: " + p.excerpt(buf.Bytes())
+	return e
+}
+
+// eventError maps an error object received with a 2xx status (a stream's
+// error event) by its type.
+func (p *Provider) eventError(w *wireError) *providers.Error {
+	e := &providers.Error{
+		Kind:     errorTypeKind(w.Type),
+		Provider: p.name,
+		Code:     w.Type,
+		Message:  p.clean(w.Message),
+	}
+	switch {
+	case e.Kind == providers.KindAuth:
+		e.Message = authMessage
+	case e.Kind == providers.KindBadRequest && isContextLength(w.Message):
+		e.Kind = providers.KindContextLength
+	case e.Message == "":
+		e.Message = "error event without a message"
+	}
+	return e
+}
+
+// errorTypeKind maps Anthropic's error.type.
+func errorTypeKind(t string) providers.ErrorKind {
+	switch t {
+	case "overloaded_error":
+		return providers.KindOverloaded
+	case "rate_limit_error":
+		return providers.KindRateLimited
+	case "api_error":
+		return providers.KindServer
+	case "timeout_error":
+		return providers.KindTimeout
+	case "invalid_request_error", "not_found_error":
+		return providers.KindBadRequest
+	case "request_too_large":
+		return providers.KindContextLength
+	case "authentication_error", "permission_error", "billing_error":
+		return providers.KindAuth
+	}
+	return providers.KindUnknown
+}
+
+// isContextLength reports whether an invalid_request_error message says
+// the prompt (plus max_tokens) does not fit the context window, e.g.
+// "prompt is too long: 215045 tokens > 200000 maximum" or "input length
+// and `max_tokens` exceed context limit: 188240 + 21333 > 200000".
+func isContextLength(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "prompt is too long") ||
+		strings.Contains(m, "exceed context limit") ||
+		strings.Contains(m, "context window") ||
+		strings.Contains(m, "context length")
+}
+
+// malformed is the error for a body that is not what the API sends.
+func (p *Provider) malformed(body []byte, err error) *providers.Error {
+	return &providers.Error{
+		Kind:     providers.KindMalformed,
+		Provider: p.name,
+		Message:  "unparseable response: " + p.excerpt(body),
+		Err:      err,
+	}
+}
+
+// clean makes upstream text safe to carry in an error: credentials
+// redacted, control characters replaced, length bounded.
+func (p *Provider) clean(s string) string {
+	return truncate(p.redact(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))), maxMessageBytes)
+}
+
+// excerpt is a short, sanitised, quoted piece of a body that could not be
+// parsed: tags dropped, whitespace collapsed, credentials redacted.
+func (p *Provider) excerpt(body []byte) string {
+	if len(body) > 4*maxExcerptBytes+1024 {
+		body = body[:4*maxExcerptBytes+1024]
+	}
+	var b strings.Builder
+	inTag, space := false, false
+	for _, r := range p.redact(strings.ToValidUTF8(string(body), "\uFFFD")) {
+		switch {
+		case r == '<':
+			inTag = true
+		case r == '>' && inTag:
+			inTag = false
+			space = true
+		case inTag:
+		case unicode.IsSpace(r) || unicode.IsControl(r):
+			space = true
+		default:
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(r)
+		}
+		if b.Len() > 2*maxExcerptBytes {
+			break
+		}
+	}
+	s := truncate(p.redact(b.String()), maxExcerptBytes)
+	if s == "" {
+		return `""`
+	}
+	return `"` + s + `"`
+}
+
+// redact removes the API key and anything shaped like an Anthropic key.
+func (p *Provider) redact(s string) string {
+	if p.apiKey != "" {
+		s = strings.ReplaceAll(s, p.apiKey, "[REDACTED]")
+	}
+	const prefix = "sk-ant-"
+	for i := 0; ; {
+		j := strings.Index(s[i:], prefix)
+		if j < 0 {
+			return s
+		}
+		start := i + j
+		end := start + len(prefix)
+		for end < len(s) && isKeyByte(s[end]) {
+			end++
+		}
+		s = s[:start] + "[REDACTED]" + s[end:]
+		i = start + len("[REDACTED]")
+	}
+}
+
+func isKeyByte(c byte) bool {
+	return c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}

@@ -1,0 +1,17 @@
+package server_test
+
+import (
+	"os"
+	"path/filepath"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+func writeFileErr(dir, name, body string) error {
+	return os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600)
+}
+
+func marshalJSON(m proto.Message) ([]byte, error) {
+	return protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+}
