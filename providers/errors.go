@@ -197,6 +197,11 @@ func TransportError(ctx context.Context, provider string, err error) *Error {
 		// io.ErrUnexpectedEOF and friends: the connection died.
 		kind = KindUnavailable
 	}
+	if errors.Is(err, io.EOF) {
+		// Keep io.EOF out of the chain: to a stream's reader it means a
+		// clean end, and this is a connection that died.
+		err = fmt.Errorf("%w: %s", io.ErrUnexpectedEOF, err.Error())
+	}
 	return &Error{Kind: kind, Provider: provider, Message: "request failed", Err: err}
 }
 

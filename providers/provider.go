@@ -28,8 +28,9 @@ type Provider interface {
 	// Complete sends req and waits for the whole answer.
 	Complete(ctx context.Context, req *Request) (*Response, error)
 	// Stream sends req and returns the answer incrementally. A nil error
-	// means the upstream accepted the request (HTTP 2xx); failures after
-	// that are reported by [Stream.Recv]. The caller must Close the stream.
+	// means the upstream accepted the request and began an event stream;
+	// failures after that are reported by [Stream.Recv]. The caller must
+	// Close the stream.
 	Stream(ctx context.Context, req *Request) (Stream, error)
 }
 

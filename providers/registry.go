@@ -25,9 +25,9 @@ type Settings struct {
 	APIKey string
 	// Headers are extra HTTP headers sent with every request.
 	Headers map[string]string
-	// Timeout bounds one attempt from sending the request to the last byte
-	// of a unary answer (streams are bounded by their idle timeouts). Zero
-	// means no bound beyond the caller's context.
+	// Timeout bounds one attempt: a unary call from sending the request to
+	// the last byte of the answer, a stream until its response headers
+	// arrive. Zero means no bound beyond the caller's context.
 	Timeout time.Duration
 	// HTTPClient is the client to send requests with; nil means a shared,
 	// tuned default (see [DefaultHTTPClient]).
@@ -114,7 +114,13 @@ func DefaultHTTPClient() *http.Client {
 		t.IdleConnTimeout = 90 * time.Second
 		t.ForceAttemptHTTP2 = true
 		t.ResponseHeaderTimeout = 0
-		defaultClient = &http.Client{Transport: t}
+		defaultClient = &http.Client{
+			Transport: t,
+			// A redirect toward a provider API is a misconfigured base URL
+			// (http instead of https, a missing path); following it would
+			// turn a POST into a GET and hide the cause.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	})
 	return defaultClient
 }

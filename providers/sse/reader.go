@@ -38,6 +38,30 @@ type Reader struct {
 	line []byte
 	// first is true until the first line is read, to drop a UTF-8 BOM.
 	first bool
+	// names interns event names: a stream repeats a handful of them.
+	names map[string]string
+}
+
+// maxInternedNames bounds the intern table against a hostile stream.
+const maxInternedNames = 32
+
+// intern returns name as a string, allocating only for names not seen
+// before on this stream.
+func (r *Reader) intern(name []byte) string {
+	if len(name) == 0 {
+		return ""
+	}
+	if s, ok := r.names[string(name)]; ok {
+		return s
+	}
+	s := string(name)
+	if len(r.names) < maxInternedNames {
+		if r.names == nil {
+			r.names = make(map[string]string, 8)
+		}
+		r.names[s] = s
+	}
+	return s
 }
 
 // NewReader returns a Reader reading from r.
@@ -71,7 +95,7 @@ func (r *Reader) Next() (Event, error) {
 				pending = false
 				continue
 			}
-			return Event{Name: string(r.name), Data: r.data, ID: r.id}, nil
+			return Event{Name: r.intern(r.name), Data: r.data, ID: r.id}, nil
 		}
 		if line[0] == ':' {
 			continue

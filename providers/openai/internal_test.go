@@ -1,0 +1,171 @@
+package openai
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/careerpath/llmgateway/providers"
+)
+
+// decodeString is what a JSON decoder makes of b.
+func decodeString(t testing.TB, b []byte) string {
+	t.Helper()
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("invalid JSON string %q: %v", b, err)
+	}
+	return s
+}
+
+var stringCases = []string{
+	"", "plain", `quote " backslash \ slash /`, "<html> & </html>", "tab\tnewline\nreturn\rbell\a\x00\x1f\x7f",
+	"\b\f", "ünïcødé — ✓ 🚀", "\u2028\u2029", "bad \xff\xfe utf8 \xe2\x82", "\xed\xa0\x80 surrogate",
+}
+
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range stringCases {
+		got := appendString(nil, s)
+		want, _ := json.Marshal(s)
+		if a, b := decodeString(t, got), decodeString(t, want); a != b {
+			t.Errorf("appendString(%q) decodes to %q, encoding/json to %q", s, a, b)
+		}
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range stringCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := appendString(nil, s)
+		want, _ := json.Marshal(s)
+		if a, b := decodeString(t, got), decodeString(t, want); a != b {
+			t.Fatalf("appendString(%q) decodes to %q, encoding/json to %q", s, a, b)
+		}
+	})
+}
+
+func TestAppendFloatMatchesEncodingJSON(t *testing.T) {
+	for _, f := range []float64{0, 1, 0.2, 0.7, 1.5, 2, -0.5, 1e-7, 1.5e-9, 1e21, 123456789.125, math.SmallestNonzeroFloat64, math.MaxFloat64} {
+		want, _ := json.Marshal(f)
+		if got := appendFloat(nil, f); string(got) != string(want) {
+			t.Errorf("appendFloat(%v) = %s, want %s", f, got, want)
+		}
+	}
+}
+
+func TestRequestBodyReferences(t *testing.T) {
+	body := getRequestBody()
+	body.b = append(body.b, `{"model":"m"}`...)
+	r1, ok := body.newReader()
+	if !ok {
+		t.Fatal("newReader failed on a live body")
+	}
+	body.release() // the encoder's reference; r1 still holds one
+	b, err := io.ReadAll(r1)
+	if err != nil || string(b) != `{"model":"m"}` {
+		t.Fatalf("ReadAll = %q, %v", b, err)
+	}
+	_ = r1.Close()
+	_ = r1.Close() // idempotent
+	if _, err := r1.Read(make([]byte, 1)); err == nil {
+		t.Error("Read after Close succeeded")
+	}
+	if _, ok := body.newReader(); ok {
+		t.Error("newReader succeeded on a released body")
+	}
+	if n := body.refs.Load(); n != 0 {
+		t.Errorf("refs = %d, want 0", n)
+	}
+}
+
+func TestFinishReason(t *testing.T) {
+	for in, want := range map[string]providers.FinishReason{
+		"stop": providers.FinishStop, "length": providers.FinishLength, "content_filter": providers.FinishContentFilter,
+		"tool_calls": providers.FinishToolCalls, "function_call": providers.FinishToolCalls, "": providers.FinishUnknown, "eos": providers.FinishUnknown,
+	} {
+		if got := finishReason(in); got != want {
+			t.Errorf("finishReason(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestInBandKind(t *testing.T) {
+	tests := []struct {
+		u    upstreamError
+		want providers.ErrorKind
+	}{
+		{upstreamError{typ: "server_error"}, providers.KindServer},
+		{upstreamError{typ: "tokens", code: "rate_limit_exceeded"}, providers.KindRateLimited},
+		{upstreamError{typ: "insufficient_quota", code: "insufficient_quota"}, providers.KindRateLimited},
+		{upstreamError{typ: "invalid_request_error", code: "context_length_exceeded"}, providers.KindContextLength},
+		{upstreamError{typ: "invalid_request_error"}, providers.KindBadRequest},
+		{upstreamError{typ: "invalid_request_error", code: "invalid_api_key"}, providers.KindAuth},
+		{upstreamError{typ: "overloaded_error"}, providers.KindOverloaded},
+		{upstreamError{typ: "BadRequestError", code: "400"}, providers.KindBadRequest},
+		{upstreamError{code: "503"}, providers.KindOverloaded},
+		{upstreamError{message: "something odd"}, providers.KindServer},
+	}
+	for _, tt := range tests {
+		if got := inBandKind(tt.u); got != tt.want {
+			t.Errorf("inBandKind(%+v) = %v, want %v", tt.u, got, tt.want)
+		}
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	p := &Provider{name: "t", key: "sk-test-SECRET"}
+	tests := []struct{ in, want string }{
+		{"key sk-test-SECRET echoed", "key [redacted] echoed"},
+		{"  many\n\n\tspaces \x00 and\x1b controls  ", "many spaces and controls"},
+		{strings.Repeat("a", 195) + " sk-test-SECRET", strings.Repeat("a", 195) + " [red"},
+		{"cut by upstream: sk-test-SEC", "cut by upstream:"},
+		{strings.Repeat("é", 150), strings.Repeat("é", 100)},
+		{strings.Repeat("b", 190) + " xx sk-test", strings.Repeat("b", 190) + " xx"},
+	}
+	for _, tt := range tests {
+		got := p.sanitize(tt.in)
+		if got != tt.want {
+			t.Errorf("sanitize(%q) =\n%q\nwant\n%q", tt.in, got, tt.want)
+		}
+		if len(got) > maxExcerpt {
+			t.Errorf("sanitize returned %d bytes", len(got))
+		}
+	}
+}
+
+func TestSafeCode(t *testing.T) {
+	p := &Provider{key: "abc_SECRET_123"}
+	for in, want := range map[string]string{
+		"invalid_api_key": "invalid_api_key", "400": "400", "model_not_found": "model_not_found",
+		"sk-proj-abc": "", "x abc_SECRET_123": "", "abc_SECRET_123": "", "has space": "", strings.Repeat("a", 65): "",
+	} {
+		if got := p.safeCode(in); got != want {
+			t.Errorf("safeCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestBuildEndpoint(t *testing.T) {
+	tests := []struct {
+		base  string
+		query map[string]string
+		want  string
+	}{
+		{"https://api.openai.com/v1", nil, "https://api.openai.com/v1/chat/completions"},
+		{"https://api.openai.com/v1/", nil, "https://api.openai.com/v1/chat/completions"},
+		{"http://localhost:11434/v1//", nil, "http://localhost:11434/v1/chat/completions"},
+		{"https://r.openai.azure.com/openai/deployments/gpt-4o", map[string]string{"api-version": "2024-10-21"},
+			"https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"},
+		{"https://h/v1?api-version=old&x=1", map[string]string{"api-version": "new"}, "https://h/v1/chat/completions?api-version=new&x=1"},
+	}
+	for _, tt := range tests {
+		got, err := buildEndpoint(tt.base, tt.query)
+		if err != nil || got != tt.want {
+			t.Errorf("buildEndpoint(%q, %v) = %q, %v; want %q", tt.base, tt.query, got, err, tt.want)
+		}
+	}
+}
