@@ -37,11 +37,11 @@ func Default(getenv func(string) string) (*Config, error) {
 	if err := decodeFile(fsys, ABTestConfigFile, &cfg.Routes); err != nil {
 		return nil, err
 	}
-	real := []struct{ name, kind, keyEnv, urlEnv string }{
+	vendors := []struct{ name, kind, keyEnv, urlEnv string }{
 		{"openai", "openai", "OPENAI_API_KEY", "OPENAI_BASE_URL"},
 		{"anthropic", "anthropic", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"},
 	}
-	for _, r := range real {
+	for _, r := range vendors {
 		if getenv(r.keyEnv) == "" {
 			continue
 		}

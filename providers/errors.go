@@ -187,13 +187,14 @@ func classifyTransport(err error) ErrorKind {
 // the request's context: when it is done, the failure is the caller's.
 func TransportError(ctx context.Context, provider string, err error) *Error {
 	kind := classifyTransport(err)
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		kind = KindCanceled
-	} else if kind == KindCanceled {
+	case kind == KindCanceled:
 		// The context we were given is alive, so a deadline that fired came
 		// from a per-attempt timeout, not the caller.
 		kind = KindTimeout
-	} else if kind == KindUnknown {
+	case kind == KindUnknown:
 		// io.ErrUnexpectedEOF and friends: the connection died.
 		kind = KindUnavailable
 	}

@@ -6,7 +6,7 @@ package routing
 import (
 	"errors"
 	"fmt"
-		"math/rand/v2"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/careerpath/llmgateway/config"

@@ -31,12 +31,12 @@ import (
 // OpenAI's wire format and one Anthropic's, reached over real HTTP by the
 // real provider backends.
 type gateway struct {
-	srv                  *server.Server
-	openai, anthropic    *sim.Server
-	grpcAddr, httpAddr   string
-	adminAddr            string
-	client               gatewayv1.LLMGatewayClient
-	conn                 *grpc.ClientConn
+	srv                *server.Server
+	openai, anthropic  *sim.Server
+	grpcAddr, httpAddr string
+	adminAddr          string
+	client             gatewayv1.LLMGatewayClient
+	conn               *grpc.ClientConn
 }
 
 const testProviders = `{
@@ -185,7 +185,7 @@ func TestStreamMatchesComplete(t *testing.T) {
 			deltas := 0
 			for {
 				m, err := st.Recv()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				if err != nil {
@@ -293,7 +293,7 @@ func TestBadInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			b, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), tt.fields[0]) {
 				t.Fatalf("REST: %d %s", resp.StatusCode, b)
@@ -364,7 +364,7 @@ func TestStreamFailsAfterFirstTokenWithStatus(t *testing.T) {
 	for {
 		m, err := st.Recv()
 		if err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				t.Fatal("a broken upstream stream ended cleanly")
 			}
 			if status.Code(err) != codes.Unavailable {
@@ -408,7 +408,7 @@ func TestREST(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, b)
 	}
@@ -427,8 +427,8 @@ func TestREST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" || resp.StatusCode != 200 {
+	defer func() { _ = resp.Body.Close() }()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" || resp.StatusCode != http.StatusOK {
 		t.Fatalf("stream: %d %s", resp.StatusCode, ct)
 	}
 	var events []map[string]any
@@ -455,7 +455,7 @@ func TestREST(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ = io.ReadAll(resp2.Body)
-	resp2.Body.Close()
+	_ = resp2.Body.Close()
 	if resp2.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "event: error") {
 		t.Fatalf("stream error: %d %s", resp2.StatusCode, b)
 	}
@@ -465,7 +465,7 @@ func TestREST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp3.Body.Close()
+	_ = resp3.Body.Close()
 	if resp3.StatusCode != http.StatusBadRequest {
 		t.Fatalf("unknown field: %d", resp3.StatusCode)
 	}
@@ -504,7 +504,7 @@ func TestHealthAndGracefulShutdown(t *testing.T) {
 	var final *gatewayv1.StreamResponse
 	for {
 		m, err := st.Recv()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -535,6 +535,6 @@ func getStatus(t *testing.T, url string) int {
 		}
 		return http.StatusServiceUnavailable
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return resp.StatusCode
 }

@@ -3,6 +3,9 @@ package server_test
 import (
 	"os"
 	"path/filepath"
+	"testing"
+
+	"go.uber.org/goleak"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -14,4 +17,10 @@ func writeFileErr(dir, name, body string) error {
 
 func marshalJSON(m proto.Message) ([]byte, error) {
 	return protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+}
+
+func TestMain(m *testing.M) {
+	// Every test shuts its gateway, simulators and clients down: nothing may
+	// outlive them.
+	goleak.VerifyTestMain(m)
 }

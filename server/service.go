@@ -104,7 +104,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 	)
 	for {
 		c, err := st.Recv()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return errStreamEnded
 		}
 		if err != nil {

@@ -42,7 +42,9 @@ func TestValidate(t *testing.T) {
 			}
 		}, []string{"messages"}},
 		{"negative max_tokens", func(r *gatewayv1.CompleteRequest) { r.Params = &gatewayv1.GenerationParams{MaxTokens: proto.Int32(-1)} }, []string{"params.max_tokens"}},
-		{"absurd max_tokens", func(r *gatewayv1.CompleteRequest) { r.Params = &gatewayv1.GenerationParams{MaxTokens: proto.Int32(1 << 30)} }, []string{"params.max_tokens"}},
+		{"absurd max_tokens", func(r *gatewayv1.CompleteRequest) {
+			r.Params = &gatewayv1.GenerationParams{MaxTokens: proto.Int32(1 << 30)}
+		}, []string{"params.max_tokens"}},
 		{"temperature out of range", func(r *gatewayv1.CompleteRequest) {
 			r.Params = &gatewayv1.GenerationParams{Temperature: proto.Float64(2.5), TopP: proto.Float64(0)}
 		}, []string{"params.temperature", "params.top_p"}},

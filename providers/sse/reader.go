@@ -82,7 +82,7 @@ func (r *Reader) Next() (Event, error) {
 	for {
 		line, err := r.readLine()
 		if err != nil {
-			if err == io.EOF && pending {
+			if errors.Is(err, io.EOF) && pending {
 				return Event{}, io.ErrUnexpectedEOF
 			}
 			return Event{}, err
@@ -131,7 +131,7 @@ func (r *Reader) readLine() ([]byte, error) {
 		if len(r.line) > MaxLineBytes {
 			return nil, ErrLineTooLong
 		}
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
 		if err != nil {

@@ -77,7 +77,7 @@ func FuzzReader(f *testing.F) {
 		for i := 0; ; i++ {
 			e, err := r.Next()
 			if err != nil {
-				if err != io.EOF && err != io.ErrUnexpectedEOF && err != ErrLineTooLong {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrLineTooLong) {
 					t.Fatalf("unexpected error %v", err)
 				}
 				return
