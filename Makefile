@@ -23,6 +23,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := protobuf-compiler protobuf-compiler-grpc ruby-grpc ruby-google-protobuf redis-server
 
 GO_TEST_FLAGS ?= -race -count=1 -timeout=15m
+FUZZTIME ?= 5s
 
 .PHONY: help
 help: ## List the targets.
@@ -110,7 +111,16 @@ lint: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) ## gofmt, go v
 .PHONY: test
 test: system-deps check-generate lint ## Everything CI runs: generated-code drift, lint, and all tests with -race.
 	go test $(GO_TEST_FLAGS) ./...
-	go test -run '^$$' -fuzz FuzzReader -fuzztime 10s ./providers/sse/
+	$(MAKE) --no-print-directory fuzz
+
+.PHONY: fuzz
+fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run in `go test` anyway).
+	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r pkg; do \
+	  for f in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "fuzz $$pkg $$f"; \
+	    go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) "$$pkg" 2>&1 | tail -n 3; \
+	  done; \
+	done
 
 .PHONY: bench
 bench: ## Go benchmarks of the hot paths.
