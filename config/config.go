@@ -61,6 +61,68 @@ type Provider struct {
 	Headers map[string]string `json:"headers,omitempty"`
 	// Options are backend-specific settings, decoded by the backend.
 	Options json.RawMessage `json:"options,omitempty"`
+	// Retry configures retries of failed attempts on this provider.
+	Retry *Retry `json:"retry,omitempty"`
+	// CircuitBreaker configures the breaker shared by every route that uses
+	// this provider.
+	CircuitBreaker *CircuitBreaker `json:"circuit_breaker,omitempty"`
+	// MaxConcurrency caps calls (and open streams) in flight to this
+	// provider; 0 means no cap.
+	MaxConcurrency int `json:"max_concurrency,omitempty"`
+	// MaxQueueWait is how long a call may wait for a free slot when
+	// MaxConcurrency is reached before failing over; 0 fails over at once.
+	MaxQueueWait Duration `json:"max_queue_wait,omitempty"`
+	// Hedge, when set, sends a second attempt to the route's first backup
+	// if this provider has not answered a unary call after a delay.
+	Hedge *Hedge `json:"hedge,omitempty"`
+	// Stream configures how streams from this provider are watched.
+	Stream *StreamTimeouts `json:"stream,omitempty"`
+}
+
+// Retry configures retries with exponential backoff and jitter. Only
+// retryable failures (429, 5xx, 529, connection failures, attempt
+// timeouts) are retried; a Retry-After that does not fit in the caller's
+// deadline fails over at once instead.
+type Retry struct {
+	// MaxAttempts is the total number of attempts, first included
+	// (default 3; 1 disables retries).
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// InitialBackoff is the delay before the first retry (default 200ms);
+	// it doubles for each further retry up to MaxBackoff (default 5s).
+	InitialBackoff Duration `json:"initial_backoff,omitempty"`
+	MaxBackoff     Duration `json:"max_backoff,omitempty"`
+	// Jitter is the random fraction added to or taken from each delay
+	// (default 0.2).
+	Jitter float64 `json:"jitter,omitempty"`
+}
+
+// CircuitBreaker configures a failure-rate circuit breaker: it opens when,
+// within Window, at least MinRequests calls were made and FailureRate of
+// them failed; after OpenFor it lets HalfOpenProbes calls through and
+// closes if they all succeed.
+type CircuitBreaker struct {
+	FailureRate    float64  `json:"failure_rate,omitempty"`     // default 0.5
+	MinRequests    int      `json:"min_requests,omitempty"`     // default 10
+	Window         Duration `json:"window,omitempty"`           // default 30s
+	OpenFor        Duration `json:"open_for,omitempty"`         // default 15s
+	HalfOpenProbes int      `json:"half_open_probes,omitempty"` // default 3
+}
+
+// Hedge configures hedged requests: a second attempt to the backup after
+// Delay, or after the provider's observed Quantile latency (e.g. 0.95).
+// Set exactly one.
+type Hedge struct {
+	Delay    Duration `json:"delay,omitempty"`
+	Quantile float64  `json:"quantile,omitempty"`
+}
+
+// StreamTimeouts bound a stream's pace.
+type StreamTimeouts struct {
+	// FirstToken bounds the wait for the first content token (default:
+	// the provider's timeout, else 30s).
+	FirstToken Duration `json:"first_token_timeout,omitempty"`
+	// Idle bounds the wait between two tokens (default 30s).
+	Idle Duration `json:"idle_timeout,omitempty"`
 }
 
 // Model is one model of one provider and its price.

@@ -52,6 +52,7 @@ func (c *Config) Validate() error {
 		if p.APIKeyEnv != "" && p.APIKeyFile != "" {
 			add(ps, path, "set api_key_env or api_key_file, not both")
 		}
+		validateResilience(add, ps, path, p)
 	}
 
 	seen := map[Target]bool{}
@@ -125,6 +126,42 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errs.err()
+}
+
+func validateResilience(add func(file, path, format string, args ...any), file, path string, p Provider) {
+	if r := p.Retry; r != nil {
+		if r.MaxAttempts < 0 || r.MaxAttempts > 10 {
+			add(file, path+".retry.max_attempts", "must be between 1 and 10")
+		}
+		if r.MaxBackoff != 0 && r.MaxBackoff < r.InitialBackoff {
+			add(file, path+".retry.max_backoff", "must not be less than initial_backoff")
+		}
+		if r.Jitter < 0 || r.Jitter >= 1 {
+			add(file, path+".retry.jitter", "must be at least 0 and less than 1")
+		}
+	}
+	if b := p.CircuitBreaker; b != nil {
+		if b.FailureRate < 0 || b.FailureRate > 1 {
+			add(file, path+".circuit_breaker.failure_rate", "must be between 0 and 1")
+		}
+		if b.MinRequests < 0 {
+			add(file, path+".circuit_breaker.min_requests", "must not be negative")
+		}
+		if b.HalfOpenProbes < 0 {
+			add(file, path+".circuit_breaker.half_open_probes", "must not be negative")
+		}
+	}
+	if p.MaxConcurrency < 0 {
+		add(file, path+".max_concurrency", "must not be negative")
+	}
+	if h := p.Hedge; h != nil {
+		switch {
+		case (h.Delay == 0) == (h.Quantile == 0):
+			add(file, path+".hedge", "set exactly one of delay and quantile")
+		case h.Quantile != 0 && (h.Quantile <= 0 || h.Quantile >= 1):
+			add(file, path+".hedge.quantile", "must be between 0 and 1, e.g. 0.95")
+		}
+	}
 }
 
 func validateParams(add func(file, path, format string, args ...any), file, path string, p Params) {

@@ -168,3 +168,17 @@ func stickyHash(route, subject string) uint64 {
 	}
 	return h
 }
+
+// Decisions lists every decision the router can return: each variant of
+// each route and each explicit provider/model target, so that callers can
+// prepare per-decision state (failover chains) once per configuration.
+func (r *Router) Decisions() []*Decision {
+	var ds []*Decision
+	for _, rt := range r.routes {
+		ds = append(ds, rt.variants...)
+	}
+	for _, d := range r.targets {
+		ds = append(ds, d)
+	}
+	return ds
+}

@@ -41,8 +41,10 @@ type gateway struct {
 
 const testProviders = `{
   "providers": {
-    "openai":    {"kind": "openai", "base_url": "%OPENAI%/v1", "api_key_env": "TEST_OPENAI_KEY", "timeout": "5s"},
-    "anthropic": {"kind": "anthropic", "base_url": "%ANTHROPIC%", "api_key_env": "TEST_ANTHROPIC_KEY", "timeout": "5s"}
+    "openai":    {"kind": "openai", "base_url": "%OPENAI%/v1", "api_key_env": "TEST_OPENAI_KEY", "timeout": "5s",
+                  "retry": {"max_attempts": 1}, "circuit_breaker": {"min_requests": 1000}},
+    "anthropic": {"kind": "anthropic", "base_url": "%ANTHROPIC%", "api_key_env": "TEST_ANTHROPIC_KEY", "timeout": "5s",
+                  "retry": {"max_attempts": 1}, "circuit_breaker": {"min_requests": 1000}}
   },
   "models": [
     {"name": "gpt-4o-mini", "provider": "openai", "context_window": 128000,
@@ -91,7 +93,7 @@ func startGateway(t *testing.T, simCfg sim.Config) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := server.BuildRuntime(cfg, func(k string) string { return testEnv[k] })
+	rt, err := server.BuildRuntime(cfg, server.RuntimeOptions{Getenv: func(k string) string { return testEnv[k] }})
 	if err != nil {
 		t.Fatal(err)
 	}

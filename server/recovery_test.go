@@ -13,7 +13,6 @@ import (
 	"github.com/careerpath/llmgateway/config"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
-	"github.com/careerpath/llmgateway/routing"
 )
 
 // panicky is a provider whose every call panics.
@@ -37,12 +36,11 @@ func TestPanicBecomesInternalAndServerSurvives(t *testing.T) {
 			"r": {Variants: []config.Variant{{Name: "v", Weight: 1, Target: config.Target{Provider: "panicky", Model: "m"}}}},
 		}},
 	}
-	router, err := routing.New(cfg, map[string]providers.Provider{"panicky": panicky{}})
-	if err != nil {
+	rt := &Runtime{Config: cfg, Providers: map[string]providers.Provider{"panicky": panicky{}}}
+	if err := rt.assemble(nil); err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Options{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"},
-		&Runtime{Config: cfg, Router: router})
+	srv := New(Options{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"}, rt)
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,13 @@ package server
 import (
 	"errors"
 	"io"
+	"os"
 	"sort"
 	"time"
 
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/resilience"
 	"github.com/careerpath/llmgateway/routing"
 )
 
@@ -22,11 +24,29 @@ type Runtime struct {
 	Router *routing.Router
 	// Providers by instance name.
 	Providers map[string]providers.Provider
+	// Resilience holds each provider's guard (retry, breaker, bulkhead).
+	Resilience *resilience.Set
+
+	chains map[*routing.Decision]*resilience.Chain
 }
 
-// BuildRuntime builds providers and the routing table from cfg. API keys are
-// resolved through getenv. On error nothing is left running.
-func BuildRuntime(cfg *config.Config, getenv func(string) string) (_ *Runtime, err error) {
+// RuntimeOptions are what building a runtime needs besides configuration.
+type RuntimeOptions struct {
+	// Getenv resolves API key environment variables; nil means os.Getenv.
+	Getenv func(string) string
+	// Observer is told what the resilience policies do; nil observes
+	// nothing.
+	Observer resilience.Observer
+}
+
+// BuildRuntime builds providers, their guards, the routing table and every
+// route variant's failover chain from cfg. On error nothing is left
+// running.
+func BuildRuntime(cfg *config.Config, opts RuntimeOptions) (_ *Runtime, err error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	rt := &Runtime{Config: cfg, Providers: map[string]providers.Provider{}}
 	defer func() {
 		if err != nil {
@@ -63,12 +83,40 @@ func BuildRuntime(cfg *config.Config, getenv func(string) string) (_ *Runtime, e
 		}
 		rt.Providers[name] = p
 	}
-	rt.Router, err = routing.New(cfg, rt.Providers)
-	if err != nil {
-		return nil, &config.Error{File: config.ABTestConfigFile, Reason: err.Error()}
+	if err := rt.assemble(opts.Observer); err != nil {
+		return nil, err
 	}
 	return rt, nil
 }
+
+// assemble builds the routing table, the guards and every decision's
+// failover chain over rt's providers.
+func (rt *Runtime) assemble(obs resilience.Observer) error {
+	var err error
+	rt.Router, err = routing.New(rt.Config, rt.Providers)
+	if err != nil {
+		return &config.Error{File: config.ABTestConfigFile, Reason: err.Error()}
+	}
+	if rt.Resilience, err = resilience.NewSet(rt.Config, rt.Providers, obs); err != nil {
+		return err
+	}
+	decisions := rt.Router.Decisions()
+	rt.chains = make(map[*routing.Decision]*resilience.Chain, len(decisions))
+	for _, d := range decisions {
+		backups := make([]resilience.Target, len(d.Backups))
+		for i, b := range d.Backups {
+			backups[i] = resilience.Target{Provider: b.Provider.Name(), Model: b.Model}
+		}
+		primary := resilience.Target{Provider: d.Provider.Name(), Model: d.Model}
+		if rt.chains[d], err = rt.Resilience.Chain(d.Route, primary, backups, d.DegradedAnswer); err != nil {
+			return &config.Error{File: config.ABTestConfigFile, Reason: err.Error()}
+		}
+	}
+	return nil
+}
+
+// chain returns d's failover chain.
+func (rt *Runtime) chain(d *routing.Decision) *resilience.Chain { return rt.chains[d] }
 
 // Close releases what the runtime's providers hold (an embedded simulator,
 // idle connections). Call it once no request uses the runtime any more.

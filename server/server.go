@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/telemetry"
 )
 
 // Options configure a [Server].
@@ -37,6 +38,8 @@ type Options struct {
 	ShutdownGrace time.Duration
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// Metrics, when set, is served at the admin port's /metrics.
+	Metrics *telemetry.Metrics
 }
 
 // Server runs the gateway's three listeners.

@@ -14,6 +14,7 @@ import (
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/resilience"
 	"github.com/careerpath/llmgateway/routing"
 )
 
@@ -48,29 +49,34 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	if err := validate(req, s.limits); err != nil {
 		return nil, err
 	}
-	d, err := s.decide(req)
+	rt := s.runtime.Load()
+	d, err := decide(rt, req)
 	if err != nil {
 		return nil, err
 	}
-	preq := providerRequest(d, req)
+	r := &resilience.Request{Provider: providerRequest(d, req)}
 	upStart := time.Now()
-	resp, err := d.Provider.Complete(ctx, preq)
+	ans, err := rt.chain(d).Complete(ctx, r)
 	upstream := time.Since(upStart)
 	if err != nil {
 		return nil, err
 	}
+	resp := ans.Response
+	acct := account(rt, d, ans, resp.Usage)
 	out := &gatewayv1.CompleteResponse{
 		Id:              responseID(resp.ID),
 		Text:            resp.Text,
 		FinishReason:    finishReason(resp.FinishReason),
 		Usage:           usage(resp.Usage),
-		Provider:        d.Provider.Name(),
-		Model:           modelName(d, resp.Model),
+		Provider:        acct.provider,
+		Model:           modelName(acct.model, resp.Model),
 		Route:           d.Route,
 		Variant:         d.Variant,
-		CostUsd:         d.Price.Cost(resp.Usage),
+		CostUsd:         acct.cost,
 		UpstreamLatency: durationpb.New(upstream),
-		ServedFrom:      gatewayv1.ServedFrom_SERVED_FROM_FRESH,
+		ServedFrom:      acct.servedFrom,
+		Step:            acct.step,
+		FailedAttempts:  failedAttempts(r.Attempts()),
 	}
 	out.GatewayOverhead = durationpb.New(time.Since(start) - upstream)
 	return out, nil
@@ -83,21 +89,27 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 	if err := validate(req, s.limits); err != nil {
 		return err
 	}
-	d, err := s.decide(req)
+	rt := s.runtime.Load()
+	d, err := decide(rt, req)
 	if err != nil {
 		return err
 	}
-	preq := providerRequest(d, req)
+	r := &resilience.Request{Provider: providerRequest(d, req)}
 	upStart := time.Now()
-	st, err := d.Provider.Stream(ctx, preq)
+	ans, err := rt.chain(d).Stream(ctx, r)
 	if err != nil {
 		return err
+	}
+	var st providers.Stream
+	if ans.Stream != nil {
+		st = ans.Stream
+	} else {
+		st = replay(ans.Response)
 	}
 	defer func() { _ = st.Close() }()
 
 	var (
-		final gatewayv1.StreamResponse
-		ttft  time.Duration
+		ttft time.Duration
 		// msg is reused for every delta: SendMsg has encoded it when it
 		// returns, so one allocation serves the whole stream.
 		msg gatewayv1.StreamResponse
@@ -119,31 +131,98 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 				return err
 			}
 		}
-		if c.Done {
-			upstream := time.Since(upStart)
-			final = gatewayv1.StreamResponse{
-				Done:             true,
-				Id:               responseID(c.ID),
-				FinishReason:     finishReason(c.FinishReason),
-				Usage:            usage(c.Usage),
-				Provider:         d.Provider.Name(),
-				Model:            modelName(d, c.Model),
-				Route:            d.Route,
-				Variant:          d.Variant,
-				CostUsd:          d.Price.Cost(c.Usage),
-				UpstreamLatency:  durationpb.New(upstream),
-				ServedFrom:       gatewayv1.ServedFrom_SERVED_FROM_FRESH,
-				TimeToFirstToken: durationpb.New(ttft),
-			}
-			final.GatewayOverhead = durationpb.New(time.Since(start) - upstream)
-			return ss.Send(&final)
+		if !c.Done {
+			continue
 		}
+		upstream := time.Since(upStart)
+		acct := account(rt, d, ans, c.Usage)
+		final := &gatewayv1.StreamResponse{
+			Done:             true,
+			Id:               responseID(c.ID),
+			FinishReason:     finishReason(c.FinishReason),
+			Usage:            usage(c.Usage),
+			Provider:         acct.provider,
+			Model:            modelName(acct.model, c.Model),
+			Route:            d.Route,
+			Variant:          d.Variant,
+			CostUsd:          acct.cost,
+			UpstreamLatency:  durationpb.New(upstream),
+			ServedFrom:       acct.servedFrom,
+			TimeToFirstToken: durationpb.New(ttft),
+			Step:             acct.step,
+			FailedAttempts:   failedAttempts(r.Attempts()),
+		}
+		final.GatewayOverhead = durationpb.New(time.Since(start) - upstream)
+		return ss.Send(final)
 	}
 }
 
+// accounting is who answered and what it cost.
+type accounting struct {
+	provider, model string
+	cost            float64
+	servedFrom      gatewayv1.ServedFrom
+	step            gatewayv1.FailoverStep
+}
+
+// account attributes an answer: the provider and model that produced it,
+// its cost at that model's price, and the failover step.
+func account(rt *Runtime, d *routing.Decision, ans *resilience.Answer, u providers.Usage) accounting {
+	a := accounting{servedFrom: gatewayv1.ServedFrom_SERVED_FROM_FRESH}
+	switch ans.Step {
+	case resilience.StepStaleCache:
+		a.servedFrom, a.step = gatewayv1.ServedFrom_SERVED_FROM_STALE_CACHE, gatewayv1.FailoverStep_FAILOVER_STEP_STALE_CACHE
+		return a
+	case resilience.StepDegraded:
+		a.servedFrom, a.step = gatewayv1.ServedFrom_SERVED_FROM_DEGRADED, gatewayv1.FailoverStep_FAILOVER_STEP_DEGRADED
+		return a
+	case resilience.StepBackup:
+		a.step = gatewayv1.FailoverStep_FAILOVER_STEP_BACKUP
+	default:
+		a.step = gatewayv1.FailoverStep_FAILOVER_STEP_PRIMARY
+	}
+	a.provider, a.model = ans.Target.Provider, ans.Target.Model
+	price := d.Price
+	if a.provider != d.Provider.Name() || a.model != d.Model {
+		if td, err := rt.Router.Direct(a.provider, a.model); err == nil {
+			price = td.Price
+		}
+	}
+	a.cost = price.Cost(u)
+	return a
+}
+
+func failedAttempts(as []resilience.Attempt) []*gatewayv1.FailedAttempt {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]*gatewayv1.FailedAttempt, len(as))
+	for i, a := range as {
+		out[i] = &gatewayv1.FailedAttempt{
+			Provider:  a.Target.Provider,
+			Model:     a.Target.Model,
+			Step:      failoverStep(a.Step),
+			ErrorKind: a.Kind.String(),
+			Duration:  durationpb.New(a.Duration),
+		}
+	}
+	return out
+}
+
+func failoverStep(s resilience.Step) gatewayv1.FailoverStep {
+	switch s {
+	case resilience.StepBackup:
+		return gatewayv1.FailoverStep_FAILOVER_STEP_BACKUP
+	case resilience.StepStaleCache:
+		return gatewayv1.FailoverStep_FAILOVER_STEP_STALE_CACHE
+	case resilience.StepDegraded:
+		return gatewayv1.FailoverStep_FAILOVER_STEP_DEGRADED
+	}
+	return gatewayv1.FailoverStep_FAILOVER_STEP_PRIMARY
+}
+
 // decide picks where req goes.
-func (s *Service) decide(req *gatewayv1.CompleteRequest) (*routing.Decision, error) {
-	rt := s.runtime.Load()
+func decide(rt *Runtime, req *gatewayv1.CompleteRequest) (*routing.Decision, error) {
 	if m := req.GetModel(); m != nil {
 		return rt.Router.Direct(m.GetProvider(), m.GetModel())
 	}
@@ -219,11 +298,11 @@ func usage(u providers.Usage) *gatewayv1.Usage {
 
 // modelName prefers the model the provider reports (it may be a dated
 // snapshot of the alias we asked for).
-func modelName(d *routing.Decision, reported string) string {
+func modelName(asked, reported string) string {
 	if reported != "" {
 		return reported
 	}
-	return d.Model
+	return asked
 }
 
 // responseID is the provider's id, or a fresh gateway id when it sent none.

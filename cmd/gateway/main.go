@@ -23,6 +23,7 @@ import (
 
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/server"
+	"github.com/careerpath/llmgateway/telemetry"
 
 	// Provider backends register themselves by kind.
 	_ "github.com/careerpath/llmgateway/providers/anthropic"
@@ -77,7 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
-	rt, err := server.BuildRuntime(cfg, getenv)
+	metrics := telemetry.NewMetrics()
+	rt, err := server.BuildRuntime(cfg, server.RuntimeOptions{Getenv: getenv, Observer: metrics})
 	if err != nil {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
@@ -93,6 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Limits:        server.Limits{MaxRequestBytes: *maxBytes, MaxMessages: *maxMsgs, MaxTokens: *maxTokens},
 		ShutdownGrace: *grace,
 		Logger:        log,
+		Metrics:       metrics,
 	}, rt)
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)

@@ -204,6 +204,74 @@ func (ServedFrom) EnumDescriptor() ([]byte, []int) {
 	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{2}
 }
 
+// FailoverStep is a step of the failover chain: the A/B-selected primary,
+// then each backup provider in order, then a cached answer even past its
+// time-to-live, then the route's degraded answer.
+type FailoverStep int32
+
+const (
+	// FAILOVER_STEP_UNSPECIFIED is never sent by the gateway.
+	FailoverStep_FAILOVER_STEP_UNSPECIFIED FailoverStep = 0
+	// FAILOVER_STEP_PRIMARY is the provider the route's A/B assignment chose.
+	FailoverStep_FAILOVER_STEP_PRIMARY FailoverStep = 1
+	// FAILOVER_STEP_BACKUP is one of the route's backup providers.
+	FailoverStep_FAILOVER_STEP_BACKUP FailoverStep = 2
+	// FAILOVER_STEP_STALE_CACHE is a stored answer past its time-to-live.
+	FailoverStep_FAILOVER_STEP_STALE_CACHE FailoverStep = 3
+	// FAILOVER_STEP_DEGRADED is the route's configured degraded answer.
+	FailoverStep_FAILOVER_STEP_DEGRADED FailoverStep = 4
+	// FAILOVER_STEP_CACHE is a stored answer within its time-to-live, served
+	// before any provider was asked.
+	FailoverStep_FAILOVER_STEP_CACHE FailoverStep = 5
+)
+
+// Enum value maps for FailoverStep.
+var (
+	FailoverStep_name = map[int32]string{
+		0: "FAILOVER_STEP_UNSPECIFIED",
+		1: "FAILOVER_STEP_PRIMARY",
+		2: "FAILOVER_STEP_BACKUP",
+		3: "FAILOVER_STEP_STALE_CACHE",
+		4: "FAILOVER_STEP_DEGRADED",
+		5: "FAILOVER_STEP_CACHE",
+	}
+	FailoverStep_value = map[string]int32{
+		"FAILOVER_STEP_UNSPECIFIED": 0,
+		"FAILOVER_STEP_PRIMARY":     1,
+		"FAILOVER_STEP_BACKUP":      2,
+		"FAILOVER_STEP_STALE_CACHE": 3,
+		"FAILOVER_STEP_DEGRADED":    4,
+		"FAILOVER_STEP_CACHE":       5,
+	}
+)
+
+func (x FailoverStep) Enum() *FailoverStep {
+	p := new(FailoverStep)
+	*p = x
+	return p
+}
+
+func (x FailoverStep) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FailoverStep) Descriptor() protoreflect.EnumDescriptor {
+	return file_llmgateway_v1_gateway_proto_enumTypes[3].Descriptor()
+}
+
+func (FailoverStep) Type() protoreflect.EnumType {
+	return &file_llmgateway_v1_gateway_proto_enumTypes[3]
+}
+
+func (x FailoverStep) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FailoverStep.Descriptor instead.
+func (FailoverStep) EnumDescriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{3}
+}
+
 // CompleteRequest asks for one chat completion. It names either a route (what
 // the caller wants done; the gateway picks provider, model and prompt) or an
 // explicit provider/model override.
@@ -725,9 +793,14 @@ type CompleteResponse struct {
 	// UpstreamLatency is the time spent waiting for providers.
 	UpstreamLatency *durationpb.Duration `protobuf:"bytes,11,opt,name=upstream_latency,json=upstreamLatency,proto3" json:"upstream_latency,omitempty"`
 	// ServedFrom says how the answer was produced.
-	ServedFrom    ServedFrom `protobuf:"varint,12,opt,name=served_from,json=servedFrom,proto3,enum=llmgateway.v1.ServedFrom" json:"served_from,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ServedFrom ServedFrom `protobuf:"varint,12,opt,name=served_from,json=servedFrom,proto3,enum=llmgateway.v1.ServedFrom" json:"served_from,omitempty"`
+	// Step is the step of the failover chain that produced the answer.
+	Step FailoverStep `protobuf:"varint,13,opt,name=step,proto3,enum=llmgateway.v1.FailoverStep" json:"step,omitempty"`
+	// FailedAttempts lists every provider attempt that failed before the
+	// answer, in order (retries included).
+	FailedAttempts []*FailedAttempt `protobuf:"bytes,14,rep,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CompleteResponse) Reset() {
@@ -844,6 +917,20 @@ func (x *CompleteResponse) GetServedFrom() ServedFrom {
 	return ServedFrom_SERVED_FROM_UNSPECIFIED
 }
 
+func (x *CompleteResponse) GetStep() FailoverStep {
+	if x != nil {
+		return x.Step
+	}
+	return FailoverStep_FAILOVER_STEP_UNSPECIFIED
+}
+
+func (x *CompleteResponse) GetFailedAttempts() []*FailedAttempt {
+	if x != nil {
+		return x.FailedAttempts
+	}
+	return nil
+}
+
 // StreamResponse is one message of a streamed answer. Every message but the
 // last carries only a text delta; the last has done set and carries the same
 // account of the answer as CompleteResponse.
@@ -879,8 +966,14 @@ type StreamResponse struct {
 	// TimeToFirstToken is the time from receiving the request to sending the
 	// first text delta; final message only.
 	TimeToFirstToken *durationpb.Duration `protobuf:"bytes,14,opt,name=time_to_first_token,json=timeToFirstToken,proto3" json:"time_to_first_token,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Step is the step of the failover chain that produced the answer; final
+	// message only.
+	Step FailoverStep `protobuf:"varint,15,opt,name=step,proto3,enum=llmgateway.v1.FailoverStep" json:"step,omitempty"`
+	// FailedAttempts lists every provider attempt that failed before the
+	// answer; final message only.
+	FailedAttempts []*FailedAttempt `protobuf:"bytes,16,rep,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *StreamResponse) Reset() {
@@ -1011,6 +1104,746 @@ func (x *StreamResponse) GetTimeToFirstToken() *durationpb.Duration {
 	return nil
 }
 
+func (x *StreamResponse) GetStep() FailoverStep {
+	if x != nil {
+		return x.Step
+	}
+	return FailoverStep_FAILOVER_STEP_UNSPECIFIED
+}
+
+func (x *StreamResponse) GetFailedAttempts() []*FailedAttempt {
+	if x != nil {
+		return x.FailedAttempts
+	}
+	return nil
+}
+
+// FailedAttempt is one provider attempt that did not produce the answer.
+type FailedAttempt struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Provider is the provider instance that was called.
+	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	// Model is the model that was asked.
+	Model string `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	// Step is the step of the failover chain the attempt belonged to.
+	Step FailoverStep `protobuf:"varint,3,opt,name=step,proto3,enum=llmgateway.v1.FailoverStep" json:"step,omitempty"`
+	// ErrorKind classifies the failure: rate_limited, overloaded,
+	// server_error, timeout, unavailable, malformed, truncated, bad_request,
+	// context_length, auth, canceled or unknown.
+	ErrorKind string `protobuf:"bytes,4,opt,name=error_kind,json=errorKind,proto3" json:"error_kind,omitempty"`
+	// Duration is how long the attempt took.
+	Duration      *durationpb.Duration `protobuf:"bytes,5,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FailedAttempt) Reset() {
+	*x = FailedAttempt{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FailedAttempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FailedAttempt) ProtoMessage() {}
+
+func (x *FailedAttempt) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FailedAttempt.ProtoReflect.Descriptor instead.
+func (*FailedAttempt) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *FailedAttempt) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *FailedAttempt) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *FailedAttempt) GetStep() FailoverStep {
+	if x != nil {
+		return x.Step
+	}
+	return FailoverStep_FAILOVER_STEP_UNSPECIFIED
+}
+
+func (x *FailedAttempt) GetErrorKind() string {
+	if x != nil {
+		return x.ErrorKind
+	}
+	return ""
+}
+
+func (x *FailedAttempt) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+// FeedbackRequest is the end user's verdict on one answer.
+type FeedbackRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ResponseId is the id of the answer: CompleteResponse.id, or the id of a
+	// stream's final message. Required, at most 256 bytes.
+	ResponseId string `protobuf:"bytes,1,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
+	// Outcome is the verdict; exactly one kind is required.
+	//
+	// Types that are valid to be assigned to Outcome:
+	//
+	//	*FeedbackRequest_Success
+	//	*FeedbackRequest_Score
+	Outcome       isFeedbackRequest_Outcome `protobuf_oneof:"outcome"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeedbackRequest) Reset() {
+	*x = FeedbackRequest{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeedbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeedbackRequest) ProtoMessage() {}
+
+func (x *FeedbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeedbackRequest.ProtoReflect.Descriptor instead.
+func (*FeedbackRequest) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *FeedbackRequest) GetResponseId() string {
+	if x != nil {
+		return x.ResponseId
+	}
+	return ""
+}
+
+func (x *FeedbackRequest) GetOutcome() isFeedbackRequest_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *FeedbackRequest) GetSuccess() bool {
+	if x != nil {
+		if x, ok := x.Outcome.(*FeedbackRequest_Success); ok {
+			return x.Success
+		}
+	}
+	return false
+}
+
+func (x *FeedbackRequest) GetScore() float64 {
+	if x != nil {
+		if x, ok := x.Outcome.(*FeedbackRequest_Score); ok {
+			return x.Score
+		}
+	}
+	return 0
+}
+
+type isFeedbackRequest_Outcome interface {
+	isFeedbackRequest_Outcome()
+}
+
+type FeedbackRequest_Success struct {
+	// Success is a binary verdict (thumbs up or down, accepted or not).
+	// Only binary verdicts enter the significance test.
+	Success bool `protobuf:"varint,2,opt,name=success,proto3,oneof"`
+}
+
+type FeedbackRequest_Score struct {
+	// Score is a graded verdict on the application's own scale (e.g. 1 to 5,
+	// or 0 to 1); use one scale per route. Finite, between -1e6 and 1e6.
+	Score float64 `protobuf:"fixed64,3,opt,name=score,proto3,oneof"`
+}
+
+func (*FeedbackRequest_Success) isFeedbackRequest_Outcome() {}
+
+func (*FeedbackRequest_Score) isFeedbackRequest_Outcome() {}
+
+// FeedbackResponse says where a verdict was attributed.
+type FeedbackResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Route is the route of the answer.
+	Route string `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
+	// Experiment is the A/B experiment of the answer (for now the route name).
+	Experiment string `protobuf:"bytes,2,opt,name=experiment,proto3" json:"experiment,omitempty"`
+	// Variant is the variant that produced the answer.
+	Variant string `protobuf:"bytes,3,opt,name=variant,proto3" json:"variant,omitempty"`
+	// Replaced is true when this verdict replaced an earlier one for the same
+	// answer.
+	Replaced bool `protobuf:"varint,4,opt,name=replaced,proto3" json:"replaced,omitempty"`
+	// Counted is false when the answer did not exercise the variant's model (a
+	// cache hit, or a failed request answered by a fallback): the verdict is
+	// stored but kept out of the experiment's statistics.
+	Counted       bool `protobuf:"varint,5,opt,name=counted,proto3" json:"counted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeedbackResponse) Reset() {
+	*x = FeedbackResponse{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeedbackResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeedbackResponse) ProtoMessage() {}
+
+func (x *FeedbackResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeedbackResponse.ProtoReflect.Descriptor instead.
+func (*FeedbackResponse) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *FeedbackResponse) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
+}
+
+func (x *FeedbackResponse) GetExperiment() string {
+	if x != nil {
+		return x.Experiment
+	}
+	return ""
+}
+
+func (x *FeedbackResponse) GetVariant() string {
+	if x != nil {
+		return x.Variant
+	}
+	return ""
+}
+
+func (x *FeedbackResponse) GetReplaced() bool {
+	if x != nil {
+		return x.Replaced
+	}
+	return false
+}
+
+func (x *FeedbackResponse) GetCounted() bool {
+	if x != nil {
+		return x.Counted
+	}
+	return false
+}
+
+// GetExperimentRequest names the route whose experiment to report.
+type GetExperimentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Route is the route name, e.g. "career_advice". Required.
+	Route         string `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetExperimentRequest) Reset() {
+	*x = GetExperimentRequest{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetExperimentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetExperimentRequest) ProtoMessage() {}
+
+func (x *GetExperimentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetExperimentRequest.ProtoReflect.Descriptor instead.
+func (*GetExperimentRequest) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetExperimentRequest) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
+}
+
+// GetExperimentResponse is the report of one A/B experiment. Cache hits are
+// counted per variant but kept out of its latency, cost, token and feedback
+// statistics, since they do not exercise the variant's model.
+type GetExperimentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Route is the route the experiment runs on.
+	Route string `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
+	// Experiment is the experiment's id (for now the route name).
+	Experiment string `protobuf:"bytes,2,opt,name=experiment,proto3" json:"experiment,omitempty"`
+	// Variants are the statistics of every variant that has seen traffic,
+	// sorted by name.
+	Variants []*VariantStats `protobuf:"bytes,3,rep,name=variants,proto3" json:"variants,omitempty"`
+	// Leader is the variant with the highest feedback success rate among
+	// those with binary feedback (ties: more feedback, then name); empty when
+	// no variant has any.
+	Leader string `protobuf:"bytes,4,opt,name=leader,proto3" json:"leader,omitempty"`
+	// Comparisons test the leader against each other variant, one entry per
+	// other variant, in the order of variants.
+	Comparisons   []*VariantComparison `protobuf:"bytes,5,rep,name=comparisons,proto3" json:"comparisons,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetExperimentResponse) Reset() {
+	*x = GetExperimentResponse{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetExperimentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetExperimentResponse) ProtoMessage() {}
+
+func (x *GetExperimentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetExperimentResponse.ProtoReflect.Descriptor instead.
+func (*GetExperimentResponse) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetExperimentResponse) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
+}
+
+func (x *GetExperimentResponse) GetExperiment() string {
+	if x != nil {
+		return x.Experiment
+	}
+	return ""
+}
+
+func (x *GetExperimentResponse) GetVariants() []*VariantStats {
+	if x != nil {
+		return x.Variants
+	}
+	return nil
+}
+
+func (x *GetExperimentResponse) GetLeader() string {
+	if x != nil {
+		return x.Leader
+	}
+	return ""
+}
+
+func (x *GetExperimentResponse) GetComparisons() []*VariantComparison {
+	if x != nil {
+		return x.Comparisons
+	}
+	return nil
+}
+
+// VariantStats are one variant's numbers since the experiment started.
+type VariantStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Variant is the variant's name.
+	Variant string `protobuf:"bytes,1,opt,name=variant,proto3" json:"variant,omitempty"`
+	// Requests counts requests the variant's model was asked to answer,
+	// successful or not; cache hits are not included.
+	Requests int64 `protobuf:"varint,2,opt,name=requests,proto3" json:"requests,omitempty"`
+	// Errors counts the requests that failed.
+	Errors int64 `protobuf:"varint,3,opt,name=errors,proto3" json:"errors,omitempty"`
+	// ErrorsByClass splits errors by class, e.g. "rate_limited", "timeout".
+	ErrorsByClass map[string]int64 `protobuf:"bytes,4,rep,name=errors_by_class,json=errorsByClass,proto3" json:"errors_by_class,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// CacheHits counts requests answered from the gateway's cache.
+	CacheHits int64 `protobuf:"varint,5,opt,name=cache_hits,json=cacheHits,proto3" json:"cache_hits,omitempty"`
+	// Models counts requests by the "provider/model" that answered them; a
+	// backup provider or a dated model snapshot shows up here.
+	Models map[string]int64 `protobuf:"bytes,6,rep,name=models,proto3" json:"models,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// FeedbackCount counts answers that received a verdict (binary or score),
+	// each answer once.
+	FeedbackCount int64 `protobuf:"varint,7,opt,name=feedback_count,json=feedbackCount,proto3" json:"feedback_count,omitempty"`
+	// Successes counts answers whose binary verdict was success.
+	Successes int64 `protobuf:"varint,8,opt,name=successes,proto3" json:"successes,omitempty"`
+	// Failures counts answers whose binary verdict was failure.
+	Failures int64 `protobuf:"varint,9,opt,name=failures,proto3" json:"failures,omitempty"`
+	// SuccessRate is successes / (successes + failures); 0 without binary
+	// feedback.
+	SuccessRate float64 `protobuf:"fixed64,10,opt,name=success_rate,json=successRate,proto3" json:"success_rate,omitempty"`
+	// ScoreCount counts answers with a graded verdict.
+	ScoreCount int64 `protobuf:"varint,11,opt,name=score_count,json=scoreCount,proto3" json:"score_count,omitempty"`
+	// MeanScore is the mean graded verdict; 0 without scores.
+	MeanScore float64 `protobuf:"fixed64,12,opt,name=mean_score,json=meanScore,proto3" json:"mean_score,omitempty"`
+	// CostUsd is the total cost of the variant's requests in US dollars.
+	CostUsd float64 `protobuf:"fixed64,13,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
+	// CostPerRequestUsd is cost_usd / requests; 0 without requests.
+	CostPerRequestUsd float64 `protobuf:"fixed64,14,opt,name=cost_per_request_usd,json=costPerRequestUsd,proto3" json:"cost_per_request_usd,omitempty"`
+	// LatencyP50 is the median latency of successful requests, interpolated
+	// from a histogram (log-spaced buckets, about 9% wide, up to 60s).
+	LatencyP50 *durationpb.Duration `protobuf:"bytes,15,opt,name=latency_p50,json=latencyP50,proto3" json:"latency_p50,omitempty"`
+	// LatencyP95 is the 95th percentile latency of successful requests, from
+	// the same histogram; latencies past 60s report as 60s.
+	LatencyP95 *durationpb.Duration `protobuf:"bytes,16,opt,name=latency_p95,json=latencyP95,proto3" json:"latency_p95,omitempty"`
+	// InputTokens is the sum of prompt tokens of the variant's requests.
+	InputTokens int64 `protobuf:"varint,17,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
+	// OutputTokens is the sum of generated tokens of the variant's requests.
+	OutputTokens int64 `protobuf:"varint,18,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
+	// ProbabilityToBeBest is the Bayesian probability that this variant's
+	// true success rate is the highest of all variants, under independent
+	// Beta(1 + successes, 1 + failures) posteriors.
+	ProbabilityToBeBest float64 `protobuf:"fixed64,19,opt,name=probability_to_be_best,json=probabilityToBeBest,proto3" json:"probability_to_be_best,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *VariantStats) Reset() {
+	*x = VariantStats{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VariantStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VariantStats) ProtoMessage() {}
+
+func (x *VariantStats) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VariantStats.ProtoReflect.Descriptor instead.
+func (*VariantStats) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *VariantStats) GetVariant() string {
+	if x != nil {
+		return x.Variant
+	}
+	return ""
+}
+
+func (x *VariantStats) GetRequests() int64 {
+	if x != nil {
+		return x.Requests
+	}
+	return 0
+}
+
+func (x *VariantStats) GetErrors() int64 {
+	if x != nil {
+		return x.Errors
+	}
+	return 0
+}
+
+func (x *VariantStats) GetErrorsByClass() map[string]int64 {
+	if x != nil {
+		return x.ErrorsByClass
+	}
+	return nil
+}
+
+func (x *VariantStats) GetCacheHits() int64 {
+	if x != nil {
+		return x.CacheHits
+	}
+	return 0
+}
+
+func (x *VariantStats) GetModels() map[string]int64 {
+	if x != nil {
+		return x.Models
+	}
+	return nil
+}
+
+func (x *VariantStats) GetFeedbackCount() int64 {
+	if x != nil {
+		return x.FeedbackCount
+	}
+	return 0
+}
+
+func (x *VariantStats) GetSuccesses() int64 {
+	if x != nil {
+		return x.Successes
+	}
+	return 0
+}
+
+func (x *VariantStats) GetFailures() int64 {
+	if x != nil {
+		return x.Failures
+	}
+	return 0
+}
+
+func (x *VariantStats) GetSuccessRate() float64 {
+	if x != nil {
+		return x.SuccessRate
+	}
+	return 0
+}
+
+func (x *VariantStats) GetScoreCount() int64 {
+	if x != nil {
+		return x.ScoreCount
+	}
+	return 0
+}
+
+func (x *VariantStats) GetMeanScore() float64 {
+	if x != nil {
+		return x.MeanScore
+	}
+	return 0
+}
+
+func (x *VariantStats) GetCostUsd() float64 {
+	if x != nil {
+		return x.CostUsd
+	}
+	return 0
+}
+
+func (x *VariantStats) GetCostPerRequestUsd() float64 {
+	if x != nil {
+		return x.CostPerRequestUsd
+	}
+	return 0
+}
+
+func (x *VariantStats) GetLatencyP50() *durationpb.Duration {
+	if x != nil {
+		return x.LatencyP50
+	}
+	return nil
+}
+
+func (x *VariantStats) GetLatencyP95() *durationpb.Duration {
+	if x != nil {
+		return x.LatencyP95
+	}
+	return nil
+}
+
+func (x *VariantStats) GetInputTokens() int64 {
+	if x != nil {
+		return x.InputTokens
+	}
+	return 0
+}
+
+func (x *VariantStats) GetOutputTokens() int64 {
+	if x != nil {
+		return x.OutputTokens
+	}
+	return 0
+}
+
+func (x *VariantStats) GetProbabilityToBeBest() float64 {
+	if x != nil {
+		return x.ProbabilityToBeBest
+	}
+	return 0
+}
+
+// VariantComparison tests the leader's feedback success rate against one
+// other variant's.
+type VariantComparison struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Leader is the leading variant.
+	Leader string `protobuf:"bytes,1,opt,name=leader,proto3" json:"leader,omitempty"`
+	// Variant is the variant compared with the leader.
+	Variant string `protobuf:"bytes,2,opt,name=variant,proto3" json:"variant,omitempty"`
+	// Z is the two-proportion z statistic (leader minus variant, pooled
+	// standard error); 0 when either side has no binary feedback.
+	Z float64 `protobuf:"fixed64,3,opt,name=z,proto3" json:"z,omitempty"`
+	// PValue is the two-sided p-value of z; 1 when either side has no binary
+	// feedback.
+	PValue float64 `protobuf:"fixed64,4,opt,name=p_value,json=pValue,proto3" json:"p_value,omitempty"`
+	// Significant is p_value < 0.05. With more than two variants, read it
+	// against 0.05 / (number of variants - 1) to stay conservative.
+	Significant bool `protobuf:"varint,5,opt,name=significant,proto3" json:"significant,omitempty"`
+	// ProbabilityToBeBest is the Bayesian probability that the leader's true
+	// success rate is higher than this variant's (Beta(1 + successes,
+	// 1 + failures) posteriors), a pairwise companion of the z-test.
+	ProbabilityToBeBest float64 `protobuf:"fixed64,6,opt,name=probability_to_be_best,json=probabilityToBeBest,proto3" json:"probability_to_be_best,omitempty"`
+	// SmallSample is true when either side has fewer than 5 successes or 5
+	// failures: the z-test's normal approximation is unreliable there, prefer
+	// probability_to_be_best.
+	SmallSample   bool `protobuf:"varint,7,opt,name=small_sample,json=smallSample,proto3" json:"small_sample,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VariantComparison) Reset() {
+	*x = VariantComparison{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VariantComparison) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VariantComparison) ProtoMessage() {}
+
+func (x *VariantComparison) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VariantComparison.ProtoReflect.Descriptor instead.
+func (*VariantComparison) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *VariantComparison) GetLeader() string {
+	if x != nil {
+		return x.Leader
+	}
+	return ""
+}
+
+func (x *VariantComparison) GetVariant() string {
+	if x != nil {
+		return x.Variant
+	}
+	return ""
+}
+
+func (x *VariantComparison) GetZ() float64 {
+	if x != nil {
+		return x.Z
+	}
+	return 0
+}
+
+func (x *VariantComparison) GetPValue() float64 {
+	if x != nil {
+		return x.PValue
+	}
+	return 0
+}
+
+func (x *VariantComparison) GetSignificant() bool {
+	if x != nil {
+		return x.Significant
+	}
+	return false
+}
+
+func (x *VariantComparison) GetProbabilityToBeBest() float64 {
+	if x != nil {
+		return x.ProbabilityToBeBest
+	}
+	return 0
+}
+
+func (x *VariantComparison) GetSmallSample() bool {
+	if x != nil {
+		return x.SmallSample
+	}
+	return false
+}
+
 var File_llmgateway_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_llmgateway_v1_gateway_proto_rawDesc = "" +
@@ -1057,7 +1890,7 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\finput_tokens\x18\x01 \x01(\x05R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x02 \x01(\x05R\foutputTokens\x12.\n" +
 	"\x13cached_input_tokens\x18\x03 \x01(\x05R\x11cachedInputTokens\x12=\n" +
-	"\x1bcache_creation_input_tokens\x18\x04 \x01(\x05R\x18cacheCreationInputTokens\"\xe9\x03\n" +
+	"\x1bcache_creation_input_tokens\x18\x04 \x01(\x05R\x18cacheCreationInputTokens\"\xe1\x04\n" +
 	"\x10CompleteResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12@\n" +
@@ -1072,7 +1905,9 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	" \x01(\v2\x19.google.protobuf.DurationR\x0fgatewayOverhead\x12D\n" +
 	"\x10upstream_latency\x18\v \x01(\v2\x19.google.protobuf.DurationR\x0fupstreamLatency\x12:\n" +
 	"\vserved_from\x18\f \x01(\x0e2\x19.llmgateway.v1.ServedFromR\n" +
-	"servedFrom\"\xc7\x04\n" +
+	"servedFrom\x12/\n" +
+	"\x04step\x18\r \x01(\x0e2\x1b.llmgateway.v1.FailoverStepR\x04step\x12E\n" +
+	"\x0ffailed_attempts\x18\x0e \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\"\xbf\x05\n" +
 	"\x0eStreamResponse\x12\x14\n" +
 	"\x05delta\x18\x01 \x01(\tR\x05delta\x12\x12\n" +
 	"\x04done\x18\x02 \x01(\bR\x04done\x12\x0e\n" +
@@ -1089,7 +1924,80 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x10upstream_latency\x18\f \x01(\v2\x19.google.protobuf.DurationR\x0fupstreamLatency\x12:\n" +
 	"\vserved_from\x18\r \x01(\x0e2\x19.llmgateway.v1.ServedFromR\n" +
 	"servedFrom\x12H\n" +
-	"\x13time_to_first_token\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\x10timeToFirstToken*P\n" +
+	"\x13time_to_first_token\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\x10timeToFirstToken\x12/\n" +
+	"\x04step\x18\x0f \x01(\x0e2\x1b.llmgateway.v1.FailoverStepR\x04step\x12E\n" +
+	"\x0ffailed_attempts\x18\x10 \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\"\xc8\x01\n" +
+	"\rFailedAttempt\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x14\n" +
+	"\x05model\x18\x02 \x01(\tR\x05model\x12/\n" +
+	"\x04step\x18\x03 \x01(\x0e2\x1b.llmgateway.v1.FailoverStepR\x04step\x12\x1d\n" +
+	"\n" +
+	"error_kind\x18\x04 \x01(\tR\terrorKind\x125\n" +
+	"\bduration\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\bduration\"q\n" +
+	"\x0fFeedbackRequest\x12\x1f\n" +
+	"\vresponse_id\x18\x01 \x01(\tR\n" +
+	"responseId\x12\x1a\n" +
+	"\asuccess\x18\x02 \x01(\bH\x00R\asuccess\x12\x16\n" +
+	"\x05score\x18\x03 \x01(\x01H\x00R\x05scoreB\t\n" +
+	"\aoutcome\"\x98\x01\n" +
+	"\x10FeedbackResponse\x12\x14\n" +
+	"\x05route\x18\x01 \x01(\tR\x05route\x12\x1e\n" +
+	"\n" +
+	"experiment\x18\x02 \x01(\tR\n" +
+	"experiment\x12\x18\n" +
+	"\avariant\x18\x03 \x01(\tR\avariant\x12\x1a\n" +
+	"\breplaced\x18\x04 \x01(\bR\breplaced\x12\x18\n" +
+	"\acounted\x18\x05 \x01(\bR\acounted\",\n" +
+	"\x14GetExperimentRequest\x12\x14\n" +
+	"\x05route\x18\x01 \x01(\tR\x05route\"\xe2\x01\n" +
+	"\x15GetExperimentResponse\x12\x14\n" +
+	"\x05route\x18\x01 \x01(\tR\x05route\x12\x1e\n" +
+	"\n" +
+	"experiment\x18\x02 \x01(\tR\n" +
+	"experiment\x127\n" +
+	"\bvariants\x18\x03 \x03(\v2\x1b.llmgateway.v1.VariantStatsR\bvariants\x12\x16\n" +
+	"\x06leader\x18\x04 \x01(\tR\x06leader\x12B\n" +
+	"\vcomparisons\x18\x05 \x03(\v2 .llmgateway.v1.VariantComparisonR\vcomparisons\"\x96\a\n" +
+	"\fVariantStats\x12\x18\n" +
+	"\avariant\x18\x01 \x01(\tR\avariant\x12\x1a\n" +
+	"\brequests\x18\x02 \x01(\x03R\brequests\x12\x16\n" +
+	"\x06errors\x18\x03 \x01(\x03R\x06errors\x12V\n" +
+	"\x0ferrors_by_class\x18\x04 \x03(\v2..llmgateway.v1.VariantStats.ErrorsByClassEntryR\rerrorsByClass\x12\x1d\n" +
+	"\n" +
+	"cache_hits\x18\x05 \x01(\x03R\tcacheHits\x12?\n" +
+	"\x06models\x18\x06 \x03(\v2'.llmgateway.v1.VariantStats.ModelsEntryR\x06models\x12%\n" +
+	"\x0efeedback_count\x18\a \x01(\x03R\rfeedbackCount\x12\x1c\n" +
+	"\tsuccesses\x18\b \x01(\x03R\tsuccesses\x12\x1a\n" +
+	"\bfailures\x18\t \x01(\x03R\bfailures\x12!\n" +
+	"\fsuccess_rate\x18\n" +
+	" \x01(\x01R\vsuccessRate\x12\x1f\n" +
+	"\vscore_count\x18\v \x01(\x03R\n" +
+	"scoreCount\x12\x1d\n" +
+	"\n" +
+	"mean_score\x18\f \x01(\x01R\tmeanScore\x12\x19\n" +
+	"\bcost_usd\x18\r \x01(\x01R\acostUsd\x12/\n" +
+	"\x14cost_per_request_usd\x18\x0e \x01(\x01R\x11costPerRequestUsd\x12:\n" +
+	"\vlatency_p50\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"latencyP50\x12:\n" +
+	"\vlatency_p95\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"latencyP95\x12!\n" +
+	"\finput_tokens\x18\x11 \x01(\x03R\vinputTokens\x12#\n" +
+	"\routput_tokens\x18\x12 \x01(\x03R\foutputTokens\x123\n" +
+	"\x16probability_to_be_best\x18\x13 \x01(\x01R\x13probabilityToBeBest\x1a@\n" +
+	"\x12ErrorsByClassEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a9\n" +
+	"\vModelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xe6\x01\n" +
+	"\x11VariantComparison\x12\x16\n" +
+	"\x06leader\x18\x01 \x01(\tR\x06leader\x12\x18\n" +
+	"\avariant\x18\x02 \x01(\tR\avariant\x12\f\n" +
+	"\x01z\x18\x03 \x01(\x01R\x01z\x12\x17\n" +
+	"\ap_value\x18\x04 \x01(\x01R\x06pValue\x12 \n" +
+	"\vsignificant\x18\x05 \x01(\bR\vsignificant\x123\n" +
+	"\x16probability_to_be_best\x18\x06 \x01(\x01R\x13probabilityToBeBest\x12!\n" +
+	"\fsmall_sample\x18\a \x01(\bR\vsmallSample*P\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_SYSTEM\x10\x01\x12\r\n" +
@@ -1107,12 +2015,21 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x11SERVED_FROM_FRESH\x10\x01\x12\x19\n" +
 	"\x15SERVED_FROM_CACHE_HIT\x10\x02\x12\x1b\n" +
 	"\x17SERVED_FROM_STALE_CACHE\x10\x03\x12\x18\n" +
-	"\x14SERVED_FROM_DEGRADED\x10\x042\xd4\x01\n" +
+	"\x14SERVED_FROM_DEGRADED\x10\x04*\xb6\x01\n" +
+	"\fFailoverStep\x12\x1d\n" +
+	"\x19FAILOVER_STEP_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15FAILOVER_STEP_PRIMARY\x10\x01\x12\x18\n" +
+	"\x14FAILOVER_STEP_BACKUP\x10\x02\x12\x1d\n" +
+	"\x19FAILOVER_STEP_STALE_CACHE\x10\x03\x12\x1a\n" +
+	"\x16FAILOVER_STEP_DEGRADED\x10\x04\x12\x17\n" +
+	"\x13FAILOVER_STEP_CACHE\x10\x052\xb7\x03\n" +
 	"\n" +
 	"LLMGateway\x12d\n" +
 	"\bComplete\x12\x1e.llmgateway.v1.CompleteRequest\x1a\x1f.llmgateway.v1.CompleteResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/complete\x12`\n" +
 	"\x06Stream\x12\x1e.llmgateway.v1.CompleteRequest\x1a\x1d.llmgateway.v1.StreamResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
-	"/v1/stream0\x01BUZBgithub.com/careerpath/llmgateway/gen/go/llmgateway/v1;llmgatewayv1\xea\x02\x0eLlmgateway::V1b\x06proto3"
+	"/v1/stream0\x01\x12d\n" +
+	"\bFeedback\x12\x1e.llmgateway.v1.FeedbackRequest\x1a\x1f.llmgateway.v1.FeedbackResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/feedback\x12{\n" +
+	"\rGetExperiment\x12#.llmgateway.v1.GetExperimentRequest\x1a$.llmgateway.v1.GetExperimentResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/experiments/{route}BUZBgithub.com/careerpath/llmgateway/gen/go/llmgateway/v1;llmgatewayv1\xea\x02\x0eLlmgateway::V1b\x06proto3"
 
 var (
 	file_llmgateway_v1_gateway_proto_rawDescOnce sync.Once
@@ -1126,55 +2043,81 @@ func file_llmgateway_v1_gateway_proto_rawDescGZIP() []byte {
 	return file_llmgateway_v1_gateway_proto_rawDescData
 }
 
-var file_llmgateway_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_llmgateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_llmgateway_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_llmgateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_llmgateway_v1_gateway_proto_goTypes = []any{
-	(Role)(0),                   // 0: llmgateway.v1.Role
-	(FinishReason)(0),           // 1: llmgateway.v1.FinishReason
-	(ServedFrom)(0),             // 2: llmgateway.v1.ServedFrom
-	(*CompleteRequest)(nil),     // 3: llmgateway.v1.CompleteRequest
-	(*ModelOverride)(nil),       // 4: llmgateway.v1.ModelOverride
-	(*Message)(nil),             // 5: llmgateway.v1.Message
-	(*GenerationParams)(nil),    // 6: llmgateway.v1.GenerationParams
-	(*Caller)(nil),              // 7: llmgateway.v1.Caller
-	(*CacheControl)(nil),        // 8: llmgateway.v1.CacheControl
-	(*Usage)(nil),               // 9: llmgateway.v1.Usage
-	(*CompleteResponse)(nil),    // 10: llmgateway.v1.CompleteResponse
-	(*StreamResponse)(nil),      // 11: llmgateway.v1.StreamResponse
-	nil,                         // 12: llmgateway.v1.CompleteRequest.VariablesEntry
-	nil,                         // 13: llmgateway.v1.Caller.TagsEntry
-	(*durationpb.Duration)(nil), // 14: google.protobuf.Duration
+	(Role)(0),                     // 0: llmgateway.v1.Role
+	(FinishReason)(0),             // 1: llmgateway.v1.FinishReason
+	(ServedFrom)(0),               // 2: llmgateway.v1.ServedFrom
+	(FailoverStep)(0),             // 3: llmgateway.v1.FailoverStep
+	(*CompleteRequest)(nil),       // 4: llmgateway.v1.CompleteRequest
+	(*ModelOverride)(nil),         // 5: llmgateway.v1.ModelOverride
+	(*Message)(nil),               // 6: llmgateway.v1.Message
+	(*GenerationParams)(nil),      // 7: llmgateway.v1.GenerationParams
+	(*Caller)(nil),                // 8: llmgateway.v1.Caller
+	(*CacheControl)(nil),          // 9: llmgateway.v1.CacheControl
+	(*Usage)(nil),                 // 10: llmgateway.v1.Usage
+	(*CompleteResponse)(nil),      // 11: llmgateway.v1.CompleteResponse
+	(*StreamResponse)(nil),        // 12: llmgateway.v1.StreamResponse
+	(*FailedAttempt)(nil),         // 13: llmgateway.v1.FailedAttempt
+	(*FeedbackRequest)(nil),       // 14: llmgateway.v1.FeedbackRequest
+	(*FeedbackResponse)(nil),      // 15: llmgateway.v1.FeedbackResponse
+	(*GetExperimentRequest)(nil),  // 16: llmgateway.v1.GetExperimentRequest
+	(*GetExperimentResponse)(nil), // 17: llmgateway.v1.GetExperimentResponse
+	(*VariantStats)(nil),          // 18: llmgateway.v1.VariantStats
+	(*VariantComparison)(nil),     // 19: llmgateway.v1.VariantComparison
+	nil,                           // 20: llmgateway.v1.CompleteRequest.VariablesEntry
+	nil,                           // 21: llmgateway.v1.Caller.TagsEntry
+	nil,                           // 22: llmgateway.v1.VariantStats.ErrorsByClassEntry
+	nil,                           // 23: llmgateway.v1.VariantStats.ModelsEntry
+	(*durationpb.Duration)(nil),   // 24: google.protobuf.Duration
 }
 var file_llmgateway_v1_gateway_proto_depIdxs = []int32{
-	4,  // 0: llmgateway.v1.CompleteRequest.model:type_name -> llmgateway.v1.ModelOverride
-	5,  // 1: llmgateway.v1.CompleteRequest.messages:type_name -> llmgateway.v1.Message
-	6,  // 2: llmgateway.v1.CompleteRequest.params:type_name -> llmgateway.v1.GenerationParams
-	7,  // 3: llmgateway.v1.CompleteRequest.caller:type_name -> llmgateway.v1.Caller
-	8,  // 4: llmgateway.v1.CompleteRequest.cache:type_name -> llmgateway.v1.CacheControl
-	12, // 5: llmgateway.v1.CompleteRequest.variables:type_name -> llmgateway.v1.CompleteRequest.VariablesEntry
+	5,  // 0: llmgateway.v1.CompleteRequest.model:type_name -> llmgateway.v1.ModelOverride
+	6,  // 1: llmgateway.v1.CompleteRequest.messages:type_name -> llmgateway.v1.Message
+	7,  // 2: llmgateway.v1.CompleteRequest.params:type_name -> llmgateway.v1.GenerationParams
+	8,  // 3: llmgateway.v1.CompleteRequest.caller:type_name -> llmgateway.v1.Caller
+	9,  // 4: llmgateway.v1.CompleteRequest.cache:type_name -> llmgateway.v1.CacheControl
+	20, // 5: llmgateway.v1.CompleteRequest.variables:type_name -> llmgateway.v1.CompleteRequest.VariablesEntry
 	0,  // 6: llmgateway.v1.Message.role:type_name -> llmgateway.v1.Role
-	13, // 7: llmgateway.v1.Caller.tags:type_name -> llmgateway.v1.Caller.TagsEntry
-	14, // 8: llmgateway.v1.CacheControl.ttl:type_name -> google.protobuf.Duration
+	21, // 7: llmgateway.v1.Caller.tags:type_name -> llmgateway.v1.Caller.TagsEntry
+	24, // 8: llmgateway.v1.CacheControl.ttl:type_name -> google.protobuf.Duration
 	1,  // 9: llmgateway.v1.CompleteResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
-	9,  // 10: llmgateway.v1.CompleteResponse.usage:type_name -> llmgateway.v1.Usage
-	14, // 11: llmgateway.v1.CompleteResponse.gateway_overhead:type_name -> google.protobuf.Duration
-	14, // 12: llmgateway.v1.CompleteResponse.upstream_latency:type_name -> google.protobuf.Duration
+	10, // 10: llmgateway.v1.CompleteResponse.usage:type_name -> llmgateway.v1.Usage
+	24, // 11: llmgateway.v1.CompleteResponse.gateway_overhead:type_name -> google.protobuf.Duration
+	24, // 12: llmgateway.v1.CompleteResponse.upstream_latency:type_name -> google.protobuf.Duration
 	2,  // 13: llmgateway.v1.CompleteResponse.served_from:type_name -> llmgateway.v1.ServedFrom
-	1,  // 14: llmgateway.v1.StreamResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
-	9,  // 15: llmgateway.v1.StreamResponse.usage:type_name -> llmgateway.v1.Usage
-	14, // 16: llmgateway.v1.StreamResponse.gateway_overhead:type_name -> google.protobuf.Duration
-	14, // 17: llmgateway.v1.StreamResponse.upstream_latency:type_name -> google.protobuf.Duration
-	2,  // 18: llmgateway.v1.StreamResponse.served_from:type_name -> llmgateway.v1.ServedFrom
-	14, // 19: llmgateway.v1.StreamResponse.time_to_first_token:type_name -> google.protobuf.Duration
-	3,  // 20: llmgateway.v1.LLMGateway.Complete:input_type -> llmgateway.v1.CompleteRequest
-	3,  // 21: llmgateway.v1.LLMGateway.Stream:input_type -> llmgateway.v1.CompleteRequest
-	10, // 22: llmgateway.v1.LLMGateway.Complete:output_type -> llmgateway.v1.CompleteResponse
-	11, // 23: llmgateway.v1.LLMGateway.Stream:output_type -> llmgateway.v1.StreamResponse
-	22, // [22:24] is the sub-list for method output_type
-	20, // [20:22] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	3,  // 14: llmgateway.v1.CompleteResponse.step:type_name -> llmgateway.v1.FailoverStep
+	13, // 15: llmgateway.v1.CompleteResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
+	1,  // 16: llmgateway.v1.StreamResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
+	10, // 17: llmgateway.v1.StreamResponse.usage:type_name -> llmgateway.v1.Usage
+	24, // 18: llmgateway.v1.StreamResponse.gateway_overhead:type_name -> google.protobuf.Duration
+	24, // 19: llmgateway.v1.StreamResponse.upstream_latency:type_name -> google.protobuf.Duration
+	2,  // 20: llmgateway.v1.StreamResponse.served_from:type_name -> llmgateway.v1.ServedFrom
+	24, // 21: llmgateway.v1.StreamResponse.time_to_first_token:type_name -> google.protobuf.Duration
+	3,  // 22: llmgateway.v1.StreamResponse.step:type_name -> llmgateway.v1.FailoverStep
+	13, // 23: llmgateway.v1.StreamResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
+	3,  // 24: llmgateway.v1.FailedAttempt.step:type_name -> llmgateway.v1.FailoverStep
+	24, // 25: llmgateway.v1.FailedAttempt.duration:type_name -> google.protobuf.Duration
+	18, // 26: llmgateway.v1.GetExperimentResponse.variants:type_name -> llmgateway.v1.VariantStats
+	19, // 27: llmgateway.v1.GetExperimentResponse.comparisons:type_name -> llmgateway.v1.VariantComparison
+	22, // 28: llmgateway.v1.VariantStats.errors_by_class:type_name -> llmgateway.v1.VariantStats.ErrorsByClassEntry
+	23, // 29: llmgateway.v1.VariantStats.models:type_name -> llmgateway.v1.VariantStats.ModelsEntry
+	24, // 30: llmgateway.v1.VariantStats.latency_p50:type_name -> google.protobuf.Duration
+	24, // 31: llmgateway.v1.VariantStats.latency_p95:type_name -> google.protobuf.Duration
+	4,  // 32: llmgateway.v1.LLMGateway.Complete:input_type -> llmgateway.v1.CompleteRequest
+	4,  // 33: llmgateway.v1.LLMGateway.Stream:input_type -> llmgateway.v1.CompleteRequest
+	14, // 34: llmgateway.v1.LLMGateway.Feedback:input_type -> llmgateway.v1.FeedbackRequest
+	16, // 35: llmgateway.v1.LLMGateway.GetExperiment:input_type -> llmgateway.v1.GetExperimentRequest
+	11, // 36: llmgateway.v1.LLMGateway.Complete:output_type -> llmgateway.v1.CompleteResponse
+	12, // 37: llmgateway.v1.LLMGateway.Stream:output_type -> llmgateway.v1.StreamResponse
+	15, // 38: llmgateway.v1.LLMGateway.Feedback:output_type -> llmgateway.v1.FeedbackResponse
+	17, // 39: llmgateway.v1.LLMGateway.GetExperiment:output_type -> llmgateway.v1.GetExperimentResponse
+	36, // [36:40] is the sub-list for method output_type
+	32, // [32:36] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_llmgateway_v1_gateway_proto_init() }
@@ -1183,13 +2126,17 @@ func file_llmgateway_v1_gateway_proto_init() {
 		return
 	}
 	file_llmgateway_v1_gateway_proto_msgTypes[3].OneofWrappers = []any{}
+	file_llmgateway_v1_gateway_proto_msgTypes[10].OneofWrappers = []any{
+		(*FeedbackRequest_Success)(nil),
+		(*FeedbackRequest_Score)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_llmgateway_v1_gateway_proto_rawDesc), len(file_llmgateway_v1_gateway_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   11,
+			NumEnums:      4,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

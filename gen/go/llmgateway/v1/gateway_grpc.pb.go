@@ -19,8 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	LLMGateway_Complete_FullMethodName = "/llmgateway.v1.LLMGateway/Complete"
-	LLMGateway_Stream_FullMethodName   = "/llmgateway.v1.LLMGateway/Stream"
+	LLMGateway_Complete_FullMethodName      = "/llmgateway.v1.LLMGateway/Complete"
+	LLMGateway_Stream_FullMethodName        = "/llmgateway.v1.LLMGateway/Stream"
+	LLMGateway_Feedback_FullMethodName      = "/llmgateway.v1.LLMGateway/Feedback"
+	LLMGateway_GetExperiment_FullMethodName = "/llmgateway.v1.LLMGateway/GetExperiment"
 )
 
 // LLMGatewayClient is the client API for LLMGateway service.
@@ -37,6 +39,18 @@ type LLMGatewayClient interface {
 	// message carrying usage, cost and how the answer was served. It takes the
 	// same request as Complete.
 	Stream(ctx context.Context, in *CompleteRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamResponse], error)
+	// Feedback records the end user's verdict on one answer, named by the id
+	// the gateway returned with it, and attributes it to the A/B variant that
+	// produced the answer. Feedback is accepted while the gateway remembers
+	// the answer (7 days by default); later, or for an id it never issued, it
+	// fails with NOT_FOUND. A second verdict on the same answer replaces the
+	// first: the last one wins and the answer is counted once.
+	Feedback(ctx context.Context, in *FeedbackRequest, opts ...grpc.CallOption) (*FeedbackResponse, error)
+	// GetExperiment reports how each variant of a route's A/B experiment is
+	// doing: traffic, errors, cost, latency, tokens and user feedback, and
+	// whether the leading variant's feedback success rate is significantly
+	// better than each other variant's.
+	GetExperiment(ctx context.Context, in *GetExperimentRequest, opts ...grpc.CallOption) (*GetExperimentResponse, error)
 }
 
 type lLMGatewayClient struct {
@@ -76,6 +90,26 @@ func (c *lLMGatewayClient) Stream(ctx context.Context, in *CompleteRequest, opts
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type LLMGateway_StreamClient = grpc.ServerStreamingClient[StreamResponse]
 
+func (c *lLMGatewayClient) Feedback(ctx context.Context, in *FeedbackRequest, opts ...grpc.CallOption) (*FeedbackResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FeedbackResponse)
+	err := c.cc.Invoke(ctx, LLMGateway_Feedback_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lLMGatewayClient) GetExperiment(ctx context.Context, in *GetExperimentRequest, opts ...grpc.CallOption) (*GetExperimentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetExperimentResponse)
+	err := c.cc.Invoke(ctx, LLMGateway_GetExperiment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LLMGatewayServer is the server API for LLMGateway service.
 // All implementations must embed UnimplementedLLMGatewayServer
 // for forward compatibility.
@@ -90,6 +124,18 @@ type LLMGatewayServer interface {
 	// message carrying usage, cost and how the answer was served. It takes the
 	// same request as Complete.
 	Stream(*CompleteRequest, grpc.ServerStreamingServer[StreamResponse]) error
+	// Feedback records the end user's verdict on one answer, named by the id
+	// the gateway returned with it, and attributes it to the A/B variant that
+	// produced the answer. Feedback is accepted while the gateway remembers
+	// the answer (7 days by default); later, or for an id it never issued, it
+	// fails with NOT_FOUND. A second verdict on the same answer replaces the
+	// first: the last one wins and the answer is counted once.
+	Feedback(context.Context, *FeedbackRequest) (*FeedbackResponse, error)
+	// GetExperiment reports how each variant of a route's A/B experiment is
+	// doing: traffic, errors, cost, latency, tokens and user feedback, and
+	// whether the leading variant's feedback success rate is significantly
+	// better than each other variant's.
+	GetExperiment(context.Context, *GetExperimentRequest) (*GetExperimentResponse, error)
 	mustEmbedUnimplementedLLMGatewayServer()
 }
 
@@ -105,6 +151,12 @@ func (UnimplementedLLMGatewayServer) Complete(context.Context, *CompleteRequest)
 }
 func (UnimplementedLLMGatewayServer) Stream(*CompleteRequest, grpc.ServerStreamingServer[StreamResponse]) error {
 	return status.Error(codes.Unimplemented, "method Stream not implemented")
+}
+func (UnimplementedLLMGatewayServer) Feedback(context.Context, *FeedbackRequest) (*FeedbackResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Feedback not implemented")
+}
+func (UnimplementedLLMGatewayServer) GetExperiment(context.Context, *GetExperimentRequest) (*GetExperimentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetExperiment not implemented")
 }
 func (UnimplementedLLMGatewayServer) mustEmbedUnimplementedLLMGatewayServer() {}
 func (UnimplementedLLMGatewayServer) testEmbeddedByValue()                    {}
@@ -156,6 +208,42 @@ func _LLMGateway_Stream_Handler(srv interface{}, stream grpc.ServerStream) error
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type LLMGateway_StreamServer = grpc.ServerStreamingServer[StreamResponse]
 
+func _LLMGateway_Feedback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FeedbackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LLMGatewayServer).Feedback(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LLMGateway_Feedback_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LLMGatewayServer).Feedback(ctx, req.(*FeedbackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LLMGateway_GetExperiment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetExperimentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LLMGatewayServer).GetExperiment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LLMGateway_GetExperiment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LLMGatewayServer).GetExperiment(ctx, req.(*GetExperimentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LLMGateway_ServiceDesc is the grpc.ServiceDesc for LLMGateway service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -166,6 +254,14 @@ var LLMGateway_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Complete",
 			Handler:    _LLMGateway_Complete_Handler,
+		},
+		{
+			MethodName: "Feedback",
+			Handler:    _LLMGateway_Feedback_Handler,
+		},
+		{
+			MethodName: "GetExperiment",
+			Handler:    _LLMGateway_GetExperiment_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -59,6 +59,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :gateway_overhead, :message, 10, "google.protobuf.Duration", json_name: "gatewayOverhead"
       optional :upstream_latency, :message, 11, "google.protobuf.Duration", json_name: "upstreamLatency"
       optional :served_from, :enum, 12, "llmgateway.v1.ServedFrom", json_name: "servedFrom"
+      optional :step, :enum, 13, "llmgateway.v1.FailoverStep", json_name: "step"
+      repeated :failed_attempts, :message, 14, "llmgateway.v1.FailedAttempt", json_name: "failedAttempts"
     end
     add_message "llmgateway.v1.StreamResponse" do
       optional :delta, :string, 1, json_name: "delta"
@@ -75,6 +77,69 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :upstream_latency, :message, 12, "google.protobuf.Duration", json_name: "upstreamLatency"
       optional :served_from, :enum, 13, "llmgateway.v1.ServedFrom", json_name: "servedFrom"
       optional :time_to_first_token, :message, 14, "google.protobuf.Duration", json_name: "timeToFirstToken"
+      optional :step, :enum, 15, "llmgateway.v1.FailoverStep", json_name: "step"
+      repeated :failed_attempts, :message, 16, "llmgateway.v1.FailedAttempt", json_name: "failedAttempts"
+    end
+    add_message "llmgateway.v1.FailedAttempt" do
+      optional :provider, :string, 1, json_name: "provider"
+      optional :model, :string, 2, json_name: "model"
+      optional :step, :enum, 3, "llmgateway.v1.FailoverStep", json_name: "step"
+      optional :error_kind, :string, 4, json_name: "errorKind"
+      optional :duration, :message, 5, "google.protobuf.Duration", json_name: "duration"
+    end
+    add_message "llmgateway.v1.FeedbackRequest" do
+      optional :response_id, :string, 1, json_name: "responseId"
+      oneof :outcome do
+        optional :success, :bool, 2, json_name: "success"
+        optional :score, :double, 3, json_name: "score"
+      end
+    end
+    add_message "llmgateway.v1.FeedbackResponse" do
+      optional :route, :string, 1, json_name: "route"
+      optional :experiment, :string, 2, json_name: "experiment"
+      optional :variant, :string, 3, json_name: "variant"
+      optional :replaced, :bool, 4, json_name: "replaced"
+      optional :counted, :bool, 5, json_name: "counted"
+    end
+    add_message "llmgateway.v1.GetExperimentRequest" do
+      optional :route, :string, 1, json_name: "route"
+    end
+    add_message "llmgateway.v1.GetExperimentResponse" do
+      optional :route, :string, 1, json_name: "route"
+      optional :experiment, :string, 2, json_name: "experiment"
+      repeated :variants, :message, 3, "llmgateway.v1.VariantStats", json_name: "variants"
+      optional :leader, :string, 4, json_name: "leader"
+      repeated :comparisons, :message, 5, "llmgateway.v1.VariantComparison", json_name: "comparisons"
+    end
+    add_message "llmgateway.v1.VariantStats" do
+      optional :variant, :string, 1, json_name: "variant"
+      optional :requests, :int64, 2, json_name: "requests"
+      optional :errors, :int64, 3, json_name: "errors"
+      map :errors_by_class, :string, :int64, 4
+      optional :cache_hits, :int64, 5, json_name: "cacheHits"
+      map :models, :string, :int64, 6
+      optional :feedback_count, :int64, 7, json_name: "feedbackCount"
+      optional :successes, :int64, 8, json_name: "successes"
+      optional :failures, :int64, 9, json_name: "failures"
+      optional :success_rate, :double, 10, json_name: "successRate"
+      optional :score_count, :int64, 11, json_name: "scoreCount"
+      optional :mean_score, :double, 12, json_name: "meanScore"
+      optional :cost_usd, :double, 13, json_name: "costUsd"
+      optional :cost_per_request_usd, :double, 14, json_name: "costPerRequestUsd"
+      optional :latency_p50, :message, 15, "google.protobuf.Duration", json_name: "latencyP50"
+      optional :latency_p95, :message, 16, "google.protobuf.Duration", json_name: "latencyP95"
+      optional :input_tokens, :int64, 17, json_name: "inputTokens"
+      optional :output_tokens, :int64, 18, json_name: "outputTokens"
+      optional :probability_to_be_best, :double, 19, json_name: "probabilityToBeBest"
+    end
+    add_message "llmgateway.v1.VariantComparison" do
+      optional :leader, :string, 1, json_name: "leader"
+      optional :variant, :string, 2, json_name: "variant"
+      optional :z, :double, 3, json_name: "z"
+      optional :p_value, :double, 4, json_name: "pValue"
+      optional :significant, :bool, 5, json_name: "significant"
+      optional :probability_to_be_best, :double, 6, json_name: "probabilityToBeBest"
+      optional :small_sample, :bool, 7, json_name: "smallSample"
     end
     add_enum "llmgateway.v1.Role" do
       value :ROLE_UNSPECIFIED, 0
@@ -96,6 +161,14 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :SERVED_FROM_STALE_CACHE, 3
       value :SERVED_FROM_DEGRADED, 4
     end
+    add_enum "llmgateway.v1.FailoverStep" do
+      value :FAILOVER_STEP_UNSPECIFIED, 0
+      value :FAILOVER_STEP_PRIMARY, 1
+      value :FAILOVER_STEP_BACKUP, 2
+      value :FAILOVER_STEP_STALE_CACHE, 3
+      value :FAILOVER_STEP_DEGRADED, 4
+      value :FAILOVER_STEP_CACHE, 5
+    end
   end
 end
 
@@ -110,8 +183,16 @@ module Llmgateway
     Usage = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Usage").msgclass
     CompleteResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.CompleteResponse").msgclass
     StreamResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.StreamResponse").msgclass
+    FailedAttempt = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.FailedAttempt").msgclass
+    FeedbackRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.FeedbackRequest").msgclass
+    FeedbackResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.FeedbackResponse").msgclass
+    GetExperimentRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.GetExperimentRequest").msgclass
+    GetExperimentResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.GetExperimentResponse").msgclass
+    VariantStats = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.VariantStats").msgclass
+    VariantComparison = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.VariantComparison").msgclass
     Role = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Role").enummodule
     FinishReason = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.FinishReason").enummodule
     ServedFrom = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ServedFrom").enummodule
+    FailoverStep = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.FailoverStep").enummodule
   end
 end

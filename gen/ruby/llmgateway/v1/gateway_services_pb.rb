@@ -24,6 +24,18 @@ module Llmgateway
         # message carrying usage, cost and how the answer was served. It takes the
         # same request as Complete.
         rpc :Stream, ::Llmgateway::V1::CompleteRequest, stream(::Llmgateway::V1::StreamResponse)
+        # Feedback records the end user's verdict on one answer, named by the id
+        # the gateway returned with it, and attributes it to the A/B variant that
+        # produced the answer. Feedback is accepted while the gateway remembers
+        # the answer (7 days by default); later, or for an id it never issued, it
+        # fails with NOT_FOUND. A second verdict on the same answer replaces the
+        # first: the last one wins and the answer is counted once.
+        rpc :Feedback, ::Llmgateway::V1::FeedbackRequest, ::Llmgateway::V1::FeedbackResponse
+        # GetExperiment reports how each variant of a route's A/B experiment is
+        # doing: traffic, errors, cost, latency, tokens and user feedback, and
+        # whether the leading variant's feedback success rate is significantly
+        # better than each other variant's.
+        rpc :GetExperiment, ::Llmgateway::V1::GetExperimentRequest, ::Llmgateway::V1::GetExperimentResponse
       end
 
       Stub = Service.rpc_stub_class

@@ -1,0 +1,190 @@
+package resilience
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/fallback"
+	"github.com/failsafe-go/failsafe-go/hedgepolicy"
+
+	"github.com/careerpath/llmgateway/config"
+	"github.com/careerpath/llmgateway/providers"
+)
+
+// Set holds one [Guard] per provider instance of a configuration.
+type Set struct {
+	guards map[string]*Guard
+	obs    Observer
+}
+
+// NewSet builds a guard for every provider in cfg; provs must hold them
+// all. obs may be nil.
+func NewSet(cfg *config.Config, provs map[string]providers.Provider, obs Observer) (*Set, error) {
+	if obs == nil {
+		obs = NopObserver{}
+	}
+	s := &Set{guards: make(map[string]*Guard, len(provs)), obs: obs}
+	for name, pc := range cfg.Providers.Providers {
+		p, ok := provs[name]
+		if !ok {
+			return nil, fmt.Errorf("provider %q is not built", name)
+		}
+		s.guards[name] = newGuard(name, p, pc, obs)
+	}
+	return s, nil
+}
+
+// Guard returns the named provider's guard.
+func (s *Set) Guard(name string) (*Guard, bool) {
+	g, ok := s.guards[name]
+	return g, ok
+}
+
+// Guards returns every guard, for the admin API.
+func (s *Set) Guards() map[string]*Guard { return s.guards }
+
+// Chain is the failover chain of one route variant (or of one explicit
+// provider and model): built once per configuration, run per request.
+type Chain struct {
+	route   string
+	targets []Target
+	guards  []*Guard
+	unary   failsafe.Executor[*Answer]
+	stream  failsafe.Executor[*Answer]
+	obs     Observer
+}
+
+// Chain builds the failover chain for route: primary first, then backups
+// in order (a backup equal to an earlier target is skipped), then the
+// stale cache, then degraded when it is not empty.
+func (s *Set) Chain(route string, primary Target, backups []Target, degraded string) (*Chain, error) {
+	c := &Chain{route: route, obs: s.obs}
+	for _, t := range append([]Target{primary}, backups...) {
+		if containsTarget(c.targets, t) {
+			continue
+		}
+		g, ok := s.guards[t.Provider]
+		if !ok {
+			return nil, fmt.Errorf("route %s: provider %q has no guard", route, t.Provider)
+		}
+		c.targets = append(c.targets, t)
+		c.guards = append(c.guards, g)
+	}
+
+	// failsafe composes policies outermost first: the degraded answer
+	// handles what the stale step could not, which handles what the last
+	// backup could not, … which handles what the primary could not.
+	var unary, stream []failsafe.Policy[*Answer]
+	if degraded != "" {
+		fb := c.fallback(StepDegraded, func(failsafe.Execution[*Answer]) (*Answer, error) {
+			return &Answer{Step: StepDegraded, Response: &providers.Response{Text: degraded, FinishReason: providers.FinishStop}}, nil
+		})
+		unary, stream = append(unary, fb), append(stream, fb)
+	}
+	stale := c.fallback(StepStaleCache, func(exec failsafe.Execution[*Answer]) (*Answer, error) {
+		if r := requestFrom(exec.Context()); r != nil && r.Stale != nil {
+			if resp, ok := r.Stale(exec.Context()); ok {
+				return &Answer{Step: StepStaleCache, Response: resp}, nil
+			}
+		}
+		return nil, exec.LastError()
+	})
+	unary, stream = append(unary, stale), append(stream, stale)
+	for i := len(c.targets) - 1; i >= 1; i-- {
+		g, t := c.guards[i], c.targets[i]
+		unary = append(unary, c.fallback(StepBackup, func(exec failsafe.Execution[*Answer]) (*Answer, error) {
+			return g.complete(exec.Context(), requestFrom(exec.Context()), t, StepBackup)
+		}))
+		stream = append(stream, c.fallback(StepBackup, func(exec failsafe.Execution[*Answer]) (*Answer, error) {
+			return g.openStream(exec.Context(), requestFrom(exec.Context()), t, StepBackup)
+		}))
+	}
+	if h := c.guards[0].hedge; h != nil && len(c.targets) > 1 {
+		unary = append(unary, c.hedgePolicy(h))
+	}
+	c.unary = failsafe.With(unary...)
+	c.stream = failsafe.With(stream...)
+	return c, nil
+}
+
+// fallback is one step of the chain. It handles only failures that another
+// step may do better on.
+func (c *Chain) fallback(step Step, fn func(failsafe.Execution[*Answer]) (*Answer, error)) fallback.Fallback[*Answer] {
+	return fallback.NewBuilderWithFunc(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
+		c.obs.Fallback(c.route, step)
+		return fn(exec)
+	}).HandleIf(func(_ *Answer, err error) bool {
+		return err != nil && failoverable(context.Background(), err)
+	}).Build()
+}
+
+// hedgePolicy sends a second attempt, to the first backup, when the
+// primary has not answered after the configured delay or the primary's
+// observed latency quantile. The first success wins and cancels the other.
+func (c *Chain) hedgePolicy(h *config.Hedge) failsafe.Policy[*Answer] {
+	var b hedgepolicy.Builder[*Answer]
+	if h.Quantile > 0 {
+		b = hedgepolicy.NewBuilderWithDelayQuantile[*Answer](h.Quantile, 200, 20)
+	} else {
+		b = hedgepolicy.NewBuilderWithDelay[*Answer](time.Duration(h.Delay))
+	}
+	primary := c.guards[0].name
+	return b.WithMaxHedges(1).
+		CancelIf(func(a *Answer, err error) bool { return err == nil && a != nil }).
+		OnHedge(func(failsafe.ExecutionEvent[*Answer]) { c.obs.Hedge(primary) }).
+		Build()
+}
+
+// Complete runs the chain for a unary answer.
+func (c *Chain) Complete(ctx context.Context, r *Request) (*Answer, error) {
+	ans, err := c.unary.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
+		if exec.IsHedge() {
+			a, err := c.guards[1].complete(exec.Context(), r, c.targets[1], StepBackup)
+			if a != nil {
+				a.Hedged = true
+			}
+			return a, err
+		}
+		return c.guards[0].complete(exec.Context(), r, c.targets[0], StepPrimary)
+	})
+	return c.result(ctx, ans, err)
+}
+
+// Stream runs the chain for a stream. The answer's Stream, if set, has
+// its first token ready; a stale or degraded answer comes as a Response.
+func (c *Chain) Stream(ctx context.Context, r *Request) (*Answer, error) {
+	ans, err := c.stream.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
+		return c.guards[0].openStream(exec.Context(), r, c.targets[0], StepPrimary)
+	})
+	return c.result(ctx, ans, err)
+}
+
+// result makes sure the chain never reports an empty success and that a
+// caller who gave up hears about it as such.
+func (c *Chain) result(ctx context.Context, ans *Answer, err error) (*Answer, error) {
+	if err == nil && (ans == nil || (ans.Response == nil && ans.Stream == nil)) {
+		err = errors.New("resilience: chain produced no answer")
+	}
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			return nil, fmt.Errorf("%w (last failure: %v)", ctxErr, err)
+		}
+		return nil, err
+	}
+	return ans, nil
+}
+
+// Targets lists the providers the chain may call, primary first.
+func (c *Chain) Targets() []Target { return c.targets }
+
+func containsTarget(ts []Target, t Target) bool {
+	for _, x := range ts {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,34 @@
+package resilience
+
+import "github.com/failsafe-go/failsafe-go/circuitbreaker"
+
+// Observer is told what the policies do, for metrics. Implementations must
+// be safe for concurrent use and cheap: they run on the request path.
+type Observer interface {
+	// Retry is called when a retry of a call to provider is scheduled.
+	Retry(provider string)
+	// BreakerState is called when provider's breaker changes state (and
+	// once when it is built, closed).
+	BreakerState(provider string, state circuitbreaker.State)
+	// Fallback is called when route's chain moves on to step.
+	Fallback(route string, step Step)
+	// Hedge is called when a hedged attempt is sent for provider.
+	Hedge(provider string)
+}
+
+// NopObserver observes nothing.
+type NopObserver struct{}
+
+// Retry implements Observer.
+func (NopObserver) Retry(string) {}
+
+// BreakerState implements Observer.
+func (NopObserver) BreakerState(string, circuitbreaker.State) {}
+
+// Fallback implements Observer.
+func (NopObserver) Fallback(string, Step) {}
+
+// Hedge implements Observer.
+func (NopObserver) Hedge(string) {}
+
+var _ Observer = NopObserver{}
