@@ -170,7 +170,9 @@ func (c *Chain) result(ctx context.Context, ans *Answer, err error) (*Answer, er
 	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-			return nil, fmt.Errorf("%w (last failure: %v)", ctxErr, err)
+			// Only the caller's error stays in the chain, so that it maps
+			// to the caller's status; the last failure is kept as text.
+			return nil, fmt.Errorf("%w (last failure: %s)", ctxErr, err.Error())
 		}
 		return nil, err
 	}

@@ -141,6 +141,11 @@ func (g *Guard) complete(ctx context.Context, r *Request, t Target, step Step) (
 		req.Model = t.Model
 		resp, err := g.provider.Complete(exec.Context(), &req)
 		if err != nil {
+			if exec.Context().Err() != nil && ctx.Err() == nil {
+				// The attempt's own timeout fired, not the caller's.
+				err = &providers.Error{Kind: providers.KindTimeout, Provider: g.name,
+					Message: "attempt timed out after " + g.attemptTimeout.String(), Err: err}
+			}
 			err = g.fitRetryAfter(ctx, err)
 			r.record(Attempt{Target: t, Step: step, Kind: kindOf(err), Err: err, Duration: time.Since(attemptStart)})
 			return nil, err

@@ -25,6 +25,7 @@ import (
 	_ "github.com/careerpath/llmgateway/providers/openai"
 	"github.com/careerpath/llmgateway/providers/sim"
 	"github.com/careerpath/llmgateway/server"
+	"github.com/careerpath/llmgateway/telemetry"
 )
 
 // gateway is a running gateway in front of two simulators, one speaking
@@ -37,6 +38,9 @@ type gateway struct {
 	adminAddr          string
 	client             gatewayv1.LLMGatewayClient
 	conn               *grpc.ClientConn
+	metrics            *telemetry.Metrics
+	openaiURL          string
+	anthropicURL       string
 }
 
 const testProviders = `{
@@ -69,6 +73,14 @@ var testEnv = map[string]string{"TEST_OPENAI_KEY": "sk-test-openai", "TEST_ANTHR
 
 func startGateway(t *testing.T, simCfg sim.Config) *gateway {
 	t.Helper()
+	return startGatewayWith(t, simCfg, testProviders, testRoutes)
+}
+
+// startGatewayWith starts simulators and a gateway whose configuration is
+// providersJSON (with %OPENAI% and %ANTHROPIC% replaced by the simulators'
+// URLs) and routesJSON.
+func startGatewayWith(t *testing.T, simCfg sim.Config, providersJSON, routesJSON string) *gateway {
+	t.Helper()
 	g := &gateway{}
 	oaCfg, anCfg := simCfg, simCfg
 	oaCfg.RequireAPIKey = testEnv["TEST_OPENAI_KEY"]
@@ -85,15 +97,17 @@ func startGateway(t *testing.T, simCfg sim.Config) *gateway {
 	}
 	t.Cleanup(stop2)
 
-	ps := strings.NewReplacer("%OPENAI%", oaURL, "%ANTHROPIC%", anURL).Replace(testProviders)
+	g.openaiURL, g.anthropicURL = oaURL, anURL
+	ps := strings.NewReplacer("%OPENAI%", oaURL, "%ANTHROPIC%", anURL).Replace(providersJSON)
 	dir := t.TempDir()
 	writeFile(t, dir, config.ProviderSettingsFile, ps)
-	writeFile(t, dir, config.ABTestConfigFile, testRoutes)
+	writeFile(t, dir, config.ABTestConfigFile, routesJSON)
 	cfg, err := config.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := server.BuildRuntime(cfg, server.RuntimeOptions{Getenv: func(k string) string { return testEnv[k] }})
+	g.metrics = telemetry.NewMetrics()
+	rt, err := server.BuildRuntime(cfg, server.RuntimeOptions{Getenv: func(k string) string { return testEnv[k] }, Observer: g.metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +116,7 @@ func startGateway(t *testing.T, simCfg sim.Config) *gateway {
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		Limits:        server.Limits{MaxRequestBytes: 64 << 10},
 		ShutdownGrace: 5 * time.Second,
+		Metrics:       g.metrics,
 	}, rt)
 	if err := g.srv.Start(context.Background()); err != nil {
 		t.Fatal(err)

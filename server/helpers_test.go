@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,3 +26,5 @@ func TestMain(m *testing.M) {
 	// outlive them.
 	goleak.VerifyTestMain(m)
 }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
