@@ -134,7 +134,7 @@ func (c *Chain) hedgePolicy(h *config.Hedge) failsafe.Policy[*Answer] {
 	primary := c.guards[0].name
 	return b.WithMaxHedges(1).
 		CancelIf(func(a *Answer, err error) bool { return err == nil && a != nil }).
-		OnHedge(func(failsafe.ExecutionEvent[*Answer]) { c.obs.Hedge(primary) }).
+		OnHedge(func(failsafe.ExecutionEvent[*Answer]) { c.obs.Hedge(primary, false) }).
 		Build()
 }
 
@@ -150,6 +150,9 @@ func (c *Chain) Complete(ctx context.Context, r *Request) (*Answer, error) {
 		}
 		return c.guards[0].complete(exec.Context(), r, c.targets[0], StepPrimary)
 	})
+	if err == nil && ans != nil && ans.Hedged {
+		c.obs.Hedge(c.targets[0].Provider, true)
+	}
 	return c.result(ctx, ans, err)
 }
 

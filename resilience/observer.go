@@ -12,8 +12,10 @@ type Observer interface {
 	BreakerState(provider string, state circuitbreaker.State)
 	// Fallback is called when route's chain moves on to step.
 	Fallback(route string, step Step)
-	// Hedge is called when a hedged attempt is sent for provider.
-	Hedge(provider string)
+	// Hedge is called when a hedged attempt is sent because provider was
+	// slow, and again with won set when the hedged attempt's answer is the
+	// one returned.
+	Hedge(provider string, won bool)
 }
 
 // NopObserver observes nothing.
@@ -29,6 +31,6 @@ func (NopObserver) BreakerState(string, circuitbreaker.State) {}
 func (NopObserver) Fallback(string, Step) {}
 
 // Hedge implements Observer.
-func (NopObserver) Hedge(string) {}
+func (NopObserver) Hedge(string, bool) {}
 
 var _ Observer = NopObserver{}

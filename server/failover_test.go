@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -429,4 +430,25 @@ func breakerState(t *testing.T, g *gateway, provider string) string {
 	}
 	t.Fatalf("no breaker for %s", provider)
 	return ""
+}
+
+func TestRESTStreamFailureAfterFirstTokenIsAnSSEError(t *testing.T) {
+	g := startGatewayWith(t, sim.Config{InterToken: time.Millisecond}, failoverProviders, failoverRoutes)
+	if err := g.openai.SetFault(sim.Fault{DisconnectAfterTokens: 3}); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"route":"career_advice","messages":[{"role":"ROLE_USER","content":"Hi"}]}`
+	resp, err := http.Post("http://"+g.httpAddr+"/v1/stream", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	out := string(b)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(out, `data: {"delta"`) {
+		t.Fatalf("stream did not start: %d %s", resp.StatusCode, out)
+	}
+	if !strings.Contains(out, "event: error\ndata: ") || regexp.MustCompile(`"done":\s*true`).MatchString(out) {
+		t.Fatalf("a broken stream must end with an error event, not a final message:\n%s", out)
+	}
 }

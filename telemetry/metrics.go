@@ -47,8 +47,8 @@ func NewMetrics() *Metrics {
 	}, []string{"route", "step"})
 	m.hedges = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "llmgateway_hedges_total",
-		Help: "Hedged attempts sent to a backup because the provider was slow.",
-	}, []string{"provider"})
+		Help: "Hedged attempts sent to a backup because the provider was slow (result=sent), and those whose answer won (result=won).",
+	}, []string{"provider", "result"})
 	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges)
 	return m
 }
@@ -75,7 +75,13 @@ func (m *Metrics) Fallback(route string, step resilience.Step) {
 }
 
 // Hedge implements resilience.Observer.
-func (m *Metrics) Hedge(provider string) { m.hedges.WithLabelValues(provider).Inc() }
+func (m *Metrics) Hedge(provider string, won bool) {
+	result := "sent"
+	if won {
+		result = "won"
+	}
+	m.hedges.WithLabelValues(provider, result).Inc()
+}
 
 // BreakerStateValue is the gauge value of a breaker state.
 func BreakerStateValue(s circuitbreaker.State) float64 {
