@@ -31,8 +31,12 @@ const (
 
 // Config is one complete, validated configuration.
 type Config struct {
-	Providers ProviderSettings
-	Routes    ABTestConfig
+	Providers  ProviderSettings
+	Routes     ABTestConfig
+	RateLimits RateLimits
+	// Version is the content hash of the files the configuration came
+	// from (see [Version]).
+	Version string
 }
 
 // ProviderSettings is provider_settings.json.
@@ -268,9 +272,19 @@ func LoadFS(fsys fs.FS) (*Config, error) {
 	if err := decodeFile(fsys, ABTestConfigFile, &cfg.Routes); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := fs.Stat(fsys, RateLimitsFile); err == nil {
+		if err := decodeFile(fsys, RateLimitsFile, &cfg.RateLimits); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	version, err := Version(fsys)
+	if err != nil {
+		return nil, Errors{{File: ".", Reason: "cannot read the configuration directory: " + err.Error()}}
+	}
+	cfg.Version = version
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -165,3 +165,46 @@ func TestPriceCost(t *testing.T) {
 		t.Fatalf("Cost = %v, want %v", got, want)
 	}
 }
+
+func TestRateLimits(t *testing.T) {
+	fsys := func(rl string) fstest.MapFS {
+		return fstest.MapFS{
+			ProviderSettingsFile: {Data: []byte(goodProviders)},
+			ABTestConfigFile:     {Data: []byte(goodRoutes)},
+			RateLimitsFile:       {Data: []byte(rl)},
+		}
+	}
+	cfg, err := LoadFS(fsys(`{"limits": [{"name": "u", "scope": ["user", "route"], "routes": ["career_advice"], "tokens_per_minute": 1000, "usd_per_day": 1.5}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := cfg.RateLimits.Limits[0]; l.TokensPerMinute != 1000 || l.USDPerDay != 1.5 || len(l.Scope) != 2 {
+		t.Fatalf("limit = %+v", l)
+	}
+	for _, tc := range []struct{ rl, want string }{
+		{`{"limits": [{"name": "u", "scope": ["tenant"], "requests_per_minute": 1}]}`, `rate_limits.json: $.limits[0].scope[0]: unknown scope "tenant"`},
+		{`{"limits": [{"name": "u", "routes": ["nope"], "requests_per_minute": 1}]}`, `rate_limits.json: $.limits[0].routes[0]: unknown route "nope"`},
+		{`{"limits": [{"name": "u"}]}`, `rate_limits.json: $.limits[0]: sets no limit`},
+		{`{"limits": [{"name": "u", "requests_per_minute": -1}]}`, `$.limits[0]: limits must not be negative`},
+		{`{"limits": [{"name": "u", "rpm": 1}]}`, `rate_limits.json: unknown field "rpm"`},
+		{`{"limits": [{"name": "u", "requests_per_minute": 1}, {"name": "u", "requests_per_minute": 2}]}`, `$.limits[1].name: duplicate limit name "u"`},
+	} {
+		_, err := LoadFS(fsys(tc.rl))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.rl, err, tc.want)
+		}
+	}
+}
+
+func TestVersionIsAContentHash(t *testing.T) {
+	a := fstest.MapFS{ProviderSettingsFile: {Data: []byte(goodProviders)}, ABTestConfigFile: {Data: []byte(goodRoutes)}}
+	b := fstest.MapFS{ProviderSettingsFile: {Data: []byte(goodProviders)}, ABTestConfigFile: {Data: []byte(goodRoutes)},
+		"notes.txt": {Data: []byte("ignored")}}
+	c := fstest.MapFS{ProviderSettingsFile: {Data: []byte(goodProviders + " ")}, ABTestConfigFile: {Data: []byte(goodRoutes)}}
+	va, _ := Version(a)
+	vb, _ := Version(b)
+	vc, _ := Version(c)
+	if va != vb || va == vc || len(va) != 12 {
+		t.Fatalf("versions %q %q %q", va, vb, vc)
+	}
+}

@@ -30,6 +30,7 @@ func DefaultFS() fs.FS {
 // the simulator.
 func Default(getenv func(string) string) (*Config, error) {
 	var cfg Config
+	var err error
 	fsys := DefaultFS()
 	if err := decodeFile(fsys, ProviderSettingsFile, &cfg.Providers); err != nil {
 		return nil, err
@@ -52,9 +53,18 @@ func Default(getenv func(string) string) (*Config, error) {
 			Timeout:   Duration(60 * time.Second),
 		}
 	}
+	if _, err := fs.Stat(fsys, RateLimitsFile); err == nil {
+		if err := decodeFile(fsys, RateLimitsFile, &cfg.RateLimits); err != nil {
+			return nil, err
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Version, err = Version(fsys); err != nil {
+		return nil, err
+	}
+	cfg.Version = "default-" + cfg.Version
 	return &cfg, nil
 }
 

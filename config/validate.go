@@ -125,6 +125,7 @@ func (c *Config) Validate() error {
 			checkTarget(fmt.Sprintf("%s.backups[%d]", path, i), b)
 		}
 	}
+	c.validateRateLimits(add)
 	return errs.err()
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 
@@ -30,7 +31,38 @@ func (s *Server) adminHandler() http.Handler {
 		mux.Handle("GET /metrics", s.opts.Metrics.Handler())
 	}
 	mux.HandleFunc("GET /admin/breakers", s.handleBreakers)
+	mux.HandleFunc("GET /admin/config", s.handleConfig)
+	mux.HandleFunc("POST /admin/config/reload", s.handleReload)
 	return mux
+}
+
+// handleConfig shows the active configuration's version and load time and
+// the last reload attempt.
+func (s *Server) handleConfig(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.reload.Status())
+}
+
+// handleReload reloads the configuration directory now: 200 with the new
+// status when it was applied or unchanged, 422 with the reasons when it
+// was refused (the last good configuration stays live), 409 when there is
+// no directory to reload.
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+	changed, err := s.reload.Reload(r.Context(), "admin API")
+	st := s.reload.Status()
+	switch {
+	case errors.Is(err, ErrNoConfigDir):
+		writeJSON(w, http.StatusConflict, map[string]any{"error": err.Error()})
+	case err != nil:
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": err.Error(), "status": st})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"changed": changed, "status": st})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // breakerStatus is one provider's circuit breaker on the admin API.
@@ -51,6 +83,5 @@ func (s *Server) handleBreakers(w http.ResponseWriter, _ *http.Request) {
 			FailureRate: m.FailureRate(), Executions: m.Executions()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"breakers": out})
+	writeJSON(w, http.StatusOK, map[string]any{"breakers": out})
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync"
+	"sync/atomic"
 	"sort"
 	"time"
 
@@ -28,6 +30,15 @@ type Runtime struct {
 	Resilience *resilience.Set
 
 	chains map[*routing.Decision]*resilience.Chain
+
+	// LoadedAt is when the runtime was built.
+	LoadedAt time.Time
+
+	// refs counts requests using the runtime; once it is retired (replaced
+	// by a newer one) the last of them closes it.
+	refs      atomic.Int64
+	retired   atomic.Bool
+	closeOnce sync.Once
 }
 
 // RuntimeOptions are what building a runtime needs besides configuration.
@@ -47,7 +58,7 @@ func BuildRuntime(cfg *config.Config, opts RuntimeOptions) (_ *Runtime, err erro
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	rt := &Runtime{Config: cfg, Providers: map[string]providers.Provider{}}
+	rt := &Runtime{Config: cfg, Providers: map[string]providers.Provider{}, LoadedAt: time.Now()}
 	defer func() {
 		if err != nil {
 			rt.Close()
@@ -119,11 +130,29 @@ func (rt *Runtime) assemble(obs resilience.Observer) error {
 func (rt *Runtime) chain(d *routing.Decision) *resilience.Chain { return rt.chains[d] }
 
 // Close releases what the runtime's providers hold (an embedded simulator,
-// idle connections). Call it once no request uses the runtime any more.
+// idle connections). It is called once no request uses the runtime any
+// more; calling it again does nothing.
 func (rt *Runtime) Close() {
-	for _, p := range rt.Providers {
-		if c, ok := p.(io.Closer); ok {
-			_ = c.Close()
+	rt.closeOnce.Do(func() {
+		for _, p := range rt.Providers {
+			if c, ok := p.(io.Closer); ok {
+				_ = c.Close()
+			}
 		}
+	})
+}
+
+// retire marks rt as replaced: it closes now if no request uses it, else
+// when the last one finishes.
+func (rt *Runtime) retire() {
+	rt.retired.Store(true)
+	if rt.refs.Load() == 0 {
+		rt.Close()
+	}
+}
+
+func (rt *Runtime) release() {
+	if rt.refs.Add(-1) == 0 && rt.retired.Load() {
+		rt.Close()
 	}
 }

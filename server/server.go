@@ -40,6 +40,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, when set, is served at the admin port's /metrics.
 	Metrics *telemetry.Metrics
+	// ConfigDir is the configuration directory that reloads read; empty
+	// for the embedded default configuration.
+	ConfigDir string
+	// Runtime is how reloaded configurations are built.
+	Runtime RuntimeOptions
 }
 
 // Server runs the gateway's three listeners.
@@ -52,6 +57,7 @@ type Server struct {
 	http    *http.Server
 	admin   *http.Server
 	conn    *grpc.ClientConn // the REST shim's connection to grpc
+	reload  *Reloader
 
 	grpcLn, httpLn, adminLn net.Listener
 	ready                   atomic.Bool
@@ -92,8 +98,12 @@ func New(opts Options, rt *Runtime) *Server {
 	s.health = health.NewServer()
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
+	s.reload = NewReloader(opts.ConfigDir, s.service, opts.Runtime, log, opts.Metrics)
 	return s
 }
+
+// Reloader returns the server's configuration reloader.
+func (s *Server) Reloader() *Reloader { return s.reload }
 
 // Service returns the gateway service, for swapping its runtime.
 func (s *Server) Service() *Service { return s.service }

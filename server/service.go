@@ -33,9 +33,28 @@ func NewService(rt *Runtime, lim Limits) *Service {
 	return s
 }
 
-// Swap makes rt the runtime for new requests and returns the previous one,
-// which requests in flight may still be using.
-func (s *Service) Swap(rt *Runtime) *Runtime { return s.runtime.Swap(rt) }
+// Swap makes rt the runtime for new requests. Requests in flight finish on
+// the runtime they started with; the previous runtime is closed when the
+// last of them is done.
+func (s *Service) Swap(rt *Runtime) {
+	if old := s.runtime.Swap(rt); old != nil && old != rt {
+		old.retire()
+	}
+}
+
+// acquire returns the current runtime, held until release: a request sees
+// one configuration from start to end.
+func (s *Service) acquire() *Runtime {
+	for {
+		rt := s.runtime.Load()
+		rt.refs.Add(1)
+		if s.runtime.Load() == rt {
+			return rt
+		}
+		// Swapped between the load and the count: it may be closing.
+		rt.release()
+	}
+}
 
 // Runtime returns the runtime new requests use.
 func (s *Service) Runtime() *Runtime { return s.runtime.Load() }
@@ -49,7 +68,8 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	if err := validate(req, s.limits); err != nil {
 		return nil, err
 	}
-	rt := s.runtime.Load()
+	rt := s.acquire()
+	defer rt.release()
 	d, err := decide(rt, req)
 	if err != nil {
 		return nil, err
@@ -89,7 +109,8 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 	if err := validate(req, s.limits); err != nil {
 		return err
 	}
-	rt := s.runtime.Load()
+	rt := s.acquire()
+	defer rt.release()
 	d, err := decide(rt, req)
 	if err != nil {
 		return err

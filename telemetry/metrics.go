@@ -9,6 +9,7 @@ package telemetry
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,10 @@ type Metrics struct {
 	breakerState *prometheus.GaugeVec
 	fallbacks    *prometheus.CounterVec
 	hedges       *prometheus.CounterVec
+
+	configReloads  *prometheus.CounterVec
+	configInfo     *prometheus.GaugeVec
+	configLoadedAt prometheus.Gauge
 }
 
 // NewMetrics registers the gateway's metrics, plus the Go runtime and
@@ -49,9 +54,32 @@ func NewMetrics() *Metrics {
 		Name: "llmgateway_hedges_total",
 		Help: "Hedged attempts sent to a backup because the provider was slow (result=sent), and those whose answer won (result=won).",
 	}, []string{"provider", "result"})
-	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges)
+	m.configReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llmgateway_config_reloads_total",
+		Help: "Configuration reloads by result: ok, unchanged, failed (refused; the last good configuration stays live).",
+	}, []string{"result"})
+	m.configInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "llmgateway_config_info",
+		Help: "The active configuration: 1 for its version (content hash).",
+	}, []string{"version"})
+	m.configLoadedAt = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "llmgateway_config_loaded_timestamp_seconds",
+		Help: "When the active configuration was loaded, as a Unix time.",
+	})
+	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges, m.configReloads, m.configInfo, m.configLoadedAt)
 	return m
 }
+
+// ConfigActive records the configuration now serving.
+func (m *Metrics) ConfigActive(version string, loadedAt time.Time) {
+	m.configInfo.Reset()
+	m.configInfo.WithLabelValues(version).Set(1)
+	m.configLoadedAt.Set(float64(loadedAt.UnixNano()) / 1e9)
+}
+
+// ConfigReload counts a reload attempt by result: "ok", "unchanged" or
+// "failed".
+func (m *Metrics) ConfigReload(result string) { m.configReloads.WithLabelValues(result).Inc() }
 
 // Registry is where further metrics register.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

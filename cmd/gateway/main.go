@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		maxMsgs   = fs.Int("max-messages", server.DefaultLimits.MaxMessages, "most messages in one request")
 		maxTokens = fs.Int("max-tokens", server.DefaultLimits.MaxTokens, "ceiling for a request's max_tokens")
 		grace     = fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight calls may finish after SIGTERM")
+		debounce  = fs.Duration("config-debounce", 250*time.Millisecond, "quiet time after a config file change before reloading")
 	)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
@@ -79,16 +80,17 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
 	metrics := telemetry.NewMetrics()
-	rt, err := server.BuildRuntime(cfg, server.RuntimeOptions{Getenv: getenv, Observer: metrics})
+	rtOpts := server.RuntimeOptions{Getenv: getenv, Observer: metrics}
+	rt, err := server.BuildRuntime(cfg, rtOpts)
 	if err != nil {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
-	defer rt.Close()
 	source := *configDir
 	if source == "" {
 		source = "embedded default"
 	}
-	log.Info("configuration loaded", "source", source, "providers", len(rt.Providers), "routes", rt.Router.Routes())
+	log.Info("configuration loaded", "source", source, "version", cfg.Version,
+		"providers", len(rt.Providers), "routes", rt.Router.Routes())
 
 	srv := server.New(server.Options{
 		GRPCAddr: *grpcAddr, HTTPAddr: *httpAddr, AdminAddr: *adminAddr,
@@ -96,19 +98,39 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		ShutdownGrace: *grace,
 		Logger:        log,
 		Metrics:       metrics,
+		ConfigDir:     *configDir,
+		Runtime:       rtOpts,
 	}, rt)
+	defer func() { srv.Service().Runtime().Close() }()
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-	case err := <-srv.Err():
-		log.Error("listener failed", "error", err)
-		_ = srv.Shutdown(context.Background())
-		return err
+	if *configDir != "" {
+		go func() {
+			if err := srv.Reloader().Watch(ctx, *debounce); err != nil {
+				log.Error("configuration watcher stopped", "error", err.Error())
+			}
+		}()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			if _, err := srv.Reloader().Reload(ctx, "SIGHUP"); errors.Is(err, server.ErrNoConfigDir) {
+				log.Warn("SIGHUP ignored: " + err.Error())
+			}
+		case err := <-srv.Err():
+			log.Error("listener failed", "error", err)
+			_ = srv.Shutdown(context.Background())
+			return err
+		}
 	}
 	stop()
 	if err := srv.Shutdown(context.Background()); err != nil {
