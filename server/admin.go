@@ -39,7 +39,14 @@ func (s *Server) adminHandler() http.Handler {
 // handleConfig shows the active configuration's version and load time and
 // the last reload attempt.
 func (s *Server) handleConfig(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.reload.Status())
+	if s.opts.SyncStatus == nil {
+		writeJSON(w, http.StatusOK, s.reload.Status())
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		ReloadStatus
+		Sync any `json:"sync"`
+	}{s.reload.Status(), s.opts.SyncStatus()})
 }
 
 // handleReload reloads the configuration directory now: 200 with the new

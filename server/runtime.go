@@ -4,9 +4,9 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sort"
 	"sync"
 	"sync/atomic"
-	"sort"
 	"time"
 
 	"github.com/careerpath/llmgateway/config"

@@ -45,6 +45,9 @@ type Options struct {
 	ConfigDir string
 	// Runtime is how reloaded configurations are built.
 	Runtime RuntimeOptions
+	// SyncStatus, when set, reports the config store sync on the admin
+	// API's /admin/config.
+	SyncStatus func() any
 }
 
 // Server runs the gateway's three listeners.

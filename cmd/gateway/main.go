@@ -16,12 +16,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"testing/fstest"
 	"time"
 
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/careerpath/llmgateway/config"
+	"github.com/careerpath/llmgateway/config/remote"
 	"github.com/careerpath/llmgateway/server"
 	"github.com/careerpath/llmgateway/telemetry"
 
@@ -51,6 +54,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		maxTokens = fs.Int("max-tokens", server.DefaultLimits.MaxTokens, "ceiling for a request's max_tokens")
 		grace     = fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight calls may finish after SIGTERM")
 		debounce  = fs.Duration("config-debounce", 250*time.Millisecond, "quiet time after a config file change before reloading")
+		source    = fs.String("config-source", "", "remote config store synced into -config-dir: https://… (ETag polling; GitHub raw, S3 objects), s3://bucket/prefix, gs://bucket/prefix or file:///path")
+		tokenEnv  = fs.String("config-source-token-env", "", "environment variable holding the config store's auth token (sent as Authorization)")
+		syncEvery = fs.Duration("config-sync-interval", 30*time.Second, "how often the config store is polled")
 	)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
@@ -69,6 +75,18 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
+	var syncer *remote.Syncer
+	if *source != "" {
+		if *configDir == "" {
+			return errors.New("-config-source needs -config-dir to sync into")
+		}
+		var err error
+		if syncer, err = startSync(ctx, *source, *configDir, *tokenEnv, *syncEvery, log); err != nil {
+			return err
+		}
+		defer func() { _ = syncer.Close() }()
+	}
+
 	var cfg *config.Config
 	var err error
 	if *configDir == "" {
@@ -85,11 +103,11 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
-	source := *configDir
-	if source == "" {
-		source = "embedded default"
+	from := *configDir
+	if from == "" {
+		from = "embedded default"
 	}
-	log.Info("configuration loaded", "source", source, "version", cfg.Version,
+	log.Info("configuration loaded", "source", from, "version", cfg.Version,
 		"providers", len(rt.Providers), "routes", rt.Router.Routes())
 
 	srv := server.New(server.Options{
@@ -100,6 +118,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Metrics:       metrics,
 		ConfigDir:     *configDir,
 		Runtime:       rtOpts,
+		SyncStatus:    syncStatus(syncer),
 	}, rt)
 	defer func() { srv.Service().Runtime().Close() }()
 
@@ -107,6 +126,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	defer stop()
 	if err := srv.Start(ctx); err != nil {
 		return err
+	}
+	if syncer != nil {
+		go syncer.Run(ctx)
 	}
 	if *configDir != "" {
 		go func() {
@@ -138,4 +160,70 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// startSync opens the config store and syncs it into dir once, so that the
+// gateway starts on the store's configuration. A store that cannot be
+// reached at start is tolerated when dir already holds a configuration.
+func startSync(ctx context.Context, url, dir, tokenEnv string, every time.Duration, log *slog.Logger) (*remote.Syncer, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	src, err := remote.Open(ctx, url, remote.Options{AuthEnv: tokenEnv})
+	if err != nil {
+		return nil, fmt.Errorf("-config-source: %w", err)
+	}
+	s, err := remote.NewSyncer(src, dir, remote.SyncOptions{
+		Interval: every,
+		Logger:   log,
+		Validate: func(files map[string][]byte) error { return validateSet(dir, files) },
+	})
+	if err != nil {
+		_ = src.Close()
+		return nil, err
+	}
+	if _, err := s.SyncOnce(ctx); err != nil {
+		if _, statErr := os.Stat(filepath.Join(dir, config.ProviderSettingsFile)); statErr != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("config store %s: %w", src, err)
+		}
+		log.Warn("config store unreachable at start; using the configuration already in the directory",
+			"source", src.String(), "error", err.Error())
+	}
+	return s, nil
+}
+
+// validateSet loads the configuration a sync would leave in dir (its
+// current files overlaid with the synced set), so that an invalid set
+// never reaches the directory.
+func validateSet(dir string, files map[string][]byte) error {
+	fsys := fstest.MapFS{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				return err
+			}
+			fsys[e.Name()] = &fstest.MapFile{Data: b}
+		}
+	}
+	for name, b := range files {
+		fsys[name] = &fstest.MapFile{Data: b}
+	}
+	if _, ok := files[config.RateLimitsFile]; !ok {
+		delete(fsys, config.RateLimitsFile) // the store no longer has it
+	}
+	_, err = config.LoadFS(fsys)
+	return err
+}
+
+func syncStatus(s *remote.Syncer) func() any {
+	if s == nil {
+		return nil
+	}
+	return func() any { return s.Status() }
 }

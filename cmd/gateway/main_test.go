@@ -3,11 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestRefusesUnknownProviderKind(t *testing.T) {
@@ -44,5 +51,109 @@ func TestHelpDocumentsFlagsAndEnv(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String()
+}
+
+// TestConfigStoreSyncAndReload runs the gateway against a config store
+// served over HTTP: it starts on the store's configuration, and a change
+// in the store reaches the running gateway through sync and hot reload.
+func TestConfigStoreSyncAndReload(t *testing.T) {
+	providersJSON := `{"providers": {"openai": {"kind": "sim"}},
+		"models": [{"name": "m", "provider": "openai", "price": {"input_per_mtok": 1, "output_per_mtok": 1}}]}`
+	routes := func(variant string) string {
+		return `{"routes": {"r": {"variants": [{"name": "` + variant + `", "provider": "openai", "model": "m", "weight": 1}]}}}`
+	}
+	var mu sync.Mutex
+	files := map[string]string{"provider_settings.json": providersJSON, "ab_test_config.json": routes("first")}
+	store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		body, ok := files[strings.TrimPrefix(r.URL.Path, "/config/")]
+		mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("ETag", fmt.Sprintf("%q", fmt.Sprint(len(body), body[len(body)-20:])))
+		if r.Header.Get("If-None-Match") == w.Header().Get("ETag") {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = io.WriteString(w, body)
+	}))
+	defer store.Close()
+
+	dir := t.TempDir()
+	admin := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-config-dir", dir, "-config-source", store.URL + "/config/",
+			"-config-sync-interval", "50ms", "-config-debounce", "20ms", "-log-level", "error",
+			"-grpc-addr", freeAddr(t), "-http-addr", freeAddr(t), "-admin-addr", admin}, func(string) string { return "" })
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	version := func() string {
+		resp, err := http.Get("http://" + admin + "/admin/config")
+		if err != nil {
+			return ""
+		}
+		defer func() { _ = resp.Body.Close() }()
+		var st struct {
+			Version string
+			Sync    map[string]any
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&st)
+		if st.Sync == nil {
+			return ""
+		}
+		return st.Version
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	var first string
+	waitFor("the gateway to start on the store's config", func() bool { first = version(); return first != "" })
+	b, err := os.ReadFile(filepath.Join(dir, "ab_test_config.json"))
+	if err != nil || !strings.Contains(string(b), `"first"`) {
+		t.Fatalf("synced file: %s %v", b, err)
+	}
+
+	mu.Lock()
+	files["ab_test_config.json"] = routes("second")
+	mu.Unlock()
+	waitFor("the store's change to be reloaded", func() bool { v := version(); return v != "" && v != first })
+
+	// An invalid change in the store never reaches the directory.
+	mu.Lock()
+	files["ab_test_config.json"] = `{"routes": {"r": {"variants": []}}}`
+	mu.Unlock()
+	time.Sleep(300 * time.Millisecond)
+	b, _ = os.ReadFile(filepath.Join(dir, "ab_test_config.json"))
+	if !strings.Contains(string(b), `"second"`) {
+		t.Fatalf("an invalid store change reached the directory: %s", b)
 	}
 }
