@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -328,16 +329,13 @@ type NotFoundError struct {
 	Name string
 	// Reason is the ErrorInfo reason, e.g. "UNKNOWN_RESPONSE".
 	Reason string
-	// Err is the underlying error.
+	// Err is the underlying error, for errors.Is and errors.As; its text
+	// is not repeated in the message.
 	Err error
 }
 
 func (e *NotFoundError) Error() string {
-	msg := e.ResourceType + " " + e.Name + " not found"
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
+	return e.ResourceType + " " + strconv.Quote(e.Name) + " not found"
 }
 
 // Unwrap returns the underlying error.
