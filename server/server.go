@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/careerpath/llmgateway/experiment"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/telemetry"
 )
@@ -48,6 +49,9 @@ type Options struct {
 	// SyncStatus, when set, reports the config store sync on the admin
 	// API's /admin/config.
 	SyncStatus func() any
+	// Experiments stores A/B experiment observations and feedback; nil
+	// keeps them in memory.
+	Experiments experiment.Store
 }
 
 // Server runs the gateway's three listeners.
@@ -96,6 +100,10 @@ func New(opts Options, rt *Runtime) *Server {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
 	)
+	if opts.Experiments == nil {
+		opts.Experiments = experiment.NewMemoryStore(experiment.MemoryOptions{})
+	}
+	s.service.experiments = NewExperimentService(opts.Experiments, ExperimentOptions{Logger: log, KnownRoute: s.service.HasRoute})
 	s.grpc = grpc.NewServer(sopts...)
 	gatewayv1.RegisterLLMGatewayServer(s.grpc, s.service)
 	s.health = health.NewServer()

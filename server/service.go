@@ -22,8 +22,19 @@ import (
 // the interceptor chain maps them to gRPC statuses with [Status].
 type Service struct {
 	gatewayv1.UnimplementedLLMGatewayServer
-	runtime atomic.Pointer[Runtime]
-	limits  Limits
+	runtime     atomic.Pointer[Runtime]
+	limits      Limits
+	experiments *ExperimentService
+}
+
+// Feedback implements gatewayv1.LLMGatewayServer.
+func (s *Service) Feedback(ctx context.Context, req *gatewayv1.FeedbackRequest) (*gatewayv1.FeedbackResponse, error) {
+	return s.experiments.Feedback(ctx, req)
+}
+
+// GetExperiment implements gatewayv1.LLMGatewayServer.
+func (s *Service) GetExperiment(ctx context.Context, req *gatewayv1.GetExperimentRequest) (*gatewayv1.GetExperimentResponse, error) {
+	return s.experiments.GetExperiment(ctx, req)
 }
 
 // NewService returns a service answering from rt.
@@ -79,6 +90,7 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	ans, err := rt.chain(d).Complete(ctx, r)
 	upstream := time.Since(upStart)
 	if err != nil {
+		s.experiments.RecordComplete(ctx, d, nil, err, time.Since(start))
 		return nil, err
 	}
 	resp := ans.Response
@@ -99,11 +111,14 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 		FailedAttempts:  failedAttempts(r.Attempts()),
 	}
 	out.GatewayOverhead = durationpb.New(time.Since(start) - upstream)
+	// Recorded before the answer leaves, so that feedback on it always
+	// finds its attribution.
+	s.experiments.RecordComplete(ctx, d, out, nil, time.Since(start))
 	return out, nil
 }
 
 // Stream implements gatewayv1.LLMGatewayServer.
-func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway_StreamServer) error {
+func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway_StreamServer) (err error) {
 	start := time.Now()
 	ctx := ss.Context()
 	if err := validate(req, s.limits); err != nil {
@@ -115,6 +130,12 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 	if err != nil {
 		return err
 	}
+	var final *gatewayv1.StreamResponse
+	defer func() {
+		if err != nil && final == nil {
+			s.experiments.RecordStream(ctx, d, nil, err, time.Since(start))
+		}
+	}()
 	r := &resilience.Request{Provider: providerRequest(d, req)}
 	upStart := time.Now()
 	ans, err := rt.chain(d).Stream(ctx, r)
@@ -157,7 +178,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 		}
 		upstream := time.Since(upStart)
 		acct := account(rt, d, ans, c.Usage)
-		final := &gatewayv1.StreamResponse{
+		final = &gatewayv1.StreamResponse{
 			Done:             true,
 			Id:               responseID(c.ID),
 			FinishReason:     finishReason(c.FinishReason),
@@ -174,6 +195,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 			FailedAttempts:   failedAttempts(r.Attempts()),
 		}
 		final.GatewayOverhead = durationpb.New(time.Since(start) - upstream)
+		s.experiments.RecordStream(ctx, d, final, nil, time.Since(start))
 		return ss.Send(final)
 	}
 }

@@ -57,6 +57,14 @@ func Status(err error) *status.Status {
 	if err == nil {
 		return status.New(codes.OK, "")
 	}
+	var nf *NotFoundError
+	if errors.As(err, &nf) {
+		return nf.GRPCStatus()
+	}
+	var se *StoreError
+	if errors.As(err, &se) {
+		return se.GRPCStatus()
+	}
 	if s, ok := status.FromError(err); ok {
 		return s
 	}
