@@ -34,6 +34,9 @@ type Config struct {
 	Providers  ProviderSettings
 	Routes     ABTestConfig
 	RateLimits RateLimits
+	// Clients is clients.json: API keys and what each client may do; nil
+	// when the file is absent (authentication off).
+	Clients *Clients
 	// Version is the content hash of the files the configuration came
 	// from (see [Version]).
 	Version string
@@ -153,6 +156,10 @@ type Price struct {
 type ABTestConfig struct {
 	// Routes by name (e.g. "career_advice").
 	Routes map[string]Route `json:"routes"`
+	// Datasets are the enrichment datasets routes may join into their
+	// prompt templates, by name (e.g. "job_market"). They are loaded from
+	// the configuration directory together with this file; see [Dataset].
+	Datasets map[string]Dataset `json:"datasets,omitempty"`
 }
 
 // Route is what a caller asks for by name: one or more variants, the
@@ -166,7 +173,50 @@ type Route struct {
 	Backups []Target `json:"backups,omitempty"`
 	// DegradedAnswer is served, marked as degraded, when everything failed.
 	DegradedAnswer string `json:"degraded_answer,omitempty"`
+	// Experiment identifies the A/B experiment that splits the route's
+	// traffic between its variants; without it the experiment id is the
+	// route name and the salt is empty.
+	Experiment *Experiment `json:"experiment,omitempty"`
+	// Enrichment, when set, looks up one record of a dataset for every
+	// request and gives it to the variants' prompt templates.
+	Enrichment *Enrichment `json:"enrichment,omitempty"`
 }
+
+// Experiment identifies a route's A/B experiment. Sticky assignment hashes
+// the experiment id and salt with the caller's subject, so a new salt (or
+// id) reshuffles every subject while a weight change moves as few as it
+// must; see package routing.
+type Experiment struct {
+	// ID names the experiment in assignment, metrics and reports, e.g.
+	// "career_advice_2026_11"; unique across routes (default: the route
+	// name).
+	ID string `json:"id,omitempty"`
+	// Salt is mixed into the assignment hash; change it to reshuffle.
+	Salt string `json:"salt,omitempty"`
+	// Control names the variant the others are compared against
+	// (default: the first variant).
+	Control string `json:"control,omitempty"`
+}
+
+// Enrichment joins one record of a dataset into a route's prompt
+// templates, found by key values taken from the request.
+type Enrichment struct {
+	// Dataset names an entry of the file's top-level "datasets".
+	Dataset string `json:"dataset"`
+	// Key names, in the order of the dataset's own key fields, the request
+	// variables or caller tags (variables first) holding the key values
+	// (default: the dataset's key field names).
+	Key []string `json:"key,omitempty"`
+	// OnMissing says what a request without a matching record gets:
+	// "skip" (the default: templates see an empty record) or "fail".
+	OnMissing string `json:"on_missing,omitempty"`
+}
+
+// Values of [Enrichment.OnMissing].
+const (
+	OnMissingSkip = "skip"
+	OnMissingFail = "fail"
+)
 
 // Target names a provider instance and one of its models.
 type Target struct {
@@ -183,6 +233,14 @@ type Variant struct {
 	Weight int `json:"weight"`
 	// SystemPrompt, when set, is sent as the first system message.
 	SystemPrompt string `json:"system_prompt,omitempty"`
+	// SystemTemplate is a Go text/template rendered into the system
+	// message (after SystemPrompt and a blank line when both are set).
+	// It sees the request's variables as .Vars and the route's
+	// enrichment record as .Record; see [ParsePromptTemplate].
+	SystemTemplate string `json:"system_template,omitempty"`
+	// UserTemplate is a Go text/template rendered into a user message sent
+	// before the caller's own messages.
+	UserTemplate string `json:"user_template,omitempty"`
 	// Params are the variant's generation defaults.
 	Params Params `json:"params,omitempty"`
 }
@@ -277,9 +335,18 @@ func LoadFS(fsys fs.FS) (*Config, error) {
 			errs = append(errs, err)
 		}
 	}
+	clients, err := LoadClients(fsys)
+	if err != nil {
+		var ce Errors
+		if !errors.As(err, &ce) {
+			ce = Errors{{File: ClientsFile, Reason: err.Error()}}
+		}
+		errs = append(errs, ce...)
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	cfg.Clients = clients
 	version, err := Version(fsys)
 	if err != nil {
 		return nil, Errors{{File: ".", Reason: "cannot read the configuration directory: " + err.Error()}}
@@ -291,7 +358,10 @@ func LoadFS(fsys fs.FS) (*Config, error) {
 	return &cfg, nil
 }
 
-// decodeFile strictly decodes one JSON file into v.
+// decodeFile strictly decodes one JSON file into v. When v also reads
+// companion files from the same directory (ab_test_config.json's
+// datasets), they are loaded too, so that they are part of every load and
+// reload of the file.
 func decodeFile(fsys fs.FS, name string, v any) *Error {
 	data, err := fs.ReadFile(fsys, filepath.ToSlash(name))
 	if err != nil {
@@ -300,7 +370,13 @@ func decodeFile(fsys fs.FS, name string, v any) *Error {
 		}
 		return &Error{File: name, Reason: err.Error()}
 	}
-	return decode(name, data, v)
+	if err := decode(name, data, v); err != nil {
+		return err
+	}
+	if c, ok := v.(companionLoader); ok {
+		return c.loadCompanions(fsys)
+	}
+	return nil
 }
 
 func decode(name string, data []byte, v any) *Error {

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-//go:embed defaults/*.json
+//go:embed defaults/*.json defaults/*.jsonl
 var defaultFiles embed.FS
 
 // DefaultFS is the embedded default configuration: the Career Path

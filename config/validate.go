@@ -114,18 +114,42 @@ func (c *Config) Validate() error {
 			checkTarget(vp, v.Target)
 			if v.Weight < 0 {
 				add(ab, vp+".weight", "must not be negative")
+			} else if v.Weight > MaxWeight {
+				add(ab, vp+".weight", "must be at most %d", MaxWeight)
 			}
 			total += v.Weight
 			validateParams(add, ab, vp+".params", v.Params)
+			validatePrompts(add, vp, r, v)
 		}
 		if len(r.Variants) > 0 && total <= 0 {
 			add(ab, path+".variants", "weights must add up to more than 0")
 		}
-		for i, b := range r.Backups {
-			checkTarget(fmt.Sprintf("%s.backups[%d]", path, i), b)
+		if len(r.Variants) > MaxVariants {
+			add(ab, path+".variants", "at most %d variants", MaxVariants)
 		}
+		backups := map[Target]int{}
+		for i, b := range r.Backups {
+			bp := fmt.Sprintf("%s.backups[%d]", path, i)
+			checkTarget(bp, b)
+			if first, dup := backups[b]; dup {
+				add(ab, bp, "backup %s/%s is already listed as backups[%d]: a chain must not try the same target twice", b.Provider, b.Model, first)
+			} else {
+				backups[b] = i
+			}
+		}
+		c.validateExperiment(add, path, r)
+		c.validateEnrichment(add, path, r)
 	}
+	c.validateExperimentIDs(add)
+	c.validateDatasets(add)
 	c.validateRateLimits(add)
+	if c.Clients != nil {
+		routes := make(map[string]bool, len(c.Routes.Routes))
+		for name := range c.Routes.Routes {
+			routes[name] = true
+		}
+		errs = append(errs, c.Clients.ValidateRoutes(routes)...)
+	}
 	return errs.err()
 }
 

@@ -81,6 +81,13 @@ func startGateway(t *testing.T, simCfg sim.Config) *gateway {
 // URLs) and routesJSON.
 func startGatewayWith(t *testing.T, simCfg sim.Config, providersJSON, routesJSON string) *gateway {
 	t.Helper()
+	return startGatewayFiles(t, simCfg, map[string]string{
+		config.ProviderSettingsFile: providersJSON, config.ABTestConfigFile: routesJSON})
+}
+
+// startGatewayFiles is startGatewayWith for any set of config files.
+func startGatewayFiles(t *testing.T, simCfg sim.Config, files map[string]string) *gateway {
+	t.Helper()
 	g := &gateway{}
 	oaCfg, anCfg := simCfg, simCfg
 	oaCfg.RequireAPIKey = testEnv["TEST_OPENAI_KEY"]
@@ -98,10 +105,11 @@ func startGatewayWith(t *testing.T, simCfg sim.Config, providersJSON, routesJSON
 	t.Cleanup(stop2)
 
 	g.openaiURL, g.anthropicURL = oaURL, anURL
-	ps := strings.NewReplacer("%OPENAI%", oaURL, "%ANTHROPIC%", anURL).Replace(providersJSON)
+	urls := strings.NewReplacer("%OPENAI%", oaURL, "%ANTHROPIC%", anURL)
 	dir := t.TempDir()
-	writeFile(t, dir, config.ProviderSettingsFile, ps)
-	writeFile(t, dir, config.ABTestConfigFile, routesJSON)
+	for name, body := range files {
+		writeFile(t, dir, name, urls.Replace(body))
+	}
 	cfg, err := config.Load(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,15 @@ func (s *Service) HasRoute(name string) bool {
 	return slices.Contains(s.Runtime().Router.Routes(), name)
 }
 
+// experimentID is the id of the named route's experiment in the current
+// configuration.
+func (s *Service) experimentID(route string) string {
+	if r, ok := s.Runtime().Config.Routes.Routes[route]; ok {
+		return r.ExperimentID(route)
+	}
+	return route
+}
+
 func (e *ExperimentService) experimentID(route string) string {
 	if e.opts.ExperimentID != nil {
 		return e.opts.ExperimentID(route)

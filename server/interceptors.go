@@ -13,6 +13,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+
+	"github.com/careerpath/llmgateway/auth"
+	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 )
 
 // Interceptor is one named link of the chain, unary and stream.
@@ -51,10 +54,11 @@ func (c Chain) Names() []string {
 	return n
 }
 
-// defaultChain is recovery → logging → status. Recovery is outermost so that
-// a panic anywhere becomes an Internal error; status is innermost so that
-// every interceptor above it sees the final gRPC code.
-func defaultChain(log *slog.Logger) Chain {
+// defaultChain is recovery → logging → auth → status. Recovery is outermost
+// so that a panic anywhere becomes an Internal error; logging sees every
+// call, refused ones included; status is innermost so that every
+// interceptor above it sees the final gRPC code.
+func defaultChain(log *slog.Logger, svc *Service) Chain {
 	onPanic := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in handler", "panic", p, "stack", string(debug.Stack()))
 		return status.Error(codes.Internal, "internal error")
@@ -66,6 +70,11 @@ func defaultChain(log *slog.Logger) Chain {
 		logging.WithLogOnEvents(logging.FinishCall),
 		logging.WithLevels(logging.DefaultServerCodeToLevel),
 	}
+	// Keys come from the runtime serving now, so that a reloaded
+	// clients.json applies to the next call.
+	authUnary, authStream := auth.Interceptors(nil,
+		auth.WithStoreFunc(func() *auth.KeyStore { return svc.Runtime().Keys }),
+		auth.WithForcedVariant(func(r *gatewayv1.CompleteRequest) string { return r.GetForceVariant() }))
 	notHealth := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
 		return c.Service != grpc_health_v1.Health_ServiceDesc.ServiceName
 	})
@@ -74,6 +83,7 @@ func defaultChain(log *slog.Logger) Chain {
 		{"logging",
 			selector.UnaryServerInterceptor(logging.UnaryServerInterceptor(logger, logOpts...), notHealth),
 			selector.StreamServerInterceptor(logging.StreamServerInterceptor(logger, logOpts...), notHealth)},
+		{"auth", authUnary, authStream},
 		{"status", statusUnary, statusStream},
 	}
 }

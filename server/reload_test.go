@@ -126,7 +126,7 @@ func TestHotReloadUnderLoadLosesNothingAndMixesNothing(t *testing.T) {
 		ok, failed, mixed atomic.Int64
 		sawA, sawB        atomic.Bool
 	)
-	for i := range 16 {
+	for i := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -136,7 +136,9 @@ func TestHotReloadUnderLoadLosesNothingAndMixesNothing(t *testing.T) {
 					return
 				default:
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				// Generous: the assertion is about lost and mixed requests,
+				// not speed on a loaded CI machine.
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				var variant, provider string
 				var cost float64
 				var usage *gatewayv1.Usage

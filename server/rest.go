@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 )
 
@@ -41,6 +43,14 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jm),
 		runtime.WithMarshalerOption(contentTypeNDJSON, jm),
 		runtime.WithMarshalerOption(contentTypeSSE, &sseMarshaler{JSONPb: jm}),
+		// x-api-key arrives as itself, like Authorization, so that REST
+		// callers authenticate exactly as gRPC callers do.
+		runtime.WithIncomingHeaderMatcher(func(k string) (string, bool) {
+			if strings.EqualFold(k, auth.HeaderAPIKey) {
+				return auth.HeaderAPIKey, true
+			}
+			return runtime.DefaultHeaderMatcher(k)
+		}),
 	)
 	if err := gatewayv1.RegisterLLMGatewayHandlerClient(ctx, mux, gatewayv1.NewLLMGatewayClient(conn)); err != nil {
 		return nil, fmt.Errorf("register REST shim: %w", err)

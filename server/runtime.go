@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/resilience"
@@ -28,6 +29,9 @@ type Runtime struct {
 	Providers map[string]providers.Provider
 	// Resilience holds each provider's guard (retry, breaker, bulkhead).
 	Resilience *resilience.Set
+	// Keys authenticates clients (clients.json); a disabled store when the
+	// file is absent or says so.
+	Keys *auth.KeyStore
 
 	chains map[*routing.Decision]*resilience.Chain
 
@@ -104,6 +108,11 @@ func BuildRuntime(cfg *config.Config, opts RuntimeOptions) (_ *Runtime, err erro
 // failover chain over rt's providers.
 func (rt *Runtime) assemble(obs resilience.Observer) error {
 	var err error
+	if rt.Config.Clients == nil || rt.Config.Clients.Auth.Disabled {
+		rt.Keys = auth.DisabledKeyStore()
+	} else if rt.Keys, err = auth.NewKeyStore(rt.Config.Clients); err != nil {
+		return err
+	}
 	rt.Router, err = routing.New(rt.Config, rt.Providers)
 	if err != nil {
 		return &config.Error{File: config.ABTestConfigFile, Reason: err.Error()}

@@ -92,7 +92,7 @@ func New(opts Options, rt *Runtime) *Server {
 	}
 	s := &Server{opts: opts, log: log, service: NewService(rt, opts.Limits), serveErr: make(chan error, 3)}
 
-	sopts := append(defaultChain(log).Options(),
+	sopts := append(defaultChain(log, s.service).Options(),
 		// Accept requests somewhat over the limit so that validation can
 		// refuse them with InvalidArgument naming the limit, rather than
 		// the transport's bare ResourceExhausted.
@@ -103,7 +103,8 @@ func New(opts Options, rt *Runtime) *Server {
 	if opts.Experiments == nil {
 		opts.Experiments = experiment.NewMemoryStore(experiment.MemoryOptions{})
 	}
-	s.service.experiments = NewExperimentService(opts.Experiments, ExperimentOptions{Logger: log, KnownRoute: s.service.HasRoute})
+	s.service.experiments = NewExperimentService(opts.Experiments, ExperimentOptions{
+		Logger: log, KnownRoute: s.service.HasRoute, ExperimentID: s.service.experimentID})
 	s.grpc = grpc.NewServer(sopts...)
 	gatewayv1.RegisterLLMGatewayServer(s.grpc, s.service)
 	s.health = health.NewServer()

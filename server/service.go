@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/resilience"
@@ -81,16 +82,20 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	}
 	rt := s.acquire()
 	defer rt.release()
-	d, err := decide(rt, req)
+	d, err := decide(ctx, rt, req)
 	if err != nil {
 		return nil, err
 	}
-	r := &resilience.Request{Provider: providerRequest(d, req)}
+	preq, err := providerRequest(d, req)
+	if err != nil {
+		return nil, err
+	}
+	r := &resilience.Request{Provider: preq}
 	upStart := time.Now()
 	ans, err := rt.chain(d).Complete(ctx, r)
 	upstream := time.Since(upStart)
 	if err != nil {
-		s.experiments.RecordComplete(ctx, d, nil, err, time.Since(start))
+		s.record(ctx, req, d, nil, nil, err, time.Since(start))
 		return nil, err
 	}
 	resp := ans.Response
@@ -113,7 +118,7 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	out.GatewayOverhead = durationpb.New(time.Since(start) - upstream)
 	// Recorded before the answer leaves, so that feedback on it always
 	// finds its attribution.
-	s.experiments.RecordComplete(ctx, d, out, nil, time.Since(start))
+	s.record(ctx, req, d, out, nil, nil, time.Since(start))
 	return out, nil
 }
 
@@ -126,17 +131,21 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 	}
 	rt := s.acquire()
 	defer rt.release()
-	d, err := decide(rt, req)
+	d, err := decide(ctx, rt, req)
+	if err != nil {
+		return err
+	}
+	preq, err := providerRequest(d, req)
 	if err != nil {
 		return err
 	}
 	var final *gatewayv1.StreamResponse
 	defer func() {
 		if err != nil && final == nil {
-			s.experiments.RecordStream(ctx, d, nil, err, time.Since(start))
+			s.record(ctx, req, d, nil, nil, err, time.Since(start))
 		}
 	}()
-	r := &resilience.Request{Provider: providerRequest(d, req)}
+	r := &resilience.Request{Provider: preq}
 	upStart := time.Now()
 	ans, err := rt.chain(d).Stream(ctx, r)
 	if err != nil {
@@ -195,9 +204,24 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 			FailedAttempts:   failedAttempts(r.Attempts()),
 		}
 		final.GatewayOverhead = durationpb.New(time.Since(start) - upstream)
-		s.experiments.RecordStream(ctx, d, final, nil, time.Since(start))
+		s.record(ctx, req, d, nil, final, nil, time.Since(start))
 		return ss.Send(final)
 	}
+}
+
+// record adds a finished request to its route's experiment. Requests that
+// forced a variant or bypassed routing are not part of any experiment.
+func (s *Service) record(ctx context.Context, req *gatewayv1.CompleteRequest, d *routing.Decision,
+	resp *gatewayv1.CompleteResponse, final *gatewayv1.StreamResponse, err error, latency time.Duration) {
+	if d.Route == "" || req.GetForceVariant() != "" {
+		return
+	}
+	if final != nil {
+		s.experiments.RecordStream(ctx, d, final, err, latency)
+		return
+	}
+	s.experiments.RecordComplete(ctx, d, resp, err, latency) // also a failed stream
+
 }
 
 // accounting is who answered and what it cost.
@@ -264,24 +288,33 @@ func failoverStep(s resilience.Step) gatewayv1.FailoverStep {
 	return gatewayv1.FailoverStep_FAILOVER_STEP_PRIMARY
 }
 
-// decide picks where req goes.
-func decide(rt *Runtime, req *gatewayv1.CompleteRequest) (*routing.Decision, error) {
+// decide picks where req goes. Forcing a variant needs a client allowed
+// to; without authentication every caller is.
+func decide(ctx context.Context, rt *Runtime, req *gatewayv1.CompleteRequest) (*routing.Decision, error) {
 	if m := req.GetModel(); m != nil {
 		return rt.Router.Direct(m.GetProvider(), m.GetModel())
 	}
-	return rt.Router.Route(req.GetRoute(), req.GetCaller().GetSubject())
+	client, _ := auth.FromContext(ctx)
+	return rt.Router.Select(routing.Selection{
+		Route:        req.GetRoute(),
+		Subject:      req.GetCaller().GetSubject(),
+		ForceVariant: req.GetForceVariant(),
+		ForceAllowed: client != nil && client.AllowForcedVariant,
+	})
 }
 
-// providerRequest translates req for the provider d chose, applying the
-// variant's system prompt and generation defaults under the caller's own
-// parameters.
-func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest) *providers.Request {
-	msgs := make([]providers.Message, 0, len(req.GetMessages())+1)
-	if d.SystemPrompt != "" {
-		msgs = append(msgs, providers.Message{Role: providers.RoleSystem, Content: d.SystemPrompt})
+// providerRequest translates req for the provider d chose: the variant's
+// system prompt and templates rendered with the caller's variables and
+// enrichment record, then the caller's messages, with the variant's
+// generation defaults under the caller's own parameters.
+func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest) (*providers.Request, error) {
+	in := make([]providers.Message, len(req.GetMessages()))
+	for i, m := range req.GetMessages() {
+		in[i] = providers.Message{Role: role(m.GetRole()), Content: m.GetContent()}
 	}
-	for _, m := range req.GetMessages() {
-		msgs = append(msgs, providers.Message{Role: role(m.GetRole()), Content: m.GetContent()})
+	msgs, err := d.Messages(routing.Prompt{Vars: req.GetVariables(), Tags: req.GetCaller().GetTags(), Messages: in})
+	if err != nil {
+		return nil, err
 	}
 	p := &providers.Request{
 		Model:       d.Model,
@@ -303,7 +336,7 @@ func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest) *provi
 		p.Stop = gp.GetStop()
 		p.Seed = gp.Seed
 	}
-	return p
+	return p, nil
 }
 
 func role(r gatewayv1.Role) providers.Role {

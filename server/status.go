@@ -79,15 +79,8 @@ func Status(err error) *status.Status {
 		return withDetails(codes.InvalidArgument, inv.Error(), br,
 			&errdetails.ErrorInfo{Reason: "INVALID_REQUEST", Domain: ErrorDomain})
 	}
-	switch {
-	case errors.Is(err, routing.ErrUnknownRoute):
-		return withDetails(codes.InvalidArgument, err.Error(), &errdetails.BadRequest{
-			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "route", Description: err.Error()}},
-		}, &errdetails.ErrorInfo{Reason: "UNKNOWN_ROUTE", Domain: ErrorDomain})
-	case errors.Is(err, routing.ErrUnknownModel):
-		return withDetails(codes.InvalidArgument, err.Error(), &errdetails.BadRequest{
-			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "model", Description: err.Error()}},
-		}, &errdetails.ErrorInfo{Reason: "UNKNOWN_MODEL", Domain: ErrorDomain})
+	if st, ok := routingStatus(err); ok {
+		return st
 	}
 	if pe, ok := providers.AsError(err); ok {
 		return providerStatus(pe)
@@ -140,4 +133,38 @@ func withDetails(code codes.Code, msg string, details ...protoadapt.MessageV1) *
 		return d
 	}
 	return s
+}
+
+// routingStatus maps the router's and the prompt templates' errors.
+func routingStatus(err error) (*status.Status, bool) {
+	badField := func(reason, field string) *status.Status {
+		return withDetails(codes.InvalidArgument, err.Error(), &errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: err.Error()}},
+		}, &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain})
+	}
+	var mv *routing.MissingVariableError
+	switch {
+	case errors.Is(err, routing.ErrUnknownRoute):
+		return badField("UNKNOWN_ROUTE", "route"), true
+	case errors.Is(err, routing.ErrUnknownModel):
+		return badField("UNKNOWN_MODEL", "model"), true
+	case errors.Is(err, routing.ErrUnknownVariant):
+		return badField("UNKNOWN_VARIANT", "force_variant"), true
+	case errors.As(err, &mv):
+		return badField("MISSING_VARIABLE", "variables."+mv.Name), true
+	case errors.Is(err, routing.ErrPromptTooLarge):
+		return badField("PROMPT_TOO_LARGE", "variables"), true
+	case errors.Is(err, routing.ErrForceNotAllowed):
+		return withDetails(codes.PermissionDenied, err.Error(),
+			&errdetails.ErrorInfo{Reason: "FORCED_VARIANT_NOT_ALLOWED", Domain: ErrorDomain}), true
+	case errors.Is(err, routing.ErrNoEnrichment):
+		return withDetails(codes.FailedPrecondition, err.Error(),
+			&errdetails.ErrorInfo{Reason: "NO_ENRICHMENT_RECORD", Domain: ErrorDomain}), true
+	case errors.Is(err, routing.ErrTemplate):
+		// The operator's template and data disagree: not the caller's
+		// fault, and the details are the operator's to read in the logs.
+		return withDetails(codes.Internal, "the route's prompt template failed",
+			&errdetails.ErrorInfo{Reason: "TEMPLATE_FAILED", Domain: ErrorDomain}), true
+	}
+	return nil, false
 }

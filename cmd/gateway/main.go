@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		source    = fs.String("config-source", "", "remote config store synced into -config-dir: https://… (ETag polling; GitHub raw, S3 objects), s3://bucket/prefix, gs://bucket/prefix or file:///path")
 		tokenEnv  = fs.String("config-source-token-env", "", "environment variable holding the config store's auth token (sent as Authorization)")
 		syncEvery = fs.Duration("config-sync-interval", 30*time.Second, "how often the config store is polled")
+		newKey    = fs.Bool("new-api-key", false, "print a new client API key and the key_sha256 to put in clients.json, then exit")
 	)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
@@ -66,6 +67,12 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
+		return err
+	}
+
+	if *newKey {
+		key, hash := config.NewKey()
+		_, err := fmt.Fprintf(os.Stdout, "api key (give it to the client; it is not stored anywhere): %s\nkey_sha256 (put it in clients.json): %s\n", key, hash)
 		return err
 	}
 
@@ -109,6 +116,10 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	log.Info("configuration loaded", "source", from, "version", cfg.Version,
 		"providers", len(rt.Providers), "routes", rt.Router.Routes())
+	if rt.Keys.Disabled() {
+		log.Warn("AUTHENTICATION IS DISABLED: no clients.json (or \"auth\": {\"disabled\": true}); " +
+			"every caller is \"anonymous\" with every permission. Use this for local development only.")
+	}
 
 	srv := server.New(server.Options{
 		GRPCAddr: *grpcAddr, HTTPAddr: *httpAddr, AdminAddr: *adminAddr,
@@ -174,6 +185,7 @@ func startSync(ctx context.Context, url, dir, tokenEnv string, every time.Durati
 		return nil, fmt.Errorf("-config-source: %w", err)
 	}
 	s, err := remote.NewSyncer(src, dir, remote.SyncOptions{
+		Files:    append(remote.DefaultFiles(), remote.File{Name: config.ClientsFile, Optional: true}),
 		Interval: every,
 		Logger:   log,
 		Validate: func(files map[string][]byte) error { return validateSet(dir, files) },
@@ -214,8 +226,10 @@ func validateSet(dir string, files map[string][]byte) error {
 	for name, b := range files {
 		fsys[name] = &fstest.MapFile{Data: b}
 	}
-	if _, ok := files[config.RateLimitsFile]; !ok {
-		delete(fsys, config.RateLimitsFile) // the store no longer has it
+	for _, optional := range []string{config.RateLimitsFile, config.ClientsFile} {
+		if _, ok := files[optional]; !ok {
+			delete(fsys, optional) // the store no longer has it
+		}
 	}
 	_, err = config.LoadFS(fsys)
 	return err

@@ -295,7 +295,12 @@ type CompleteRequest struct {
 	Cache *CacheControl `protobuf:"bytes,6,opt,name=cache,proto3" json:"cache,omitempty"`
 	// Variables are values for the route's prompt template. They are treated
 	// strictly as data, never as template code.
-	Variables     map[string]string `protobuf:"bytes,7,rep,name=variables,proto3" json:"variables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Variables map[string]string `protobuf:"bytes,7,rep,name=variables,proto3" json:"variables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// ForceVariant, when set, answers with this variant of the route instead
+	// of the caller's A/B assignment (for QA). Only clients allowed to force
+	// variants may set it; forced requests are left out of experiment
+	// statistics.
+	ForceVariant  string `protobuf:"bytes,8,opt,name=force_variant,json=forceVariant,proto3" json:"force_variant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -377,6 +382,13 @@ func (x *CompleteRequest) GetVariables() map[string]string {
 		return x.Variables
 	}
 	return nil
+}
+
+func (x *CompleteRequest) GetForceVariant() string {
+	if x != nil {
+		return x.ForceVariant
+	}
+	return ""
 }
 
 // ModelOverride names a provider instance and one of its models explicitly.
@@ -582,7 +594,8 @@ type Caller struct {
 	// address). It keys per-user quotas and keeps A/B assignment sticky.
 	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
 	// Tags are free-form labels (e.g. "feature": "resume_review") recorded with
-	// the request's usage. They never change the answer.
+	// the request's usage. A route with enrichment may also take its lookup
+	// key from them (e.g. "occupation_code", "region").
 	Tags          map[string]string `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1848,7 +1861,7 @@ var File_llmgateway_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1bllmgateway/v1/gateway.proto\x12\rllmgateway.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\"\xb5\x03\n" +
+	"\x1bllmgateway/v1/gateway.proto\x12\rllmgateway.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\"\xda\x03\n" +
 	"\x0fCompleteRequest\x12\x14\n" +
 	"\x05route\x18\x01 \x01(\tR\x05route\x122\n" +
 	"\x05model\x18\x02 \x01(\v2\x1c.llmgateway.v1.ModelOverrideR\x05model\x122\n" +
@@ -1856,7 +1869,8 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x06params\x18\x04 \x01(\v2\x1f.llmgateway.v1.GenerationParamsR\x06params\x12-\n" +
 	"\x06caller\x18\x05 \x01(\v2\x15.llmgateway.v1.CallerR\x06caller\x121\n" +
 	"\x05cache\x18\x06 \x01(\v2\x1b.llmgateway.v1.CacheControlR\x05cache\x12K\n" +
-	"\tvariables\x18\a \x03(\v2-.llmgateway.v1.CompleteRequest.VariablesEntryR\tvariables\x1a<\n" +
+	"\tvariables\x18\a \x03(\v2-.llmgateway.v1.CompleteRequest.VariablesEntryR\tvariables\x12#\n" +
+	"\rforce_variant\x18\b \x01(\tR\fforceVariant\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"A\n" +

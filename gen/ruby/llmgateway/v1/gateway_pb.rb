@@ -16,6 +16,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :caller, :message, 5, "llmgateway.v1.Caller", json_name: "caller"
       optional :cache, :message, 6, "llmgateway.v1.CacheControl", json_name: "cache"
       map :variables, :string, :string, 7
+      optional :force_variant, :string, 8, json_name: "forceVariant"
     end
     add_message "llmgateway.v1.ModelOverride" do
       optional :provider, :string, 1, json_name: "provider"
