@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/careerpath/llmgateway/config"
+	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
 )
 
@@ -140,5 +141,52 @@ func TestTemplateVariables(t *testing.T) {
 	resp, err := g.client.Complete(withKey(ctxT(t), qaKey), r)
 	if err != nil || resp.Text == "" {
 		t.Fatalf("with the variable: %v %v", resp, err)
+	}
+}
+
+func TestFeedbackFlowsIntoTheExperimentReport(t *testing.T) {
+	g := startAuthGateway(t)
+	ctx := withKey(ctxT(t), qaKey)
+	variants := map[string]int{}
+	for i := range 6 {
+		resp, err := g.client.Complete(ctx, request("career_advice", "subject-"+string(rune('a'+i))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		variants[resp.Variant]++
+		fb, err := g.client.Feedback(ctx, &gatewayv1.FeedbackRequest{
+			ResponseId: resp.Id, Outcome: &gatewayv1.FeedbackRequest_Success{Success: i%2 == 0}})
+		if err != nil || !fb.GetCounted() {
+			t.Fatalf("feedback: %v %v", fb, err)
+		}
+	}
+	rep, err := g.client.GetExperiment(ctx, &gatewayv1.GetExperimentRequest{Route: "career_advice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, feedback := int64(0), int64(0)
+	for _, v := range rep.GetVariants() {
+		total += v.GetRequests()
+		feedback += v.GetFeedbackCount()
+		if int(v.GetRequests()) != variants[v.GetVariant()] {
+			t.Errorf("variant %s: %d requests reported, %d made", v.GetVariant(), v.GetRequests(), variants[v.GetVariant()])
+		}
+	}
+	if total != 6 || feedback != 6 {
+		t.Fatalf("report counts %d requests and %d verdicts, want 6 and 6: %v", total, feedback, rep)
+	}
+	// A forced request is not part of the experiment.
+	r := request("career_advice", "u")
+	r.ForceVariant = "gpt"
+	if _, err := g.client.Complete(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ = g.client.GetExperiment(ctx, &gatewayv1.GetExperimentRequest{Route: "career_advice"})
+	total = 0
+	for _, v := range rep.GetVariants() {
+		total += v.GetRequests()
+	}
+	if total != 6 {
+		t.Fatalf("forced request counted: %d", total)
 	}
 }
