@@ -1,0 +1,147 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// DefaultGroupTimeout bounds the shared work of a [Group] whose Timeout
+// is zero.
+const DefaultGroupTimeout = 5 * time.Minute
+
+// Group coalesces concurrent calls for the same [Key] into one call of the
+// work function, like golang.org/x/sync/singleflight, but so that no
+// single caller's cancellation cancels the work the others wait for.
+//
+// The first caller of a key starts fn on its own goroutine with a context
+// detached from the caller's ([context.WithoutCancel]: the caller's values,
+// such as its trace, without its cancellation or deadline) and bounded by
+// Timeout. Callers that arrive while it runs join it. Every caller, the
+// first one included, waits on its own context: one that leaves early gets
+// its context's error and the others keep waiting. When the last waiting
+// caller leaves, fn's context is canceled and the key is forgotten, so the
+// next caller starts afresh. When fn returns, every caller still waiting
+// gets its result, and the key is forgotten: the group shares calls in
+// flight, the [Store] keeps results.
+//
+// The zero Group is ready to use. A Group must not be copied after first
+// use.
+type Group struct {
+	// Timeout bounds fn's context; 0 means [DefaultGroupTimeout]. It is
+	// the deadline of the shared work whatever the callers' deadlines are,
+	// so that a caller with a short deadline does not fail the call for
+	// one with a long deadline that joins it.
+	Timeout time.Duration
+
+	mu    sync.Mutex
+	calls map[Key]*call
+}
+
+// call is one run of a work function and the callers waiting for it.
+type call struct {
+	done    chan struct{} // closed when entry and err are set
+	entry   Entry
+	err     error
+	waiters int // callers waiting; guarded by Group.mu
+	cancel  context.CancelFunc
+}
+
+// Do returns the result of fn for key, calling fn only if no call for key
+// is in flight, and otherwise waiting for that call. shared is true when
+// this caller joined a call another caller started: its answer was not
+// fetched for it alone, and it cost nothing upstream. When ctx ends first,
+// Do returns ctx's error at once; fn's context is canceled only if no
+// other caller is waiting. A panic in fn is returned to every caller as an
+// error.
+func (g *Group) Do(ctx context.Context, key Key, fn func(ctx context.Context) (Entry, error)) (e Entry, shared bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return Entry{}, false, err // start nothing for a caller who has gone
+	}
+	g.mu.Lock()
+	if c, ok := g.calls[key]; ok {
+		c.waiters++
+		g.mu.Unlock()
+		return g.wait(ctx, key, c, true)
+	}
+	if g.calls == nil {
+		g.calls = make(map[Key]*call)
+	}
+	timeout := g.Timeout
+	if timeout <= 0 {
+		timeout = DefaultGroupTimeout
+	}
+	workCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	c := &call{done: make(chan struct{}), waiters: 1, cancel: cancel}
+	g.calls[key] = c
+	g.mu.Unlock()
+
+	go g.run(workCtx, key, c, fn)
+	return g.wait(ctx, key, c, false)
+}
+
+// run calls fn and hands its result to the call's waiters.
+func (g *Group) run(ctx context.Context, key Key, c *call, fn func(context.Context) (Entry, error)) {
+	defer c.cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			c.entry, c.err = Entry{}, &PanicError{Value: r, Stack: debug.Stack()}
+		}
+		g.forget(key, c)
+		close(c.done)
+	}()
+	c.entry, c.err = fn(ctx)
+}
+
+// wait waits for c or for ctx, whichever ends first.
+func (g *Group) wait(ctx context.Context, key Key, c *call, shared bool) (Entry, bool, error) {
+	select {
+	case <-c.done:
+		return c.entry, shared, c.err
+	case <-ctx.Done():
+	}
+	select {
+	case <-c.done: // both ready: the result is worth more than the error
+		return c.entry, shared, c.err
+	default:
+	}
+	g.mu.Lock()
+	c.waiters--
+	last := c.waiters == 0
+	if last && g.calls[key] == c {
+		delete(g.calls, key)
+	}
+	g.mu.Unlock()
+	if last {
+		c.cancel()
+	}
+	return Entry{}, shared, ctx.Err()
+}
+
+// forget removes c from the calls in flight, unless a newer call for key
+// already replaced it.
+func (g *Group) forget(key Key, c *call) {
+	g.mu.Lock()
+	if g.calls[key] == c {
+		delete(g.calls, key)
+	}
+	g.mu.Unlock()
+}
+
+// PanicError is what callers of [Group.Do] get when the work function
+// panicked: the panic does not crash the process from the work's
+// goroutine, and every waiting caller learns of it.
+type PanicError struct {
+	// Value is what fn panicked with.
+	Value any
+	// Stack is the goroutine's stack at the panic, for the logs; it is
+	// not part of the error's message.
+	Stack []byte
+}
+
+// Error implements error.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("cache: coalesced call panicked: %v", e.Value)
+}

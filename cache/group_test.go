@@ -1,0 +1,281 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/careerpath/llmgateway/cache"
+	"github.com/careerpath/llmgateway/cache/cachetest"
+)
+
+// waitFor polls cond until it holds, failing the test after 5s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+type result struct {
+	e      cache.Entry
+	shared bool
+	err    error
+}
+
+func TestGroupCoalesces(t *testing.T) {
+	var g cache.Group
+	k := keyN(1)
+	release := make(chan struct{})
+	var calls atomic.Int32
+	fn := func(context.Context) (cache.Entry, error) {
+		calls.Add(1)
+		<-release
+		return cachetest.Answer(1), nil
+	}
+	const n = 100
+	results := make(chan result, n)
+	for range n {
+		go func() {
+			e, shared, err := g.Do(context.Background(), k, fn)
+			results <- result{e, shared, err}
+		}()
+	}
+	waitFor(t, "100 callers", func() bool { return cache.Waiters(&g, k) == n })
+	close(release)
+	var shared int
+	for range n {
+		r := <-results
+		if r.err != nil || r.e != cachetest.Answer(1) {
+			t.Errorf("caller got %+v, %v", r.e, r.err)
+		}
+		if r.shared {
+			shared++
+		}
+	}
+	if c := calls.Load(); c != 1 {
+		t.Errorf("fn ran %d times, want 1", c)
+	}
+	if shared != n-1 {
+		t.Errorf("%d callers shared, want %d (all but the one that started the call)", shared, n-1)
+	}
+	if f := cache.InFlight(&g); f != 0 {
+		t.Errorf("%d calls in flight after the result", f)
+	}
+	// The group shares calls, not results: the next caller calls again.
+	if _, shared, _ := g.Do(context.Background(), k, func(context.Context) (cache.Entry, error) {
+		return cachetest.Answer(2), nil
+	}); shared || calls.Load() != 1 {
+		t.Errorf("a later call joined a finished one (shared %v)", shared)
+	}
+}
+
+func TestGroupFirstCallerLeaves(t *testing.T) {
+	var g cache.Group
+	k := keyN(1)
+	release := make(chan struct{})
+	workCanceled := make(chan struct{})
+	fn := func(ctx context.Context) (cache.Entry, error) {
+		select {
+		case <-release:
+			return cachetest.Answer(1), nil
+		case <-ctx.Done():
+			close(workCanceled)
+			return cache.Entry{}, ctx.Err()
+		}
+	}
+	firstCtx, cancelFirst := context.WithCancel(context.Background())
+	first := make(chan result, 1)
+	go func() {
+		e, shared, err := g.Do(firstCtx, k, fn)
+		first <- result{e, shared, err}
+	}()
+	waitFor(t, "the first caller", func() bool { return cache.Waiters(&g, k) == 1 })
+	const others = 5
+	results := make(chan result, others)
+	for range others {
+		go func() {
+			e, shared, err := g.Do(context.Background(), k, fn)
+			results <- result{e, shared, err}
+		}()
+	}
+	waitFor(t, "all callers", func() bool { return cache.Waiters(&g, k) == 1+others })
+
+	cancelFirst()
+	select {
+	case r := <-first:
+		if !errors.Is(r.err, context.Canceled) || r.shared {
+			t.Errorf("first caller: %+v, want its own cancellation, not shared", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first caller did not return when its context was canceled")
+	}
+	if w := cache.Waiters(&g, k); w != others {
+		t.Errorf("%d waiters after the first left, want %d", w, others)
+	}
+	close(release)
+	for range others {
+		if r := <-results; r.err != nil || r.e != cachetest.Answer(1) || !r.shared {
+			t.Errorf("other caller: %+v", r)
+		}
+	}
+	select {
+	case <-workCanceled:
+		t.Error("the work was canceled with callers still waiting")
+	default:
+	}
+}
+
+func TestGroupAllCallersLeave(t *testing.T) {
+	var g cache.Group
+	k := keyN(1)
+	var calls atomic.Int32
+	workErr := make(chan error, 2)
+	fn := func(ctx context.Context) (cache.Entry, error) {
+		calls.Add(1)
+		<-ctx.Done()
+		workErr <- ctx.Err()
+		return cache.Entry{}, ctx.Err()
+	}
+	const n = 3
+	cancels := make([]context.CancelFunc, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels[i] = cancel
+		wg.Go(func() {
+			if _, _, err := g.Do(ctx, k, fn); !errors.Is(err, context.Canceled) {
+				t.Errorf("caller %d: %v, want canceled", i, err)
+			}
+		})
+		waitFor(t, "the caller", func() bool { return cache.Waiters(&g, k) == i+1 })
+	}
+	for _, cancel := range cancels[:n-1] {
+		cancel()
+	}
+	waitFor(t, "two callers gone", func() bool { return cache.Waiters(&g, k) == 1 })
+	select {
+	case err := <-workErr:
+		t.Fatalf("work ended (%v) with a caller waiting", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	cancels[n-1]()
+	select {
+	case err := <-workErr:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("work's context ended with %v, want canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the work was not canceled when every caller had gone")
+	}
+	wg.Wait()
+	waitFor(t, "the call forgotten", func() bool { return cache.InFlight(&g) == 0 })
+
+	// The next caller starts a new call rather than joining the canceled one.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, shared, _ := g.Do(ctx, k, fn)
+	if shared || calls.Load() != 2 {
+		t.Errorf("after all left: shared %v, %d calls; want a new call", shared, calls.Load())
+	}
+	waitFor(t, "the second call to end", func() bool { return cache.InFlight(&g) == 0 })
+}
+
+func TestGroupErrorAndPanic(t *testing.T) {
+	var g cache.Group
+	boom := errors.New("upstream failed")
+	_, _, err := g.Do(context.Background(), keyN(1), func(context.Context) (cache.Entry, error) {
+		return cache.Entry{}, boom
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("err %v, want %v", err, boom)
+	}
+	_, _, err = g.Do(context.Background(), keyN(2), func(context.Context) (cache.Entry, error) {
+		panic("provider bug")
+	})
+	var pe *cache.PanicError
+	if !errors.As(err, &pe) || pe.Value != "provider bug" || !strings.Contains(string(pe.Stack), "group_test.go") {
+		t.Errorf("panic became %v", err)
+	}
+	if f := cache.InFlight(&g); f != 0 {
+		t.Errorf("%d calls in flight", f)
+	}
+}
+
+type ctxKey struct{}
+
+// TestGroupWorkContext: the work keeps the first caller's values, not its
+// deadline, and is bounded by the group's timeout.
+func TestGroupWorkContext(t *testing.T) {
+	g := cache.Group{Timeout: 50 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), ctxKey{}, "trace-1"), time.Hour)
+	defer cancel()
+	start := time.Now()
+	_, _, err := g.Do(ctx, keyN(1), func(ctx context.Context) (cache.Entry, error) {
+		if v := ctx.Value(ctxKey{}); v != "trace-1" {
+			t.Errorf("value %v in the work's context", v)
+		}
+		if d, ok := ctx.Deadline(); !ok || time.Until(d) > time.Minute {
+			t.Errorf("work deadline %v (set %v), want the group's 50ms", d, ok)
+		}
+		<-ctx.Done()
+		return cache.Entry{}, ctx.Err()
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err %v, want deadline exceeded", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("took %v", el)
+	}
+}
+
+func TestGroupKeysIndependent(t *testing.T) {
+	var g cache.Group
+	release := make(chan struct{})
+	var calls atomic.Int32
+	fn := func(context.Context) (cache.Entry, error) {
+		calls.Add(1)
+		<-release
+		return cache.Entry{}, nil
+	}
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() { _, _, _ = g.Do(context.Background(), keyN(i), fn) })
+	}
+	waitFor(t, "two calls", func() bool { return calls.Load() == 2 })
+	close(release)
+	wg.Wait()
+}
+
+func BenchmarkGroupDo(b *testing.B) {
+	var g cache.Group
+	k := keyN(1)
+	e := cachetest.Answer(1)
+	fn := func(context.Context) (cache.Entry, error) { return e, nil }
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _, _ = g.Do(ctx, k, fn)
+	}
+}
+
+func TestGroupCallerAlreadyGone(t *testing.T) {
+	var g cache.Group
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := g.Do(ctx, keyN(1), func(context.Context) (cache.Entry, error) {
+		t.Error("work started for a caller who had gone")
+		return cache.Entry{}, nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err %v", err)
+	}
+}
