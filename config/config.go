@@ -180,6 +180,23 @@ type Route struct {
 	// Enrichment, when set, looks up one record of a dataset for every
 	// request and gives it to the variants' prompt templates.
 	Enrichment *Enrichment `json:"enrichment,omitempty"`
+	// Cache tunes the answer cache for the route.
+	Cache *RouteCache `json:"cache,omitempty"`
+}
+
+// RouteCache tunes the answer cache for one route. Requests with
+// temperature 0 are cached unless Disabled; others only when Always is set
+// (or the caller asks for a TTL).
+type RouteCache struct {
+	// TTL is how long an answer is served as a cache hit (default 10m).
+	TTL Duration `json:"ttl,omitempty"`
+	// MaxStale is how long past its TTL an answer is kept for the failover
+	// chain's stale-if-error step (default 24h).
+	MaxStale Duration `json:"max_stale,omitempty"`
+	// Always caches answers whatever their temperature.
+	Always bool `json:"always,omitempty"`
+	// Disabled never caches the route's answers.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // Experiment identifies a route's A/B experiment. Sticky assignment hashes

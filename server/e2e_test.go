@@ -88,6 +88,12 @@ func startGatewayWith(t *testing.T, simCfg sim.Config, providersJSON, routesJSON
 // startGatewayFiles is startGatewayWith for any set of config files.
 func startGatewayFiles(t *testing.T, simCfg sim.Config, files map[string]string) *gateway {
 	t.Helper()
+	return startGatewayOpts(t, simCfg, files, server.Options{})
+}
+
+// startGatewayOpts is startGatewayFiles with server options (stores).
+func startGatewayOpts(t *testing.T, simCfg sim.Config, files map[string]string, base server.Options) *gateway {
+	t.Helper()
 	g := &gateway{}
 	oaCfg, anCfg := simCfg, simCfg
 	oaCfg.RequireAPIKey = testEnv["TEST_OPENAI_KEY"]
@@ -120,12 +126,12 @@ func startGatewayFiles(t *testing.T, simCfg sim.Config, files map[string]string)
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	g.srv = server.New(server.Options{
-		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		Limits:        server.Limits{MaxRequestBytes: 64 << 10},
-		ShutdownGrace: 5 * time.Second,
-		Metrics:       g.metrics,
-	}, rt)
+	opts := base
+	opts.GRPCAddr, opts.HTTPAddr, opts.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	opts.Limits = server.Limits{MaxRequestBytes: 64 << 10}
+	opts.ShutdownGrace = 5 * time.Second
+	opts.Metrics = g.metrics
+	g.srv = server.New(opts, rt)
 	if err := g.srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

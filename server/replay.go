@@ -6,30 +6,36 @@ import (
 	"github.com/careerpath/llmgateway/providers"
 )
 
-// replayStream plays a whole answer (a cached or degraded one) as a stream:
-// the text as one delta, then the final chunk.
+// replayStream plays a whole answer (a cached, stale or degraded one) as a
+// stream: its text in deltas, then the final chunk.
 type replayStream struct {
-	resp *providers.Response
-	step int
+	resp   *providers.Response
+	deltas []string
+	done   bool
 }
 
-func replay(resp *providers.Response) providers.Stream { return &replayStream{resp: resp} }
+// replay returns resp as a stream of deltas; nil deltas send the whole
+// text at once.
+func replay(resp *providers.Response, deltas []string) providers.Stream {
+	if deltas == nil && resp.Text != "" {
+		deltas = []string{resp.Text}
+	}
+	return &replayStream{resp: resp, deltas: deltas}
+}
 
 // Recv implements providers.Stream.
 func (s *replayStream) Recv() (providers.Chunk, error) {
-	s.step++
-	switch s.step {
-	case 1:
-		if s.resp.Text != "" {
-			return providers.Chunk{Delta: s.resp.Text}, nil
-		}
-		s.step++
-		fallthrough
-	case 2:
-		return providers.Chunk{Done: true, FinishReason: s.resp.FinishReason, Usage: s.resp.Usage,
-			ID: s.resp.ID, Model: s.resp.Model}, nil
+	if len(s.deltas) > 0 {
+		d := s.deltas[0]
+		s.deltas = s.deltas[1:]
+		return providers.Chunk{Delta: d}, nil
 	}
-	return providers.Chunk{}, io.EOF
+	if s.done {
+		return providers.Chunk{}, io.EOF
+	}
+	s.done = true
+	return providers.Chunk{Done: true, FinishReason: s.resp.FinishReason, Usage: s.resp.Usage,
+		ID: s.resp.ID, Model: s.resp.Model}, nil
 }
 
 // Close implements providers.Stream.

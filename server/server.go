@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/experiment"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/telemetry"
@@ -52,6 +54,8 @@ type Options struct {
 	// Experiments stores A/B experiment observations and feedback; nil
 	// keeps them in memory.
 	Experiments experiment.Store
+	// Cache stores answers; nil keeps them in memory (64 MiB).
+	Cache cache.Store
 }
 
 // Server runs the gateway's three listeners.
@@ -65,6 +69,7 @@ type Server struct {
 	admin   *http.Server
 	conn    *grpc.ClientConn // the REST shim's connection to grpc
 	reload  *Reloader
+	owned   []io.Closer // stores the server made itself, closed at shutdown
 
 	grpcLn, httpLn, adminLn net.Listener
 	ready                   atomic.Bool
@@ -100,6 +105,16 @@ func New(opts Options, rt *Runtime) *Server {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
 	)
+	if opts.Cache == nil {
+		mo := cache.MemoryOptions{}
+		if opts.Metrics != nil {
+			mo.Observer = opts.Metrics.CacheObserver()
+		}
+		mem := cache.NewMemoryStore(mo)
+		opts.Cache = mem
+		s.owned = append(s.owned, mem)
+	}
+	s.service.cache = opts.Cache
 	if opts.Experiments == nil {
 		opts.Experiments = experiment.NewMemoryStore(experiment.MemoryOptions{})
 	}
@@ -227,6 +242,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	_ = s.conn.Close()
 	adminErr := s.admin.Shutdown(context.Background())
 	s.wg.Wait()
+	for _, c := range s.owned {
+		_ = c.Close()
+	}
+	s.owned = nil
 	if httpErr != nil && !errors.Is(httpErr, context.DeadlineExceeded) {
 		return httpErr
 	}

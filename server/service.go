@@ -7,12 +7,14 @@ import (
 	"errors"
 	"io"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/careerpath/llmgateway/auth"
+	"github.com/careerpath/llmgateway/cache"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/resilience"
@@ -26,6 +28,8 @@ type Service struct {
 	runtime     atomic.Pointer[Runtime]
 	limits      Limits
 	experiments *ExperimentService
+	cache       cache.Store
+	group       cache.Group
 }
 
 // Feedback implements gatewayv1.LLMGatewayServer.
@@ -91,12 +95,34 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 		return nil, err
 	}
 	r := &resilience.Request{Provider: preq}
+	plan, cacheable := planCache(ctx, rt, d, req, preq)
+	if cacheable {
+		if e, ok := s.lookup(ctx, plan); ok {
+			out := cachedResponse(d, e.Response(), hitAccounting(e.Provider, e.Model), start)
+			s.record(ctx, req, d, out, nil, nil, time.Since(start))
+			return out, nil
+		}
+		r.Stale = cache.StaleFunc(s.cache, plan.key)
+	}
 	upStart := time.Now()
-	ans, err := rt.chain(d).Complete(ctx, r)
+	var ans *resilience.Answer
+	shared := false
+	if cacheable {
+		ans, shared, err = s.completeCached(ctx, rt.chain(d), r, plan)
+	} else {
+		ans, err = rt.chain(d).Complete(ctx, r)
+	}
 	upstream := time.Since(upStart)
 	if err != nil {
 		s.record(ctx, req, d, nil, nil, err, time.Since(start))
 		return nil, err
+	}
+	if shared && ans.Step == resilience.StepPrimary {
+		// Coalesced with an identical request in flight: this caller's
+		// answer cost nothing upstream.
+		out := cachedResponse(d, ans.Response, hitAccounting(ans.Target.Provider, ans.Target.Model), start)
+		s.record(ctx, req, d, out, nil, nil, time.Since(start))
+		return out, nil
 	}
 	resp := ans.Response
 	acct := account(rt, d, ans, resp.Usage)
@@ -146,17 +172,34 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 		}
 	}()
 	r := &resilience.Request{Provider: preq}
+	plan, cacheable := planCache(ctx, rt, d, req, preq)
+	var (
+		st   providers.Stream
+		ans  *resilience.Answer
+		hit  *cache.Entry
+		text strings.Builder // the answer, kept to be cached
+	)
+	if cacheable {
+		if e, ok := s.lookup(ctx, plan); ok {
+			hit = &e
+			st = replay(e.Response(), e.Chunks(replayChunk))
+		} else {
+			r.Stale = cache.StaleFunc(s.cache, plan.key)
+		}
+	}
 	upStart := time.Now()
-	ans, err := rt.chain(d).Stream(ctx, r)
-	if err != nil {
-		return err
+	if hit == nil {
+		if ans, err = rt.chain(d).Stream(ctx, r); err != nil {
+			return err
+		}
+		if ans.Stream != nil {
+			st = ans.Stream
+		} else {
+			st = replay(ans.Response, nil)
+		}
 	}
-	var st providers.Stream
-	if ans.Stream != nil {
-		st = ans.Stream
-	} else {
-		st = replay(ans.Response)
-	}
+	// Only an answer streamed fresh from a provider is stored.
+	store := cacheable && hit == nil && ans.Stream != nil
 	defer func() { _ = st.Close() }()
 
 	var (
@@ -181,12 +224,26 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 			if err := ss.Send(&msg); err != nil {
 				return err
 			}
+			if store {
+				text.WriteString(c.Delta)
+			}
 		}
 		if !c.Done {
 			continue
 		}
 		upstream := time.Since(upStart)
-		acct := account(rt, d, ans, c.Usage)
+		var acct accounting
+		if hit != nil {
+			acct, upstream = hitAccounting(hit.Provider, hit.Model), 0
+			c.ID = ""
+		} else {
+			acct = account(rt, d, ans, c.Usage)
+		}
+		if store {
+			e := cache.NewEntry(ans.Target.Provider, &providers.Response{ID: c.ID, Model: c.Model,
+				Text: text.String(), FinishReason: c.FinishReason, Usage: c.Usage})
+			_ = s.cache.Set(ctx, plan.key, e, plan.ttl, plan.maxStale)
+		}
 		final = &gatewayv1.StreamResponse{
 			Done:             true,
 			Id:               responseID(c.ID),
@@ -222,6 +279,25 @@ func (s *Service) record(ctx context.Context, req *gatewayv1.CompleteRequest, d 
 	}
 	s.experiments.RecordComplete(ctx, d, resp, err, latency) // also a failed stream
 
+}
+
+// cachedResponse is the response for an answer served from the cache (or
+// shared with an identical request): a fresh response id, zero cost.
+func cachedResponse(d *routing.Decision, resp *providers.Response, a accounting, start time.Time) *gatewayv1.CompleteResponse {
+	return &gatewayv1.CompleteResponse{
+		Id:              responseID(""),
+		Text:            resp.Text,
+		FinishReason:    finishReason(resp.FinishReason),
+		Usage:           usage(resp.Usage),
+		Provider:        a.provider,
+		Model:           a.model,
+		Route:           d.Route,
+		Variant:         d.Variant,
+		ServedFrom:      a.servedFrom,
+		Step:            a.step,
+		UpstreamLatency: durationpb.New(0),
+		GatewayOverhead: durationpb.New(time.Since(start)),
+	}
 }
 
 // accounting is who answered and what it cost.

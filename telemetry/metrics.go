@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/resilience"
 )
 
@@ -27,6 +28,11 @@ type Metrics struct {
 	breakerState *prometheus.GaugeVec
 	fallbacks    *prometheus.CounterVec
 	hedges       *prometheus.CounterVec
+
+	cacheLookups   *prometheus.CounterVec
+	cacheEvictions prometheus.Counter
+	cacheErrors    *prometheus.CounterVec
+	cacheStored    prometheus.Counter
 
 	configReloads  *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
@@ -66,7 +72,24 @@ func NewMetrics() *Metrics {
 		Name: "llmgateway_config_loaded_timestamp_seconds",
 		Help: "When the active configuration was loaded, as a Unix time.",
 	})
-	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges, m.configReloads, m.configInfo, m.configLoadedAt)
+	m.cacheLookups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llmgateway_cache_lookups_total",
+		Help: "Answer cache lookups by result: hit (fresh), stale (past its TTL, kept for stale-if-error), miss.",
+	}, []string{"result"})
+	m.cacheEvictions = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "llmgateway_cache_evictions_total",
+		Help: "Answers evicted from the in-memory cache to stay within its size.",
+	})
+	m.cacheErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llmgateway_cache_errors_total",
+		Help: "Answer cache store failures by operation (get, set, delete); a failed get is served as a miss.",
+	}, []string{"op"})
+	m.cacheStored = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "llmgateway_cache_stores_total",
+		Help: "Answers stored in the cache.",
+	})
+	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges, m.configReloads, m.configInfo, m.configLoadedAt,
+		m.cacheLookups, m.cacheEvictions, m.cacheErrors, m.cacheStored)
 	return m
 }
 
@@ -134,3 +157,19 @@ func BreakerStateName(s circuitbreaker.State) string {
 }
 
 var _ resilience.Observer = (*Metrics)(nil)
+
+// CacheObserver returns the cache.Observer that counts into m.
+func (m *Metrics) CacheObserver() cache.Observer { return cacheObserver{m} }
+
+type cacheObserver struct{ m *Metrics }
+
+func (o cacheObserver) Hit()      { o.m.cacheLookups.WithLabelValues("hit").Inc() }
+func (o cacheObserver) StaleHit() { o.m.cacheLookups.WithLabelValues("stale").Inc() }
+func (o cacheObserver) Miss()     { o.m.cacheLookups.WithLabelValues("miss").Inc() }
+func (o cacheObserver) Set(int)   { o.m.cacheStored.Inc() }
+func (o cacheObserver) Evict()    { o.m.cacheEvictions.Inc() }
+func (o cacheObserver) Error(op cache.Op, _ error) {
+	o.m.cacheErrors.WithLabelValues(string(op)).Inc()
+}
+
+var _ cache.Observer = cacheObserver{}

@@ -17,14 +17,18 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing/fstest"
 	"time"
 
 	"github.com/peterbourgon/ff/v3"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/config/remote"
+	"github.com/careerpath/llmgateway/experiment"
 	"github.com/careerpath/llmgateway/server"
 	"github.com/careerpath/llmgateway/telemetry"
 
@@ -58,6 +62,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		tokenEnv  = fs.String("config-source-token-env", "", "environment variable holding the config store's auth token (sent as Authorization)")
 		syncEvery = fs.Duration("config-sync-interval", 30*time.Second, "how often the config store is polled")
 		newKey    = fs.Bool("new-api-key", false, "print a new client API key and the key_sha256 to put in clients.json, then exit")
+		redisAddr = fs.String("redis-addrs", "", "Redis for state shared by replicas (answer cache, experiments): host:port, or a comma-separated list for Cluster; empty keeps state in memory")
+		redisPass = fs.String("redis-password-env", "", "environment variable holding the Redis password")
+		cacheMax  = fs.Int64("cache-max-bytes", 64<<20, "size of the in-memory answer cache")
 	)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
@@ -121,6 +128,12 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 			"every caller is \"anonymous\" with every permission. Use this for local development only.")
 	}
 
+	stores, closeStores := openStores(*redisAddr, getenv(*redisPass), *cacheMax, metrics)
+	defer closeStores()
+	if *redisAddr != "" {
+		log.Info("shared state in Redis", "addrs", *redisAddr)
+	}
+
 	srv := server.New(server.Options{
 		GRPCAddr: *grpcAddr, HTTPAddr: *httpAddr, AdminAddr: *adminAddr,
 		Limits:        server.Limits{MaxRequestBytes: *maxBytes, MaxMessages: *maxMsgs, MaxTokens: *maxTokens},
@@ -130,6 +143,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		ConfigDir:     *configDir,
 		Runtime:       rtOpts,
 		SyncStatus:    syncStatus(syncer),
+		Cache:         stores.cache,
+		Experiments:   stores.experiments,
 	}, rt)
 	defer func() { srv.Service().Runtime().Close() }()
 
@@ -240,4 +255,32 @@ func syncStatus(s *remote.Syncer) func() any {
 		return nil
 	}
 	return func() any { return s.Status() }
+}
+
+type stores struct {
+	cache       cache.Store
+	experiments experiment.Store
+}
+
+// openStores builds the answer cache and experiment stores: in memory, or
+// in Redis (one node or a Cluster, through UniversalClient) when addrs is
+// set, so that replicas share them. Redis operations have short timeouts:
+// a slow or absent Redis degrades to cache misses, never to stuck requests.
+func openStores(addrs, password string, cacheMax int64, m *telemetry.Metrics) (stores, func()) {
+	if addrs == "" {
+		mem := cache.NewMemoryStore(cache.MemoryOptions{MaxBytes: cacheMax, Observer: m.CacheObserver()})
+		return stores{cache: mem}, func() { _ = mem.Close() }
+	}
+	client := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:                 strings.Split(addrs, ","),
+		Password:              password,
+		ContextTimeoutEnabled: true,
+		DialTimeout:           time.Second,
+		ReadTimeout:           250 * time.Millisecond,
+		WriteTimeout:          250 * time.Millisecond,
+	})
+	return stores{
+		cache:       cache.NewRedisStore(client, cache.RedisOptions{Observer: m.CacheObserver()}),
+		experiments: experiment.NewRedisStore(client, experiment.RedisOptions{}),
+	}, func() { _ = client.Close() }
 }
