@@ -285,11 +285,7 @@ func TestRepoConfigsValidate(t *testing.T) {
 // file and number among that file's examples) that do not validate, with
 // the instance locations that fail. Fix the example, then delete its
 // entry: the test fails when an example listed here validates.
-var knownInvalidREADME = map[string][]string{
-	// "key_sha256": "3b1f…64 hex digits…" and "9c0e…" are placeholders,
-	// not SHA-256 hashes; the gateway refuses them too.
-	"clients.json #1": {"/clients/0/key_sha256", "/clients/1/key_sha256"},
-}
+var knownInvalidREADME = map[string][]string{}
 
 // 2. Every complete configuration file shown in README.md validates.
 func TestREADMEExamples(t *testing.T) {
