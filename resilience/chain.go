@@ -139,8 +139,10 @@ func (c *Chain) hedgePolicy(h *config.Hedge) failsafe.Policy[*Answer] {
 }
 
 // Complete runs the chain for a unary answer.
-func (c *Chain) Complete(ctx context.Context, r *Request) (*Answer, error) {
-	ans, err := c.unary.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
+func (c *Chain) Complete(ctx context.Context, r *Request) (ans *Answer, err error) {
+	ctx, span := c.startChain(ctx, false)
+	defer func() { endChain(span, ans, err) }()
+	ans, err = c.unary.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
 		if exec.IsHedge() {
 			a, err := c.guards[1].complete(exec.Context(), r, c.targets[1], StepBackup)
 			if a != nil {
@@ -158,8 +160,10 @@ func (c *Chain) Complete(ctx context.Context, r *Request) (*Answer, error) {
 
 // Stream runs the chain for a stream. The answer's Stream, if set, has
 // its first token ready; a stale or degraded answer comes as a Response.
-func (c *Chain) Stream(ctx context.Context, r *Request) (*Answer, error) {
-	ans, err := c.stream.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
+func (c *Chain) Stream(ctx context.Context, r *Request) (ans *Answer, err error) {
+	ctx, span := c.startChain(ctx, true)
+	defer func() { endChain(span, ans, err) }()
+	ans, err = c.stream.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
 		return c.guards[0].openStream(exec.Context(), r, c.targets[0], StepPrimary)
 	})
 	return c.result(ctx, ans, err)

@@ -135,11 +135,13 @@ func (g *Guard) BreakerMetrics() circuitbreaker.Metrics { return g.breaker.Metri
 // complete calls the provider for a unary answer under the guard's policies.
 func (g *Guard) complete(ctx context.Context, r *Request, t Target, step Step) (*Answer, error) {
 	start := time.Now()
-	ans, err := g.unary.WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
+	ans, err := g.unary.WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[*Answer]) (_ *Answer, err error) {
 		attemptStart := time.Now()
 		req := *r.Provider
 		req.Model = t.Model
-		resp, err := g.provider.Complete(exec.Context(), &req)
+		actx, span := startAttempt(exec.Context(), t, step)
+		resp, err := g.provider.Complete(actx, &req)
+		defer func() { endAttempt(span, err) }()
 		if err != nil {
 			if exec.Context().Err() != nil && ctx.Err() == nil {
 				// The attempt's own timeout fired, not the caller's.

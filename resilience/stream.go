@@ -23,9 +23,12 @@ var errBulkheadWait = errors.New("concurrency limit reached")
 // it, the stream is the caller's.
 func (g *Guard) openStream(ctx context.Context, r *Request, t Target, step Step) (*Answer, error) {
 	start := time.Now()
-	ans, err := g.stream.WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
+	ans, err := g.stream.WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[*Answer]) (_ *Answer, err error) {
 		attemptStart := time.Now()
-		st, err := g.startStream(exec.Context(), r, t)
+		// The span covers opening the stream up to its first token.
+		actx, span := startAttempt(exec.Context(), t, step)
+		defer func() { endAttempt(span, err) }()
+		st, err := g.startStream(actx, r, t)
 		if err != nil {
 			err = g.fitRetryAfter(ctx, err)
 			r.record(Attempt{Target: t, Step: step, Kind: kindOf(err), Err: err, Duration: time.Since(attemptStart)})
