@@ -45,7 +45,7 @@ func TestSpanTreeOfARetriedFailedOverRequest(t *testing.T) {
 	attr := func(s tracetest.SpanStub, k string) string {
 		for _, a := range s.Attributes {
 			if string(a.Key) == k {
-				return a.Value.Emit()
+				return a.Value.String()
 			}
 		}
 		return ""
