@@ -452,3 +452,34 @@ func TestRESTStreamFailureAfterFirstTokenIsAnSSEError(t *testing.T) {
 		t.Fatalf("a broken stream must end with an error event, not a final message:\n%s", out)
 	}
 }
+
+func TestFailoverBulkheadFullGoesToBackup(t *testing.T) {
+	providersJSON := strings.Replace(failoverProviders, `"timeout": "300ms",`, `"timeout": "2s", "max_concurrency": 1,`, 1)
+	g := startGatewayWith(t, sim.Config{}, providersJSON, failoverRoutes)
+	if err := g.openai.SetConfig(sim.Config{Latency: 500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan *gatewayv1.CompleteResponse, 1)
+	go func() {
+		resp, err := g.client.Complete(ctxT(t), request("career_advice", "a"))
+		if err != nil {
+			t.Error(err)
+		}
+		first <- resp
+	}()
+	time.Sleep(100 * time.Millisecond) // the first call holds the only slot
+	start := time.Now()
+	resp, err := g.client.Complete(ctxT(t), request("career_advice", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); resp.Provider != "anthropic" || el > 300*time.Millisecond {
+		t.Fatalf("second call: %s after %v, want the backup at once", resp.Provider, el)
+	}
+	if k := kinds(resp.FailedAttempts); len(k) != 1 || k[0] != "openai:overloaded" {
+		t.Fatalf("failed attempts %v", k)
+	}
+	if r := <-first; r == nil || r.Provider != "openai" {
+		t.Fatalf("first call: %v", r)
+	}
+}

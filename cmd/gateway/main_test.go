@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -155,5 +157,75 @@ func TestConfigStoreSyncAndReload(t *testing.T) {
 	b, _ = os.ReadFile(filepath.Join(dir, "ab_test_config.json"))
 	if !strings.Contains(string(b), `"second"`) {
 		t.Fatalf("an invalid store change reached the directory: %s", b)
+	}
+}
+
+// TestSIGHUPReloads sends the process SIGHUP while the gateway runs with a
+// config directory: the configuration is reloaded (the file watcher is
+// slowed down so that only the signal can do it).
+func TestSIGHUPReloads(t *testing.T) {
+	// Keep the test process alive whatever the timing of the gateway's own
+	// signal registration.
+	guard := make(chan os.Signal, 1)
+	signal.Notify(guard, syscall.SIGHUP)
+	defer signal.Stop(guard)
+
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("provider_settings.json", `{"providers": {"openai": {"kind": "sim"}},
+		"models": [{"name": "m", "provider": "openai", "price": {"input_per_mtok": 1, "output_per_mtok": 1}}]}`)
+	write("ab_test_config.json", `{"routes": {"r": {"variants": [{"name": "a", "provider": "openai", "model": "m", "weight": 1}]}}}`)
+	admin := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-config-dir", dir, "-config-debounce", "1h", "-log-level", "error",
+			"-grpc-addr", freeAddr(t), "-http-addr", freeAddr(t), "-admin-addr", admin}, func(string) string { return "" })
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	status := func() (version string, reloads int) {
+		resp, err := http.Get("http://" + admin + "/admin/config")
+		if err != nil {
+			return "", 0
+		}
+		defer func() { _ = resp.Body.Close() }()
+		var st struct {
+			Version string
+			Reloads int
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&st)
+		return st.Version, st.Reloads
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var before string
+	for before == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("gateway did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+		before, _ = status()
+	}
+	write("ab_test_config.json", `{"routes": {"r": {"variants": [{"name": "b", "provider": "openai", "model": "m", "weight": 1}]}}}`)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		v, n := status()
+		if v != "" && v != before && n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SIGHUP did not reload: version %s, reloads %d", v, n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
