@@ -1,0 +1,438 @@
+package quota
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/careerpath/llmgateway/config"
+)
+
+// FailurePolicy is what a [Limiter] does when its store cannot answer.
+type FailurePolicy uint8
+
+const (
+	// FailOpen answers from a local [MemoryStore] with the same limits,
+	// so that each replica still enforces them on its own traffic (a
+	// deployment of n replicas then admits up to n times a shared limit).
+	// After a failure the limiter stays local for [Options.RetryStoreAfter]
+	// before it tries the shared store again. It is the zero value.
+	FailOpen FailurePolicy = iota
+	// FailClosed refuses the request with an error matching
+	// [ErrUnavailable].
+	FailClosed
+)
+
+// Defaults of [Options].
+const (
+	// DefaultStreamLease bounds how long a stream holds its slot when its
+	// reservation is never committed or released (a replica that died).
+	DefaultStreamLease = 30 * time.Minute
+	// DefaultRetryStoreAfter is how long a fail-open limiter stays on its
+	// local store after the shared store failed.
+	DefaultRetryStoreAfter = time.Second
+)
+
+// budgetGrace keeps a budget counter this long past its period.
+const budgetGrace = time.Hour
+
+// Options configure a [Limiter].
+type Options struct {
+	// Store keeps the counters; nil means a new [MemoryStore].
+	Store Store
+	// OnStoreFailure is the policy when Store fails (not when it refuses
+	// a request); see [FailOpen] and [FailClosed].
+	OnStoreFailure FailurePolicy
+	// Observer, when set, is told of rejections, budget thresholds and
+	// store errors.
+	Observer Observer
+	// StreamLease is the longest a stream holds its slot without being
+	// committed or released; 0 means [DefaultStreamLease].
+	StreamLease time.Duration
+	// RetryStoreAfter: see [FailOpen]; 0 means [DefaultRetryStoreAfter].
+	RetryStoreAfter time.Duration
+	// Now is the clock; nil means [time.Now].
+	Now func() time.Time
+}
+
+// Request is what a [Limiter] counts for one call.
+type Request struct {
+	// Client is the caller's quota group (auth.Client.QuotaGroup): the
+	// value of the api_key scope.
+	Client string
+	// ClientName is the caller's client name (auth.Client.Name). A
+	// limit's clients filter matches when it lists Client or ClientName.
+	ClientName string
+	// User is the caller's subject, the value of the user scope. An empty
+	// user is one counter of its own, shared by every request without one.
+	User string
+	// Route is the route name, the value of the route scope.
+	Route string
+	// EstimatedTokens is the request's token estimate: its input
+	// ([EstimateTokens]) plus its max_tokens.
+	EstimatedTokens int64
+	// Stream says the call is a stream, which takes a concurrent_streams
+	// slot until it is committed or released.
+	Stream bool
+}
+
+// Limiter enforces rate_limits.json. It is safe for concurrent use.
+type Limiter struct {
+	limits    atomic.Pointer[[]config.Limit]
+	store     Store
+	local     *MemoryStore // fail-open fallback; nil when store is local
+	policy    FailurePolicy
+	obs       Observer
+	lease     time.Duration
+	retry     time.Duration
+	now       func() time.Time
+	skipUntil atomic.Int64 // unix ns: until then a fail-open limiter stays local
+}
+
+// New returns a limiter of the limits in rl, counting in opts.Store.
+func New(rl config.RateLimits, opts Options) *Limiter {
+	l := &Limiter{
+		store:  opts.Store,
+		policy: opts.OnStoreFailure,
+		obs:    opts.Observer,
+		lease:  opts.StreamLease,
+		retry:  opts.RetryStoreAfter,
+		now:    opts.Now,
+	}
+	if l.store == nil {
+		l.store = NewMemoryStore()
+	}
+	if _, ok := l.store.(*MemoryStore); !ok && l.policy == FailOpen {
+		l.local = NewMemoryStore()
+	}
+	if l.obs == nil {
+		l.obs = nopObserver{}
+	}
+	if l.lease <= 0 {
+		l.lease = DefaultStreamLease
+	}
+	if l.retry <= 0 {
+		l.retry = DefaultRetryStoreAfter
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	l.Update(rl)
+	return l
+}
+
+// Update swaps in new limits (a config reload). Reservations made before
+// are committed and released against the limits they were made with.
+// Counters are kept by limit name, so a limit whose name stays keeps
+// counting; a renamed one starts from zero.
+func (l *Limiter) Update(rl config.RateLimits) {
+	limits := slices.Clone(rl.Limits)
+	l.limits.Store(&limits)
+}
+
+// counterRef ties a counter of a reservation to its limit.
+type counterRef struct {
+	limit string
+	end   time.Time // budgets: the end of the period
+}
+
+// Reserve checks req against every limit that matches it and, if it
+// fits all of them, consumes it: one request, its estimated tokens and,
+// for a stream, a stream slot; budgets are checked (spent < budget) and
+// charged later by [Reservation.Commit]. If it does not fit one of them,
+// nothing is consumed and the error is an [*ExceededError] (matching
+// [ErrExceeded]). A store failure is an error matching [ErrUnavailable]
+// under [FailClosed]. The caller must end every reservation with Commit
+// or Release.
+func (l *Limiter) Reserve(ctx context.Context, req Request) (*Reservation, error) {
+	now := l.now()
+	limits := *l.limits.Load()
+	est := max(req.EstimatedTokens, 0)
+	var cs []Counter
+	var refs []counterRef
+	add := func(c Counter, ref counterRef) {
+		cs = append(cs, c)
+		refs = append(refs, ref)
+	}
+	for i := range limits {
+		lim := &limits[i]
+		if !matches(lim, req) {
+			continue
+		}
+		base := counterBase(lim, req)
+		ref := counterRef{limit: lim.Name}
+		if lim.RequestsPerMinute > 0 {
+			add(Counter{Key: base + "|rpm", Kind: KindRequests, Max: float64(lim.RequestsPerMinute), N: 1}, ref)
+		}
+		if lim.TokensPerMinute > 0 {
+			c := Counter{Key: base + "|tpm", Kind: KindTokens, Max: float64(lim.TokensPerMinute), N: float64(est)}
+			if est > int64(lim.TokensPerMinute) {
+				e := &ExceededError{Limit: lim.Name, Kind: KindTokens, Key: c.Key, Max: c.Max, TooLarge: true}
+				l.obs.Rejected(req, e)
+				return nil, e
+			}
+			add(c, ref)
+		}
+		if req.Stream && lim.ConcurrentStreams > 0 {
+			add(Counter{Key: base + "|streams", Kind: KindStreams, Max: float64(lim.ConcurrentStreams), N: 1, Expires: now.Add(l.lease)}, ref)
+		}
+		for _, b := range budgets(lim) {
+			c, end := budgetCounter(base, b.kind, b.max, now)
+			add(c, counterRef{limit: lim.Name, end: end})
+		}
+	}
+	r := &Reservation{l: l, req: req, estimated: est}
+	if len(cs) == 0 {
+		r.done.Store(true) // nothing to commit or release
+		r.limits = limits
+		return r, nil
+	}
+	r.id = rand.Text()
+	st, d, err := l.reserve(ctx, now, r.id, cs)
+	if err != nil {
+		return nil, err
+	}
+	if d != nil {
+		e := l.exceeded(now, cs[d.Index], refs[d.Index], d)
+		l.obs.Rejected(req, e)
+		return nil, e
+	}
+	r.store, r.counters, r.limits = st, cs, limits
+	return r, nil
+}
+
+// reserve runs Reserve on the store the policy says, and returns it.
+func (l *Limiter) reserve(ctx context.Context, now time.Time, id string, cs []Counter) (Store, *Denial, error) {
+	if l.local != nil && time.Now().UnixNano() < l.skipUntil.Load() {
+		d, err := l.local.Reserve(ctx, now, id, cs)
+		return l.local, d, err
+	}
+	d, err := l.store.Reserve(ctx, now, id, cs)
+	if err == nil {
+		return l.store, d, nil
+	}
+	if ctx.Err() != nil { // the caller gave up: no policy applies
+		l.obs.StoreError(err, false)
+		return nil, nil, err
+	}
+	if l.local == nil {
+		l.obs.StoreError(err, false)
+		if l.policy == FailClosed {
+			return nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return nil, nil, err
+	}
+	l.obs.StoreError(err, true)
+	l.skipUntil.Store(time.Now().Add(l.retry).UnixNano())
+	d, err = l.local.Reserve(ctx, now, id, cs)
+	return l.local, d, err
+}
+
+// exceeded builds the error of a denial.
+func (l *Limiter) exceeded(now time.Time, c Counter, ref counterRef, d *Denial) *ExceededError {
+	e := &ExceededError{Limit: ref.limit, Kind: c.Kind, Key: c.Key, Max: c.Max, Remaining: d.Remaining, RetryAfter: d.RetryAfter}
+	switch {
+	case c.Kind == KindStreams:
+		e.RetryAfter = StreamRetryAfter
+	case c.Kind.IsBudget():
+		e.RetryAfter = ref.end.Sub(now)
+	}
+	if e.RetryAfter <= 0 {
+		e.RetryAfter = time.Microsecond
+	}
+	return e
+}
+
+// Reservation is a request admitted by [Limiter.Reserve]. End it with
+// exactly one Commit or Release; later calls do nothing.
+type Reservation struct {
+	l         *Limiter
+	req       Request
+	id        string
+	estimated int64
+	store     Store
+	counters  []Counter
+	limits    []config.Limit // the limits it was made with
+	done      atomic.Bool
+}
+
+// Commit ends a request that reached a provider: the token windows are
+// charged the difference between actualTokens (prompt + completion) and
+// the estimate (a refund when it is less, an extra charge when more, even
+// past the limit), the stream slot is freed, and costUSD is added to
+// every matching budget of the current UTC day and month, telling the
+// observer of each budget that crosses 80% or 100%.
+func (r *Reservation) Commit(ctx context.Context, actualTokens int64, costUSD float64) error {
+	if !r.done.CompareAndSwap(false, true) {
+		return nil
+	}
+	now := r.l.now()
+	cs := r.ending(max(actualTokens, 0) - r.estimated)
+	type budgetRef struct {
+		i     int
+		limit string
+		start time.Time
+	}
+	var refs []budgetRef
+	if costUSD > 0 {
+		for i := range r.limits {
+			lim := &r.limits[i]
+			if !matches(lim, r.req) {
+				continue
+			}
+			base := counterBase(lim, r.req)
+			for _, b := range budgets(lim) {
+				c, _ := budgetCounter(base, b.kind, b.max, now)
+				c.N = costUSD
+				refs = append(refs, budgetRef{i: len(cs), limit: lim.Name, start: periodStart(b.kind, now)})
+				cs = append(cs, c)
+			}
+		}
+	}
+	before, err := r.adjust(ctx, now, cs)
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		c, spent := cs[ref.i], before[ref.i]
+		after := spent + c.N
+		for _, th := range []float64{BudgetWarning, BudgetExhausted} {
+			if spent < th*c.Max && after >= th*c.Max {
+				r.l.obs.BudgetCrossed(BudgetEvent{
+					Limit: ref.limit, Kind: c.Kind, Key: c.Key, Period: ref.start,
+					Threshold: th, Spent: after, Budget: c.Max,
+				})
+			}
+		}
+	}
+	return nil
+}
+
+// Release ends a request that failed before it cost anything: its
+// estimated tokens are refunded and its stream slot freed. It still
+// counts toward requests_per_minute.
+func (r *Reservation) Release(ctx context.Context) error {
+	if !r.done.CompareAndSwap(false, true) {
+		return nil
+	}
+	_, err := r.adjust(ctx, r.l.now(), r.ending(-r.estimated))
+	return err
+}
+
+// ending returns the token and stream adjustments that end r.
+func (r *Reservation) ending(tokens int64) []Counter {
+	var cs []Counter
+	for _, c := range r.counters {
+		switch c.Kind {
+		case KindTokens:
+			if tokens != 0 {
+				c.N = float64(tokens)
+				cs = append(cs, c)
+			}
+		case KindStreams:
+			c.N = -1
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// adjust runs Adjust on the store r was reserved in.
+func (r *Reservation) adjust(ctx context.Context, now time.Time, cs []Counter) ([]float64, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	before, err := r.store.Adjust(ctx, now, r.id, cs)
+	if err != nil {
+		r.l.obs.StoreError(err, false)
+		if r.store == r.l.store && r.l.policy == FailClosed && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return nil, err
+	}
+	return before, nil
+}
+
+// matches reports whether lim applies to req.
+func matches(lim *config.Limit, req Request) bool {
+	if len(lim.Routes) > 0 && !slices.Contains(lim.Routes, req.Route) {
+		return false
+	}
+	if len(lim.Clients) > 0 && !slices.Contains(lim.Clients, req.Client) &&
+		(req.ClientName == "" || !slices.Contains(lim.Clients, req.ClientName)) {
+		return false
+	}
+	return true
+}
+
+// keyEscaper keeps scope values from forging another key or, on Redis
+// Cluster, another hash slot.
+var keyEscaper = strings.NewReplacer("%", "%25", "|", "%7C", "=", "%3D", "{", "%7B", "}", "%7D")
+
+// counterBase is the key of lim's counters for req: the limit's name and
+// its scope values, e.g. "per_user|user=u42".
+func counterBase(lim *config.Limit, req Request) string {
+	var b strings.Builder
+	b.WriteString(lim.Name)
+	for _, s := range lim.Scope {
+		var v string
+		switch s {
+		case config.ScopeAPIKey:
+			v = req.Client
+		case config.ScopeUser:
+			v = req.User
+		case config.ScopeRoute:
+			v = req.Route
+		}
+		b.WriteByte('|')
+		b.WriteString(s)
+		b.WriteByte('=')
+		_, _ = keyEscaper.WriteString(&b, v)
+	}
+	return b.String()
+}
+
+// budget is one budget of a limit.
+type budget struct {
+	kind Kind
+	max  float64
+}
+
+// budgets lists lim's budgets.
+func budgets(lim *config.Limit) []budget {
+	var bs []budget
+	if lim.USDPerDay > 0 {
+		bs = append(bs, budget{KindUSDPerDay, lim.USDPerDay})
+	}
+	if lim.USDPerMonth > 0 {
+		bs = append(bs, budget{KindUSDPerMonth, lim.USDPerMonth})
+	}
+	return bs
+}
+
+// periodStart is the start of the UTC day or month of now.
+func periodStart(k Kind, now time.Time) time.Time {
+	y, m, d := now.UTC().Date()
+	if k == KindUSDPerMonth {
+		d = 1
+	}
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// budgetCounter is the counter of a budget in the period of now, checked
+// (N 0), and the end of the period.
+func budgetCounter(base string, k Kind, maxUSD float64, now time.Time) (Counter, time.Time) {
+	start := periodStart(k, now)
+	var key string
+	var end time.Time
+	if k == KindUSDPerMonth {
+		key, end = base+"|month="+start.Format("2006-01"), start.AddDate(0, 1, 0)
+	} else {
+		key, end = base+"|day="+start.Format("2006-01-02"), start.AddDate(0, 0, 1)
+	}
+	return Counter{Key: key, Kind: k, Max: maxUSD, Expires: end.Add(budgetGrace)}, end
+}
