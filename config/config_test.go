@@ -208,3 +208,28 @@ func TestVersionIsAContentHash(t *testing.T) {
 		t.Fatalf("versions %q %q %q", va, vb, vc)
 	}
 }
+
+func TestVersionFollowsSymlinks(t *testing.T) {
+	// A Kubernetes ConfigMap mounts files as links into a ..data directory.
+	dir := t.TempDir()
+	data := filepath.Join(dir, "..data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{ProviderSettingsFile: goodProviders, ABTestConfigFile: goodRoutes} {
+		if err := os.WriteFile(filepath.Join(data, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join("..data", name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	linked, err := Version(os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := Version(fstest.MapFS{ProviderSettingsFile: {Data: []byte(goodProviders)}, ABTestConfigFile: {Data: []byte(goodRoutes)}})
+	if linked != plain {
+		t.Fatalf("version through symlinks %s, of the same files %s", linked, plain)
+	}
+}

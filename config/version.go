@@ -9,8 +9,8 @@ import (
 )
 
 // Version is the content hash of a configuration directory: the first 12
-// hex digits of a SHA-256 over the name and bytes of every file in it, in
-// name order. Two directories with the same files have the same version,
+// hex digits of a SHA-256 over the name and bytes of every .json and
+// .jsonl file in it (symlinks followed), in name order. Two directories with the same files have the same version,
 // so a reload that changes nothing is recognised as such.
 func Version(fsys fs.FS) (string, error) {
 	entries, err := fs.ReadDir(fsys, ".")
@@ -21,7 +21,12 @@ func Version(fsys fs.FS) (string, error) {
 	h := sha256.New()
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || name[0] == '.' || (path.Ext(name) != ".json" && path.Ext(name) != ".jsonl") {
+		if name[0] == '.' || (path.Ext(name) != ".json" && path.Ext(name) != ".jsonl") {
+			continue
+		}
+		// Stat follows symlinks: a Kubernetes ConfigMap mounts every file
+		// as a link into its ..data directory.
+		if fi, err := fs.Stat(fsys, name); err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
 		b, err := fs.ReadFile(fsys, name)

@@ -3,6 +3,7 @@ package resilience
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/careerpath/llmgateway/providers"
@@ -79,6 +80,29 @@ type Request struct {
 
 	mu       sync.Mutex
 	attempts []Attempt
+	streams  []providers.Stream // every stream opened for the request
+	hedged   atomic.Bool        // a hedged attempt went to the first backup
+}
+
+// opened remembers a stream opened for the request, so that one the chain
+// does not return (its result discarded after a cancellation) is closed.
+func (r *Request) opened(s providers.Stream) {
+	r.mu.Lock()
+	r.streams = append(r.streams, s)
+	r.mu.Unlock()
+}
+
+// closeOthers closes every stream opened for the request but keep.
+func (r *Request) closeOthers(keep providers.Stream) {
+	r.mu.Lock()
+	streams := r.streams
+	r.streams = nil
+	r.mu.Unlock()
+	for _, s := range streams {
+		if s != keep {
+			_ = s.Close()
+		}
+	}
 }
 
 // Attempts returns the failed attempts made so far, in order.

@@ -94,9 +94,14 @@ func (s *Set) Chain(route string, primary Target, backups []Target, degraded str
 	})
 	unary, stream = append(unary, stale), append(stream, stale)
 	for i := len(c.targets) - 1; i >= 1; i-- {
-		g, t := c.guards[i], c.targets[i]
+		g, t, first := c.guards[i], c.targets[i], i == 1
 		unary = append(unary, c.fallback(StepBackup, func(exec failsafe.Execution[*Answer]) (*Answer, error) {
-			return g.complete(exec.Context(), requestFrom(exec.Context()), t, StepBackup)
+			r := requestFrom(exec.Context())
+			if first && r.hedged.Load() {
+				// The hedge already asked this backup.
+				return nil, exec.LastError()
+			}
+			return g.complete(exec.Context(), r, t, StepBackup)
 		}))
 		stream = append(stream, c.fallback(StepBackup, func(exec failsafe.Execution[*Answer]) (*Answer, error) {
 			return g.openStream(exec.Context(), requestFrom(exec.Context()), t, StepBackup)
@@ -133,7 +138,11 @@ func (c *Chain) hedgePolicy(h *config.Hedge) failsafe.Policy[*Answer] {
 	}
 	primary := c.guards[0].name
 	return b.WithMaxHedges(1).
-		CancelIf(func(a *Answer, err error) bool { return err == nil && a != nil }).
+		// Stop on the first success, and on a failure no other provider
+		// can fix (a bad request): hedging it would only waste a call.
+		CancelIf(func(a *Answer, err error) bool {
+			return (err == nil && a != nil) || (err != nil && !failoverable(context.Background(), err))
+		}).
 		OnHedge(func(failsafe.ExecutionEvent[*Answer]) { c.obs.Hedge(primary, false) }).
 		Build()
 }
@@ -144,6 +153,7 @@ func (c *Chain) Complete(ctx context.Context, r *Request) (ans *Answer, err erro
 	defer func() { endChain(span, ans, err) }()
 	ans, err = c.unary.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
 		if exec.IsHedge() {
+			r.hedged.Store(true)
 			a, err := c.guards[1].complete(exec.Context(), r, c.targets[1], StepBackup)
 			if a != nil {
 				a.Hedged = true
@@ -166,7 +176,15 @@ func (c *Chain) Stream(ctx context.Context, r *Request) (ans *Answer, err error)
 	ans, err = c.stream.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
 		return c.guards[0].openStream(exec.Context(), r, c.targets[0], StepPrimary)
 	})
-	return c.result(ctx, ans, err)
+	ans, err = c.result(ctx, ans, err)
+	// failsafe discards a result that arrives as the context ends; the
+	// stream it opened still holds a connection and a concurrency permit.
+	var keep providers.Stream
+	if ans != nil {
+		keep = ans.Stream
+	}
+	r.closeOthers(keep)
+	return ans, err
 }
 
 // result makes sure the chain never reports an empty success and that a

@@ -184,3 +184,40 @@ func TestConfigDefaultsApply(t *testing.T) {
 		t.Fatalf("answer %+v err %v attempts %v", ans, err, r.Attempts())
 	}
 }
+
+func TestHedgeDoesNotTurnABadRequestIntoABackupCall(t *testing.T) {
+	f := newFixture(t, config.Provider{Hedge: &config.Hedge{Delay: config.Duration(50 * time.Millisecond)},
+		Retry: &config.Retry{MaxAttempts: 1}})
+	if err := f.primary.SetFault(sim.Fault{Status: 400}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.chain(t, "degraded").Complete(ctx(t), req())
+	if providers.KindOf(err) != providers.KindBadRequest {
+		t.Fatalf("err = %v, want the bad request", err)
+	}
+	time.Sleep(100 * time.Millisecond) // past the hedge delay
+	if n := f.backup.Stats().Requests[sim.PathMessages]; n != 0 {
+		t.Fatalf("the backup was called %d times for a bad request", n)
+	}
+}
+
+func TestHedgedBackupIsNotAskedTwice(t *testing.T) {
+	f := newFixture(t, config.Provider{Hedge: &config.Hedge{Delay: config.Duration(20 * time.Millisecond)},
+		Retry: &config.Retry{MaxAttempts: 1}})
+	if err := f.primary.SetConfig(sim.Config{Latency: 200 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.primary.SetFault(sim.Fault{Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.backup.SetFault(sim.Fault{Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := f.chain(t, "degraded").Complete(ctx(t), req())
+	if err != nil || ans.Step != resilience.StepDegraded {
+		t.Fatalf("answer %+v err %v", ans, err)
+	}
+	if n := f.backup.Stats().Requests[sim.PathMessages]; n != 1 {
+		t.Fatalf("the backup was asked %d times, want once (by the hedge)", n)
+	}
+}

@@ -6,9 +6,14 @@
 // (exponential backoff with jitter, Retry-After honoured when it fits in
 // the caller's deadline), a failure-rate circuit breaker, a bulkhead that
 // caps calls and open streams in flight, and a per-attempt timeout,
-// composed in failsafe-go's documented order:
+// composed in failsafe-go's documented order, with the bulkhead outside the
+// breaker so that a call refused for want of a slot is not counted as an
+// observation of the provider's health:
 //
-//	Retry(CircuitBreaker(Bulkhead(Timeout(call))))
+//	Retry(Bulkhead(CircuitBreaker(Timeout(call))))
+//
+// Streams take their concurrency permit once and hold it until they close,
+// and report one outcome per stream to the breaker when they end.
 //
 // Every route variant gets one [Chain], also built once per configuration:
 // the A/B-selected primary, then each backup provider in order (each under

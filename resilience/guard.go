@@ -95,21 +95,25 @@ func newGuard(name string, p providers.Provider, pc config.Provider, obs Observe
 		Build()
 	obs.BreakerState(name, circuitbreaker.ClosedState)
 
-	unary := []failsafe.Policy[*Answer]{retry, g.breaker}
+	// The bulkhead sits outside the breaker, so that a call refused for
+	// want of a slot is not an observation of the provider's health.
+	unary := []failsafe.Policy[*Answer]{retry}
 	if pc.MaxConcurrency > 0 {
 		g.bulkhead = bulkhead.NewBuilder[*Answer](uint(pc.MaxConcurrency)).
 			WithMaxWaitTime(time.Duration(pc.MaxQueueWait)).Build()
 		g.maxWait = time.Duration(pc.MaxQueueWait)
 		unary = append(unary, g.bulkhead)
 	}
+	unary = append(unary, g.breaker)
 	if g.attemptTimeout > 0 {
 		unary = append(unary, timeout.New[*Answer](g.attemptTimeout))
 	}
 	g.unary = failsafe.With(unary...)
-	// A stream outlives the attempt that opened it, so its concurrency
-	// permit is held until the stream closes and its pace is watched by
-	// the first-token and idle timeouts instead of an attempt timeout.
-	g.stream = failsafe.With[*Answer](retry, g.breaker)
+	// A stream outlives the attempt that opened it: its concurrency permit
+	// is held until it closes, the breaker hears its outcome when it ends
+	// (see openStream), and its pace is watched by the first-token and
+	// idle timeouts instead of an attempt timeout.
+	g.stream = failsafe.With[*Answer](retry)
 
 	g.firstTokenTimeout = DefaultFirstTokenTimeout
 	if g.attemptTimeout > 0 {
@@ -167,10 +171,27 @@ func (g *Guard) fitRetryAfter(ctx context.Context, err error) error {
 	if pe.RetryAfter > MaxRetryAfter {
 		return &errFailoverNow{err}
 	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= pe.RetryAfter {
+	if dl, ok := callerDeadline(ctx); ok && time.Until(dl) <= pe.RetryAfter {
 		return &errFailoverNow{err}
 	}
 	return err
+}
+
+type deadlineKey struct{}
+
+// WithCallerDeadline tells the chain the deadline of the caller it works
+// for, when ctx itself carries another (work shared by several callers
+// runs on a context of its own), so that a Retry-After is only waited for
+// when the caller can still use the answer.
+func WithCallerDeadline(ctx context.Context, deadline time.Time) context.Context {
+	return context.WithValue(ctx, deadlineKey{}, deadline)
+}
+
+func callerDeadline(ctx context.Context) (time.Time, bool) {
+	if dl, ok := ctx.Value(deadlineKey{}).(time.Time); ok {
+		return dl, true
+	}
+	return ctx.Deadline()
 }
 
 // blocked records an attempt that the policies refused before calling the

@@ -9,77 +9,99 @@ import (
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/bulkhead"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 
 	"github.com/careerpath/llmgateway/providers"
 )
 
-// errBulkheadWait is the context cause when a stream waited too long for
-// a concurrency permit.
-var errBulkheadWait = errors.New("concurrency limit reached")
-
-// stream opens a stream under the guard's policies. It returns once the
-// first content token has arrived, holding back anything before it, so
+// openStream opens a stream under the guard's policies. It returns once
+// the first content token has arrived, holding back anything before it, so
 // that a failure until then can still be retried or failed over; after
 // it, the stream is the caller's.
+//
+// The concurrency permit is taken once, before any attempt, and held by
+// the stream until it closes. The circuit breaker is driven by hand: one
+// stream is one observation, recorded when the stream fails (to open, or
+// mid-way) or completes, never at its first token.
 func (g *Guard) openStream(ctx context.Context, r *Request, t Target, step Step) (*Answer, error) {
 	start := time.Now()
-	ans, err := g.stream.WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[*Answer]) (_ *Answer, err error) {
-		attemptStart := time.Now()
-		// The span covers opening the stream up to its first token.
-		actx, span := startAttempt(exec.Context(), t, step)
-		defer func() { endAttempt(span, err) }()
-		st, err := g.startStream(actx, r, t)
-		if err != nil {
-			err = g.fitRetryAfter(ctx, err)
-			r.record(Attempt{Target: t, Step: step, Kind: kindOf(err), Err: err, Duration: time.Since(attemptStart)})
-			return nil, err
-		}
-		return &Answer{Stream: st, Step: step, Target: t}, nil
-	})
-	return ans, g.blocked(r, t, step, start, err)
-}
-
-func (g *Guard) startStream(ctx context.Context, r *Request, t Target) (providers.Stream, error) {
 	release := func() {}
 	if g.bulkhead != nil {
 		if err := g.bulkhead.AcquirePermitWithMaxWait(ctx, g.maxWait); err != nil {
 			if ctx.Err() != nil {
 				return nil, providers.TransportError(ctx, g.name, ctx.Err())
 			}
-			return nil, &providers.Error{Kind: providers.KindOverloaded, Provider: g.name, Message: errBulkheadWait.Error(), Err: err}
+			return nil, g.blocked(r, t, step, start, bulkhead.ErrFull)
 		}
-		release = g.bulkhead.ReleasePermit
+		var once sync.Once
+		release = func() { once.Do(g.bulkhead.ReleasePermit) }
 	}
+	ans, err := g.stream.WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[*Answer]) (_ *Answer, err error) {
+		if !g.breaker.TryAcquirePermit() {
+			return nil, circuitbreaker.ErrOpen
+		}
+		attemptStart := time.Now()
+		// The span covers opening the stream up to its first token.
+		actx, span := startAttempt(exec.Context(), t, step)
+		defer func() { endAttempt(span, err) }()
+		st, err := g.startStream(actx, r, t, release)
+		if err != nil {
+			if ctx.Err() == nil {
+				g.breaker.RecordError(err)
+			}
+			err = g.fitRetryAfter(ctx, err)
+			r.record(Attempt{Target: t, Step: step, Kind: kindOf(err), Err: err, Duration: time.Since(attemptStart)})
+			return nil, err
+		}
+		r.opened(st)
+		return &Answer{Stream: st, Step: step, Target: t}, nil
+	})
+	if err != nil {
+		release()
+	}
+	return ans, g.blocked(r, t, step, start, err)
+}
+
+// startStream makes one attempt at opening a stream and waiting for its
+// first token. release gives back the concurrency permit; the returned
+// stream calls it when closed.
+func (g *Guard) startStream(ctx context.Context, r *Request, t Target, release func()) (providers.Stream, error) {
 	actx, cancel := context.WithCancel(ctx)
 	s := &guardedStream{guard: g, cancel: cancel, release: release}
+	// The first-token timeout covers waiting for the response headers too.
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(g.firstTokenTimeout, func() { timedOut.Store(true); cancel() })
+	fail := func(err error) (providers.Stream, error) {
+		timer.Stop()
+		s.abandon()
+		if timedOut.Load() {
+			return nil, &providers.Error{Kind: providers.KindTimeout, Provider: g.name,
+				Message: "no first token within " + g.firstTokenTimeout.String(), Err: err}
+		}
+		if errors.Is(err, io.EOF) {
+			err = &providers.Error{Kind: providers.KindTruncated, Provider: g.name, Message: "stream ended before its first token"}
+		}
+		return nil, err
+	}
 	req := *r.Provider
 	req.Model = t.Model
 	st, err := g.provider.Stream(actx, &req)
 	if err != nil {
-		s.finish()
-		return nil, err
+		return fail(err)
 	}
 	s.inner = st
-
-	// Wait for the first content token, bounded by its own timeout.
-	var timedOut atomic.Bool
-	timer := time.AfterFunc(g.firstTokenTimeout, func() { timedOut.Store(true); cancel() })
 	for {
 		c, err := st.Recv()
 		if err != nil {
-			timer.Stop()
-			_ = s.Close()
-			if timedOut.Load() {
-				return nil, &providers.Error{Kind: providers.KindTimeout, Provider: g.name,
-					Message: "no first token within " + g.firstTokenTimeout.String(), Err: err}
-			}
-			if errors.Is(err, io.EOF) {
-				err = &providers.Error{Kind: providers.KindTruncated, Provider: g.name, Message: "stream ended before its first token"}
-			}
-			return nil, err
+			return fail(err)
 		}
 		if c.Delta != "" || c.Done {
-			timer.Stop()
+			if !timer.Stop() {
+				// The timeout fired as the token arrived: the attempt's
+				// context is canceled, so the stream cannot go on.
+				return fail(context.Canceled)
+			}
 			s.first, s.hasFirst = c, true
 			break
 		}
@@ -107,6 +129,8 @@ type guardedStream struct {
 	timer    *time.Timer
 	stalled  atomic.Bool
 	once     sync.Once
+	// recorded is set once the stream's outcome went to the breaker.
+	recorded atomic.Bool
 }
 
 // Recv implements providers.Stream.
@@ -122,20 +146,55 @@ func (s *guardedStream) Recv() (providers.Chunk, error) {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
+	switch {
+	case err != nil && !errors.Is(err, io.EOF):
 		if s.stalled.Load() {
 			err = &providers.Error{Kind: providers.KindTimeout, Provider: s.guard.name,
 				Message: "stream stalled: no token for " + s.idle.String(), Err: err}
 		}
 		if breakerFailure(err) {
-			s.guard.breaker.RecordError(err)
+			s.record(err)
 		}
+	case c.Done:
+		s.record(nil)
 	}
 	return c, err
 }
 
-// Close implements providers.Stream.
+// record gives the stream's outcome to the breaker, once.
+func (s *guardedStream) record(err error) {
+	if !s.recorded.CompareAndSwap(false, true) {
+		return
+	}
+	if err != nil {
+		s.guard.breaker.RecordError(err)
+	} else {
+		s.guard.breaker.RecordSuccess()
+	}
+}
+
+// Close implements providers.Stream. A stream closed before it completed
+// or failed (the caller left) counts as a success: the provider was
+// answering.
 func (s *guardedStream) Close() error {
+	s.record(nil)
+	return s.close()
+}
+
+// abandon closes a stream that failed before its first token; its
+// outcome is recorded by the attempt, and its permit stays with the
+// attempts that may follow.
+func (s *guardedStream) abandon() {
+	s.recorded.Store(true)
+	s.once.Do(func() {
+		if s.inner != nil {
+			_ = s.inner.Close()
+		}
+		s.cancel()
+	})
+}
+
+func (s *guardedStream) close() error {
 	var err error
 	s.once.Do(func() {
 		if s.timer != nil {

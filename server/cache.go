@@ -85,9 +85,15 @@ func (*notFresh) Error() string { return "answer not cacheable" }
 // requests share one trip through the failover chain, whose fresh answer
 // is stored. The first caller gets the chain's own answer; the others get
 // it as a coalesced cache hit.
-func (s *Service) completeCached(ctx context.Context, chain *resilience.Chain, r *resilience.Request, p cachePlan) (*resilience.Answer, bool, error) {
+func (s *Service) completeCached(ctx context.Context, group *cache.Group, chain *resilience.Chain, r *resilience.Request, p cachePlan) (*resilience.Answer, bool, error) {
 	var mine *resilience.Answer
-	e, shared, err := s.group.Do(ctx, p.key, func(ctx context.Context) (cache.Entry, error) {
+	callerDL, hasDL := ctx.Deadline()
+	e, shared, err := group.Do(ctx, p.key, func(ctx context.Context) (cache.Entry, error) {
+		if hasDL {
+			// The shared work outlives any one caller; Retry-After
+			// decisions still follow the first caller's deadline.
+			ctx = resilience.WithCallerDeadline(ctx, callerDL)
+		}
 		ans, err := chain.Complete(ctx, r)
 		if err != nil {
 			return cache.Entry{}, err
@@ -97,6 +103,9 @@ func (s *Service) completeCached(ctx context.Context, chain *resilience.Chain, r
 			return cache.Entry{}, &notFresh{ans}
 		}
 		e := cache.NewEntry(ans.Target.Provider, ans.Response)
+		if e.Model == "" {
+			e.Model = ans.Target.Model
+		}
 		_ = s.cache.Set(ctx, p.key, e, p.ttl, p.maxStale) // failures are counted by the store's observer
 		return e, nil
 	})

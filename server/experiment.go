@@ -235,7 +235,7 @@ func (e *ExperimentService) RecordStream(ctx context.Context, d *routing.Decisio
 // observation starts the observation of a request routed by d.
 func (e *ExperimentService) observation(d *routing.Decision, err error, latency time.Duration) experiment.Observation {
 	o := experiment.Observation{
-		Route: d.Route, Experiment: e.experimentID(d.Route), Variant: d.Variant,
+		Route: d.Route, Experiment: decisionExperiment(e, d), Variant: d.Variant,
 		Model: d.Model, Latency: latency,
 	}
 	if d.Provider != nil {
@@ -385,4 +385,13 @@ func storeError(ctx context.Context, err error) error {
 		return err
 	}
 	return &StoreError{Store: "experiments", Err: err}
+}
+
+// decisionExperiment is the experiment of the configuration that routed
+// the request, which a reload since may have renamed.
+func decisionExperiment(e *ExperimentService, d *routing.Decision) string {
+	if d.Experiment != "" {
+		return d.Experiment
+	}
+	return e.experimentID(d.Route)
 }

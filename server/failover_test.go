@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
@@ -481,5 +482,41 @@ func TestFailoverBulkheadFullGoesToBackup(t *testing.T) {
 	}
 	if r := <-first; r == nil || r.Provider != "openai" {
 		t.Fatalf("first call: %v", r)
+	}
+}
+
+func TestFailoverStreamsBrokenAfterTheirFirstTokenOpenTheBreaker(t *testing.T) {
+	g := startGatewayWith(t, sim.Config{InterToken: time.Millisecond}, failoverProviders, failoverRoutes)
+	if err := g.openai.SetFault(sim.Fault{DisconnectAfterTokens: 2}); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		st, err := g.client.Stream(ctxT(t), request("career_advice", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := st.Recv(); err != nil {
+				break
+			}
+		}
+	}
+	if s := breakerState(t, g, "openai"); s != "open" {
+		t.Fatalf("breaker %s after 4 broken streams, want open", s)
+	}
+}
+
+func TestCoalescedRequestKeepsTheCallersDeadlineForRetryAfter(t *testing.T) {
+	g := startFailover(t)
+	if err := g.openai.SetFault(sim.Fault{Status: 429, RetryAfter: "3"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	r := request("career_advice", "")
+	r.Params.Temperature = proto.Float64(0) // cacheable: runs as shared work
+	resp, err := g.client.Complete(ctx, r)
+	if err != nil || resp.Provider != "anthropic" {
+		t.Fatalf("resp %v err %v: a Retry-After past the caller's deadline must fail over", resp, err)
 	}
 }

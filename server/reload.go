@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,13 +151,13 @@ func (r *Reloader) Watch(ctx context.Context, debounce time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-w.Events:
+		case _, ok := <-w.Events:
 			if !ok {
 				return nil
 			}
-			if base := filepath.Base(ev.Name); base == "" || base[0] == '.' {
-				continue // temporary files of atomic writers
-			}
+			// Any change counts, temporary files and Kubernetes' ..data
+			// swaps included: a reload that finds the same content hash
+			// does nothing.
 			timer.Reset(debounce)
 		case err, ok := <-w.Errors:
 			if !ok {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/careerpath/llmgateway/auth"
+	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/resilience"
@@ -34,6 +35,10 @@ type Runtime struct {
 	Keys *auth.KeyStore
 
 	chains map[*routing.Decision]*resilience.Chain
+	// group coalesces identical cacheable requests. It belongs to the
+	// runtime so that a shared call only serves requests pinned to the
+	// runtime it runs on.
+	group cache.Group
 
 	// LoadedAt is when the runtime was built.
 	LoadedAt time.Time

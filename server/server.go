@@ -220,18 +220,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.ShutdownGrace)
 	defer cancel()
 
-	// The REST shim first: it drains its requests, which are gRPC calls
-	// still in flight below it.
-	httpErr := s.http.Shutdown(ctx)
-	if httpErr != nil {
-		_ = s.http.Close()
-	}
-
+	// Both listeners drain together under the one grace period: the REST
+	// shim's requests are gRPC calls below it, and new gRPC calls are
+	// refused from now on.
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
 		close(done)
 	}()
+	httpErr := s.http.Shutdown(ctx)
+	if httpErr != nil {
+		_ = s.http.Close()
+	}
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -29,7 +29,6 @@ type Service struct {
 	limits      Limits
 	experiments *ExperimentService
 	cache       cache.Store
-	group       cache.Group
 }
 
 // Feedback implements gatewayv1.LLMGatewayServer.
@@ -72,6 +71,14 @@ func (s *Service) acquire() *Runtime {
 	}
 }
 
+// Close retires the current runtime: it is closed once the last request
+// using it is done. Call it when the server has stopped.
+func (s *Service) Close() {
+	if rt := s.runtime.Load(); rt != nil {
+		rt.retire()
+	}
+}
+
 // Runtime returns the runtime new requests use.
 func (s *Service) Runtime() *Runtime { return s.runtime.Load() }
 
@@ -108,7 +115,7 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	var ans *resilience.Answer
 	shared := false
 	if cacheable {
-		ans, shared, err = s.completeCached(ctx, rt.chain(d), r, plan)
+		ans, shared, err = s.completeCached(ctx, &rt.group, rt.chain(d), r, plan)
 	} else {
 		ans, err = rt.chain(d).Complete(ctx, r)
 	}
@@ -211,7 +218,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 	for {
 		c, err := st.Recv()
 		if errors.Is(err, io.EOF) {
-			return errStreamEnded
+			return &providers.Error{Kind: providers.KindTruncated, Message: errStreamEnded.Error()}
 		}
 		if err != nil {
 			return err
@@ -240,7 +247,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 			acct = account(rt, d, ans, c.Usage)
 		}
 		if store {
-			e := cache.NewEntry(ans.Target.Provider, &providers.Response{ID: c.ID, Model: c.Model,
+			e := cache.NewEntry(ans.Target.Provider, &providers.Response{ID: c.ID, Model: modelName(ans.Target.Model, c.Model),
 				Text: text.String(), FinishReason: c.FinishReason, Usage: c.Usage})
 			_ = s.cache.Set(ctx, plan.key, e, plan.ttl, plan.maxStale)
 		}

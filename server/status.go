@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -102,7 +103,17 @@ func providerStatus(pe *providers.Error) *status.Status {
 		Metadata: map[string]string{"provider": pe.Provider},
 	}
 	var code codes.Code
-	msg := pe.Error()
+	// The message names the provider, the failure and its HTTP status, and
+	// the vendor's own text only where it is about the caller's request:
+	// wrapped transport errors name internal hosts, and vendor messages can
+	// carry account details.
+	msg := "provider " + pe.Provider + ": " + pe.Kind.String()
+	if pe.StatusCode != 0 {
+		msg += " (HTTP " + strconv.Itoa(pe.StatusCode) + ")"
+	}
+	if (pe.Kind == providers.KindBadRequest || pe.Kind == providers.KindContextLength) && pe.Message != "" {
+		msg += ": " + pe.Message
+	}
 	switch pe.Kind {
 	case providers.KindBadRequest, providers.KindContextLength:
 		code = codes.InvalidArgument

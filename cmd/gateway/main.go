@@ -146,7 +146,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Cache:         stores.cache,
 		Experiments:   stores.experiments,
 	}, rt)
-	defer func() { srv.Service().Runtime().Close() }()
+	defer srv.Service().Close()
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
