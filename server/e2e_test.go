@@ -131,7 +131,9 @@ func startGatewayOpts(t *testing.T, simCfg sim.Config, files map[string]string, 
 	opts.Limits = server.Limits{MaxRequestBytes: 64 << 10}
 	opts.ShutdownGrace = 5 * time.Second
 	opts.Metrics = g.metrics
-	g.srv = server.New(opts, rt)
+	if g.srv, err = server.New(opts, rt); err != nil {
+		t.Fatal(err)
+	}
 	if err := g.srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,24 @@ func (c Chain) Options() []grpc.ServerOption {
 	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}
 }
 
+// Insert returns the chain with it placed right after the interceptor
+// named after (at the end if there is none).
+func (c Chain) Insert(after string, it Interceptor) Chain {
+	out := make(Chain, 0, len(c)+1)
+	placed := false
+	for _, x := range c {
+		out = append(out, x)
+		if x.Name == after {
+			out = append(out, it)
+			placed = true
+		}
+	}
+	if !placed {
+		out = append(out, it)
+	}
+	return out
+}
+
 // Names lists the chain's interceptors, outermost first.
 func (c Chain) Names() []string {
 	n := make([]string, len(c))

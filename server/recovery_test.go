@@ -40,7 +40,10 @@ func TestPanicBecomesInternalAndServerSurvives(t *testing.T) {
 	if err := rt.assemble(nil); err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Options{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"}, rt)
+	srv, err := New(Options{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"}, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

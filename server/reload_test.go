@@ -69,10 +69,14 @@ func startReloadGateway(t *testing.T) *reloadGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.srv = server.New(server.Options{
+	var err2 error
+	g.srv, err2 = server.New(server.Options{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		ShutdownGrace: 5 * time.Second, Metrics: g.metrics, ConfigDir: g.dir, Runtime: opts,
 	}, rt)
+	if err2 != nil {
+		t.Fatal(err2)
+	}
 	if err := g.srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -77,8 +77,9 @@ type Server struct {
 	serveErr                chan error
 }
 
-// New builds a server answering from rt. It does not listen yet.
-func New(opts Options, rt *Runtime) *Server {
+// New builds a server answering from rt. It does not listen yet. It fails
+// when opts.Limits are looser than the contract's own rules allow.
+func New(opts Options, rt *Runtime) (*Server, error) {
 	if opts.Limits.MaxRequestBytes == 0 {
 		opts.Limits.MaxRequestBytes = DefaultLimits.MaxRequestBytes
 	}
@@ -95,9 +96,15 @@ func New(opts Options, rt *Runtime) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: log, service: NewService(rt, opts.Limits), serveErr: make(chan error, 3)}
+	s := &Server{opts: opts, log: log, service: NewService(rt), serveErr: make(chan error, 3)}
 
-	sopts := append(defaultChain(log, s.service).Options(),
+	validUnary, validStream, err := NewValidationInterceptors(opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	chain := defaultChain(log, s.service)
+	chain = chain.Insert("auth", Interceptor{"validation", validUnary, validStream})
+	sopts := append(chain.Options(),
 		// Accept requests somewhat over the limit so that validation can
 		// refuse them with InvalidArgument naming the limit, rather than
 		// the transport's bare ResourceExhausted.
@@ -126,7 +133,7 @@ func New(opts Options, rt *Runtime) *Server {
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.reload = NewReloader(opts.ConfigDir, s.service, opts.Runtime, log, opts.Metrics)
-	return s
+	return s, nil
 }
 
 // Reloader returns the server's configuration reloader.

@@ -26,7 +26,6 @@ import (
 type Service struct {
 	gatewayv1.UnimplementedLLMGatewayServer
 	runtime     atomic.Pointer[Runtime]
-	limits      Limits
 	experiments *ExperimentService
 	cache       cache.Store
 }
@@ -42,8 +41,8 @@ func (s *Service) GetExperiment(ctx context.Context, req *gatewayv1.GetExperimen
 }
 
 // NewService returns a service answering from rt.
-func NewService(rt *Runtime, lim Limits) *Service {
-	s := &Service{limits: lim}
+func NewService(rt *Runtime) *Service {
+	s := &Service{}
 	s.runtime.Store(rt)
 	return s
 }
@@ -88,9 +87,6 @@ var errStreamEnded = errors.New("upstream stream ended without a final chunk")
 // Complete implements gatewayv1.LLMGatewayServer.
 func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) (*gatewayv1.CompleteResponse, error) {
 	start := time.Now()
-	if err := validate(req, s.limits); err != nil {
-		return nil, err
-	}
 	rt := s.acquire()
 	defer rt.release()
 	d, err := decide(ctx, rt, req)
@@ -159,9 +155,6 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway_StreamServer) (err error) {
 	start := time.Now()
 	ctx := ss.Context()
-	if err := validate(req, s.limits); err != nil {
-		return err
-	}
 	rt := s.acquire()
 	defer rt.release()
 	d, err := decide(ctx, rt, req)

@@ -134,7 +134,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		log.Info("shared state in Redis", "addrs", *redisAddr)
 	}
 
-	srv := server.New(server.Options{
+	srv, err := server.New(server.Options{
 		GRPCAddr: *grpcAddr, HTTPAddr: *httpAddr, AdminAddr: *adminAddr,
 		Limits:        server.Limits{MaxRequestBytes: *maxBytes, MaxMessages: *maxMsgs, MaxTokens: *maxTokens},
 		ShutdownGrace: *grace,
@@ -146,6 +146,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Cache:         stores.cache,
 		Experiments:   stores.experiments,
 	}, rt)
+	if err != nil {
+		return err
+	}
 	defer srv.Service().Close()
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)

@@ -7,6 +7,7 @@
 package llmgatewayv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -278,13 +279,13 @@ func (FailoverStep) EnumDescriptor() ([]byte, []int) {
 type CompleteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Route is the gateway route to use, e.g. "career_advice". Required unless
-	// model is set.
+	// model is set; not allowed with model.
 	Route string `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
 	// Model, when set, bypasses routing and asks for this provider and model
 	// directly. Callers may be restricted from using overrides.
 	Model *ModelOverride `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
-	// Messages is the conversation so far, oldest first. At least one is
-	// required.
+	// Messages is the conversation so far, oldest first: 1 to 256 messages (the
+	// gateway may be configured for fewer), at least one of them ROLE_USER.
 	Messages []*Message `protobuf:"bytes,3,rep,name=messages,proto3" json:"messages,omitempty"`
 	// Params are generation parameters; unset fields take the route's defaults.
 	Params *GenerationParams `protobuf:"bytes,4,opt,name=params,proto3" json:"params,omitempty"`
@@ -293,13 +294,14 @@ type CompleteRequest struct {
 	Caller *Caller `protobuf:"bytes,5,opt,name=caller,proto3" json:"caller,omitempty"`
 	// Cache controls how the gateway's answer cache is used for this request.
 	Cache *CacheControl `protobuf:"bytes,6,opt,name=cache,proto3" json:"cache,omitempty"`
-	// Variables are values for the route's prompt template. They are treated
-	// strictly as data, never as template code.
+	// Variables are values for the route's prompt template, at most 64. They
+	// are treated strictly as data, never as template code.
 	Variables map[string]string `protobuf:"bytes,7,rep,name=variables,proto3" json:"variables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// ForceVariant, when set, answers with this variant of the route instead
 	// of the caller's A/B assignment (for QA). Only clients allowed to force
 	// variants may set it; forced requests are left out of experiment
-	// statistics.
+	// statistics. A variant name is 1 to 64 letters, digits, '_', '.' or '-',
+	// starting with a letter or digit.
 	ForceVariant  string `protobuf:"bytes,8,opt,name=force_variant,json=forceVariant,proto3" json:"force_variant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -395,9 +397,10 @@ func (x *CompleteRequest) GetForceVariant() string {
 type ModelOverride struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Provider is the provider instance name from provider_settings.json, e.g.
-	// "openai".
+	// "openai". Required.
 	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
 	// Model is the model name as the provider knows it, e.g. "gpt-4o-mini".
+	// Required.
 	Model         string `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -450,9 +453,9 @@ func (x *ModelOverride) GetModel() string {
 // Message is one turn of the conversation.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Role is the author of the message.
+	// Role is the author of the message; required.
 	Role Role `protobuf:"varint,1,opt,name=role,proto3,enum=llmgateway.v1.Role" json:"role,omitempty"`
-	// Content is the message text.
+	// Content is the message text; it must not be empty.
 	Content       string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -506,15 +509,16 @@ func (x *Message) GetContent() string {
 // defaults, then to the provider's.
 type GenerationParams struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// MaxTokens caps the length of the answer in tokens (1 to the gateway's
-	// configured ceiling).
+	// MaxTokens caps the length of the answer in tokens: 1 to 32768, or to the
+	// gateway's configured ceiling when that is lower.
 	MaxTokens *int32 `protobuf:"varint,1,opt,name=max_tokens,json=maxTokens,proto3,oneof" json:"max_tokens,omitempty"`
 	// Temperature is the sampling temperature, 0 to 2. 0 makes answers
 	// (nearly) deterministic and cacheable.
 	Temperature *float64 `protobuf:"fixed64,2,opt,name=temperature,proto3,oneof" json:"temperature,omitempty"`
 	// TopP is the nucleus sampling probability mass, greater than 0 up to 1.
 	TopP *float64 `protobuf:"fixed64,3,opt,name=top_p,json=topP,proto3,oneof" json:"top_p,omitempty"`
-	// Stop lists up to 4 sequences that end generation when produced.
+	// Stop lists up to 4 sequences, each 1 to 256 bytes, that end generation
+	// when produced.
 	Stop []string `protobuf:"bytes,4,rep,name=stop,proto3" json:"stop,omitempty"`
 	// Seed asks providers that support it for reproducible sampling.
 	Seed          *int64 `protobuf:"varint,5,opt,name=seed,proto3,oneof" json:"seed,omitempty"`
@@ -591,11 +595,12 @@ func (x *GenerationParams) GetSeed() int64 {
 type Caller struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Subject is a stable, opaque identifier of the end user (not an e-mail
-	// address). It keys per-user quotas and keeps A/B assignment sticky.
+	// address), at most 256 bytes. It keys per-user quotas and keeps A/B
+	// assignment sticky.
 	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
-	// Tags are free-form labels (e.g. "feature": "resume_review") recorded with
-	// the request's usage. A route with enrichment may also take its lookup
-	// key from them (e.g. "occupation_code", "region").
+	// Tags are free-form labels (e.g. "feature": "resume_review"), at most 32,
+	// recorded with the request's usage. A route with enrichment may also take
+	// its lookup key from them (e.g. "occupation_code", "region").
 	Tags          map[string]string `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -650,7 +655,8 @@ type CacheControl struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Bypass skips the cache lookup and does not store the answer.
 	Bypass bool `protobuf:"varint,1,opt,name=bypass,proto3" json:"bypass,omitempty"`
-	// Ttl overrides the route's cache time-to-live for the stored answer.
+	// Ttl overrides the route's cache time-to-live for the stored answer; it
+	// must not be negative.
 	Ttl           *durationpb.Duration `protobuf:"bytes,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1402,7 +1408,8 @@ func (x *FeedbackResponse) GetCounted() bool {
 // GetExperimentRequest names the route whose experiment to report.
 type GetExperimentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Route is the route name, e.g. "career_advice". Required.
+	// Route is the route name, e.g. "career_advice". Required: at most 128
+	// printable ASCII bytes, without spaces, '{', '|' or '}'.
 	Route         string `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1861,45 +1868,49 @@ var File_llmgateway_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1bllmgateway/v1/gateway.proto\x12\rllmgateway.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\"\xda\x03\n" +
+	"\x1bllmgateway/v1/gateway.proto\x12\rllmgateway.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\"\x81\a\n" +
 	"\x0fCompleteRequest\x12\x14\n" +
 	"\x05route\x18\x01 \x01(\tR\x05route\x122\n" +
-	"\x05model\x18\x02 \x01(\v2\x1c.llmgateway.v1.ModelOverrideR\x05model\x122\n" +
-	"\bmessages\x18\x03 \x03(\v2\x16.llmgateway.v1.MessageR\bmessages\x127\n" +
+	"\x05model\x18\x02 \x01(\v2\x1c.llmgateway.v1.ModelOverrideR\x05model\x12\xca\x01\n" +
+	"\bmessages\x18\x03 \x03(\v2\x16.llmgateway.v1.MessageB\x95\x01\xbaH\x91\x01\xba\x01\x85\x01\n" +
+	"\rmessages.user\x12(at least one message must have ROLE_USER\x1aJthis.size() == 0 || this.exists(m, m.role == llmgateway.v1.Role.ROLE_USER)\x92\x01\x05\b\x01\x10\x80\x02R\bmessages\x127\n" +
 	"\x06params\x18\x04 \x01(\v2\x1f.llmgateway.v1.GenerationParamsR\x06params\x12-\n" +
 	"\x06caller\x18\x05 \x01(\v2\x15.llmgateway.v1.CallerR\x06caller\x121\n" +
-	"\x05cache\x18\x06 \x01(\v2\x1b.llmgateway.v1.CacheControlR\x05cache\x12K\n" +
-	"\tvariables\x18\a \x03(\v2-.llmgateway.v1.CompleteRequest.VariablesEntryR\tvariables\x12#\n" +
-	"\rforce_variant\x18\b \x01(\tR\fforceVariant\x1a<\n" +
+	"\x05cache\x18\x06 \x01(\v2\x1b.llmgateway.v1.CacheControlR\x05cache\x12U\n" +
+	"\tvariables\x18\a \x03(\v2-.llmgateway.v1.CompleteRequest.VariablesEntryB\b\xbaH\x05\x9a\x01\x02\x10@R\tvariables\x12P\n" +
+	"\rforce_variant\x18\b \x01(\tB+\xbaH(\xd8\x01\x01r#2!^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$R\fforceVariant\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"A\n" +
-	"\rModelOverride\x12\x1a\n" +
-	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x14\n" +
-	"\x05model\x18\x02 \x01(\tR\x05model\"L\n" +
-	"\aMessage\x12'\n" +
-	"\x04role\x18\x01 \x01(\x0e2\x13.llmgateway.v1.RoleR\x04role\x12\x18\n" +
-	"\acontent\x18\x02 \x01(\tR\acontent\"\xd6\x01\n" +
-	"\x10GenerationParams\x12\"\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xd4\x01\xbaH\xd0\x01\x1ad\n" +
+	"\x14route.route_or_model\x12'a route or a model override is required\x1a#this.route != '' || has(this.model)\x1ah\n" +
+	"\x14model.route_or_model\x12*give a route or a model override, not both\x1a$this.route == '' || !has(this.model)\"Q\n" +
+	"\rModelOverride\x12\"\n" +
+	"\bprovider\x18\x01 \x01(\tB\x06\xbaH\x03\xc8\x01\x01R\bprovider\x12\x1c\n" +
+	"\x05model\x18\x02 \x01(\tB\x06\xbaH\x03\xc8\x01\x01R\x05model\"a\n" +
+	"\aMessage\x123\n" +
+	"\x04role\x18\x01 \x01(\x0e2\x13.llmgateway.v1.RoleB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04role\x12!\n" +
+	"\acontent\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\acontent\"\xa8\x02\n" +
+	"\x10GenerationParams\x12/\n" +
 	"\n" +
-	"max_tokens\x18\x01 \x01(\x05H\x00R\tmaxTokens\x88\x01\x01\x12%\n" +
-	"\vtemperature\x18\x02 \x01(\x01H\x01R\vtemperature\x88\x01\x01\x12\x18\n" +
-	"\x05top_p\x18\x03 \x01(\x01H\x02R\x04topP\x88\x01\x01\x12\x12\n" +
-	"\x04stop\x18\x04 \x03(\tR\x04stop\x12\x17\n" +
+	"max_tokens\x18\x01 \x01(\x05B\v\xbaH\b\x1a\x06\x18\x80\x80\x02(\x01H\x00R\tmaxTokens\x88\x01\x01\x12>\n" +
+	"\vtemperature\x18\x02 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00\x00@)\x00\x00\x00\x00\x00\x00\x00\x00H\x01R\vtemperature\x88\x01\x01\x121\n" +
+	"\x05top_p\x18\x03 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00\xf0?!\x00\x00\x00\x00\x00\x00\x00\x00H\x02R\x04topP\x88\x01\x01\x12%\n" +
+	"\x04stop\x18\x04 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\x04\"\ar\x05 \x01(\x80\x02R\x04stop\x12\x17\n" +
 	"\x04seed\x18\x05 \x01(\x03H\x03R\x04seed\x88\x01\x01B\r\n" +
 	"\v_max_tokensB\x0e\n" +
 	"\f_temperatureB\b\n" +
 	"\x06_top_pB\a\n" +
-	"\x05_seed\"\x90\x01\n" +
-	"\x06Caller\x12\x18\n" +
-	"\asubject\x18\x01 \x01(\tR\asubject\x123\n" +
-	"\x04tags\x18\x02 \x03(\v2\x1f.llmgateway.v1.Caller.TagsEntryR\x04tags\x1a7\n" +
+	"\x05_seed\"\xa4\x01\n" +
+	"\x06Caller\x12\"\n" +
+	"\asubject\x18\x01 \x01(\tB\b\xbaH\x05r\x03(\x80\x02R\asubject\x12=\n" +
+	"\x04tags\x18\x02 \x03(\v2\x1f.llmgateway.v1.Caller.TagsEntryB\b\xbaH\x05\x9a\x01\x02\x10 R\x04tags\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"S\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"]\n" +
 	"\fCacheControl\x12\x16\n" +
-	"\x06bypass\x18\x01 \x01(\bR\x06bypass\x12+\n" +
-	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\xbe\x01\n" +
+	"\x06bypass\x18\x01 \x01(\bR\x06bypass\x125\n" +
+	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x03ttl\"\xbe\x01\n" +
 	"\x05Usage\x12!\n" +
 	"\finput_tokens\x18\x01 \x01(\x05R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x02 \x01(\x05R\foutputTokens\x12.\n" +
@@ -1947,13 +1958,13 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x04step\x18\x03 \x01(\x0e2\x1b.llmgateway.v1.FailoverStepR\x04step\x12\x1d\n" +
 	"\n" +
 	"error_kind\x18\x04 \x01(\tR\terrorKind\x125\n" +
-	"\bduration\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\bduration\"q\n" +
-	"\x0fFeedbackRequest\x12\x1f\n" +
-	"\vresponse_id\x18\x01 \x01(\tR\n" +
+	"\bduration\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\bduration\"\x9e\x01\n" +
+	"\x0fFeedbackRequest\x12,\n" +
+	"\vresponse_id\x18\x01 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03(\x80\x02R\n" +
 	"responseId\x12\x1a\n" +
-	"\asuccess\x18\x02 \x01(\bH\x00R\asuccess\x12\x16\n" +
-	"\x05score\x18\x03 \x01(\x01H\x00R\x05scoreB\t\n" +
-	"\aoutcome\"\x98\x01\n" +
+	"\asuccess\x18\x02 \x01(\bH\x00R\asuccess\x12/\n" +
+	"\x05score\x18\x03 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x80\x84.A)\x00\x00\x00\x00\x80\x84.\xc1H\x00R\x05scoreB\x10\n" +
+	"\aoutcome\x12\x05\xbaH\x02\b\x01\"\x98\x01\n" +
 	"\x10FeedbackResponse\x12\x14\n" +
 	"\x05route\x18\x01 \x01(\tR\x05route\x12\x1e\n" +
 	"\n" +
@@ -1961,9 +1972,9 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"experiment\x12\x18\n" +
 	"\avariant\x18\x03 \x01(\tR\avariant\x12\x1a\n" +
 	"\breplaced\x18\x04 \x01(\bR\breplaced\x12\x18\n" +
-	"\acounted\x18\x05 \x01(\bR\acounted\",\n" +
-	"\x14GetExperimentRequest\x12\x14\n" +
-	"\x05route\x18\x01 \x01(\tR\x05route\"\xe2\x01\n" +
+	"\acounted\x18\x05 \x01(\bR\acounted\"D\n" +
+	"\x14GetExperimentRequest\x12,\n" +
+	"\x05route\x18\x01 \x01(\tB\x16\xbaH\x13\xc8\x01\x01r\x0e(\x80\x012\t^[!-z~]*$R\x05route\"\xe2\x01\n" +
 	"\x15GetExperimentResponse\x12\x14\n" +
 	"\x05route\x18\x01 \x01(\tR\x05route\x12\x1e\n" +
 	"\n" +

@@ -3,6 +3,7 @@
 
 require 'google/protobuf'
 
+require 'buf/validate/validate_pb'
 require 'google/api/annotations_pb'
 require 'google/protobuf/duration_pb'
 
