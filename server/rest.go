@@ -51,6 +51,13 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (
 			}
 			return runtime.DefaultHeaderMatcher(k)
 		}),
+		// Rate-limit headers reach REST callers under their usual names.
+		runtime.WithOutgoingHeaderMatcher(func(k string) (string, bool) {
+			if k == "retry-after" || strings.HasPrefix(k, "x-ratelimit-") {
+				return k, true
+			}
+			return runtime.MetadataHeaderPrefix + k, true
+		}),
 	)
 	if err := gatewayv1.RegisterLLMGatewayHandlerClient(ctx, mux, gatewayv1.NewLLMGatewayClient(conn)); err != nil {
 		return nil, fmt.Errorf("register REST shim: %w", err)

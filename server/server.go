@@ -26,6 +26,7 @@ import (
 	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/experiment"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/telemetry"
 )
 
@@ -56,6 +57,11 @@ type Options struct {
 	Experiments experiment.Store
 	// Cache stores answers; nil keeps them in memory (64 MiB).
 	Cache cache.Store
+	// Quota stores quota and budget counters; nil keeps them in memory.
+	Quota quota.Store
+	// QuotaFailClosed refuses requests when the quota store cannot be
+	// reached; by default the gateway keeps serving with local limits.
+	QuotaFailClosed bool
 }
 
 // Server runs the gateway's three listeners.
@@ -102,8 +108,16 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	chain := defaultChain(log, s.service)
-	chain = chain.Insert("auth", Interceptor{"validation", validUnary, validStream})
+	policy := quota.FailOpen
+	if opts.QuotaFailClosed {
+		policy = quota.FailClosed
+	}
+	s.service.limiter = quota.New(rt.Config.RateLimits, quota.Options{Store: opts.Quota, OnStoreFailure: policy,
+		Observer: quotaObserver{log: log, metrics: opts.Metrics}})
+	quotaUnary, quotaStream := quotaInterceptors(s.service.limiter, log)
+	chain := defaultChain(log, s.service).
+		Insert("auth", Interceptor{"validation", validUnary, validStream}).
+		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream})
 	sopts := append(chain.Options(),
 		// Accept requests somewhat over the limit so that validation can
 		// refuse them with InvalidArgument naming the limit, rather than

@@ -17,6 +17,7 @@ import (
 	"github.com/careerpath/llmgateway/cache"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/resilience"
 	"github.com/careerpath/llmgateway/routing"
 )
@@ -28,6 +29,7 @@ type Service struct {
 	runtime     atomic.Pointer[Runtime]
 	experiments *ExperimentService
 	cache       cache.Store
+	limiter     *quota.Limiter
 }
 
 // Feedback implements gatewayv1.LLMGatewayServer.
@@ -51,6 +53,9 @@ func NewService(rt *Runtime) *Service {
 // the runtime they started with; the previous runtime is closed when the
 // last of them is done.
 func (s *Service) Swap(rt *Runtime) {
+	if s.limiter != nil {
+		s.limiter.Update(rt.Config.RateLimits)
+	}
 	if old := s.runtime.Swap(rt); old != nil && old != rt {
 		old.retire()
 	}

@@ -9,6 +9,7 @@ package telemetry
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
@@ -33,6 +34,10 @@ type Metrics struct {
 	cacheEvictions prometheus.Counter
 	cacheErrors    *prometheus.CounterVec
 	cacheStored    prometheus.Counter
+
+	quotaRejections *prometheus.CounterVec
+	budgetEvents    *prometheus.CounterVec
+	quotaStoreErrs  *prometheus.CounterVec
 
 	configReloads  *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
@@ -88,6 +93,19 @@ func NewMetrics() *Metrics {
 		Name: "llmgateway_cache_stores_total",
 		Help: "Answers stored in the cache.",
 	})
+	m.quotaRejections = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llmgateway_quota_rejections_total",
+		Help: "Requests refused by a rate_limits.json limit, by limit and the config field that was exhausted (requests_per_minute, tokens_per_minute, concurrent_streams, usd_per_day, usd_per_month).",
+	}, []string{"limit", "kind"})
+	m.budgetEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llmgateway_budget_threshold_crossings_total",
+		Help: "USD budgets crossing 80% (threshold=0.8) or 100% (threshold=1) of their limit in their day or month.",
+	}, []string{"limit", "kind", "threshold"})
+	m.quotaStoreErrs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llmgateway_quota_store_errors_total",
+		Help: "Quota store failures; fell_back=true when a fail-open limiter answered from local memory.",
+	}, []string{"fell_back"})
+	m.reg.MustRegister(m.quotaRejections, m.budgetEvents, m.quotaStoreErrs)
 	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges, m.configReloads, m.configInfo, m.configLoadedAt,
 		m.cacheLookups, m.cacheEvictions, m.cacheErrors, m.cacheStored)
 	return m
@@ -173,3 +191,18 @@ func (o cacheObserver) Error(op cache.Op, _ error) {
 }
 
 var _ cache.Observer = cacheObserver{}
+
+// QuotaRejected counts a refused request.
+func (m *Metrics) QuotaRejected(limit, kind string) {
+	m.quotaRejections.WithLabelValues(limit, kind).Inc()
+}
+
+// BudgetCrossed counts a budget crossing a threshold.
+func (m *Metrics) BudgetCrossed(limit, kind string, threshold float64) {
+	m.budgetEvents.WithLabelValues(limit, kind, strconv.FormatFloat(threshold, 'f', -1, 64)).Inc()
+}
+
+// QuotaStoreError counts a quota store failure.
+func (m *Metrics) QuotaStoreError(fellBack bool) {
+	m.quotaStoreErrs.WithLabelValues(strconv.FormatBool(fellBack)).Inc()
+}

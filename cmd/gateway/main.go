@@ -29,6 +29,7 @@ import (
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/config/remote"
 	"github.com/careerpath/llmgateway/experiment"
+	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/server"
 	"github.com/careerpath/llmgateway/telemetry"
 
@@ -65,6 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		redisAddr = fs.String("redis-addrs", "", "Redis for state shared by replicas (answer cache, experiments): host:port, or a comma-separated list for Cluster; empty keeps state in memory")
 		redisPass = fs.String("redis-password-env", "", "environment variable holding the Redis password")
 		cacheMax  = fs.Int64("cache-max-bytes", 64<<20, "size of the in-memory answer cache")
+		failClose = fs.Bool("quota-fail-closed", false, "refuse requests when the quota store (Redis) cannot be reached; by default the gateway keeps serving with local limits")
 	)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
@@ -136,15 +138,17 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 
 	srv, err := server.New(server.Options{
 		GRPCAddr: *grpcAddr, HTTPAddr: *httpAddr, AdminAddr: *adminAddr,
-		Limits:        server.Limits{MaxRequestBytes: *maxBytes, MaxMessages: *maxMsgs, MaxTokens: *maxTokens},
-		ShutdownGrace: *grace,
-		Logger:        log,
-		Metrics:       metrics,
-		ConfigDir:     *configDir,
-		Runtime:       rtOpts,
-		SyncStatus:    syncStatus(syncer),
-		Cache:         stores.cache,
-		Experiments:   stores.experiments,
+		Limits:          server.Limits{MaxRequestBytes: *maxBytes, MaxMessages: *maxMsgs, MaxTokens: *maxTokens},
+		ShutdownGrace:   *grace,
+		Logger:          log,
+		Metrics:         metrics,
+		ConfigDir:       *configDir,
+		Runtime:         rtOpts,
+		SyncStatus:      syncStatus(syncer),
+		Cache:           stores.cache,
+		Experiments:     stores.experiments,
+		Quota:           stores.quota,
+		QuotaFailClosed: *failClose,
 	}, rt)
 	if err != nil {
 		return err
@@ -263,6 +267,7 @@ func syncStatus(s *remote.Syncer) func() any {
 type stores struct {
 	cache       cache.Store
 	experiments experiment.Store
+	quota       quota.Store
 }
 
 // openStores builds the answer cache and experiment stores: in memory, or
@@ -285,5 +290,6 @@ func openStores(addrs, password string, cacheMax int64, m *telemetry.Metrics) (s
 	return stores{
 		cache:       cache.NewRedisStore(client, cache.RedisOptions{Observer: m.CacheObserver()}),
 		experiments: experiment.NewRedisStore(client, experiment.RedisOptions{}),
+		quota:       quota.NewRedisStore(client, quota.RedisOptions{}),
 	}, func() { _ = client.Close() }
 }

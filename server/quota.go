@@ -1,0 +1,206 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/careerpath/llmgateway/auth"
+	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/quota"
+	"github.com/careerpath/llmgateway/telemetry"
+)
+
+// DefaultReservedOutputTokens is what a request without max_tokens reserves
+// for its answer before the call; the reservation is reconciled with the
+// real usage after it.
+const DefaultReservedOutputTokens = 1024
+
+// quotaInterceptors enforce rate_limits.json: each call reserves its
+// request, its estimated tokens (prompt estimate plus max_tokens) and, for
+// a stream, a stream slot before it runs; when it ends the reservation is
+// reconciled with the tokens and cost the answer really had (refunding or
+// charging the difference and adding the cost to the budgets), or released
+// when it failed. A stream that outruns its reservation is charged in full
+// at its end.
+func quotaInterceptors(l *quota.Limiter, log *slog.Logger) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+	unary := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		cr, ok := req.(*gatewayv1.CompleteRequest)
+		if !ok {
+			return h(ctx, req)
+		}
+		res, err := reserve(ctx, l, cr, false)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := h(ctx, req)
+		if out, ok := resp.(*gatewayv1.CompleteResponse); ok && err == nil {
+			settle(ctx, log, res, out.GetUsage(), out.GetCostUsd())
+		} else {
+			release(ctx, log, res)
+		}
+		return resp, err
+	}
+	stream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		if info.FullMethod != gatewayv1.LLMGateway_Stream_FullMethodName {
+			return h(srv, ss)
+		}
+		qs := &quotaStream{ServerStream: ss, limiter: l}
+		err := h(srv, qs)
+		switch {
+		case qs.res == nil:
+		case qs.final != nil:
+			settle(ss.Context(), log, qs.res, qs.final.GetUsage(), qs.final.GetCostUsd())
+		default:
+			release(ss.Context(), log, qs.res)
+		}
+		if err == nil && qs.err != nil {
+			err = qs.err
+		}
+		return err
+	}
+	return unary, stream
+}
+
+// quotaStream reserves on the stream's request and watches its final
+// message for the usage to settle with.
+type quotaStream struct {
+	grpc.ServerStream
+	limiter *quota.Limiter
+	res     *quota.Reservation
+	final   *gatewayv1.StreamResponse
+	err     error
+}
+
+// RecvMsg implements grpc.ServerStream.
+func (s *quotaStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	cr, ok := m.(*gatewayv1.CompleteRequest)
+	if !ok || s.res != nil {
+		return nil
+	}
+	res, err := reserve(s.Context(), s.limiter, cr, true)
+	if err != nil {
+		s.err = err
+		return err
+	}
+	s.res = res
+	return nil
+}
+
+// SendMsg implements grpc.ServerStream.
+func (s *quotaStream) SendMsg(m any) error {
+	if r, ok := m.(*gatewayv1.StreamResponse); ok && r.GetDone() {
+		s.final = r
+	}
+	return s.ServerStream.SendMsg(m)
+}
+
+func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteRequest, stream bool) (*quota.Reservation, error) {
+	client := auth.Anonymous()
+	if c, ok := auth.FromContext(ctx); ok {
+		client = c
+	}
+	msgs := make([]providers.Message, len(req.GetMessages()))
+	for i, m := range req.GetMessages() {
+		msgs[i] = providers.Message{Role: role(m.GetRole()), Content: m.GetContent()}
+	}
+	out := int64(DefaultReservedOutputTokens)
+	if p := req.GetParams(); p != nil && p.MaxTokens != nil {
+		out = int64(p.GetMaxTokens())
+	}
+	res, err := l.Reserve(ctx, quota.Request{
+		Client: client.QuotaGroup, ClientName: client.Name,
+		User: req.GetCaller().GetSubject(), Route: req.GetRoute(),
+		EstimatedTokens: int64(quota.EstimateTokens(req.GetModel().GetModel(), msgs)) + out,
+		Stream:          stream,
+	})
+	var ex *quota.ExceededError
+	switch {
+	case errors.As(err, &ex):
+		return nil, quotaStatus(ctx, ex)
+	case err != nil:
+		return nil, status.Error(codes.Unavailable, "quota store unavailable")
+	}
+	return res, nil
+}
+
+// quotaStatus is a refused request: ResourceExhausted with RetryInfo (or
+// FailedPrecondition for a request that can never fit), and the limit in
+// rate-limit response headers, which the REST shim passes on.
+func quotaStatus(ctx context.Context, ex *quota.ExceededError) error {
+	md := metadata.Pairs(
+		"x-ratelimit-limit", strconv.FormatFloat(ex.Max, 'f', -1, 64),
+		"x-ratelimit-remaining", strconv.FormatFloat(ex.Remaining, 'f', -1, 64),
+		"x-ratelimit-scope", ex.Limit+"/"+ex.Kind.String(),
+	)
+	info := &errdetails.ErrorInfo{Reason: "QUOTA_EXCEEDED", Domain: ErrorDomain,
+		Metadata: map[string]string{"limit": ex.Limit, "kind": ex.Kind.String()}}
+	if ex.TooLarge {
+		_ = grpc.SetHeader(ctx, md)
+		info.Reason = "REQUEST_EXCEEDS_QUOTA"
+		return withDetails(codes.FailedPrecondition, ex.Error(), info).Err()
+	}
+	secs := int64(ex.RetryAfter.Seconds() + 0.999)
+	md.Append("retry-after", strconv.FormatInt(max(secs, 1), 10))
+	_ = grpc.SetHeader(ctx, md)
+	return withDetails(codes.ResourceExhausted, ex.Error(), info,
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(ex.RetryAfter)}).Err()
+}
+
+func settle(ctx context.Context, log *slog.Logger, res *quota.Reservation, u *gatewayv1.Usage, cost float64) {
+	tokens := int64(u.GetInputTokens()) + int64(u.GetOutputTokens())
+	if err := res.Commit(context.WithoutCancel(ctx), tokens, cost); err != nil {
+		log.WarnContext(ctx, "quota reconciliation failed", "error", err.Error())
+	}
+}
+
+func release(ctx context.Context, log *slog.Logger, res *quota.Reservation) {
+	if err := res.Release(context.WithoutCancel(ctx)); err != nil {
+		log.WarnContext(ctx, "quota release failed", "error", err.Error())
+	}
+}
+
+// quotaObserver logs and counts what the limiter sees. Counter keys name
+// users, so they go to logs only, never to metric labels.
+type quotaObserver struct {
+	log     *slog.Logger
+	metrics *telemetry.Metrics
+}
+
+// Rejected implements quota.Observer.
+func (o quotaObserver) Rejected(_ quota.Request, err *quota.ExceededError) {
+	if o.metrics != nil {
+		o.metrics.QuotaRejected(err.Limit, err.Kind.String())
+	}
+}
+
+// BudgetCrossed implements quota.Observer.
+func (o quotaObserver) BudgetCrossed(ev quota.BudgetEvent) {
+	if o.metrics != nil {
+		o.metrics.BudgetCrossed(ev.Limit, ev.Kind.String(), ev.Threshold)
+	}
+	o.log.Warn("budget threshold crossed", "limit", ev.Limit, "kind", ev.Kind.String(), "counter", ev.Key,
+		"threshold", ev.Threshold, "spent_usd", ev.Spent, "budget_usd", ev.Budget)
+}
+
+// StoreError implements quota.Observer.
+func (o quotaObserver) StoreError(err error, fellBack bool) {
+	if o.metrics != nil {
+		o.metrics.QuotaStoreError(fellBack)
+	}
+	o.log.Warn("quota store failed", "error", err.Error(), "fell_back_to_memory", fellBack)
+}
+
+var _ quota.Observer = quotaObserver{}

@@ -1,0 +1,130 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/careerpath/llmgateway/config"
+	"github.com/careerpath/llmgateway/providers/sim"
+)
+
+func startQuotaGateway(t *testing.T, limits string) *gateway {
+	return startGatewayFiles(t, sim.Config{}, map[string]string{
+		config.ProviderSettingsFile: testProviders,
+		config.ABTestConfigFile:     testRoutes,
+		config.RateLimitsFile:       limits,
+	})
+}
+
+func TestQuotaRequestsPerMinute(t *testing.T) {
+	g := startQuotaGateway(t, `{"limits": [{"name": "per_user", "scope": ["user"], "requests_per_minute": 3}]}`)
+	for i := range 3 {
+		if _, err := g.client.Complete(ctxT(t), request("openai_only", "u1")); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	_, err := g.client.Complete(ctxT(t), request("openai_only", "u1"))
+	st := status.Convert(err)
+	if st.Code() != codes.ResourceExhausted {
+		t.Fatalf("4th request: %v", err)
+	}
+	var retry *errdetails.RetryInfo
+	for _, d := range st.Details() {
+		if r, ok := d.(*errdetails.RetryInfo); ok {
+			retry = r
+		}
+	}
+	if retry == nil || retry.RetryDelay.AsDuration() <= 0 {
+		t.Fatalf("no RetryInfo: %v", st.Details())
+	}
+	// Another user has a counter of their own.
+	if _, err := g.client.Complete(ctxT(t), request("openai_only", "u2")); err != nil {
+		t.Fatalf("other user: %v", err)
+	}
+	// Over REST: 429 with Retry-After and rate-limit headers.
+	body := `{"route":"openai_only","messages":[{"role":"ROLE_USER","content":"Hi"}],"caller":{"subject":"u1"}}`
+	resp, err := http.Post("http://"+g.httpAddr+"/v1/complete", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
+		resp.Header.Get("X-Ratelimit-Limit") != "3" {
+		t.Fatalf("REST: %d %v %s", resp.StatusCode, resp.Header, b)
+	}
+	if !strings.Contains(scrape(t, g), `llmgateway_quota_rejections_total{kind="requests_per_minute",limit="per_user"} 2`) {
+		t.Fatal("rejections not counted")
+	}
+}
+
+func TestQuotaBudgetStopsSpend(t *testing.T) {
+	// Each answer costs about $0.000017 (gpt-4o-mini prices, ~30 tokens):
+	// a $0.00005 daily budget admits a few requests, then stops.
+	g := startQuotaGateway(t, `{"limits": [{"name": "daily", "usd_per_day": 0.00005}]}`)
+	spent, admitted := 0.0, 0
+	for range 20 {
+		resp, err := g.client.Complete(ctxT(t), request("openai_only", ""))
+		if status.Code(err) == codes.ResourceExhausted {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		spent += resp.CostUsd
+		admitted++
+	}
+	if admitted == 0 || admitted == 20 {
+		t.Fatalf("%d requests admitted", admitted)
+	}
+	// The budget stops spend within one request's cost.
+	if spent > 0.00005+spent/float64(admitted) {
+		t.Fatalf("spent $%g on a $0.00005 budget", spent)
+	}
+	if !strings.Contains(scrape(t, g), `llmgateway_budget_threshold_crossings_total{kind="usd_per_day",limit="daily",threshold="1"} 1`) {
+		t.Fatalf("budget crossing not counted:\n%s", grepLines(scrape(t, g), "budget"))
+	}
+}
+
+func TestQuotaConcurrentStreams(t *testing.T) {
+	g := startQuotaGateway(t, `{"limits": [{"name": "streams", "scope": ["user"], "concurrent_streams": 1}]}`)
+	if err := g.openai.SetConfig(sim.Config{InterToken: 20 * 1e6}); err != nil { // 20ms per token
+		t.Fatal(err)
+	}
+	first, err := g.client.Stream(ctxT(t), request("openai_only", "u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := g.client.Stream(ctxT(t), request("openai_only", "u"))
+	if err == nil {
+		_, err = second.Recv()
+	}
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("second concurrent stream: %v", err)
+	}
+	drain(t, first)
+	third, err := g.client.Stream(ctxT(t), request("openai_only", "u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, third) // the slot was given back
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
