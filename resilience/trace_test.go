@@ -1,6 +1,7 @@
 package resilience_test
 
 import (
+	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel"
@@ -12,15 +13,28 @@ import (
 	"github.com/careerpath/llmgateway/providers/sim"
 )
 
+var (
+	exporterOnce sync.Once
+	exporter     *tracetest.InMemoryExporter
+)
+
+// spans installs, once per process, a tracer provider recording into
+// memory: OpenTelemetry's global tracers follow only the first provider
+// installed.
+func spans() *tracetest.InMemoryExporter {
+	exporterOnce.Do(func() {
+		exporter = tracetest.NewInMemoryExporter()
+		otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter)))
+	})
+	return exporter
+}
+
 // TestSpanTreeOfARetriedFailedOverRequest checks the trace of a request
 // whose primary failed three times before the backup answered: one chain
 // span, with one child span per attempt.
 func TestSpanTreeOfARetriedFailedOverRequest(t *testing.T) {
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	t.Cleanup(func() { otel.SetTracerProvider(prev); _ = tp.Shutdown(ctx(t)) })
+	exp := spans()
+	exp.Reset()
 
 	f := newFixture(t, config.Provider{Retry: &config.Retry{MaxAttempts: 3, InitialBackoff: config.Duration(1)}})
 	if err := f.primary.SetFault(sim.Fault{Status: 500}); err != nil {
