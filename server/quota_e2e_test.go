@@ -1,10 +1,13 @@
 package server_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/providers/sim"
+	"github.com/careerpath/llmgateway/server"
 )
 
 func startQuotaGateway(t *testing.T, limits string) *gateway {
@@ -65,9 +69,20 @@ func TestQuotaRequestsPerMinute(t *testing.T) {
 }
 
 func TestQuotaBudgetStopsSpend(t *testing.T) {
+	events := make(chan map[string]any, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		events <- ev
+	}))
+	defer hook.Close()
 	// Each answer costs about $0.000017 (gpt-4o-mini prices, ~30 tokens):
 	// a $0.00005 daily budget admits a few requests, then stops.
-	g := startQuotaGateway(t, `{"limits": [{"name": "daily", "usd_per_day": 0.00005}]}`)
+	g := startGatewayOpts(t, sim.Config{}, map[string]string{
+		config.ProviderSettingsFile: testProviders,
+		config.ABTestConfigFile:     testRoutes,
+		config.RateLimitsFile:       `{"limits": [{"name": "daily", "usd_per_day": 0.00005}]}`,
+	}, server.Options{BudgetWebhook: hook.URL})
 	spent, admitted := 0.0, 0
 	for range 20 {
 		resp, err := g.client.Complete(ctxT(t), request("openai_only", ""))
@@ -89,6 +104,22 @@ func TestQuotaBudgetStopsSpend(t *testing.T) {
 	}
 	if !strings.Contains(scrape(t, g), `llmgateway_budget_threshold_crossings_total{kind="usd_per_day",limit="daily",threshold="1"} 1`) {
 		t.Fatalf("budget crossing not counted:\n%s", grepLines(scrape(t, g), "budget"))
+	}
+	// The webhook hears of 80% and of 100%, once each.
+	got := map[string]bool{}
+	for range 2 {
+		select {
+		case ev := <-events:
+			got[ev["event"].(string)] = true
+			if ev["limit"] != "daily" || ev["budget_usd"].(float64) != 0.00005 {
+				t.Errorf("event %v", ev)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("webhook events so far: %v", got)
+		}
+	}
+	if !got["budget_warning"] || !got["budget_exhausted"] {
+		t.Fatalf("webhook events %v", got)
 	}
 }
 

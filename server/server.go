@@ -62,6 +62,9 @@ type Options struct {
 	// QuotaFailClosed refuses requests when the quota store cannot be
 	// reached; by default the gateway keeps serving with local limits.
 	QuotaFailClosed bool
+	// BudgetWebhook, when set, receives a JSON POST for every budget that
+	// crosses 80% or 100% of its limit.
+	BudgetWebhook string
 }
 
 // Server runs the gateway's three listeners.
@@ -113,7 +116,8 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 		policy = quota.FailClosed
 	}
 	s.service.limiter = quota.New(rt.Config.RateLimits, quota.Options{Store: opts.Quota, OnStoreFailure: policy,
-		Observer: quotaObserver{log: log, metrics: opts.Metrics}})
+		Observer: quotaObserver{log: log, metrics: opts.Metrics, webhook: opts.BudgetWebhook,
+			client: &http.Client{Timeout: 5 * time.Second}}})
 	quotaUnary, quotaStream := quotaInterceptors(s.service.limiter, log)
 	chain := defaultChain(log, s.service).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).

@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		redisAddr = fs.String("redis-addrs", "", "Redis for state shared by replicas (answer cache, experiments): host:port, or a comma-separated list for Cluster; empty keeps state in memory")
 		redisPass = fs.String("redis-password-env", "", "environment variable holding the Redis password")
 		cacheMax  = fs.Int64("cache-max-bytes", 64<<20, "size of the in-memory answer cache")
+		webhook   = fs.String("budget-webhook", "", "URL that receives a JSON POST when a budget crosses 80% or 100% of its limit")
 		failClose = fs.Bool("quota-fail-closed", false, "refuse requests when the quota store (Redis) cannot be reached; by default the gateway keeps serving with local limits")
 	)
 	fs.Usage = func() {
@@ -149,6 +150,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Experiments:     stores.experiments,
 		Quota:           stores.quota,
 		QuotaFailClosed: *failClose,
+		BudgetWebhook:   *webhook,
 	}, rt)
 	if err != nil {
 		return err
