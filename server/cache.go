@@ -89,6 +89,11 @@ func (s *Service) completeCached(ctx context.Context, group *cache.Group, chain 
 	var mine *resilience.Answer
 	callerDL, hasDL := ctx.Deadline()
 	e, shared, err := group.Do(ctx, p.key, func(ctx context.Context) (cache.Entry, error) {
+		// An identical call may have stored the answer between this
+		// caller's lookup and now.
+		if e, st, _ := s.cache.Get(ctx, p.key); st == cache.Fresh {
+			return e, nil
+		}
 		if hasDL {
 			// The shared work outlives any one caller; Retry-After
 			// decisions still follow the first caller's deadline.
@@ -118,6 +123,8 @@ func (s *Service) completeCached(ctx context.Context, group *cache.Group, chain 
 	case !shared && mine != nil:
 		return mine, false, nil
 	}
+	// A follower, or a leader whose re-check found the answer stored: a
+	// cache hit either way.
 	return &resilience.Answer{Response: e.Response(), Step: resilience.StepPrimary,
 		Target: resilience.Target{Provider: e.Provider, Model: e.Model}}, true, nil
 }
