@@ -182,6 +182,10 @@ type Route struct {
 	Enrichment *Enrichment `json:"enrichment,omitempty"`
 	// Cache tunes the answer cache for the route.
 	Cache *RouteCache `json:"cache,omitempty"`
+	// BudgetFallbackVariant, when set, names the (cheaper) variant that
+	// serves the route once a USD budget that applies to it is exhausted,
+	// instead of refusing the request.
+	BudgetFallbackVariant string `json:"budget_fallback_variant,omitempty"`
 }
 
 // RouteCache tunes the answer cache for one route. Requests with

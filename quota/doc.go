@@ -28,7 +28,10 @@
 // [Limiter.Reserve] checks and consumes every matching counter at once,
 // or nothing (an [*ExceededError] names the limit, its remaining amount
 // and when to retry). The reservation holds the estimated tokens (see
-// [EstimateTokens]) and, for a stream, a slot. [Reservation.Commit] with
+// [EstimateTokens]) and, for a stream, a slot; [Reservation.Remaining]
+// tells what each counter has left. A request with
+// [Request.IgnoreBudgets] is not held to its budgets, but still pays
+// into them. [Reservation.Commit] with
 // the real token count and cost refunds or charges the difference and
 // adds the cost to the budgets; [Reservation.Release] (the request failed
 // before it cost anything) refunds the tokens and frees the slot, while

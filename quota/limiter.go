@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -78,6 +79,12 @@ type Request struct {
 	// Stream says the call is a stream, which takes a concurrent_streams
 	// slot until it is committed or released.
 	Stream bool
+	// IgnoreBudgets admits the request whatever its budgets
+	// (usd_per_day, usd_per_month) have spent: they are not checked, and
+	// [Reservation.Remaining] has no entry for them. [Reservation.Commit]
+	// still adds its cost to them, so the spend stays true. It serves a
+	// route that goes on, on a cheaper variant, once a budget is spent.
+	IgnoreBudgets bool
 }
 
 // Limiter enforces rate_limits.json. It is safe for concurrent use.
@@ -142,8 +149,10 @@ type counterRef struct {
 
 // Reserve checks req against every limit that matches it and, if it
 // fits all of them, consumes it: one request, its estimated tokens and,
-// for a stream, a stream slot; budgets are checked (spent < budget) and
-// charged later by [Reservation.Commit]. If it does not fit one of them,
+// for a stream, a stream slot; budgets are checked (spent < budget),
+// unless req.IgnoreBudgets, and charged later by [Reservation.Commit]
+// either way. [Reservation.Remaining] tells what is left of each counter
+// it reserved. If it does not fit one of them,
 // nothing is consumed and the error is an [*ExceededError] (matching
 // [ErrExceeded]). A store failure is an error matching [ErrUnavailable]
 // under [FailClosed]. The caller must end every reservation with Commit
@@ -154,6 +163,7 @@ func (l *Limiter) Reserve(ctx context.Context, req Request) (*Reservation, error
 	est := max(req.EstimatedTokens, 0)
 	var cs []Counter
 	var refs []counterRef
+	charges := false // budgets that Commit charges but Reserve did not check
 	add := func(c Counter, ref counterRef) {
 		cs = append(cs, c)
 		refs = append(refs, ref)
@@ -181,18 +191,25 @@ func (l *Limiter) Reserve(ctx context.Context, req Request) (*Reservation, error
 			add(Counter{Key: base + "|streams", Kind: KindStreams, Max: float64(lim.ConcurrentStreams), N: 1, Expires: now.Add(l.lease)}, ref)
 		}
 		for _, b := range budgets(lim) {
+			if req.IgnoreBudgets {
+				charges = true
+				continue
+			}
 			c, end := budgetCounter(base, b.kind, b.max, now)
 			add(c, counterRef{limit: lim.Name, end: end})
 		}
 	}
-	r := &Reservation{l: l, req: req, estimated: est}
+	r := &Reservation{l: l, req: req, estimated: est, limits: limits}
 	if len(cs) == 0 {
-		r.done.Store(true) // nothing to commit or release
-		r.limits = limits
+		if !charges {
+			r.done.Store(true) // nothing to commit or release
+		}
+		// Otherwise Commit charges the budgets in the store of the
+		// moment (r.store stays nil).
 		return r, nil
 	}
 	r.id = rand.Text()
-	st, d, err := l.reserve(ctx, now, r.id, cs)
+	st, rem, d, err := l.reserve(ctx, now, r.id, cs)
 	if err != nil {
 		return nil, err
 	}
@@ -201,35 +218,67 @@ func (l *Limiter) Reserve(ctx context.Context, req Request) (*Reservation, error
 		l.obs.Rejected(req, e)
 		return nil, e
 	}
-	r.store, r.counters, r.limits = st, cs, limits
+	if len(rem) != len(cs) {
+		// A store breaking its contract; the reservation stands.
+		rem = nil
+	}
+	r.store, r.counters = st, cs
+	r.remaining = make([]Remaining, 0, len(rem))
+	for i, v := range rem {
+		r.remaining = append(r.remaining, remainingOf(now, cs[i], refs[i], v))
+	}
 	return r, nil
 }
 
-// reserve runs Reserve on the store the policy says, and returns it.
-func (l *Limiter) reserve(ctx context.Context, now time.Time, id string, cs []Counter) (Store, *Denial, error) {
-	if l.local != nil && time.Now().UnixNano() < l.skipUntil.Load() {
-		d, err := l.local.Reserve(ctx, now, id, cs)
-		return l.local, d, err
+// remainingOf is what is left of c right after a reservation, from the
+// store's unrounded value v.
+func remainingOf(now time.Time, c Counter, ref counterRef, v float64) Remaining {
+	rm := Remaining{Limit: ref.limit, Kind: c.Kind, Max: c.Max, Remaining: math.Max(0, v)}
+	switch {
+	case c.Kind.isRate():
+		rm.Remaining = math.Max(0, math.Floor(v+epsilon))
+		rm.Reset = drainTime(min(max(c.Max-v, 0), c.Max), c.Max)
+	case c.Kind.IsBudget():
+		rm.Reset = ref.end.Sub(now)
 	}
-	d, err := l.store.Reserve(ctx, now, id, cs)
+	return rm
+}
+
+// current is the store a call without a reservation's store goes to: the
+// local one while a fail-open limiter skips the shared store.
+func (l *Limiter) current() Store {
+	if l.local != nil && time.Now().UnixNano() < l.skipUntil.Load() {
+		return l.local
+	}
+	return l.store
+}
+
+// reserve runs Reserve on the store the policy says, and returns it with
+// the remaining values.
+func (l *Limiter) reserve(ctx context.Context, now time.Time, id string, cs []Counter) (Store, []float64, *Denial, error) {
+	if st := l.current(); st != l.store {
+		rem, d, err := st.Reserve(ctx, now, id, cs)
+		return st, rem, d, err
+	}
+	rem, d, err := l.store.Reserve(ctx, now, id, cs)
 	if err == nil {
-		return l.store, d, nil
+		return l.store, rem, d, nil
 	}
 	if ctx.Err() != nil { // the caller gave up: no policy applies
 		l.obs.StoreError(err, false)
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if l.local == nil {
 		l.obs.StoreError(err, false)
 		if l.policy == FailClosed {
-			return nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return nil, nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	l.obs.StoreError(err, true)
 	l.skipUntil.Store(time.Now().Add(l.retry).UnixNano())
-	d, err = l.local.Reserve(ctx, now, id, cs)
-	return l.local, d, err
+	rem, d, err = l.local.Reserve(ctx, now, id, cs)
+	return l.local, rem, d, err
 }
 
 // exceeded builds the error of a denial.
@@ -254,10 +303,40 @@ type Reservation struct {
 	req       Request
 	id        string
 	estimated int64
-	store     Store
+	store     Store // nil when it reserved no counter
 	counters  []Counter
+	remaining []Remaining
 	limits    []config.Limit // the limits it was made with
 	done      atomic.Bool
+}
+
+// Remaining is what is left of one counter of a [Reservation] right after
+// it was made.
+type Remaining struct {
+	// Limit is the name of the limit in rate_limits.json; Kind is the
+	// counter's dimension.
+	Limit string
+	Kind  Kind
+	// Max is the limit: requests or tokens per minute, streams, or USD
+	// per day or month.
+	Max float64
+	// Remaining is what is left, this reservation included, in the
+	// counter's unit: whole requests or tokens (the window drained to
+	// the moment of the reservation; tokens as estimated), stream slots,
+	// or USD of the budget (whose spend a reservation does not change).
+	Remaining float64
+	// Reset is how long until the counter is full again if nothing else
+	// uses it: until the window has drained, for requests and tokens;
+	// until the end of the UTC day or month, for budgets; 0 for streams
+	// (a slot frees when a stream ends).
+	Reset time.Duration
+}
+
+// Remaining returns, per counter the reservation took or checked (in the
+// order of the limits, then requests, tokens, streams, day and month),
+// what is left of it. It is empty when no limit matched.
+func (r *Reservation) Remaining() []Remaining {
+	return slices.Clone(r.remaining)
 }
 
 // Commit ends a request that reached a provider: the token windows are
@@ -341,15 +420,20 @@ func (r *Reservation) ending(tokens int64) []Counter {
 	return cs
 }
 
-// adjust runs Adjust on the store r was reserved in.
+// adjust runs Adjust on the store r was reserved in, or the current one
+// when it reserved nothing.
 func (r *Reservation) adjust(ctx context.Context, now time.Time, cs []Counter) ([]float64, error) {
 	if len(cs) == 0 {
 		return nil, nil
 	}
-	before, err := r.store.Adjust(ctx, now, r.id, cs)
+	st := r.store
+	if st == nil {
+		st = r.l.current()
+	}
+	before, err := st.Adjust(ctx, now, r.id, cs)
 	if err != nil {
 		r.l.obs.StoreError(err, false)
-		if r.store == r.l.store && r.l.policy == FailClosed && ctx.Err() == nil {
+		if st == r.l.store && r.l.policy == FailClosed && ctx.Err() == nil {
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		return nil, err

@@ -41,15 +41,16 @@ func (s *MemoryStore) Len() int {
 }
 
 // Reserve implements [Store].
-func (s *MemoryStore) Reserve(ctx context.Context, now time.Time, id string, cs []Counter) (*Denial, error) {
+func (s *MemoryStore) Reserve(ctx context.Context, now time.Time, id string, cs []Counter) ([]float64, *Denial, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
 	us := micros(now)
-	levels := make([]float64, len(cs))
+	levels := make([]float64, len(cs)) // windows: the level once consumed
+	remaining := make([]float64, len(cs))
 	for i, c := range cs {
 		mc := s.m[c.Key]
 		switch {
@@ -60,7 +61,7 @@ func (s *MemoryStore) Reserve(ctx context.Context, now time.Time, id string, cs 
 			}
 			if l+c.N > c.Max+epsilon {
 				rate := c.Max / windowMicros
-				return &Denial{
+				return nil, &Denial{
 					Index:      i,
 					RetryAfter: time.Duration(math.Ceil((l+c.N-c.Max)/rate)) * time.Microsecond,
 					Remaining:  math.Max(0, math.Floor(c.Max-l+epsilon)),
@@ -73,7 +74,7 @@ func (s *MemoryStore) Reserve(ctx context.Context, now time.Time, id string, cs 
 				n = mc.liveStreams(now)
 			}
 			if float64(n)+c.N > c.Max+epsilon {
-				return &Denial{Index: i, Remaining: math.Max(0, c.Max-float64(n))}, nil
+				return nil, &Denial{Index: i, Remaining: math.Max(0, c.Max-float64(n))}, nil
 			}
 		default: // budget
 			var spent float64
@@ -81,8 +82,9 @@ func (s *MemoryStore) Reserve(ctx context.Context, now time.Time, id string, cs 
 				spent = mc.spent
 			}
 			if spent >= c.Max {
-				return &Denial{Index: i, Remaining: math.Max(0, c.Max-spent)}, nil
+				return nil, &Denial{Index: i, Remaining: math.Max(0, c.Max-spent)}, nil
 			}
+			remaining[i] = c.Max - spent
 		}
 	}
 	for i, c := range cs {
@@ -91,6 +93,7 @@ func (s *MemoryStore) Reserve(ctx context.Context, now time.Time, id string, cs 
 			mc := s.get(c.Key)
 			mc.bucket = bucket{level: levels[i], last: us}
 			mc.expires = now.Add(drainTime(levels[i], c.Max))
+			remaining[i] = c.Max - levels[i]
 		case c.Kind == KindStreams:
 			mc := s.get(c.Key)
 			if mc.streams == nil {
@@ -100,9 +103,10 @@ func (s *MemoryStore) Reserve(ctx context.Context, now time.Time, id string, cs 
 			if c.Expires.After(mc.expires) {
 				mc.expires = c.Expires
 			}
+			remaining[i] = c.Max - float64(len(mc.streams))
 		}
 	}
-	return nil, nil
+	return remaining, nil, nil
 }
 
 // Adjust implements [Store].

@@ -19,16 +19,16 @@ func TestMemoryStoreSweeps(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, key := range []string{"a|rpm", "b|rpm", "c|rpm"} {
-		d, err := s.Reserve(ctx, now, "id", []quota.Counter{{Key: key, Kind: quota.KindRequests, Max: 60, N: 1}})
-		if d != nil || err != nil {
-			t.Fatal(d, err)
+		rem, d, err := s.Reserve(ctx, now, "id", []quota.Counter{{Key: key, Kind: quota.KindRequests, Max: 60, N: 1}})
+		if d != nil || err != nil || len(rem) != 1 || rem[0] != 59 {
+			t.Fatal(rem, d, err)
 		}
 	}
 	if n := s.Len(); n != 3 {
 		t.Fatalf("Len = %d, want 3", n)
 	}
 	// One request of 60 per minute drains in a second.
-	_, _ = s.Reserve(ctx, now.Add(2*time.Minute), "id", nil)
+	_, _, _ = s.Reserve(ctx, now.Add(2*time.Minute), "id", nil)
 	if n := s.Len(); n != 0 {
 		t.Errorf("Len after they drained = %d, want 0", n)
 	}

@@ -69,7 +69,9 @@ func (s *RedisStore) Key(counterKey string) string { return s.prefix + counterKe
 // counter kind, max, n and expires (µs). Numbers are written with %.17g
 // so that they survive the round trip through strings exactly; the reply
 // carries numbers as strings for the same reason (Redis truncates Lua
-// numbers to integers).
+// numbers to integers). A reservation replies {0, remaining per counter}
+// when it consumed, {index, retry after (µs), remaining} when it did not;
+// an adjustment replies with each budget's spend before it.
 const luaQuota = `
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
@@ -90,6 +92,7 @@ end
 local n = #KEYS
 if mode == 'reserve' then
   local levels = {}
+  local left = {}
   for i = 1, n do
     local b = 3 + (i - 1) * 4
     local kind, max, amt = ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
@@ -112,6 +115,7 @@ if mode == 'reserve' then
       if spent >= max then
         return {i, '0', f(max - spent)}
       end
+      left[i] = max - spent
     end
   end
   for i = 1, n do
@@ -119,14 +123,18 @@ if mode == 'reserve' then
     local kind, max = ARGV[b + 1], tonumber(ARGV[b + 2])
     if kind == 'w' then
       setlevel(KEYS[i], levels[i], max)
+      left[i] = max - levels[i]
     elseif kind == 's' then
       local exp = tonumber(ARGV[b + 4])
       redis.call('ZADD', KEYS[i], exp, id)
       local last = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
       redis.call('PEXPIRE', KEYS[i], math.ceil((tonumber(last[2]) - now) / 1000) + 1000)
+      left[i] = max - redis.call('ZCARD', KEYS[i])
     end
   end
-  return {0}
+  local out = {0}
+  for i = 1, n do out[i + 1] = f(left[i]) end
+  return out
 end
 local out = {}
 for i = 1, n do
@@ -182,31 +190,40 @@ func (s *RedisStore) args(now time.Time, id, mode string, cs []Counter) ([]strin
 }
 
 // Reserve implements [Store].
-func (s *RedisStore) Reserve(ctx context.Context, now time.Time, id string, cs []Counter) (*Denial, error) {
+func (s *RedisStore) Reserve(ctx context.Context, now time.Time, id string, cs []Counter) ([]float64, *Denial, error) {
 	keys, argv := s.args(now, id, "reserve", cs)
 	res, err := s.run(ctx, keys, argv)
 	if err != nil {
-		return nil, fmt.Errorf("quota: redis reserve: %w", err)
+		return nil, nil, fmt.Errorf("quota: redis reserve: %w", err)
 	}
 	if len(res) == 0 {
-		return nil, errors.New("quota: redis reserve: empty reply")
+		return nil, nil, errors.New("quota: redis reserve: empty reply")
 	}
 	i, ok := res[0].(int64)
 	if !ok {
-		return nil, fmt.Errorf("quota: redis reserve: unexpected reply %v", res)
+		return nil, nil, fmt.Errorf("quota: redis reserve: unexpected reply %v", res)
 	}
 	if i == 0 {
-		return nil, nil
+		if len(res) != 1+len(cs) {
+			return nil, nil, fmt.Errorf("quota: redis reserve: %d values for %d counters", len(res)-1, len(cs))
+		}
+		remaining := make([]float64, len(cs))
+		for j, v := range res[1:] {
+			if remaining[j], err = parseFloat(v); err != nil {
+				return nil, nil, fmt.Errorf("quota: redis reserve: %w", err)
+			}
+		}
+		return remaining, nil, nil
 	}
 	if len(res) != 3 || i < 1 || int(i) > len(cs) {
-		return nil, fmt.Errorf("quota: redis reserve: unexpected reply %v", res)
+		return nil, nil, fmt.Errorf("quota: redis reserve: unexpected reply %v", res)
 	}
 	retry, err1 := parseFloat(res[1])
 	rem, err2 := parseFloat(res[2])
 	if err := errors.Join(err1, err2); err != nil {
-		return nil, fmt.Errorf("quota: redis reserve: %w", err)
+		return nil, nil, fmt.Errorf("quota: redis reserve: %w", err)
 	}
-	return &Denial{
+	return nil, &Denial{
 		Index:      int(i) - 1,
 		RetryAfter: time.Duration(retry+0.999) * time.Microsecond, // round up
 		Remaining:  rem,

@@ -93,9 +93,13 @@ type Store interface {
 	// Reserve checks every counter at now and, only if all of them fit,
 	// consumes them all: windows take N, stream counters lease a slot for
 	// id until Expires, budgets are checked (spent < Max) and left alone.
-	// It returns nil when it consumed, or the first counter that did not
-	// fit (and consumed nothing).
-	Reserve(ctx context.Context, now time.Time, id string, cs []Counter) (*Denial, error)
+	// When it consumed, it returns a nil Denial and, per counter, what is
+	// left of it right after this reservation, in its unit and unrounded:
+	// Max minus the window's level, minus the live stream slots (this one
+	// included), or minus the budget's spend. Otherwise it returns the
+	// first counter that did not fit (and consumed nothing) and no
+	// remaining values.
+	Reserve(ctx context.Context, now time.Time, id string, cs []Counter) (remaining []float64, d *Denial, err error)
 	// Adjust changes counters without checking their limits: windows add
 	// N (negative refunds, never below empty), a stream counter with
 	// negative N frees id's slot, budgets add N. It returns, per counter,

@@ -55,7 +55,7 @@ func newBenchSetup(b *testing.B) *benchSetup {
 	limiter := quota.New(config.RateLimits{Limits: []config.Limit{
 		{Name: "never", Scope: []string{config.ScopeUser}, RequestsPerMinute: 1 << 40},
 	}}, quota.Options{})
-	quotaUnary, quotaStream := quotaInterceptors(limiter, log)
+	quotaUnary, quotaStream := quotaInterceptors(limiter, func(string) string { return "" }, log)
 	chain := defaultChain(log, svc).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
 		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream})

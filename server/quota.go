@@ -36,13 +36,19 @@ const DefaultReservedOutputTokens = 1024
 // charging the difference and adding the cost to the budgets), or released
 // when it failed. A stream that outruns its reservation is charged in full
 // at its end.
-func quotaInterceptors(l *quota.Limiter, log *slog.Logger) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+//
+// A request refused only by an exhausted USD budget, on a route with a
+// budget_fallback_variant, goes on instead on that (cheaper) variant,
+// without the budget check; its cost is still added to the budget's spend.
+func quotaInterceptors(l *quota.Limiter, fallbackFor func(route string) string, log *slog.Logger) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
 	unary := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		cr, ok := req.(*gatewayv1.CompleteRequest)
 		if !ok {
 			return h(ctx, req)
 		}
-		res, err := reserve(ctx, l, cr, false)
+		dg := &downgrade{}
+		ctx = context.WithValue(ctx, downgradeKey{}, dg)
+		res, err := reserve(ctx, l, cr, false, fallbackFor, dg, log)
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +64,9 @@ func quotaInterceptors(l *quota.Limiter, log *slog.Logger) (grpc.UnaryServerInte
 		if info.FullMethod != gatewayv1.LLMGateway_Stream_FullMethodName {
 			return h(srv, ss)
 		}
-		qs := &quotaStream{ServerStream: ss, limiter: l}
+		dg := &downgrade{}
+		qs := &quotaStream{ServerStream: ss, limiter: l, fallbackFor: fallbackFor, log: log, dg: dg,
+			ctx: context.WithValue(ss.Context(), downgradeKey{}, dg)}
 		err := h(srv, qs)
 		switch {
 		case qs.res == nil:
@@ -79,10 +87,32 @@ func quotaInterceptors(l *quota.Limiter, log *slog.Logger) (grpc.UnaryServerInte
 // message for the usage to settle with.
 type quotaStream struct {
 	grpc.ServerStream
-	limiter *quota.Limiter
-	res     *quota.Reservation
-	final   *gatewayv1.StreamResponse
-	err     error
+	limiter     *quota.Limiter
+	fallbackFor func(string) string
+	log         *slog.Logger
+	dg          *downgrade
+	ctx         context.Context
+	res         *quota.Reservation
+	final       *gatewayv1.StreamResponse
+	err         error
+}
+
+// Context implements grpc.ServerStream: the handler sees the downgrade.
+func (s *quotaStream) Context() context.Context { return s.ctx }
+
+// downgrade is set when a request continues on its route's budget
+// fallback variant; the service routes it there.
+type downgrade struct{ variant string }
+
+type downgradeKey struct{}
+
+// budgetFallback returns the variant a budget downgrade assigned to the
+// request in ctx, if any.
+func budgetFallback(ctx context.Context) string {
+	if dg, ok := ctx.Value(downgradeKey{}).(*downgrade); ok {
+		return dg.variant
+	}
+	return ""
 }
 
 // RecvMsg implements grpc.ServerStream.
@@ -94,7 +124,7 @@ func (s *quotaStream) RecvMsg(m any) error {
 	if !ok || s.res != nil {
 		return nil
 	}
-	res, err := reserve(s.Context(), s.limiter, cr, true)
+	res, err := reserve(s.ctx, s.limiter, cr, true, s.fallbackFor, s.dg, s.log)
 	if err != nil {
 		s.err = err
 		return err
@@ -111,7 +141,8 @@ func (s *quotaStream) SendMsg(m any) error {
 	return s.ServerStream.SendMsg(m)
 }
 
-func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteRequest, stream bool) (*quota.Reservation, error) {
+func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteRequest, stream bool,
+	fallbackFor func(string) string, dg *downgrade, log *slog.Logger) (*quota.Reservation, error) {
 	client := auth.Anonymous()
 	if c, ok := auth.FromContext(ctx); ok {
 		client = c
@@ -124,20 +155,66 @@ func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteReque
 	if p := req.GetParams(); p != nil && p.MaxTokens != nil {
 		out = int64(p.GetMaxTokens())
 	}
-	res, err := l.Reserve(ctx, quota.Request{
+	qr := quota.Request{
 		Client: client.QuotaGroup, ClientName: client.Name,
 		User: req.GetCaller().GetSubject(), Route: req.GetRoute(),
 		EstimatedTokens: int64(quota.EstimateTokens(req.GetModel().GetModel(), msgs)) + out,
 		Stream:          stream,
-	})
+	}
+	res, err := l.Reserve(ctx, qr)
 	var ex *quota.ExceededError
+	if errors.As(err, &ex) && (ex.Kind == quota.KindUSDPerDay || ex.Kind == quota.KindUSDPerMonth) && req.GetRoute() != "" {
+		if v := fallbackFor(req.GetRoute()); v != "" {
+			qr.IgnoreBudgets = true
+			if res, err = l.Reserve(ctx, qr); err == nil {
+				dg.variant = v
+				log.InfoContext(ctx, "budget exhausted: serving the route's fallback variant",
+					"route", req.GetRoute(), "variant", v, "limit", ex.Limit)
+			}
+		}
+	}
 	switch {
 	case errors.As(err, &ex):
 		return nil, quotaStatus(ctx, ex)
 	case err != nil:
 		return nil, status.Error(codes.Unavailable, "quota store unavailable")
 	}
+	if md := remainingHeaders(res.Remaining()); md != nil {
+		// For a stream, ctx is the stream's: the header leaves with its
+		// first message.
+		_ = grpc.SetHeader(ctx, md)
+	}
 	return res, nil
+}
+
+// remainingHeaders says, per dimension, what is left of the tightest limit
+// that applied, in the names OpenAI's API uses: x-ratelimit-remaining-
+// requests / -tokens (per minute), -streams, -usd (budget), with the
+// matching -limit- and -reset- (seconds) headers.
+func remainingHeaders(rs []quota.Remaining) metadata.MD {
+	if len(rs) == 0 {
+		return nil
+	}
+	names := map[quota.Kind]string{
+		quota.KindRequests: "requests", quota.KindTokens: "tokens", quota.KindStreams: "streams",
+		quota.KindUSDPerDay: "usd", quota.KindUSDPerMonth: "usd",
+	}
+	tightest := map[string]quota.Remaining{}
+	for _, r := range rs {
+		n := names[r.Kind]
+		if cur, ok := tightest[n]; !ok || r.Remaining < cur.Remaining {
+			tightest[n] = r
+		}
+	}
+	md := metadata.MD{}
+	for n, r := range tightest {
+		md.Set("x-ratelimit-remaining-"+n, strconv.FormatFloat(r.Remaining, 'f', -1, 64))
+		md.Set("x-ratelimit-limit-"+n, strconv.FormatFloat(r.Max, 'f', -1, 64))
+		if r.Reset > 0 {
+			md.Set("x-ratelimit-reset-"+n, strconv.FormatFloat(r.Reset.Seconds(), 'f', 3, 64))
+		}
+	}
+	return md
 }
 
 // quotaStatus is a refused request: ResourceExhausted with RetryInfo (or

@@ -5,12 +5,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/careerpath/llmgateway/config"
@@ -29,8 +32,13 @@ func startQuotaGateway(t *testing.T, limits string) *gateway {
 func TestQuotaRequestsPerMinute(t *testing.T) {
 	g := startQuotaGateway(t, `{"limits": [{"name": "per_user", "scope": ["user"], "requests_per_minute": 3}]}`)
 	for i := range 3 {
-		if _, err := g.client.Complete(ctxT(t), request("openai_only", "u1")); err != nil {
+		var md metadata.MD
+		if _, err := g.client.Complete(ctxT(t), request("openai_only", "u1"), grpc.Header(&md)); err != nil {
 			t.Fatalf("request %d: %v", i, err)
+		}
+		// Successful answers say what is left.
+		if got := md.Get("x-ratelimit-remaining-requests"); len(got) != 1 || got[0] != strconv.Itoa(2-i) {
+			t.Fatalf("request %d: remaining %v", i, md)
 		}
 	}
 	_, err := g.client.Complete(ctxT(t), request("openai_only", "u1"))
@@ -158,4 +166,36 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestBudgetFallbackVariant(t *testing.T) {
+	routes := `{"routes": {"career_advice": {
+	  "variants": [
+	    {"name": "premium", "provider": "anthropic", "model": "claude-3-5-haiku-latest", "weight": 1},
+	    {"name": "cheap", "provider": "openai", "model": "gpt-4o-mini", "weight": 0}],
+	  "budget_fallback_variant": "cheap"}}}`
+	g := startQuotaGatewayRoutes(t, routes, `{"limits": [{"name": "daily", "scope": ["route"], "usd_per_day": 0.0002}]}`)
+	sawCheap := false
+	for range 10 {
+		resp, err := g.client.Complete(ctxT(t), request("career_advice", ""))
+		if err != nil {
+			t.Fatalf("with a fallback variant the budget must not refuse: %v", err)
+		}
+		if resp.Variant == "cheap" {
+			sawCheap = true
+		} else if sawCheap {
+			t.Fatal("back on the premium variant after the budget ran out")
+		}
+	}
+	if !sawCheap {
+		t.Fatal("the budget never ran out")
+	}
+}
+
+func startQuotaGatewayRoutes(t *testing.T, routes, limits string) *gateway {
+	return startGatewayFiles(t, sim.Config{}, map[string]string{
+		config.ProviderSettingsFile: testProviders,
+		config.ABTestConfigFile:     routes,
+		config.RateLimitsFile:       limits,
+	})
 }

@@ -118,7 +118,7 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	s.service.limiter = quota.New(rt.Config.RateLimits, quota.Options{Store: opts.Quota, OnStoreFailure: policy,
 		Observer: quotaObserver{log: log, metrics: opts.Metrics, webhook: opts.BudgetWebhook,
 			client: &http.Client{Timeout: 5 * time.Second}}})
-	quotaUnary, quotaStream := quotaInterceptors(s.service.limiter, log)
+	quotaUnary, quotaStream := quotaInterceptors(s.service.limiter, s.service.budgetFallbackVariant, log)
 	chain := defaultChain(log, s.service).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
 		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream})

@@ -75,6 +75,15 @@ func (s *Service) acquire() *Runtime {
 	}
 }
 
+// budgetFallbackVariant is the variant the named route falls back to once
+// its budget is exhausted, in the current configuration.
+func (s *Service) budgetFallbackVariant(route string) string {
+	if r, ok := s.Runtime().Config.Routes.Routes[route]; ok {
+		return r.BudgetFallbackVariant
+	}
+	return ""
+}
+
 // Close retires the current runtime: it is closed once the last request
 // using it is done. Call it when the server has stopped.
 func (s *Service) Close() {
@@ -275,7 +284,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 // forced a variant or bypassed routing are not part of any experiment.
 func (s *Service) record(ctx context.Context, req *gatewayv1.CompleteRequest, d *routing.Decision,
 	resp *gatewayv1.CompleteResponse, final *gatewayv1.StreamResponse, err error, latency time.Duration) {
-	if d.Route == "" || req.GetForceVariant() != "" {
+	if d.Route == "" || req.GetForceVariant() != "" || budgetFallback(ctx) != "" {
 		return
 	}
 	if final != nil {
@@ -376,12 +385,17 @@ func decide(ctx context.Context, rt *Runtime, req *gatewayv1.CompleteRequest) (*
 		return rt.Router.Direct(m.GetProvider(), m.GetModel())
 	}
 	client, _ := auth.FromContext(ctx)
-	return rt.Router.Select(routing.Selection{
+	sel := routing.Selection{
 		Route:        req.GetRoute(),
 		Subject:      req.GetCaller().GetSubject(),
 		ForceVariant: req.GetForceVariant(),
 		ForceAllowed: client != nil && client.AllowForcedVariant,
-	})
+	}
+	if v := budgetFallback(ctx); v != "" {
+		// The route's budget is exhausted: its cheaper variant answers.
+		sel.ForceVariant, sel.ForceAllowed = v, true
+	}
+	return rt.Router.Select(sel)
 }
 
 // providerRequest translates req for the provider d chose: the variant's

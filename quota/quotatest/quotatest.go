@@ -38,6 +38,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"Filters", testFilters},
 		{"TooLarge", testTooLarge},
 		{"Concurrent", testConcurrent},
+		{"Remaining", testRemaining},
+		{"IgnoreBudgets", testIgnoreBudgets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -474,4 +476,135 @@ func testConcurrent(t *testing.T, s quota.Store) {
 		f.mustReserve(t, st)
 	}
 	f.mustExceed(t, st, "streams")
+}
+
+// remaining checks r.Remaining() against want, which lists per counter
+// its kind, max, remaining and reset (within a microsecond).
+func remaining(t *testing.T, r *quota.Reservation, limit string, want ...quota.Remaining) {
+	t.Helper()
+	got := r.Remaining()
+	if len(got) != len(want) {
+		t.Fatalf("Remaining() = %+v, want %+v", got, want)
+	}
+	for i, w := range want {
+		g := got[i]
+		d := g.Reset - w.Reset
+		if g.Limit != limit || g.Kind != w.Kind || g.Max != w.Max || math.Abs(g.Remaining-w.Remaining) > 1e-9 ||
+			d < -time.Microsecond || d > time.Microsecond {
+			t.Errorf("Remaining()[%d] = %+v, want %+v of limit %q", i, g, w, limit)
+		}
+	}
+}
+
+func testRemaining(t *testing.T, s quota.Store) {
+	f := newFixture(s, config.Limit{Name: "all", Scope: []string{config.ScopeUser},
+		RequestsPerMinute: 5, TokensPerMinute: 1000, ConcurrentStreams: 2, USDPerDay: 1, USDPerMonth: 10})
+	midnight := 14*time.Hour + 30*time.Minute
+	monthEnd := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC).Sub(start)
+	rem := func(k quota.Kind, maxv, left float64, reset time.Duration) quota.Remaining {
+		return quota.Remaining{Kind: k, Max: maxv, Remaining: left, Reset: reset}
+	}
+	// Each reservation takes one request, its tokens and a slot: what
+	// remains is the max less what the reservations hold.
+	st := u1
+	st.Stream = true
+	var requests, tokens, streams float64
+	var held []*quota.Reservation
+	for _, est := range []int64{100, 250} {
+		st.EstimatedTokens = est
+		r := f.mustReserve(t, st)
+		held = append(held, r)
+		requests, tokens, streams = requests+1, tokens+float64(est), streams+1
+		remaining(t, r, "all",
+			rem(quota.KindRequests, 5, 5-requests, time.Duration(requests/5*float64(time.Minute))),
+			rem(quota.KindTokens, 1000, 1000-tokens, time.Duration(tokens/1000*float64(time.Minute))),
+			rem(quota.KindStreams, 2, 2-streams, 0),
+			rem(quota.KindUSDPerDay, 1, 1, midnight),
+			rem(quota.KindUSDPerMonth, 10, 10, monthEnd),
+		)
+	}
+	// The commits free the slots and spend 0.75 of the budgets.
+	if err := held[0].Commit(ctx, 100, 0.25); err != nil {
+		t.Fatal(err)
+	}
+	if err := held[1].Commit(ctx, 250, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	r := f.mustReserve(t, quota.Request{User: "u1"}) // no tokens, no stream
+	remaining(t, r, "all",
+		rem(quota.KindRequests, 5, 2, 36*time.Second),
+		rem(quota.KindTokens, 1000, 650, 21*time.Second),
+		rem(quota.KindUSDPerDay, 1, 0.25, midnight),
+		rem(quota.KindUSDPerMonth, 10, 9.25, monthEnd),
+	)
+	// 30s drain 2.5 requests and 500 tokens: 1.5 requests are held after
+	// the next one (3.5 remain, of which 3 whole), and 10 tokens.
+	f.clock.Advance(30 * time.Second)
+	r = f.mustReserve(t, quota.Request{User: "u1", EstimatedTokens: 10})
+	remaining(t, r, "all",
+		rem(quota.KindRequests, 5, 3, 18*time.Second),
+		rem(quota.KindTokens, 1000, 990, 600*time.Millisecond),
+		rem(quota.KindUSDPerDay, 1, 0.25, midnight-30*time.Second),
+		rem(quota.KindUSDPerMonth, 10, 9.25, monthEnd-30*time.Second),
+	)
+	// A request no limit matches has nothing remaining to tell.
+	f2 := newFixture(s, config.Limit{Name: "other", Routes: []string{"x"}, RequestsPerMinute: 1})
+	if got := f2.mustReserve(t, u1).Remaining(); len(got) != 0 {
+		t.Errorf("Remaining() with no limit = %+v, want none", got)
+	}
+}
+
+func testIgnoreBudgets(t *testing.T, s quota.Store) {
+	for _, lim := range []config.Limit{
+		{Name: "team", Scope: []string{config.ScopeAPIKey}, RequestsPerMinute: 100, USDPerDay: 1, USDPerMonth: 10},
+		{Name: "budget_only", Scope: []string{config.ScopeAPIKey}, USDPerDay: 1, USDPerMonth: 10},
+	} {
+		t.Run(lim.Name, func(t *testing.T) {
+			f := newFixture(s, lim)
+			if err := f.mustReserve(t, u1).Commit(ctx, 10, 1); err != nil {
+				t.Fatal(err)
+			}
+			if e := f.exceedErr(t, u1, lim.Name); e.Kind != quota.KindUSDPerDay {
+				t.Fatalf("refused by %s, want usd_per_day", e.Kind)
+			}
+			ig := u1
+			ig.IgnoreBudgets = true
+			r := f.mustReserve(t, ig)
+			for _, rm := range r.Remaining() {
+				if rm.Kind.IsBudget() {
+					t.Errorf("Remaining() has the ignored budget %+v", rm)
+				}
+			}
+			if lim.RequestsPerMinute > 0 {
+				// The other counters are still reserved.
+				remaining(t, r, lim.Name, quota.Remaining{Kind: quota.KindRequests, Max: 100, Remaining: 98,
+					Reset: time.Duration(2.0 / 100 * float64(time.Minute))})
+			}
+			events := len(f.ev.Budgets)
+			// Its cost still counts: 1 + 7.5 crosses 80% of the month.
+			if err := r.Commit(ctx, 10, 7.5); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Commit(ctx, 10, 7.5); err != nil { // once only
+				t.Fatal(err)
+			}
+			ev := f.ev.Budgets[events:]
+			if len(ev) != 1 || ev[0].Kind != quota.KindUSDPerMonth || ev[0].Threshold != quota.BudgetWarning ||
+				math.Abs(ev[0].Spent-8.5) > 1e-9 {
+				t.Errorf("budget events after the commit %+v, want the month's 80%% at 8.5", ev)
+			}
+			f.mustExceed(t, u1, lim.Name)
+			// The next day, the month has 1.5 left.
+			f.clock.Advance(24 * time.Hour)
+			var month float64 = -1
+			for _, rm := range f.mustReserve(t, u1).Remaining() {
+				if rm.Kind == quota.KindUSDPerMonth {
+					month = rm.Remaining
+				}
+			}
+			if math.Abs(month-1.5) > 1e-9 {
+				t.Errorf("month remaining %v, want 1.5", month)
+			}
+		})
+	}
 }
