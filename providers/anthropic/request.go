@@ -1,11 +1,10 @@
 package anthropic
 
 import (
-	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/providers/wirejson"
 )
 
 // encode validates req and writes its wire JSON into a pooled buffer. The
@@ -34,7 +33,7 @@ func (p *Provider) appendRequest(dst []byte, req *providers.Request, stream bool
 	}
 
 	dst = append(dst, `{"model":`...)
-	dst = appendString(dst, req.Model)
+	dst = wirejson.AppendString(dst, req.Model)
 	dst = append(dst, `,"max_tokens":`...)
 	dst = strconv.AppendInt(dst, int64(maxTokens), 10)
 
@@ -51,7 +50,7 @@ func (p *Provider) appendRequest(dst []byte, req *providers.Request, stream bool
 		} else {
 			dst = append(dst, `\n\n`...)
 		}
-		dst = appendStringBody(dst, m.Content)
+		dst = wirejson.AppendStringBody(dst, m.Content)
 	}
 	if !first {
 		dst = append(dst, '"')
@@ -78,17 +77,17 @@ func (p *Provider) appendRequest(dst []byte, req *providers.Request, stream bool
 			dst = append(dst, `","content":"`...)
 			last = m.Role
 		}
-		dst = appendStringBody(dst, m.Content)
+		dst = wirejson.AppendStringBody(dst, m.Content)
 	}
 	dst = append(dst, `"}]`...)
 
 	if req.Temperature != nil {
 		dst = append(dst, `,"temperature":`...)
-		dst = appendFloat(dst, *req.Temperature)
+		dst = wirejson.AppendFloat(dst, *req.Temperature)
 	}
 	if req.TopP != nil {
 		dst = append(dst, `,"top_p":`...)
-		dst = appendFloat(dst, *req.TopP)
+		dst = wirejson.AppendFloat(dst, *req.TopP)
 	}
 	if len(req.Stop) > 0 {
 		dst = append(dst, `,"stop_sequences":[`...)
@@ -96,13 +95,13 @@ func (p *Provider) appendRequest(dst []byte, req *providers.Request, stream bool
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, s)
+			dst = wirejson.AppendString(dst, s)
 		}
 		dst = append(dst, ']')
 	}
 	if req.User != "" {
 		dst = append(dst, `,"metadata":{"user_id":`...)
-		dst = appendString(dst, req.User)
+		dst = wirejson.AppendString(dst, req.User)
 		dst = append(dst, '}')
 	}
 	if stream {
@@ -154,83 +153,4 @@ func (p *Provider) validate(req *providers.Request) error {
 		return bad("the first non-system message must be a user message, not an assistant message")
 	}
 	return nil
-}
-
-// appendString appends s as a JSON string.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	dst = appendStringBody(dst, s)
-	return append(dst, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendStringBody appends s escaped as the inside of a JSON string, exactly
-// as encoding/json does with HTML escaping off: invalid UTF-8 becomes
-// U+FFFD, and U+2028 and U+2029 are escaped.
-func appendStringBody(dst []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(dst, s[start:]...)
-}
-
-// appendFloat appends f as encoding/json formats a float64. f must be
-// finite (validate guarantees it).
-func appendFloat(dst []byte, f float64) []byte {
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// e-09 → e-9, as encoding/json does.
-		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,15 +234,6 @@ func FuzzTranslateRequest(f *testing.F) {
 			t.Fatalf("\n got %s\nwant %s", got, want)
 		}
 	})
-}
-
-func TestAppendFloat(t *testing.T) {
-	for _, f := range []float64{0, 1, 0.1, 0.7, 1e-6, 1e-7, 9.99e-7, 0.123456789, 1e21, 1e20, math.SmallestNonzeroFloat64, -0.5} {
-		want, _ := json.Marshal(f)
-		if got := appendFloat(nil, f); !bytes.Equal(got, want) {
-			t.Errorf("appendFloat(%v) = %s, want %s", f, got, want)
-		}
-	}
 }
 
 func TestDefaultMaxTokensOption(t *testing.T) {

@@ -1,61 +1,12 @@
 package openai
 
 import (
-	"encoding/json"
 	"io"
-	"math"
 	"strings"
 	"testing"
 
 	"github.com/careerpath/llmgateway/providers"
 )
-
-// decodeString is what a JSON decoder makes of b.
-func decodeString(t testing.TB, b []byte) string {
-	t.Helper()
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatalf("invalid JSON string %q: %v", b, err)
-	}
-	return s
-}
-
-var stringCases = []string{
-	"", "plain", `quote " backslash \ slash /`, "<html> & </html>", "tab\tnewline\nreturn\rbell\a\x00\x1f\x7f",
-	"\b\f", "ünïcødé — ✓ 🚀", "\u2028\u2029", "bad \xff\xfe utf8 \xe2\x82", "\xed\xa0\x80 surrogate",
-}
-
-func TestAppendStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range stringCases {
-		got := appendString(nil, s)
-		want, _ := json.Marshal(s)
-		if a, b := decodeString(t, got), decodeString(t, want); a != b {
-			t.Errorf("appendString(%q) decodes to %q, encoding/json to %q", s, a, b)
-		}
-	}
-}
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range stringCases {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := appendString(nil, s)
-		want, _ := json.Marshal(s)
-		if a, b := decodeString(t, got), decodeString(t, want); a != b {
-			t.Fatalf("appendString(%q) decodes to %q, encoding/json to %q", s, a, b)
-		}
-	})
-}
-
-func TestAppendFloatMatchesEncodingJSON(t *testing.T) {
-	for _, f := range []float64{0, 1, 0.2, 0.7, 1.5, 2, -0.5, 1e-7, 1.5e-9, 1e21, 123456789.125, math.SmallestNonzeroFloat64, math.MaxFloat64} {
-		want, _ := json.Marshal(f)
-		if got := appendFloat(nil, f); string(got) != string(want) {
-			t.Errorf("appendFloat(%v) = %s, want %s", f, got, want)
-		}
-	}
-}
 
 func TestRequestBodyReferences(t *testing.T) {
 	body := getRequestBody()

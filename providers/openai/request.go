@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/providers/wirejson"
 )
 
 // encode translates req into the Chat Completions JSON body. The caller owns
@@ -40,16 +40,16 @@ func (p *Provider) encode(req *providers.Request, stream bool) (*requestBody, er
 // wire name of req.MaxTokens. Floats must be finite.
 func appendRequest(b []byte, req *providers.Request, maxTokensField string, stream bool) []byte {
 	b = append(b, `{"model":`...)
-	b = appendString(b, req.Model)
+	b = wirejson.AppendString(b, req.Model)
 	b = append(b, `,"messages":[`...)
 	for i, m := range req.Messages {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"role":`...)
-		b = appendString(b, string(m.Role))
+		b = wirejson.AppendString(b, string(m.Role))
 		b = append(b, `,"content":`...)
-		b = appendString(b, m.Content)
+		b = wirejson.AppendString(b, m.Content)
 		b = append(b, '}')
 	}
 	b = append(b, ']')
@@ -61,11 +61,11 @@ func appendRequest(b []byte, req *providers.Request, maxTokensField string, stre
 	}
 	if req.Temperature != nil {
 		b = append(b, `,"temperature":`...)
-		b = appendFloat(b, *req.Temperature)
+		b = wirejson.AppendFloat(b, *req.Temperature)
 	}
 	if req.TopP != nil {
 		b = append(b, `,"top_p":`...)
-		b = appendFloat(b, *req.TopP)
+		b = wirejson.AppendFloat(b, *req.TopP)
 	}
 	if len(req.Stop) > 0 {
 		b = append(b, `,"stop":[`...)
@@ -73,7 +73,7 @@ func appendRequest(b []byte, req *providers.Request, maxTokensField string, stre
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, s)
+			b = wirejson.AppendString(b, s)
 		}
 		b = append(b, ']')
 	}
@@ -83,88 +83,13 @@ func appendRequest(b []byte, req *providers.Request, maxTokensField string, stre
 	}
 	if req.User != "" {
 		b = append(b, `,"user":`...)
-		b = appendString(b, req.User)
+		b = wirejson.AppendString(b, req.User)
 	}
 	if stream {
 		// Without include_usage OpenAI sends no usage at all on streams.
 		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
 	}
 	return append(b, '}')
-}
-
-// appendFloat formats f as encoding/json does.
-func appendFloat(b []byte, f float64) []byte {
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// Clean up e-09 to e-9, as encoding/json does.
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. It escapes what JSON requires
-// plus U+2028 and U+2029, replaces invalid UTF-8 with U+FFFD like
-// encoding/json, and leaves <, > and & alone.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // Request and response buffers are pooled; very large ones are dropped

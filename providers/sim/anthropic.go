@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+
+	"github.com/careerpath/llmgateway/providers/wirejson"
 )
 
 // messagesRequest is the part of an Anthropic Messages request the
@@ -121,7 +123,7 @@ func (ex *exchange) appendAnthropicMessageHead(b []byte) []byte {
 	b = append(b, `{"id":"`...)
 	b = ex.appendID(b)
 	b = append(b, `","type":"message","role":"assistant","model":`...)
-	return appendJSONString(b, ex.model)
+	return wirejson.AppendString(b, ex.model)
 }
 
 // appendAnthropicUnary appends a message object.

@@ -3,6 +3,8 @@ package sim
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/careerpath/llmgateway/providers/wirejson"
 )
 
 // wireFormat is the vendor dialect of one endpoint.
@@ -46,15 +48,15 @@ func writeAPIError(w http.ResponseWriter, f wireFormat, e apiError, retryAfter s
 func appendAPIError(b []byte, f wireFormat, e apiError) []byte {
 	if f == formatAnthropic {
 		b = append(b, `{"type":"error","error":{"type":`...)
-		b = appendJSONString(b, e.typ)
+		b = wirejson.AppendString(b, e.typ)
 		b = append(b, `,"message":`...)
-		b = appendJSONString(b, e.message)
+		b = wirejson.AppendString(b, e.message)
 		return append(b, "}}"...)
 	}
 	b = append(b, `{"error":{"message":`...)
-	b = appendJSONString(b, e.message)
+	b = wirejson.AppendString(b, e.message)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, e.typ)
+	b = wirejson.AppendString(b, e.typ)
 	b = append(b, `,"param":`...)
 	b = appendNullableString(b, e.param)
 	b = append(b, `,"code":`...)
@@ -66,7 +68,7 @@ func appendNullableString(b []byte, s string) []byte {
 	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendJSONString(b, s)
+	return wirejson.AppendString(b, s)
 }
 
 // badRequest is a 400 invalid_request_error in either format.

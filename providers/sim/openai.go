@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+
+	"github.com/careerpath/llmgateway/providers/wirejson"
 )
 
 // chatRequest is the part of an OpenAI chat completion request the
@@ -118,7 +120,7 @@ func (ex *exchange) appendOpenAIUnary(b []byte) []byte {
 	b = append(b, `","object":"chat.completion","created":`...)
 	b = strconv.AppendInt(b, ex.created, 10)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, ex.model)
+	b = wirejson.AppendString(b, ex.model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":"`...)
 	b = ex.ans.appendText(b)
 	b = append(b, `","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":`...)
@@ -157,7 +159,7 @@ func (ex *exchange) buildOpenAIChunkPrefix(b []byte) []byte {
 	b = append(b, `","object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, ex.created, 10)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, ex.model)
+	b = wirejson.AppendString(b, ex.model)
 	return append(b, `,"service_tier":"default","system_fingerprint":"fp_sim","choices":[`...)
 }
 
