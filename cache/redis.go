@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -30,7 +31,20 @@ type RedisOptions struct {
 	MaxEntryBytes int
 	// Observer, when set, is told of hits, misses, sets and errors.
 	Observer Observer
+	// PauseAfterError is how long the store stops calling Redis after a
+	// failed operation, answering misses at once instead of making every
+	// request wait out the timeout while Redis is down; 0 means
+	// [DefaultRedisPause], negative never pauses.
+	PauseAfterError time.Duration
 }
+
+// DefaultRedisPause is how long a [RedisStore] leaves Redis alone after a
+// failure.
+const DefaultRedisPause = time.Second
+
+// ErrPaused is returned, without calling Redis, while a [RedisStore]
+// pauses after a failure.
+var ErrPaused = errors.New("cache: redis paused after a failure")
 
 // RedisStore is the [Store] shared by every replica on one Redis
 // (standalone, Sentinel or Cluster).
@@ -51,6 +65,9 @@ type RedisStore struct {
 	obs      Observer
 	// direct: c gives up at its context's deadline by itself.
 	direct bool
+	pause  time.Duration
+	// pausedUntil is when calls to Redis resume, in Unix nanoseconds.
+	pausedUntil atomic.Int64
 }
 
 // NewRedisStore returns a store on c. The caller owns c and closes it.
@@ -64,7 +81,11 @@ func NewRedisStore(c redis.UniversalClient, opts RedisOptions) *RedisStore {
 	if opts.MaxEntryBytes <= 0 {
 		opts.MaxEntryBytes = DefaultMaxEntryBytes
 	}
+	if opts.PauseAfterError == 0 {
+		opts.PauseAfterError = DefaultRedisPause
+	}
 	return &RedisStore{
+		pause:    opts.PauseAfterError,
 		c:        c,
 		prefix:   opts.Prefix,
 		timeout:  opts.Timeout,
@@ -154,6 +175,18 @@ func (s *RedisStore) Delete(ctx context.Context, k Key) error {
 // honour deadlines, op runs on a goroutine of its own and is abandoned
 // (it writes nothing the caller reads) if the deadline comes first.
 func (s *RedisStore) do(ctx context.Context, op func(context.Context) error) error {
+	if time.Now().UnixNano() < s.pausedUntil.Load() {
+		return ErrPaused
+	}
+	err := s.call(ctx, op)
+	if err != nil && !errors.Is(err, redis.Nil) && ctx.Err() == nil && s.pause > 0 {
+		// Redis failed, not the caller: leave it alone for a while.
+		s.pausedUntil.Store(time.Now().Add(s.pause).UnixNano())
+	}
+	return err
+}
+
+func (s *RedisStore) call(ctx context.Context, op func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if err := ctx.Err(); err != nil {

@@ -230,7 +230,8 @@ func TestRedisStoreUnresponsive(t *testing.T) {
 	for _, kind := range clientKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			addr := blackhole(t) // registered first: its cleanup runs after the client's close
-			s := cache.NewRedisStore(newClient(t, addr, kind.ctxTimeout), cache.RedisOptions{Timeout: 50 * time.Millisecond})
+			// The pause after a failure is off: this test is about timeouts.
+			s := cache.NewRedisStore(newClient(t, addr, kind.ctxTimeout), cache.RedisOptions{Timeout: 50 * time.Millisecond, PauseAfterError: -1})
 			ctx := context.Background()
 			start := time.Now()
 			_, st, err := s.Get(ctx, keyN(1))
@@ -322,5 +323,25 @@ func BenchmarkRedisStore(b *testing.B) {
 				})
 			})
 		})
+	}
+}
+
+func TestRedisStorePausesAfterAFailure(t *testing.T) {
+	addr := blackhole(t)
+	s := cache.NewRedisStore(newClient(t, addr, true), cache.RedisOptions{Timeout: 50 * time.Millisecond, PauseAfterError: time.Minute})
+	ctx := context.Background()
+	if _, st, err := s.Get(ctx, keyN(1)); st != cache.Miss || err == nil {
+		t.Fatalf("first Get: %v %v", st, err)
+	}
+	// While paused, a lookup is a miss at once: requests do not wait out
+	// the timeout one by one while Redis is down.
+	start := time.Now()
+	for range 10 {
+		if _, st, err := s.Get(ctx, keyN(1)); st != cache.Miss || !errors.Is(err, cache.ErrPaused) {
+			t.Fatalf("paused Get: %v %v", st, err)
+		}
+	}
+	if el := time.Since(start); el > 20*time.Millisecond {
+		t.Fatalf("10 paused lookups took %v", el)
 	}
 }
