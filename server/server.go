@@ -78,6 +78,7 @@ type Server struct {
 	admin   *http.Server
 	conn    *grpc.ClientConn // the REST shim's connection to grpc
 	reload  *Reloader
+	chain   Chain
 	owned   []io.Closer // stores the server made itself, closed at shutdown
 
 	grpcLn, httpLn, adminLn net.Listener
@@ -122,6 +123,7 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	chain := defaultChain(log, s.service).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
 		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream})
+	s.chain = chain
 	sopts := append(chain.Options(),
 		// Accept requests somewhat over the limit so that validation can
 		// refuse them with InvalidArgument naming the limit, rather than

@@ -1,0 +1,27 @@
+package server
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/careerpath/llmgateway/cache"
+	"github.com/careerpath/llmgateway/config"
+)
+
+// TestChainOrder pins the interceptor order the design depends on:
+// recovery outermost, so a panic anywhere is an Internal error; logging
+// before auth, so refused calls are logged; auth before validation and
+// quota, so only known clients spend quota and quota is keyed by client;
+// status innermost, so every interceptor above it sees final gRPC codes.
+func TestChainOrder(t *testing.T) {
+	mem := cache.NewMemoryStore(cache.MemoryOptions{})
+	defer func() { _ = mem.Close() }()
+	srv, err := New(Options{Cache: mem}, &Runtime{Config: &config.Config{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"recovery", "logging", "auth", "validation", "quota", "status"}
+	if got := srv.chain.Names(); !slices.Equal(got, want) {
+		t.Fatalf("chain = %v, want %v", got, want)
+	}
+}
