@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -73,7 +72,8 @@ func NewExperimentService(st experiment.Store, opts ExperimentOptions) *Experime
 // HasRoute reports whether the current runtime has the named route; it
 // suits [ExperimentOptions.KnownRoute].
 func (s *Service) HasRoute(name string) bool {
-	return slices.Contains(s.Runtime().Router.Routes(), name)
+	_, ok := s.Runtime().Config.Routes.Routes[name]
+	return ok
 }
 
 // experimentID is the id of the named route's experiment in the current

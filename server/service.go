@@ -143,22 +143,7 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	}
 	resp := ans.Response
 	acct := account(rt, d, ans, resp.Usage)
-	out := &gatewayv1.CompleteResponse{
-		Id:              responseID(resp.ID),
-		Text:            resp.Text,
-		FinishReason:    finishReason(resp.FinishReason),
-		Usage:           usage(resp.Usage),
-		Provider:        acct.provider,
-		Model:           modelName(acct.model, resp.Model),
-		Route:           d.Route,
-		Variant:         d.Variant,
-		CostUsd:         acct.cost,
-		UpstreamLatency: durationpb.New(upstream),
-		ServedFrom:      acct.servedFrom,
-		Step:            acct.step,
-		FailedAttempts:  failedAttempts(r.Attempts()),
-	}
-	out.GatewayOverhead = durationpb.New(time.Since(start) - upstream)
+	out := completeResponse(d, resp, acct, r.Attempts(), upstream, start)
 	// Recorded before the answer leaves, so that feedback on it always
 	// finds its attribution.
 	s.record(ctx, req, d, out, nil, nil, time.Since(start))
@@ -258,23 +243,8 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 				Text: text.String(), FinishReason: c.FinishReason, Usage: c.Usage})
 			_ = s.cache.Set(ctx, plan.key, e, plan.ttl, plan.maxStale)
 		}
-		final = &gatewayv1.StreamResponse{
-			Done:             true,
-			Id:               responseID(c.ID),
-			FinishReason:     finishReason(c.FinishReason),
-			Usage:            usage(c.Usage),
-			Provider:         acct.provider,
-			Model:            modelName(acct.model, c.Model),
-			Route:            d.Route,
-			Variant:          d.Variant,
-			CostUsd:          acct.cost,
-			UpstreamLatency:  durationpb.New(upstream),
-			ServedFrom:       acct.servedFrom,
-			TimeToFirstToken: durationpb.New(ttft),
-			Step:             acct.step,
-			FailedAttempts:   failedAttempts(r.Attempts()),
-		}
-		final.GatewayOverhead = durationpb.New(time.Since(start) - upstream)
+		final = finalMessage(completeResponse(d, &providers.Response{ID: c.ID, Model: c.Model,
+			FinishReason: c.FinishReason, Usage: c.Usage}, acct, r.Attempts(), upstream, start), ttft)
 		s.record(ctx, req, d, nil, final, nil, time.Since(start))
 		return ss.Send(final)
 	}
@@ -298,19 +268,54 @@ func (s *Service) record(ctx context.Context, req *gatewayv1.CompleteRequest, d 
 // cachedResponse is the response for an answer served from the cache (or
 // shared with an identical request): a fresh response id, zero cost.
 func cachedResponse(d *routing.Decision, resp *providers.Response, a accounting, start time.Time) *gatewayv1.CompleteResponse {
+	hit := *resp
+	hit.ID = ""
+	return completeResponse(d, &hit, a, nil, 0, start)
+}
+
+// completeResponse is the account of an answer: its text and usage, who
+// answered it, what it cost, how it was produced and how long it took.
+// A stream's final message carries the same (see finalMessage).
+func completeResponse(d *routing.Decision, resp *providers.Response, a accounting, attempts []resilience.Attempt,
+	upstream time.Duration, start time.Time) *gatewayv1.CompleteResponse {
 	return &gatewayv1.CompleteResponse{
-		Id:              responseID(""),
+		Id:              responseID(resp.ID),
 		Text:            resp.Text,
 		FinishReason:    finishReason(resp.FinishReason),
 		Usage:           usage(resp.Usage),
 		Provider:        a.provider,
-		Model:           a.model,
+		Model:           modelName(a.model, resp.Model),
 		Route:           d.Route,
 		Variant:         d.Variant,
+		CostUsd:         a.cost,
+		UpstreamLatency: durationpb.New(upstream),
+		GatewayOverhead: durationpb.New(time.Since(start) - upstream),
 		ServedFrom:      a.servedFrom,
 		Step:            a.step,
-		UpstreamLatency: durationpb.New(0),
-		GatewayOverhead: durationpb.New(time.Since(start)),
+		FailedAttempts:  failedAttempts(attempts),
+	}
+}
+
+// finalMessage is a stream's last message: the same account as a unary
+// response, without the text (already sent in deltas), plus the time to
+// the first token.
+func finalMessage(c *gatewayv1.CompleteResponse, ttft time.Duration) *gatewayv1.StreamResponse {
+	return &gatewayv1.StreamResponse{
+		Done:             true,
+		Id:               c.Id,
+		FinishReason:     c.FinishReason,
+		Usage:            c.Usage,
+		Provider:         c.Provider,
+		Model:            c.Model,
+		Route:            c.Route,
+		Variant:          c.Variant,
+		CostUsd:          c.CostUsd,
+		GatewayOverhead:  c.GatewayOverhead,
+		UpstreamLatency:  c.UpstreamLatency,
+		ServedFrom:       c.ServedFrom,
+		TimeToFirstToken: durationpb.New(ttft),
+		Step:             c.Step,
+		FailedAttempts:   c.FailedAttempts,
 	}
 }
 
@@ -325,18 +330,14 @@ type accounting struct {
 // account attributes an answer: the provider and model that produced it,
 // its cost at that model's price, and the failover step.
 func account(rt *Runtime, d *routing.Decision, ans *resilience.Answer, u providers.Usage) accounting {
-	a := accounting{servedFrom: gatewayv1.ServedFrom_SERVED_FROM_FRESH}
+	a := accounting{servedFrom: gatewayv1.ServedFrom_SERVED_FROM_FRESH, step: failoverStep(ans.Step)}
 	switch ans.Step {
 	case resilience.StepStaleCache:
-		a.servedFrom, a.step = gatewayv1.ServedFrom_SERVED_FROM_STALE_CACHE, gatewayv1.FailoverStep_FAILOVER_STEP_STALE_CACHE
-		return a
+		a.servedFrom = gatewayv1.ServedFrom_SERVED_FROM_STALE_CACHE
+		return a // nothing is known of its origin, and it costs nothing now
 	case resilience.StepDegraded:
-		a.servedFrom, a.step = gatewayv1.ServedFrom_SERVED_FROM_DEGRADED, gatewayv1.FailoverStep_FAILOVER_STEP_DEGRADED
+		a.servedFrom = gatewayv1.ServedFrom_SERVED_FROM_DEGRADED
 		return a
-	case resilience.StepBackup:
-		a.step = gatewayv1.FailoverStep_FAILOVER_STEP_BACKUP
-	default:
-		a.step = gatewayv1.FailoverStep_FAILOVER_STEP_PRIMARY
 	}
 	a.provider, a.model = ans.Target.Provider, ans.Target.Model
 	price := d.Price
