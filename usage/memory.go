@@ -46,7 +46,7 @@ func (s *MemoryStore) Record(_ context.Context, e Entry) error {
 	if err != nil {
 		return err
 	}
-	d := e.Dims.clean()
+	d := e.clean()
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -90,7 +90,7 @@ func (s *RedisStore) Record(ctx context.Context, e Entry) error {
 	if err != nil {
 		return err
 	}
-	d := e.Dims.clean()
+	d := e.clean()
 	dims := d.Client + "|" + d.Provider + "|" + d.Model + "|" + d.Route + "|"
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
