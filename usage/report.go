@@ -49,9 +49,10 @@ func matches(filter, d Dims) bool {
 // ending with the bucket of its end: 24 hours, 30 days or 12 months.
 var DefaultBuckets = map[Granularity]int{Hour: 24, Day: 30, Month: 12}
 
-// MaxBuckets is the most buckets one query may cover: 7 days of hours,
-// 400 days, 60 months.
-var MaxBuckets = map[Granularity]int{Hour: 7 * 24, Day: 400, Month: 60}
+// MaxSpan is the longest range, from its start to its end, one query
+// may ask for: 7 days of hours, 400 days of days, 1830 days (60 months)
+// of months. The contract's rules on UsageRequest say the same.
+var MaxSpan = map[Granularity]time.Duration{Hour: 7 * 24 * time.Hour, Day: 400 * 24 * time.Hour, Month: 1830 * 24 * time.Hour}
 
 // Query asks for a report.
 type Query struct {
@@ -92,8 +93,8 @@ type Result struct {
 }
 
 // Span returns the first and the after-last bucket starts that q covers
-// at now. It fails with [ErrInvalid] when the range is empty or covers
-// more than [MaxBuckets].
+// at now. It fails with [ErrInvalid] when the range is empty or longer
+// than [MaxSpan].
 func (q Query) Span(now time.Time) (from, to time.Time, err error) {
 	g := q.Granularity
 	if !g.valid() {
@@ -118,9 +119,9 @@ func (q Query) Span(now time.Time) (from, to time.Time, err error) {
 	if !from.Before(to) {
 		return time.Time{}, time.Time{}, fmt.Errorf("%w query: the end must be after the start", ErrInvalid)
 	}
-	if g.Add(from, MaxBuckets[g]).Before(to) {
-		return time.Time{}, time.Time{}, fmt.Errorf("%w query: a report covers at most %d buckets of a %s",
-			ErrInvalid, MaxBuckets[g], g)
+	if !q.Start.IsZero() && end.Sub(q.Start) > MaxSpan[g] {
+		return time.Time{}, time.Time{}, fmt.Errorf("%w query: a report by the %s covers at most %v",
+			ErrInvalid, g, MaxSpan[g])
 	}
 	return from, to, nil
 }

@@ -12,6 +12,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -271,6 +272,125 @@ func (x FailoverStep) Number() protoreflect.EnumNumber {
 // Deprecated: Use FailoverStep.Descriptor instead.
 func (FailoverStep) EnumDescriptor() ([]byte, []int) {
 	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{3}
+}
+
+// Granularity is the length of a usage bucket. Buckets start on the UTC
+// hour, day and first of the month.
+type Granularity int32
+
+const (
+	// GRANULARITY_UNSPECIFIED means GRANULARITY_DAY.
+	Granularity_GRANULARITY_UNSPECIFIED Granularity = 0
+	// GRANULARITY_HOUR is an hour; the gateway keeps the last 48.
+	Granularity_GRANULARITY_HOUR Granularity = 1
+	// GRANULARITY_DAY is a day; the gateway keeps the last 90.
+	Granularity_GRANULARITY_DAY Granularity = 2
+	// GRANULARITY_MONTH is a calendar month; the gateway keeps the last 24.
+	Granularity_GRANULARITY_MONTH Granularity = 3
+)
+
+// Enum value maps for Granularity.
+var (
+	Granularity_name = map[int32]string{
+		0: "GRANULARITY_UNSPECIFIED",
+		1: "GRANULARITY_HOUR",
+		2: "GRANULARITY_DAY",
+		3: "GRANULARITY_MONTH",
+	}
+	Granularity_value = map[string]int32{
+		"GRANULARITY_UNSPECIFIED": 0,
+		"GRANULARITY_HOUR":        1,
+		"GRANULARITY_DAY":         2,
+		"GRANULARITY_MONTH":       3,
+	}
+)
+
+func (x Granularity) Enum() *Granularity {
+	p := new(Granularity)
+	*p = x
+	return p
+}
+
+func (x Granularity) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Granularity) Descriptor() protoreflect.EnumDescriptor {
+	return file_llmgateway_v1_gateway_proto_enumTypes[4].Descriptor()
+}
+
+func (Granularity) Type() protoreflect.EnumType {
+	return &file_llmgateway_v1_gateway_proto_enumTypes[4]
+}
+
+func (x Granularity) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Granularity.Descriptor instead.
+func (Granularity) EnumDescriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{4}
+}
+
+// UsageDimension is a dimension a usage report can be broken down by.
+type UsageDimension int32
+
+const (
+	// USAGE_DIMENSION_UNSPECIFIED is invalid.
+	UsageDimension_USAGE_DIMENSION_UNSPECIFIED UsageDimension = 0
+	// USAGE_DIMENSION_PROVIDER is the provider instance that answered.
+	UsageDimension_USAGE_DIMENSION_PROVIDER UsageDimension = 1
+	// USAGE_DIMENSION_MODEL is the model that answered.
+	UsageDimension_USAGE_DIMENSION_MODEL UsageDimension = 2
+	// USAGE_DIMENSION_ROUTE is the route the request took.
+	UsageDimension_USAGE_DIMENSION_ROUTE UsageDimension = 3
+	// USAGE_DIMENSION_CLIENT is the API client that asked.
+	UsageDimension_USAGE_DIMENSION_CLIENT UsageDimension = 4
+)
+
+// Enum value maps for UsageDimension.
+var (
+	UsageDimension_name = map[int32]string{
+		0: "USAGE_DIMENSION_UNSPECIFIED",
+		1: "USAGE_DIMENSION_PROVIDER",
+		2: "USAGE_DIMENSION_MODEL",
+		3: "USAGE_DIMENSION_ROUTE",
+		4: "USAGE_DIMENSION_CLIENT",
+	}
+	UsageDimension_value = map[string]int32{
+		"USAGE_DIMENSION_UNSPECIFIED": 0,
+		"USAGE_DIMENSION_PROVIDER":    1,
+		"USAGE_DIMENSION_MODEL":       2,
+		"USAGE_DIMENSION_ROUTE":       3,
+		"USAGE_DIMENSION_CLIENT":      4,
+	}
+)
+
+func (x UsageDimension) Enum() *UsageDimension {
+	p := new(UsageDimension)
+	*p = x
+	return p
+}
+
+func (x UsageDimension) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (UsageDimension) Descriptor() protoreflect.EnumDescriptor {
+	return file_llmgateway_v1_gateway_proto_enumTypes[5].Descriptor()
+}
+
+func (UsageDimension) Type() protoreflect.EnumType {
+	return &file_llmgateway_v1_gateway_proto_enumTypes[5]
+}
+
+func (x UsageDimension) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use UsageDimension.Descriptor instead.
+func (UsageDimension) EnumDescriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{5}
 }
 
 // CompleteRequest asks for one chat completion. It names either a route (what
@@ -1864,11 +1984,466 @@ func (x *VariantComparison) GetSmallSample() bool {
 	return false
 }
 
+// UsageRequest asks for a usage report: the buckets of one granularity that
+// overlap [start, end), with optional filters and breakdown.
+type UsageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Granularity is the length of the buckets; unset means a day.
+	Granularity Granularity `protobuf:"varint,1,opt,name=granularity,proto3,enum=llmgateway.v1.Granularity" json:"granularity,omitempty"`
+	// Start is the start of the range; the bucket it falls in is the first
+	// reported. Unset: 24 hours, 30 days or 12 months before end.
+	Start *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start,proto3" json:"start,omitempty"`
+	// End is the end of the range, exclusive; unset means now. From start to
+	// end is at most 7 days (168h) for hours, 400 days for days and 1830 days
+	// for months.
+	End *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end,proto3" json:"end,omitempty"`
+	// GroupBy lists the dimensions rows are broken down by, each at most once;
+	// empty gives one row per bucket.
+	GroupBy []UsageDimension `protobuf:"varint,4,rep,packed,name=group_by,json=groupBy,proto3,enum=llmgateway.v1.UsageDimension" json:"group_by,omitempty"`
+	// Provider, when set, keeps only answers of this provider instance.
+	Provider string `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`
+	// Model, when set, keeps only answers of this model (as the provider
+	// named it).
+	Model string `protobuf:"bytes,6,opt,name=model,proto3" json:"model,omitempty"`
+	// Route, when set, keeps only requests on this route.
+	Route string `protobuf:"bytes,7,opt,name=route,proto3" json:"route,omitempty"`
+	// Client, when set, keeps only requests of this API client, by its name
+	// in clients.json (never its key). A client without allow_all_usage may
+	// name only itself; its report is always only its own.
+	Client        string `protobuf:"bytes,8,opt,name=client,proto3" json:"client,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UsageRequest) Reset() {
+	*x = UsageRequest{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UsageRequest) ProtoMessage() {}
+
+func (x *UsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UsageRequest.ProtoReflect.Descriptor instead.
+func (*UsageRequest) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *UsageRequest) GetGranularity() Granularity {
+	if x != nil {
+		return x.Granularity
+	}
+	return Granularity_GRANULARITY_UNSPECIFIED
+}
+
+func (x *UsageRequest) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *UsageRequest) GetEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+func (x *UsageRequest) GetGroupBy() []UsageDimension {
+	if x != nil {
+		return x.GroupBy
+	}
+	return nil
+}
+
+func (x *UsageRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *UsageRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *UsageRequest) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
+}
+
+func (x *UsageRequest) GetClient() string {
+	if x != nil {
+		return x.Client
+	}
+	return ""
+}
+
+// UsageResponse is a usage report.
+type UsageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Granularity is the length of the buckets.
+	Granularity Granularity `protobuf:"varint,1,opt,name=granularity,proto3,enum=llmgateway.v1.Granularity" json:"granularity,omitempty"`
+	// Start is the start of the first bucket covered.
+	Start *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start,proto3" json:"start,omitempty"`
+	// End is the end of the last bucket covered.
+	End *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end,proto3" json:"end,omitempty"`
+	// Rows are the non-empty buckets, oldest first; within a bucket, one row
+	// per combination of the dimensions grouped by, sorted by provider, model,
+	// route and client.
+	Rows []*UsageRow `protobuf:"bytes,4,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Totals are the sums of the rows.
+	Totals        *UsageTotals `protobuf:"bytes,5,opt,name=totals,proto3" json:"totals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UsageResponse) Reset() {
+	*x = UsageResponse{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UsageResponse) ProtoMessage() {}
+
+func (x *UsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UsageResponse.ProtoReflect.Descriptor instead.
+func (*UsageResponse) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *UsageResponse) GetGranularity() Granularity {
+	if x != nil {
+		return x.Granularity
+	}
+	return Granularity_GRANULARITY_UNSPECIFIED
+}
+
+func (x *UsageResponse) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *UsageResponse) GetEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+func (x *UsageResponse) GetRows() []*UsageRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *UsageResponse) GetTotals() *UsageTotals {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+// UsageRow is one bucket's usage for one combination of the dimensions
+// grouped by; the dimensions not grouped by are empty.
+type UsageRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// BucketStart is the start of the hour, day or month.
+	BucketStart *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=bucket_start,json=bucketStart,proto3" json:"bucket_start,omitempty"`
+	// Provider is the provider instance that answered; empty for stale and
+	// degraded answers, which no provider produced.
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	// Model is the model that answered, as the provider named it.
+	Model string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	// Route is the route the requests took; empty for model overrides.
+	Route string `protobuf:"bytes,4,opt,name=route,proto3" json:"route,omitempty"`
+	// Client is the API client that asked, by its name in clients.json
+	// ("anonymous" when authentication is disabled).
+	Client string `protobuf:"bytes,5,opt,name=client,proto3" json:"client,omitempty"`
+	// Requests counts the answers served, cache hits included; failed
+	// requests are not counted.
+	Requests int64 `protobuf:"varint,6,opt,name=requests,proto3" json:"requests,omitempty"`
+	// CacheHits counts the answers served from the gateway's answer cache.
+	CacheHits int64 `protobuf:"varint,7,opt,name=cache_hits,json=cacheHits,proto3" json:"cache_hits,omitempty"`
+	// InputTokens counts the prompt tokens providers billed (cache hits add
+	// none).
+	InputTokens int64 `protobuf:"varint,8,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
+	// OutputTokens counts the generated tokens providers billed.
+	OutputTokens int64 `protobuf:"varint,9,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
+	// CachedInputTokens counts the prompt tokens read from providers' prompt
+	// caches, a part of input_tokens.
+	CachedInputTokens int64 `protobuf:"varint,10,opt,name=cached_input_tokens,json=cachedInputTokens,proto3" json:"cached_input_tokens,omitempty"`
+	// CostUsd is what the answers cost in US dollars at the configured prices:
+	// the sum of their responses' cost_usd, exact to the nano-dollar.
+	CostUsd float64 `protobuf:"fixed64,11,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
+	// SavedUsd is what the cache hits would have cost at their model's
+	// configured price.
+	SavedUsd      float64 `protobuf:"fixed64,12,opt,name=saved_usd,json=savedUsd,proto3" json:"saved_usd,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UsageRow) Reset() {
+	*x = UsageRow{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UsageRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UsageRow) ProtoMessage() {}
+
+func (x *UsageRow) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UsageRow.ProtoReflect.Descriptor instead.
+func (*UsageRow) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *UsageRow) GetBucketStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BucketStart
+	}
+	return nil
+}
+
+func (x *UsageRow) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *UsageRow) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *UsageRow) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
+}
+
+func (x *UsageRow) GetClient() string {
+	if x != nil {
+		return x.Client
+	}
+	return ""
+}
+
+func (x *UsageRow) GetRequests() int64 {
+	if x != nil {
+		return x.Requests
+	}
+	return 0
+}
+
+func (x *UsageRow) GetCacheHits() int64 {
+	if x != nil {
+		return x.CacheHits
+	}
+	return 0
+}
+
+func (x *UsageRow) GetInputTokens() int64 {
+	if x != nil {
+		return x.InputTokens
+	}
+	return 0
+}
+
+func (x *UsageRow) GetOutputTokens() int64 {
+	if x != nil {
+		return x.OutputTokens
+	}
+	return 0
+}
+
+func (x *UsageRow) GetCachedInputTokens() int64 {
+	if x != nil {
+		return x.CachedInputTokens
+	}
+	return 0
+}
+
+func (x *UsageRow) GetCostUsd() float64 {
+	if x != nil {
+		return x.CostUsd
+	}
+	return 0
+}
+
+func (x *UsageRow) GetSavedUsd() float64 {
+	if x != nil {
+		return x.SavedUsd
+	}
+	return 0
+}
+
+// UsageTotals are the sums of a usage report's rows.
+type UsageTotals struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Requests counts the answers served, cache hits included.
+	Requests int64 `protobuf:"varint,1,opt,name=requests,proto3" json:"requests,omitempty"`
+	// CacheHits counts the answers served from the gateway's answer cache.
+	CacheHits int64 `protobuf:"varint,2,opt,name=cache_hits,json=cacheHits,proto3" json:"cache_hits,omitempty"`
+	// InputTokens counts the prompt tokens providers billed.
+	InputTokens int64 `protobuf:"varint,3,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
+	// OutputTokens counts the generated tokens providers billed.
+	OutputTokens int64 `protobuf:"varint,4,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
+	// CachedInputTokens counts the prompt tokens read from providers' prompt
+	// caches, a part of input_tokens.
+	CachedInputTokens int64 `protobuf:"varint,5,opt,name=cached_input_tokens,json=cachedInputTokens,proto3" json:"cached_input_tokens,omitempty"`
+	// CostUsd is what the answers cost in US dollars.
+	CostUsd float64 `protobuf:"fixed64,6,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
+	// SavedUsd is what the cache hits would have cost.
+	SavedUsd      float64 `protobuf:"fixed64,7,opt,name=saved_usd,json=savedUsd,proto3" json:"saved_usd,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UsageTotals) Reset() {
+	*x = UsageTotals{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UsageTotals) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UsageTotals) ProtoMessage() {}
+
+func (x *UsageTotals) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UsageTotals.ProtoReflect.Descriptor instead.
+func (*UsageTotals) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *UsageTotals) GetRequests() int64 {
+	if x != nil {
+		return x.Requests
+	}
+	return 0
+}
+
+func (x *UsageTotals) GetCacheHits() int64 {
+	if x != nil {
+		return x.CacheHits
+	}
+	return 0
+}
+
+func (x *UsageTotals) GetInputTokens() int64 {
+	if x != nil {
+		return x.InputTokens
+	}
+	return 0
+}
+
+func (x *UsageTotals) GetOutputTokens() int64 {
+	if x != nil {
+		return x.OutputTokens
+	}
+	return 0
+}
+
+func (x *UsageTotals) GetCachedInputTokens() int64 {
+	if x != nil {
+		return x.CachedInputTokens
+	}
+	return 0
+}
+
+func (x *UsageTotals) GetCostUsd() float64 {
+	if x != nil {
+		return x.CostUsd
+	}
+	return 0
+}
+
+func (x *UsageTotals) GetSavedUsd() float64 {
+	if x != nil {
+		return x.SavedUsd
+	}
+	return 0
+}
+
 var File_llmgateway_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1bllmgateway/v1/gateway.proto\x12\rllmgateway.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\"\x81\a\n" +
+	"\x1bllmgateway/v1/gateway.proto\x12\rllmgateway.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\a\n" +
 	"\x0fCompleteRequest\x12\x14\n" +
 	"\x05route\x18\x01 \x01(\tR\x05route\x122\n" +
 	"\x05model\x18\x02 \x01(\v2\x1c.llmgateway.v1.ModelOverrideR\x05model\x12\xca\x01\n" +
@@ -2022,7 +2597,48 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\ap_value\x18\x04 \x01(\x01R\x06pValue\x12 \n" +
 	"\vsignificant\x18\x05 \x01(\bR\vsignificant\x123\n" +
 	"\x16probability_to_be_best\x18\x06 \x01(\x01R\x13probabilityToBeBest\x12!\n" +
-	"\fsmall_sample\x18\a \x01(\bR\vsmallSample*P\n" +
+	"\fsmall_sample\x18\a \x01(\bR\vsmallSample\"\xd9\x06\n" +
+	"\fUsageRequest\x12F\n" +
+	"\vgranularity\x18\x01 \x01(\x0e2\x1a.llmgateway.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x120\n" +
+	"\x05start\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
+	"\x03end\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x12M\n" +
+	"\bgroup_by\x18\x04 \x03(\x0e2\x1d.llmgateway.v1.UsageDimensionB\x13\xbaH\x10\x92\x01\r\x10\x04\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\agroupBy\x12$\n" +
+	"\bprovider\x18\x05 \x01(\tB\b\xbaH\x05r\x03(\x80\x02R\bprovider\x12\x1e\n" +
+	"\x05model\x18\x06 \x01(\tB\b\xbaH\x05r\x03(\x80\x02R\x05model\x12\x1e\n" +
+	"\x05route\x18\a \x01(\tB\b\xbaH\x05r\x03(\x80\x02R\x05route\x12 \n" +
+	"\x06client\x18\b \x01(\tB\b\xbaH\x05r\x03(\x80\x02R\x06client:\xc9\x03\xbaH\xc5\x03\x1ag\n" +
+	"\x0fend.after_start\x12\x17end must be after start\x1a;!has(this.start) || !has(this.end) || this.end > this.start\x1a\xd9\x02\n" +
+	"\x0estart.max_span\x12Wa report covers at most 7 days (168h) of hours, 400 days of days or 1830 days of months\x1a\xed\x01!has(this.start) || (has(this.end) ? this.end : now) - this.start <= duration(this.granularity == llmgateway.v1.Granularity.GRANULARITY_HOUR ? '168h' : this.granularity == llmgateway.v1.Granularity.GRANULARITY_MONTH ? '43920h' : '9600h')\"\x8e\x02\n" +
+	"\rUsageResponse\x12<\n" +
+	"\vgranularity\x18\x01 \x01(\x0e2\x1a.llmgateway.v1.GranularityR\vgranularity\x120\n" +
+	"\x05start\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
+	"\x03end\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x12+\n" +
+	"\x04rows\x18\x04 \x03(\v2\x17.llmgateway.v1.UsageRowR\x04rows\x122\n" +
+	"\x06totals\x18\x05 \x01(\v2\x1a.llmgateway.v1.UsageTotalsR\x06totals\"\x94\x03\n" +
+	"\bUsageRow\x12=\n" +
+	"\fbucket_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vbucketStart\x12\x1a\n" +
+	"\bprovider\x18\x02 \x01(\tR\bprovider\x12\x14\n" +
+	"\x05model\x18\x03 \x01(\tR\x05model\x12\x14\n" +
+	"\x05route\x18\x04 \x01(\tR\x05route\x12\x16\n" +
+	"\x06client\x18\x05 \x01(\tR\x06client\x12\x1a\n" +
+	"\brequests\x18\x06 \x01(\x03R\brequests\x12\x1d\n" +
+	"\n" +
+	"cache_hits\x18\a \x01(\x03R\tcacheHits\x12!\n" +
+	"\finput_tokens\x18\b \x01(\x03R\vinputTokens\x12#\n" +
+	"\routput_tokens\x18\t \x01(\x03R\foutputTokens\x12.\n" +
+	"\x13cached_input_tokens\x18\n" +
+	" \x01(\x03R\x11cachedInputTokens\x12\x19\n" +
+	"\bcost_usd\x18\v \x01(\x01R\acostUsd\x12\x1b\n" +
+	"\tsaved_usd\x18\f \x01(\x01R\bsavedUsd\"\xf8\x01\n" +
+	"\vUsageTotals\x12\x1a\n" +
+	"\brequests\x18\x01 \x01(\x03R\brequests\x12\x1d\n" +
+	"\n" +
+	"cache_hits\x18\x02 \x01(\x03R\tcacheHits\x12!\n" +
+	"\finput_tokens\x18\x03 \x01(\x03R\vinputTokens\x12#\n" +
+	"\routput_tokens\x18\x04 \x01(\x03R\foutputTokens\x12.\n" +
+	"\x13cached_input_tokens\x18\x05 \x01(\x03R\x11cachedInputTokens\x12\x19\n" +
+	"\bcost_usd\x18\x06 \x01(\x01R\acostUsd\x12\x1b\n" +
+	"\tsaved_usd\x18\a \x01(\x01R\bsavedUsd*P\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_SYSTEM\x10\x01\x12\r\n" +
@@ -2047,14 +2663,26 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x14FAILOVER_STEP_BACKUP\x10\x02\x12\x1d\n" +
 	"\x19FAILOVER_STEP_STALE_CACHE\x10\x03\x12\x1a\n" +
 	"\x16FAILOVER_STEP_DEGRADED\x10\x04\x12\x17\n" +
-	"\x13FAILOVER_STEP_CACHE\x10\x052\xb7\x03\n" +
+	"\x13FAILOVER_STEP_CACHE\x10\x05*l\n" +
+	"\vGranularity\x12\x1b\n" +
+	"\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10GRANULARITY_HOUR\x10\x01\x12\x13\n" +
+	"\x0fGRANULARITY_DAY\x10\x02\x12\x15\n" +
+	"\x11GRANULARITY_MONTH\x10\x03*\xa1\x01\n" +
+	"\x0eUsageDimension\x12\x1f\n" +
+	"\x1bUSAGE_DIMENSION_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18USAGE_DIMENSION_PROVIDER\x10\x01\x12\x19\n" +
+	"\x15USAGE_DIMENSION_MODEL\x10\x02\x12\x19\n" +
+	"\x15USAGE_DIMENSION_ROUTE\x10\x03\x12\x1a\n" +
+	"\x16USAGE_DIMENSION_CLIENT\x10\x042\x8e\x04\n" +
 	"\n" +
 	"LLMGateway\x12d\n" +
 	"\bComplete\x12\x1e.llmgateway.v1.CompleteRequest\x1a\x1f.llmgateway.v1.CompleteResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/complete\x12`\n" +
 	"\x06Stream\x12\x1e.llmgateway.v1.CompleteRequest\x1a\x1d.llmgateway.v1.StreamResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/stream0\x01\x12d\n" +
 	"\bFeedback\x12\x1e.llmgateway.v1.FeedbackRequest\x1a\x1f.llmgateway.v1.FeedbackResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/feedback\x12{\n" +
-	"\rGetExperiment\x12#.llmgateway.v1.GetExperimentRequest\x1a$.llmgateway.v1.GetExperimentResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/experiments/{route}BUZBgithub.com/careerpath/llmgateway/gen/go/llmgateway/v1;llmgatewayv1\xea\x02\x0eLlmgateway::V1b\x06proto3"
+	"\rGetExperiment\x12#.llmgateway.v1.GetExperimentRequest\x1a$.llmgateway.v1.GetExperimentResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/experiments/{route}\x12U\n" +
+	"\x05Usage\x12\x1b.llmgateway.v1.UsageRequest\x1a\x1c.llmgateway.v1.UsageResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/usageBUZBgithub.com/careerpath/llmgateway/gen/go/llmgateway/v1;llmgatewayv1\xea\x02\x0eLlmgateway::V1b\x06proto3"
 
 var (
 	file_llmgateway_v1_gateway_proto_rawDescOnce sync.Once
@@ -2068,81 +2696,100 @@ func file_llmgateway_v1_gateway_proto_rawDescGZIP() []byte {
 	return file_llmgateway_v1_gateway_proto_rawDescData
 }
 
-var file_llmgateway_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_llmgateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_llmgateway_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_llmgateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_llmgateway_v1_gateway_proto_goTypes = []any{
 	(Role)(0),                     // 0: llmgateway.v1.Role
 	(FinishReason)(0),             // 1: llmgateway.v1.FinishReason
 	(ServedFrom)(0),               // 2: llmgateway.v1.ServedFrom
 	(FailoverStep)(0),             // 3: llmgateway.v1.FailoverStep
-	(*CompleteRequest)(nil),       // 4: llmgateway.v1.CompleteRequest
-	(*ModelOverride)(nil),         // 5: llmgateway.v1.ModelOverride
-	(*Message)(nil),               // 6: llmgateway.v1.Message
-	(*GenerationParams)(nil),      // 7: llmgateway.v1.GenerationParams
-	(*Caller)(nil),                // 8: llmgateway.v1.Caller
-	(*CacheControl)(nil),          // 9: llmgateway.v1.CacheControl
-	(*Usage)(nil),                 // 10: llmgateway.v1.Usage
-	(*CompleteResponse)(nil),      // 11: llmgateway.v1.CompleteResponse
-	(*StreamResponse)(nil),        // 12: llmgateway.v1.StreamResponse
-	(*FailedAttempt)(nil),         // 13: llmgateway.v1.FailedAttempt
-	(*FeedbackRequest)(nil),       // 14: llmgateway.v1.FeedbackRequest
-	(*FeedbackResponse)(nil),      // 15: llmgateway.v1.FeedbackResponse
-	(*GetExperimentRequest)(nil),  // 16: llmgateway.v1.GetExperimentRequest
-	(*GetExperimentResponse)(nil), // 17: llmgateway.v1.GetExperimentResponse
-	(*VariantStats)(nil),          // 18: llmgateway.v1.VariantStats
-	(*VariantComparison)(nil),     // 19: llmgateway.v1.VariantComparison
-	nil,                           // 20: llmgateway.v1.CompleteRequest.VariablesEntry
-	nil,                           // 21: llmgateway.v1.Caller.TagsEntry
-	nil,                           // 22: llmgateway.v1.VariantStats.ErrorsByClassEntry
-	nil,                           // 23: llmgateway.v1.VariantStats.ModelsEntry
-	(*durationpb.Duration)(nil),   // 24: google.protobuf.Duration
+	(Granularity)(0),              // 4: llmgateway.v1.Granularity
+	(UsageDimension)(0),           // 5: llmgateway.v1.UsageDimension
+	(*CompleteRequest)(nil),       // 6: llmgateway.v1.CompleteRequest
+	(*ModelOverride)(nil),         // 7: llmgateway.v1.ModelOverride
+	(*Message)(nil),               // 8: llmgateway.v1.Message
+	(*GenerationParams)(nil),      // 9: llmgateway.v1.GenerationParams
+	(*Caller)(nil),                // 10: llmgateway.v1.Caller
+	(*CacheControl)(nil),          // 11: llmgateway.v1.CacheControl
+	(*Usage)(nil),                 // 12: llmgateway.v1.Usage
+	(*CompleteResponse)(nil),      // 13: llmgateway.v1.CompleteResponse
+	(*StreamResponse)(nil),        // 14: llmgateway.v1.StreamResponse
+	(*FailedAttempt)(nil),         // 15: llmgateway.v1.FailedAttempt
+	(*FeedbackRequest)(nil),       // 16: llmgateway.v1.FeedbackRequest
+	(*FeedbackResponse)(nil),      // 17: llmgateway.v1.FeedbackResponse
+	(*GetExperimentRequest)(nil),  // 18: llmgateway.v1.GetExperimentRequest
+	(*GetExperimentResponse)(nil), // 19: llmgateway.v1.GetExperimentResponse
+	(*VariantStats)(nil),          // 20: llmgateway.v1.VariantStats
+	(*VariantComparison)(nil),     // 21: llmgateway.v1.VariantComparison
+	(*UsageRequest)(nil),          // 22: llmgateway.v1.UsageRequest
+	(*UsageResponse)(nil),         // 23: llmgateway.v1.UsageResponse
+	(*UsageRow)(nil),              // 24: llmgateway.v1.UsageRow
+	(*UsageTotals)(nil),           // 25: llmgateway.v1.UsageTotals
+	nil,                           // 26: llmgateway.v1.CompleteRequest.VariablesEntry
+	nil,                           // 27: llmgateway.v1.Caller.TagsEntry
+	nil,                           // 28: llmgateway.v1.VariantStats.ErrorsByClassEntry
+	nil,                           // 29: llmgateway.v1.VariantStats.ModelsEntry
+	(*durationpb.Duration)(nil),   // 30: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
 }
 var file_llmgateway_v1_gateway_proto_depIdxs = []int32{
-	5,  // 0: llmgateway.v1.CompleteRequest.model:type_name -> llmgateway.v1.ModelOverride
-	6,  // 1: llmgateway.v1.CompleteRequest.messages:type_name -> llmgateway.v1.Message
-	7,  // 2: llmgateway.v1.CompleteRequest.params:type_name -> llmgateway.v1.GenerationParams
-	8,  // 3: llmgateway.v1.CompleteRequest.caller:type_name -> llmgateway.v1.Caller
-	9,  // 4: llmgateway.v1.CompleteRequest.cache:type_name -> llmgateway.v1.CacheControl
-	20, // 5: llmgateway.v1.CompleteRequest.variables:type_name -> llmgateway.v1.CompleteRequest.VariablesEntry
+	7,  // 0: llmgateway.v1.CompleteRequest.model:type_name -> llmgateway.v1.ModelOverride
+	8,  // 1: llmgateway.v1.CompleteRequest.messages:type_name -> llmgateway.v1.Message
+	9,  // 2: llmgateway.v1.CompleteRequest.params:type_name -> llmgateway.v1.GenerationParams
+	10, // 3: llmgateway.v1.CompleteRequest.caller:type_name -> llmgateway.v1.Caller
+	11, // 4: llmgateway.v1.CompleteRequest.cache:type_name -> llmgateway.v1.CacheControl
+	26, // 5: llmgateway.v1.CompleteRequest.variables:type_name -> llmgateway.v1.CompleteRequest.VariablesEntry
 	0,  // 6: llmgateway.v1.Message.role:type_name -> llmgateway.v1.Role
-	21, // 7: llmgateway.v1.Caller.tags:type_name -> llmgateway.v1.Caller.TagsEntry
-	24, // 8: llmgateway.v1.CacheControl.ttl:type_name -> google.protobuf.Duration
+	27, // 7: llmgateway.v1.Caller.tags:type_name -> llmgateway.v1.Caller.TagsEntry
+	30, // 8: llmgateway.v1.CacheControl.ttl:type_name -> google.protobuf.Duration
 	1,  // 9: llmgateway.v1.CompleteResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
-	10, // 10: llmgateway.v1.CompleteResponse.usage:type_name -> llmgateway.v1.Usage
-	24, // 11: llmgateway.v1.CompleteResponse.gateway_overhead:type_name -> google.protobuf.Duration
-	24, // 12: llmgateway.v1.CompleteResponse.upstream_latency:type_name -> google.protobuf.Duration
+	12, // 10: llmgateway.v1.CompleteResponse.usage:type_name -> llmgateway.v1.Usage
+	30, // 11: llmgateway.v1.CompleteResponse.gateway_overhead:type_name -> google.protobuf.Duration
+	30, // 12: llmgateway.v1.CompleteResponse.upstream_latency:type_name -> google.protobuf.Duration
 	2,  // 13: llmgateway.v1.CompleteResponse.served_from:type_name -> llmgateway.v1.ServedFrom
 	3,  // 14: llmgateway.v1.CompleteResponse.step:type_name -> llmgateway.v1.FailoverStep
-	13, // 15: llmgateway.v1.CompleteResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
+	15, // 15: llmgateway.v1.CompleteResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
 	1,  // 16: llmgateway.v1.StreamResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
-	10, // 17: llmgateway.v1.StreamResponse.usage:type_name -> llmgateway.v1.Usage
-	24, // 18: llmgateway.v1.StreamResponse.gateway_overhead:type_name -> google.protobuf.Duration
-	24, // 19: llmgateway.v1.StreamResponse.upstream_latency:type_name -> google.protobuf.Duration
+	12, // 17: llmgateway.v1.StreamResponse.usage:type_name -> llmgateway.v1.Usage
+	30, // 18: llmgateway.v1.StreamResponse.gateway_overhead:type_name -> google.protobuf.Duration
+	30, // 19: llmgateway.v1.StreamResponse.upstream_latency:type_name -> google.protobuf.Duration
 	2,  // 20: llmgateway.v1.StreamResponse.served_from:type_name -> llmgateway.v1.ServedFrom
-	24, // 21: llmgateway.v1.StreamResponse.time_to_first_token:type_name -> google.protobuf.Duration
+	30, // 21: llmgateway.v1.StreamResponse.time_to_first_token:type_name -> google.protobuf.Duration
 	3,  // 22: llmgateway.v1.StreamResponse.step:type_name -> llmgateway.v1.FailoverStep
-	13, // 23: llmgateway.v1.StreamResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
+	15, // 23: llmgateway.v1.StreamResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
 	3,  // 24: llmgateway.v1.FailedAttempt.step:type_name -> llmgateway.v1.FailoverStep
-	24, // 25: llmgateway.v1.FailedAttempt.duration:type_name -> google.protobuf.Duration
-	18, // 26: llmgateway.v1.GetExperimentResponse.variants:type_name -> llmgateway.v1.VariantStats
-	19, // 27: llmgateway.v1.GetExperimentResponse.comparisons:type_name -> llmgateway.v1.VariantComparison
-	22, // 28: llmgateway.v1.VariantStats.errors_by_class:type_name -> llmgateway.v1.VariantStats.ErrorsByClassEntry
-	23, // 29: llmgateway.v1.VariantStats.models:type_name -> llmgateway.v1.VariantStats.ModelsEntry
-	24, // 30: llmgateway.v1.VariantStats.latency_p50:type_name -> google.protobuf.Duration
-	24, // 31: llmgateway.v1.VariantStats.latency_p95:type_name -> google.protobuf.Duration
-	4,  // 32: llmgateway.v1.LLMGateway.Complete:input_type -> llmgateway.v1.CompleteRequest
-	4,  // 33: llmgateway.v1.LLMGateway.Stream:input_type -> llmgateway.v1.CompleteRequest
-	14, // 34: llmgateway.v1.LLMGateway.Feedback:input_type -> llmgateway.v1.FeedbackRequest
-	16, // 35: llmgateway.v1.LLMGateway.GetExperiment:input_type -> llmgateway.v1.GetExperimentRequest
-	11, // 36: llmgateway.v1.LLMGateway.Complete:output_type -> llmgateway.v1.CompleteResponse
-	12, // 37: llmgateway.v1.LLMGateway.Stream:output_type -> llmgateway.v1.StreamResponse
-	15, // 38: llmgateway.v1.LLMGateway.Feedback:output_type -> llmgateway.v1.FeedbackResponse
-	17, // 39: llmgateway.v1.LLMGateway.GetExperiment:output_type -> llmgateway.v1.GetExperimentResponse
-	36, // [36:40] is the sub-list for method output_type
-	32, // [32:36] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	30, // 25: llmgateway.v1.FailedAttempt.duration:type_name -> google.protobuf.Duration
+	20, // 26: llmgateway.v1.GetExperimentResponse.variants:type_name -> llmgateway.v1.VariantStats
+	21, // 27: llmgateway.v1.GetExperimentResponse.comparisons:type_name -> llmgateway.v1.VariantComparison
+	28, // 28: llmgateway.v1.VariantStats.errors_by_class:type_name -> llmgateway.v1.VariantStats.ErrorsByClassEntry
+	29, // 29: llmgateway.v1.VariantStats.models:type_name -> llmgateway.v1.VariantStats.ModelsEntry
+	30, // 30: llmgateway.v1.VariantStats.latency_p50:type_name -> google.protobuf.Duration
+	30, // 31: llmgateway.v1.VariantStats.latency_p95:type_name -> google.protobuf.Duration
+	4,  // 32: llmgateway.v1.UsageRequest.granularity:type_name -> llmgateway.v1.Granularity
+	31, // 33: llmgateway.v1.UsageRequest.start:type_name -> google.protobuf.Timestamp
+	31, // 34: llmgateway.v1.UsageRequest.end:type_name -> google.protobuf.Timestamp
+	5,  // 35: llmgateway.v1.UsageRequest.group_by:type_name -> llmgateway.v1.UsageDimension
+	4,  // 36: llmgateway.v1.UsageResponse.granularity:type_name -> llmgateway.v1.Granularity
+	31, // 37: llmgateway.v1.UsageResponse.start:type_name -> google.protobuf.Timestamp
+	31, // 38: llmgateway.v1.UsageResponse.end:type_name -> google.protobuf.Timestamp
+	24, // 39: llmgateway.v1.UsageResponse.rows:type_name -> llmgateway.v1.UsageRow
+	25, // 40: llmgateway.v1.UsageResponse.totals:type_name -> llmgateway.v1.UsageTotals
+	31, // 41: llmgateway.v1.UsageRow.bucket_start:type_name -> google.protobuf.Timestamp
+	6,  // 42: llmgateway.v1.LLMGateway.Complete:input_type -> llmgateway.v1.CompleteRequest
+	6,  // 43: llmgateway.v1.LLMGateway.Stream:input_type -> llmgateway.v1.CompleteRequest
+	16, // 44: llmgateway.v1.LLMGateway.Feedback:input_type -> llmgateway.v1.FeedbackRequest
+	18, // 45: llmgateway.v1.LLMGateway.GetExperiment:input_type -> llmgateway.v1.GetExperimentRequest
+	22, // 46: llmgateway.v1.LLMGateway.Usage:input_type -> llmgateway.v1.UsageRequest
+	13, // 47: llmgateway.v1.LLMGateway.Complete:output_type -> llmgateway.v1.CompleteResponse
+	14, // 48: llmgateway.v1.LLMGateway.Stream:output_type -> llmgateway.v1.StreamResponse
+	17, // 49: llmgateway.v1.LLMGateway.Feedback:output_type -> llmgateway.v1.FeedbackResponse
+	19, // 50: llmgateway.v1.LLMGateway.GetExperiment:output_type -> llmgateway.v1.GetExperimentResponse
+	23, // 51: llmgateway.v1.LLMGateway.Usage:output_type -> llmgateway.v1.UsageResponse
+	47, // [47:52] is the sub-list for method output_type
+	42, // [42:47] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_llmgateway_v1_gateway_proto_init() }
@@ -2160,8 +2807,8 @@ func file_llmgateway_v1_gateway_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_llmgateway_v1_gateway_proto_rawDesc), len(file_llmgateway_v1_gateway_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   20,
+			NumEnums:      6,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	LLMGateway_Stream_FullMethodName        = "/llmgateway.v1.LLMGateway/Stream"
 	LLMGateway_Feedback_FullMethodName      = "/llmgateway.v1.LLMGateway/Feedback"
 	LLMGateway_GetExperiment_FullMethodName = "/llmgateway.v1.LLMGateway/GetExperiment"
+	LLMGateway_Usage_FullMethodName         = "/llmgateway.v1.LLMGateway/Usage"
 )
 
 // LLMGatewayClient is the client API for LLMGateway service.
@@ -51,6 +52,13 @@ type LLMGatewayClient interface {
 	// whether the leading variant's feedback success rate is significantly
 	// better than each other variant's.
 	GetExperiment(ctx context.Context, in *GetExperimentRequest, opts ...grpc.CallOption) (*GetExperimentResponse, error)
+	// Usage reports the tokens and the cost of the answers the gateway
+	// served, per hour, day or month (UTC), optionally broken down by
+	// provider, model, route and API client. A cache hit costs nothing and
+	// reports what it saved. A client sees only its own usage unless
+	// clients.json allows it every client's (allow_all_usage); asking for
+	// another client's fails with PERMISSION_DENIED.
+	Usage(ctx context.Context, in *UsageRequest, opts ...grpc.CallOption) (*UsageResponse, error)
 }
 
 type lLMGatewayClient struct {
@@ -110,6 +118,16 @@ func (c *lLMGatewayClient) GetExperiment(ctx context.Context, in *GetExperimentR
 	return out, nil
 }
 
+func (c *lLMGatewayClient) Usage(ctx context.Context, in *UsageRequest, opts ...grpc.CallOption) (*UsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UsageResponse)
+	err := c.cc.Invoke(ctx, LLMGateway_Usage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LLMGatewayServer is the server API for LLMGateway service.
 // All implementations must embed UnimplementedLLMGatewayServer
 // for forward compatibility.
@@ -136,6 +154,13 @@ type LLMGatewayServer interface {
 	// whether the leading variant's feedback success rate is significantly
 	// better than each other variant's.
 	GetExperiment(context.Context, *GetExperimentRequest) (*GetExperimentResponse, error)
+	// Usage reports the tokens and the cost of the answers the gateway
+	// served, per hour, day or month (UTC), optionally broken down by
+	// provider, model, route and API client. A cache hit costs nothing and
+	// reports what it saved. A client sees only its own usage unless
+	// clients.json allows it every client's (allow_all_usage); asking for
+	// another client's fails with PERMISSION_DENIED.
+	Usage(context.Context, *UsageRequest) (*UsageResponse, error)
 	mustEmbedUnimplementedLLMGatewayServer()
 }
 
@@ -157,6 +182,9 @@ func (UnimplementedLLMGatewayServer) Feedback(context.Context, *FeedbackRequest)
 }
 func (UnimplementedLLMGatewayServer) GetExperiment(context.Context, *GetExperimentRequest) (*GetExperimentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetExperiment not implemented")
+}
+func (UnimplementedLLMGatewayServer) Usage(context.Context, *UsageRequest) (*UsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Usage not implemented")
 }
 func (UnimplementedLLMGatewayServer) mustEmbedUnimplementedLLMGatewayServer() {}
 func (UnimplementedLLMGatewayServer) testEmbeddedByValue()                    {}
@@ -244,6 +272,24 @@ func _LLMGateway_GetExperiment_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LLMGateway_Usage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LLMGatewayServer).Usage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LLMGateway_Usage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LLMGatewayServer).Usage(ctx, req.(*UsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LLMGateway_ServiceDesc is the grpc.ServiceDesc for LLMGateway service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -262,6 +308,10 @@ var LLMGateway_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetExperiment",
 			Handler:    _LLMGateway_GetExperiment_Handler,
+		},
+		{
+			MethodName: "Usage",
+			Handler:    _LLMGateway_Usage_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

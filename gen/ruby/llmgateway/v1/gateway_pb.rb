@@ -6,6 +6,7 @@ require 'google/protobuf'
 require 'buf/validate/validate_pb'
 require 'google/api/annotations_pb'
 require 'google/protobuf/duration_pb'
+require 'google/protobuf/timestamp_pb'
 
 Google::Protobuf::DescriptorPool.generated_pool.build do
   add_file("llmgateway/v1/gateway.proto", :syntax => :proto3) do
@@ -143,6 +144,46 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :probability_to_be_best, :double, 6, json_name: "probabilityToBeBest"
       optional :small_sample, :bool, 7, json_name: "smallSample"
     end
+    add_message "llmgateway.v1.UsageRequest" do
+      optional :granularity, :enum, 1, "llmgateway.v1.Granularity", json_name: "granularity"
+      optional :start, :message, 2, "google.protobuf.Timestamp", json_name: "start"
+      optional :end, :message, 3, "google.protobuf.Timestamp", json_name: "end"
+      repeated :group_by, :enum, 4, "llmgateway.v1.UsageDimension", json_name: "groupBy"
+      optional :provider, :string, 5, json_name: "provider"
+      optional :model, :string, 6, json_name: "model"
+      optional :route, :string, 7, json_name: "route"
+      optional :client, :string, 8, json_name: "client"
+    end
+    add_message "llmgateway.v1.UsageResponse" do
+      optional :granularity, :enum, 1, "llmgateway.v1.Granularity", json_name: "granularity"
+      optional :start, :message, 2, "google.protobuf.Timestamp", json_name: "start"
+      optional :end, :message, 3, "google.protobuf.Timestamp", json_name: "end"
+      repeated :rows, :message, 4, "llmgateway.v1.UsageRow", json_name: "rows"
+      optional :totals, :message, 5, "llmgateway.v1.UsageTotals", json_name: "totals"
+    end
+    add_message "llmgateway.v1.UsageRow" do
+      optional :bucket_start, :message, 1, "google.protobuf.Timestamp", json_name: "bucketStart"
+      optional :provider, :string, 2, json_name: "provider"
+      optional :model, :string, 3, json_name: "model"
+      optional :route, :string, 4, json_name: "route"
+      optional :client, :string, 5, json_name: "client"
+      optional :requests, :int64, 6, json_name: "requests"
+      optional :cache_hits, :int64, 7, json_name: "cacheHits"
+      optional :input_tokens, :int64, 8, json_name: "inputTokens"
+      optional :output_tokens, :int64, 9, json_name: "outputTokens"
+      optional :cached_input_tokens, :int64, 10, json_name: "cachedInputTokens"
+      optional :cost_usd, :double, 11, json_name: "costUsd"
+      optional :saved_usd, :double, 12, json_name: "savedUsd"
+    end
+    add_message "llmgateway.v1.UsageTotals" do
+      optional :requests, :int64, 1, json_name: "requests"
+      optional :cache_hits, :int64, 2, json_name: "cacheHits"
+      optional :input_tokens, :int64, 3, json_name: "inputTokens"
+      optional :output_tokens, :int64, 4, json_name: "outputTokens"
+      optional :cached_input_tokens, :int64, 5, json_name: "cachedInputTokens"
+      optional :cost_usd, :double, 6, json_name: "costUsd"
+      optional :saved_usd, :double, 7, json_name: "savedUsd"
+    end
     add_enum "llmgateway.v1.Role" do
       value :ROLE_UNSPECIFIED, 0
       value :ROLE_SYSTEM, 1
@@ -171,6 +212,19 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :FAILOVER_STEP_DEGRADED, 4
       value :FAILOVER_STEP_CACHE, 5
     end
+    add_enum "llmgateway.v1.Granularity" do
+      value :GRANULARITY_UNSPECIFIED, 0
+      value :GRANULARITY_HOUR, 1
+      value :GRANULARITY_DAY, 2
+      value :GRANULARITY_MONTH, 3
+    end
+    add_enum "llmgateway.v1.UsageDimension" do
+      value :USAGE_DIMENSION_UNSPECIFIED, 0
+      value :USAGE_DIMENSION_PROVIDER, 1
+      value :USAGE_DIMENSION_MODEL, 2
+      value :USAGE_DIMENSION_ROUTE, 3
+      value :USAGE_DIMENSION_CLIENT, 4
+    end
   end
 end
 
@@ -192,9 +246,15 @@ module Llmgateway
     GetExperimentResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.GetExperimentResponse").msgclass
     VariantStats = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.VariantStats").msgclass
     VariantComparison = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.VariantComparison").msgclass
+    UsageRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.UsageRequest").msgclass
+    UsageResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.UsageResponse").msgclass
+    UsageRow = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.UsageRow").msgclass
+    UsageTotals = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.UsageTotals").msgclass
     Role = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Role").enummodule
     FinishReason = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.FinishReason").enummodule
     ServedFrom = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ServedFrom").enummodule
     FailoverStep = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.FailoverStep").enummodule
+    Granularity = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Granularity").enummodule
+    UsageDimension = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.UsageDimension").enummodule
   end
 end

@@ -36,6 +36,13 @@ module Llmgateway
         # whether the leading variant's feedback success rate is significantly
         # better than each other variant's.
         rpc :GetExperiment, ::Llmgateway::V1::GetExperimentRequest, ::Llmgateway::V1::GetExperimentResponse
+        # Usage reports the tokens and the cost of the answers the gateway
+        # served, per hour, day or month (UTC), optionally broken down by
+        # provider, model, route and API client. A cache hit costs nothing and
+        # reports what it saved. A client sees only its own usage unless
+        # clients.json allows it every client's (allow_all_usage); asking for
+        # another client's fails with PERMISSION_DENIED.
+        rpc :Usage, ::Llmgateway::V1::UsageRequest, ::Llmgateway::V1::UsageResponse
       end
 
       Stub = Service.rpc_stub_class
