@@ -24,6 +24,9 @@ type Client struct {
 	AllowModelOverride bool
 	// AllowForcedVariant lets the client force an A/B variant of a route.
 	AllowForcedVariant bool
+	// AllowAllUsage lets the client read every client's usage and cost;
+	// others see only their own.
+	AllowAllUsage bool
 }
 
 // AllowsRoute reports whether c may use route.
@@ -39,11 +42,13 @@ var anonymous = &Client{
 	Routes:             []string{config.AllRoutes},
 	AllowModelOverride: true,
 	AllowForcedVariant: true,
+	AllowAllUsage:      true,
 }
 
 // Anonymous returns the client that every request is attributed to when
-// authentication is disabled: named "anonymous", allowed every route and
-// every override, so that local development works without keys.
+// authentication is disabled: named "anonymous", allowed every route,
+// every override and every client's usage, so that local development
+// works without keys.
 func Anonymous() *Client {
 	c := *anonymous
 	c.Routes = slices.Clone(anonymous.Routes)

@@ -72,6 +72,7 @@ func NewKeyStore(c *config.Clients) (*KeyStore, error) {
 			Routes:             slices.Clone(cl.Routes),
 			AllowModelOverride: cl.AllowModelOverride,
 			AllowForcedVariant: cl.AllowForcedVariant,
+			AllowAllUsage:      cl.AllowAllUsage,
 		}}
 	}
 	return ks, nil

@@ -21,7 +21,7 @@ func testClients(t *testing.T) (c *config.Clients, railsKey, opsKey string) {
 	opsKey, opsHash := config.NewKey()
 	c = &config.Clients{Clients: []config.Client{
 		{Name: "rails-app", KeySHA256: railsHash, Routes: []string{"career_advice"}, QuotaGroup: "web"},
-		{Name: "ops", KeySHA256: opsHash, Routes: []string{"*"}, AllowModelOverride: true, AllowForcedVariant: true},
+		{Name: "ops", KeySHA256: opsHash, Routes: []string{"*"}, AllowModelOverride: true, AllowForcedVariant: true, AllowAllUsage: true},
 	}}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -39,11 +39,11 @@ func TestKeyStoreLookup(t *testing.T) {
 		t.Fatalf("store = %v, disabled %v", ks, ks.Disabled())
 	}
 	c, ok := ks.Lookup(railsKey)
-	if !ok || c.Name != "rails-app" || c.QuotaGroup != "web" || c.AllowModelOverride {
+	if !ok || c.Name != "rails-app" || c.QuotaGroup != "web" || c.AllowModelOverride || c.AllowAllUsage {
 		t.Fatalf("Lookup(rails key) = %+v, %v", c, ok)
 	}
 	c, ok = ks.Lookup(opsKey)
-	if !ok || c.Name != "ops" || c.QuotaGroup != "ops" || !c.AllowModelOverride || !c.AllowForcedVariant {
+	if !ok || c.Name != "ops" || c.QuotaGroup != "ops" || !c.AllowModelOverride || !c.AllowForcedVariant || !c.AllowAllUsage {
 		t.Fatalf("Lookup(ops key) = %+v, %v; want quota group defaulting to the name", c, ok)
 	}
 
@@ -132,7 +132,7 @@ func TestAllowsRoute(t *testing.T) {
 
 func TestAnonymousIsACopy(t *testing.T) {
 	a := Anonymous()
-	if a.Name != "anonymous" || !a.AllowsRoute("anything") || !a.AllowModelOverride || !a.AllowForcedVariant {
+	if a.Name != "anonymous" || !a.AllowsRoute("anything") || !a.AllowModelOverride || !a.AllowForcedVariant || !a.AllowAllUsage {
 		t.Fatalf("Anonymous() = %+v", a)
 	}
 	a.Routes[0] = "nothing"

@@ -63,6 +63,9 @@ type Client struct {
 	AllowModelOverride bool `json:"allow_model_override,omitempty"`
 	// AllowForcedVariant lets the client force an A/B variant of a route.
 	AllowForcedVariant bool `json:"allow_forced_variant,omitempty"`
+	// AllowAllUsage lets the client read every client's usage and cost
+	// with the Usage RPC; other clients see only their own.
+	AllowAllUsage bool `json:"allow_all_usage,omitempty"`
 	// QuotaGroup, when set, makes clients with the same group share
 	// api_key-scoped quotas; by default each client is its own group.
 	QuotaGroup string `json:"quota_group,omitempty"`

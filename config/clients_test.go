@@ -19,7 +19,7 @@ func goodClients() string {
   "clients": [
     {"name": "rails-app", "key_sha256": "` + testHashA + `", "routes": ["career_advice"], "quota_group": "web"},
     {"name": "ops", "key_sha256": "` + testHashB + `", "routes": ["*"],
-     "allow_model_override": true, "allow_forced_variant": true}
+     "allow_model_override": true, "allow_forced_variant": true, "allow_all_usage": true}
   ]
 }`
 }
@@ -36,7 +36,7 @@ func TestLoadClientsGood(t *testing.T) {
 	}
 	want := Client{Name: "rails-app", KeySHA256: testHashA, Routes: []string{"career_advice"}, QuotaGroup: "web"}
 	if c.Auth.Disabled || len(c.Clients) != 2 || fmt.Sprint(c.Clients[0]) != fmt.Sprint(want) ||
-		!c.Clients[1].AllowModelOverride || !c.Clients[1].AllowForcedVariant {
+		!c.Clients[1].AllowModelOverride || !c.Clients[1].AllowForcedVariant || !c.Clients[1].AllowAllUsage {
 		t.Fatalf("got %+v", c)
 	}
 }
