@@ -12,6 +12,8 @@ import (
 // recovery outermost, so a panic anywhere is an Internal error; logging
 // before auth, so refused calls are logged; auth before validation and
 // quota, so only known clients spend quota and quota is keyed by client;
+// usage after auth and quota, so the ledger names the client and sees the
+// answer of the variant quota chose, and only admitted requests;
 // status innermost, so every interceptor above it sees final gRPC codes.
 func TestChainOrder(t *testing.T) {
 	mem := cache.NewMemoryStore(cache.MemoryOptions{})
@@ -20,7 +22,7 @@ func TestChainOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"recovery", "logging", "auth", "validation", "quota", "status"}
+	want := []string{"recovery", "logging", "auth", "validation", "quota", "usage", "status"}
 	if got := srv.chain.Names(); !slices.Equal(got, want) {
 		t.Fatalf("chain = %v, want %v", got, want)
 	}

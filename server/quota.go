@@ -65,7 +65,7 @@ func quotaInterceptors(l *quota.Limiter, fallbackFor func(route string) string, 
 			return h(srv, ss)
 		}
 		dg := &downgrade{}
-		qs := &quotaStream{ServerStream: ss, limiter: l, fallbackFor: fallbackFor, log: log, dg: dg,
+		qs := &quotaStream{finalStream: finalStream{ServerStream: ss}, limiter: l, fallbackFor: fallbackFor, log: log, dg: dg,
 			ctx: context.WithValue(ss.Context(), downgradeKey{}, dg)}
 		err := h(srv, qs)
 		switch {
@@ -86,14 +86,13 @@ func quotaInterceptors(l *quota.Limiter, fallbackFor func(route string) string, 
 // quotaStream reserves on the stream's request and watches its final
 // message for the usage to settle with.
 type quotaStream struct {
-	grpc.ServerStream
+	finalStream
 	limiter     *quota.Limiter
 	fallbackFor func(string) string
 	log         *slog.Logger
 	dg          *downgrade
 	ctx         context.Context
 	res         *quota.Reservation
-	final       *gatewayv1.StreamResponse
 	err         error
 }
 
@@ -133,8 +132,15 @@ func (s *quotaStream) RecvMsg(m any) error {
 	return nil
 }
 
+// finalStream is a Stream call's server stream that keeps the final
+// message sent, the one with the answer's usage and cost.
+type finalStream struct {
+	grpc.ServerStream
+	final *gatewayv1.StreamResponse
+}
+
 // SendMsg implements grpc.ServerStream.
-func (s *quotaStream) SendMsg(m any) error {
+func (s *finalStream) SendMsg(m any) error {
 	if r, ok := m.(*gatewayv1.StreamResponse); ok && r.GetDone() {
 		s.final = r
 	}

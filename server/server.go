@@ -28,6 +28,7 @@ import (
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/telemetry"
+	ledger "github.com/careerpath/llmgateway/usage"
 )
 
 // Options configure a [Server].
@@ -65,6 +66,11 @@ type Options struct {
 	// BudgetWebhook, when set, receives a JSON POST for every budget that
 	// crosses 80% or 100% of its limit.
 	BudgetWebhook string
+	// Usage stores the usage and cost ledger; nil keeps it in memory.
+	Usage ledger.Store
+	// UsageObserver, when set, is told of every ledger entry recorded and
+	// every one that failed.
+	UsageObserver ledger.Observer
 }
 
 // Server runs the gateway's three listeners.
@@ -120,9 +126,15 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 		Observer: quotaObserver{log: log, metrics: opts.Metrics, webhook: opts.BudgetWebhook,
 			client: &http.Client{Timeout: 5 * time.Second}}})
 	quotaUnary, quotaStream := quotaInterceptors(s.service.limiter, s.service.budgetFallbackVariant, log)
+	if opts.Usage == nil {
+		opts.Usage = ledger.NewMemoryStore(ledger.MemoryOptions{})
+	}
+	s.service.ledger = newLedger(opts.Usage, s.service.modelPrice, opts.UsageObserver, log)
+	usageUnary, usageStream := s.service.ledger.interceptors()
 	chain := defaultChain(log, s.service).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
-		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream})
+		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream}).
+		Insert("quota", Interceptor{"usage", usageUnary, usageStream})
 	s.chain = chain
 	sopts := append(chain.Options(),
 		// Accept requests somewhat over the limit so that validation can

@@ -30,6 +30,7 @@ type Service struct {
 	experiments *ExperimentService
 	cache       cache.Store
 	limiter     *quota.Limiter
+	ledger      *Ledger
 }
 
 // Feedback implements gatewayv1.LLMGatewayServer.

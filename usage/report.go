@@ -92,16 +92,29 @@ type Result struct {
 	Total Counts
 }
 
+// QueryError is a query that cannot be answered; it matches [ErrInvalid].
+type QueryError struct {
+	// Field is the query's field at fault: "granularity", "start" or "end".
+	Field string
+	// Reason says what is wrong.
+	Reason string
+}
+
+func (e *QueryError) Error() string { return "usage: invalid query: " + e.Field + ": " + e.Reason }
+
+// Is makes the error match [ErrInvalid].
+func (e *QueryError) Is(target error) bool { return target == ErrInvalid }
+
 // Span returns the first and the after-last bucket starts that q covers
 // at now. It fails with [ErrInvalid] when the range is empty or longer
 // than [MaxSpan].
 func (q Query) Span(now time.Time) (from, to time.Time, err error) {
 	g := q.Granularity
 	if !g.valid() {
-		return time.Time{}, time.Time{}, fmt.Errorf("%w query: unknown granularity %d", ErrInvalid, int(g))
+		return time.Time{}, time.Time{}, &QueryError{Field: "granularity", Reason: fmt.Sprintf("unknown granularity %d", int(g))}
 	}
 	if !q.Start.IsZero() && !q.End.IsZero() && !q.End.After(q.Start) {
-		return time.Time{}, time.Time{}, fmt.Errorf("%w query: the end must be after the start", ErrInvalid)
+		return time.Time{}, time.Time{}, &QueryError{Field: "end", Reason: "must be after start"}
 	}
 	end := q.End
 	if end.IsZero() {
@@ -117,11 +130,11 @@ func (q Query) Span(now time.Time) (from, to time.Time, err error) {
 		from = g.Start(q.Start)
 	}
 	if !from.Before(to) {
-		return time.Time{}, time.Time{}, fmt.Errorf("%w query: the end must be after the start", ErrInvalid)
+		return time.Time{}, time.Time{}, &QueryError{Field: "end", Reason: "must be after start"}
 	}
 	if !q.Start.IsZero() && end.Sub(q.Start) > MaxSpan[g] {
-		return time.Time{}, time.Time{}, fmt.Errorf("%w query: a report by the %s covers at most %v",
-			ErrInvalid, g, MaxSpan[g])
+		return time.Time{}, time.Time{}, &QueryError{Field: "start",
+			Reason: fmt.Sprintf("a report by the %s covers at most %v from start to end", g, MaxSpan[g])}
 	}
 	return from, to, nil
 }

@@ -1,0 +1,284 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/careerpath/llmgateway/auth"
+	"github.com/careerpath/llmgateway/config"
+	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/providers"
+	ledger "github.com/careerpath/llmgateway/usage"
+)
+
+// Usage ledger defaults.
+const (
+	// usageRecordTimeout bounds one Record call to the ledger's store.
+	usageRecordTimeout = 250 * time.Millisecond
+	// usagePause is how long recording stops after the store failed, so
+	// that a Redis outage does not add the timeout to every request.
+	usagePause = time.Second
+)
+
+// Ledger records every answer the gateway serves into a [ledger.Store] and
+// answers the Usage RPC from it. Recording never fails or holds up a
+// request for long: a store failure is logged, counted and told to the
+// observer, and recording pauses for a second after one.
+type Ledger struct {
+	store ledger.Store
+	// price is the configured price of a provider's model, for what a
+	// cache hit saved.
+	price func(provider, model string) (config.Price, bool)
+	obs   ledger.Observer
+	log   *slog.Logger
+	now   func() time.Time
+
+	pausedUntil atomic.Int64 // unix nanoseconds
+	failed      atomic.Int64
+	dropped     atomic.Int64
+}
+
+// newLedger returns a ledger keeping entries in st.
+func newLedger(st ledger.Store, price func(provider, model string) (config.Price, bool), obs ledger.Observer, log *slog.Logger) *Ledger {
+	return &Ledger{store: st, price: price, obs: obs, log: log, now: time.Now}
+}
+
+// Failures is the number of answers the ledger failed to record: store
+// errors, and answers skipped while recording paused after one.
+func (l *Ledger) Failures() int64 { return l.failed.Load() + l.dropped.Load() }
+
+// answerAccount is what the ledger reads of an answer: a unary response
+// or a stream's final message.
+type answerAccount interface {
+	GetUsage() *gatewayv1.Usage
+	GetCostUsd() float64
+	GetProvider() string
+	GetModel() string
+	GetRoute() string
+	GetServedFrom() gatewayv1.ServedFrom
+}
+
+var (
+	_ answerAccount = (*gatewayv1.CompleteResponse)(nil)
+	_ answerAccount = (*gatewayv1.StreamResponse)(nil)
+)
+
+// interceptors record the answer of every Complete call and every
+// Stream call that sent its final message; failed calls record nothing.
+// They belong after auth (the entry names the client) and after quota,
+// so that they see the answer of the variant the quota chose.
+func (l *Ledger) interceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+	unary := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		resp, err := h(ctx, req)
+		if out, ok := resp.(*gatewayv1.CompleteResponse); ok && err == nil {
+			l.record(ctx, out)
+		}
+		return resp, err
+	}
+	stream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		if info.FullMethod != gatewayv1.LLMGateway_Stream_FullMethodName {
+			return h(srv, ss)
+		}
+		fs := &finalStream{ServerStream: ss}
+		err := h(srv, fs)
+		if fs.final != nil {
+			// The answer reached the caller: it was billed whatever
+			// happened after.
+			l.record(ss.Context(), fs.final)
+		}
+		return err
+	}
+	return unary, stream
+}
+
+// entry is the ledger entry of an answer. A fresh answer carries its
+// tokens and cost; a cache hit no tokens and no cost, but what it would
+// have cost; a stale or degraded answer nothing but its count.
+func (l *Ledger) entry(ctx context.Context, a answerAccount) ledger.Entry {
+	e := ledger.Entry{Time: l.now(), Dims: ledger.Dims{
+		Client: clientName(ctx), Provider: a.GetProvider(), Model: a.GetModel(), Route: a.GetRoute()}}
+	u := a.GetUsage()
+	switch a.GetServedFrom() {
+	case gatewayv1.ServedFrom_SERVED_FROM_FRESH:
+		e.InputTokens = int64(u.GetInputTokens())
+		e.OutputTokens = int64(u.GetOutputTokens())
+		e.CachedInputTokens = int64(u.GetCachedInputTokens())
+		e.Cost = ledger.FromUSD(a.GetCostUsd())
+	case gatewayv1.ServedFrom_SERVED_FROM_CACHE_HIT:
+		e.CacheHit = true
+		if p, ok := l.price(e.Provider, e.Model); ok {
+			e.Saved = ledger.FromUSD(p.Cost(providers.Usage{
+				InputTokens:              int64(u.GetInputTokens()),
+				OutputTokens:             int64(u.GetOutputTokens()),
+				CachedInputTokens:        int64(u.GetCachedInputTokens()),
+				CacheCreationInputTokens: int64(u.GetCacheCreationInputTokens()),
+			}))
+		}
+	}
+	return e
+}
+
+// record adds the answer to the ledger, within its own short deadline
+// that the caller's cancellation does not cut.
+func (l *Ledger) record(ctx context.Context, a answerAccount) {
+	if time.Now().UnixNano() < l.pausedUntil.Load() {
+		l.dropped.Add(1)
+		return
+	}
+	e := l.entry(ctx, a)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), usageRecordTimeout)
+	defer cancel()
+	if err := l.store.Record(rctx, e); err != nil {
+		l.failed.Add(1)
+		l.pausedUntil.Store(time.Now().Add(usagePause).UnixNano())
+		l.log.WarnContext(ctx, "usage ledger: recording failed; pausing", "error", err.Error(), "pause", usagePause.String())
+		if l.obs != nil {
+			l.obs.Failed(err)
+		}
+		return
+	}
+	if l.obs != nil {
+		l.obs.Recorded(e)
+	}
+}
+
+// clientName is the name of the client the request was authenticated
+// as: never its key.
+func clientName(ctx context.Context) string {
+	if c, ok := auth.FromContext(ctx); ok {
+		return c.Name
+	}
+	return config.AnonymousClient
+}
+
+// modelPrice is the configured price of provider's model in the current
+// configuration. A model the provider reported as a dated snapshot of a
+// configured one ("gpt-4o-mini-2024-07-18") takes the configured one's
+// price.
+func (s *Service) modelPrice(provider, model string) (config.Price, bool) {
+	cfg := s.Runtime().Config
+	if m, ok := cfg.ModelFor(provider, model); ok {
+		return m.Price, true
+	}
+	var best *config.Model
+	for i, m := range cfg.Providers.Models {
+		if m.Provider == provider && strings.HasPrefix(model, m.Name+"-") && (best == nil || len(m.Name) > len(best.Name)) {
+			best = &cfg.Providers.Models[i]
+		}
+	}
+	if best == nil {
+		return config.Price{}, false
+	}
+	return best.Price, true
+}
+
+// Ledger returns the service's usage ledger.
+func (s *Service) Ledger() *Ledger { return s.ledger }
+
+// Usage implements gatewayv1.LLMGatewayServer.
+func (s *Service) Usage(ctx context.Context, req *gatewayv1.UsageRequest) (*gatewayv1.UsageResponse, error) {
+	return s.ledger.Usage(ctx, req)
+}
+
+// granularities maps the contract's granularities to the ledger's;
+// unspecified is a day.
+var granularities = map[gatewayv1.Granularity]ledger.Granularity{
+	gatewayv1.Granularity_GRANULARITY_UNSPECIFIED: ledger.Day,
+	gatewayv1.Granularity_GRANULARITY_HOUR:        ledger.Hour,
+	gatewayv1.Granularity_GRANULARITY_DAY:         ledger.Day,
+	gatewayv1.Granularity_GRANULARITY_MONTH:       ledger.Month,
+}
+
+var dimensions = map[gatewayv1.UsageDimension]ledger.Dimension{
+	gatewayv1.UsageDimension_USAGE_DIMENSION_PROVIDER: ledger.ByProvider,
+	gatewayv1.UsageDimension_USAGE_DIMENSION_MODEL:    ledger.ByModel,
+	gatewayv1.UsageDimension_USAGE_DIMENSION_ROUTE:    ledger.ByRoute,
+	gatewayv1.UsageDimension_USAGE_DIMENSION_CLIENT:   ledger.ByClient,
+}
+
+// Usage answers the Usage RPC. A client without allow_all_usage sees
+// only its own usage, and asking for another client's is refused.
+func (l *Ledger) Usage(ctx context.Context, req *gatewayv1.UsageRequest) (*gatewayv1.UsageResponse, error) {
+	client, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, withDetails(codes.PermissionDenied, "usage needs an authenticated client",
+			&errdetails.ErrorInfo{Reason: "USAGE_NOT_ALLOWED", Domain: ErrorDomain}).Err()
+	}
+	g, ok := granularities[req.GetGranularity()]
+	if !ok {
+		return nil, &InvalidRequestError{Violations: []FieldError{{Field: "granularity", Description: "is not a granularity"}}}
+	}
+	q := ledger.Query{Granularity: g, Filter: ledger.Dims{
+		Provider: req.GetProvider(), Model: req.GetModel(), Route: req.GetRoute(), Client: req.GetClient()}}
+	if req.GetStart() != nil {
+		q.Start = req.GetStart().AsTime()
+	}
+	if req.GetEnd() != nil {
+		q.End = req.GetEnd().AsTime()
+	}
+	for _, d := range req.GetGroupBy() {
+		by, ok := dimensions[d]
+		if !ok {
+			return nil, &InvalidRequestError{Violations: []FieldError{{Field: "group_by", Description: "is not a dimension"}}}
+		}
+		q.GroupBy |= by
+	}
+	if !client.AllowAllUsage {
+		if q.Filter.Client != "" && q.Filter.Client != client.Name {
+			return nil, withDetails(codes.PermissionDenied,
+				"client "+client.Name+" may read only its own usage (allow_all_usage in clients.json)",
+				&errdetails.ErrorInfo{Reason: "USAGE_NOT_ALLOWED", Domain: ErrorDomain,
+					Metadata: map[string]string{"client": client.Name}}).Err()
+		}
+		q.Filter.Client = client.Name
+	}
+	res, err := ledger.Report(ctx, l.store, q, l.now())
+	var qe *ledger.QueryError
+	switch {
+	case errors.As(err, &qe):
+		return nil, &InvalidRequestError{Violations: []FieldError{{Field: qe.Field, Description: qe.Reason}}}
+	case err != nil:
+		if ctx.Err() == nil || (!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)) {
+			err = &StoreError{Store: "usage", Err: err}
+		}
+		return nil, err
+	}
+	return usageResponse(req.GetGranularity(), res), nil
+}
+
+func usageResponse(g gatewayv1.Granularity, r *ledger.Result) *gatewayv1.UsageResponse {
+	if g == gatewayv1.Granularity_GRANULARITY_UNSPECIFIED {
+		g = gatewayv1.Granularity_GRANULARITY_DAY
+	}
+	out := &gatewayv1.UsageResponse{
+		Granularity: g,
+		Start:       timestamppb.New(r.Start),
+		End:         timestamppb.New(r.End),
+		Rows:        make([]*gatewayv1.UsageRow, len(r.Rows)),
+		Totals: &gatewayv1.UsageTotals{
+			Requests: r.Total.Requests, CacheHits: r.Total.CacheHits,
+			InputTokens: r.Total.InputTokens, OutputTokens: r.Total.OutputTokens,
+			CachedInputTokens: r.Total.CachedInputTokens,
+			CostUsd:           r.Total.Cost.USD(), SavedUsd: r.Total.Saved.USD(),
+		},
+	}
+	for i, row := range r.Rows {
+		out.Rows[i] = &gatewayv1.UsageRow{
+			BucketStart: timestamppb.New(row.Start),
+			Provider:    row.Provider, Model: row.Model, Route: row.Route, Client: row.Client,
+			Requests: row.Requests, CacheHits: row.CacheHits,
+			InputTokens: row.InputTokens, OutputTokens: row.OutputTokens, CachedInputTokens: row.CachedInputTokens,
+			CostUsd: row.Cost.USD(), SavedUsd: row.Saved.USD(),
+		}
+	}
+	return out
+}
