@@ -32,6 +32,7 @@ import (
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/server"
 	"github.com/careerpath/llmgateway/telemetry"
+	"github.com/careerpath/llmgateway/usage"
 
 	// Provider backends register themselves by kind.
 	_ "github.com/careerpath/llmgateway/providers/anthropic"
@@ -149,6 +150,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Cache:           stores.cache,
 		Experiments:     stores.experiments,
 		Quota:           stores.quota,
+		Usage:           stores.usage,
 		QuotaFailClosed: *failClose,
 		BudgetWebhook:   *webhook,
 	}, rt)
@@ -270,6 +272,7 @@ type stores struct {
 	cache       cache.Store
 	experiments experiment.Store
 	quota       quota.Store
+	usage       usage.Store
 }
 
 // openStores builds the answer cache and experiment stores: in memory, or
@@ -293,5 +296,6 @@ func openStores(addrs, password string, cacheMax int64, m *telemetry.Metrics) (s
 		cache:       cache.NewRedisStore(client, cache.RedisOptions{Observer: m.CacheObserver()}),
 		experiments: experiment.NewRedisStore(client, experiment.RedisOptions{}),
 		quota:       quota.NewRedisStore(client, quota.RedisOptions{}),
+		usage:       usage.NewRedisStore(client, usage.RedisOptions{}),
 	}, func() { _ = client.Close() }
 }
