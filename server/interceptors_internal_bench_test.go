@@ -13,6 +13,7 @@ import (
 	"github.com/careerpath/llmgateway/config"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/quota"
+	ledger "github.com/careerpath/llmgateway/usage"
 )
 
 // The interceptor benchmarks measure what each link of the chain adds to a
@@ -56,9 +57,12 @@ func newBenchSetup(b *testing.B) *benchSetup {
 		{Name: "never", Scope: []string{config.ScopeUser}, RequestsPerMinute: 1 << 40},
 	}}, quota.Options{})
 	quotaUnary, quotaStream := quotaInterceptors(limiter, func(string) string { return "" }, log)
+	svc.ledger = newLedger(ledger.NewMemoryStore(ledger.MemoryOptions{}), svc.modelPrice, nil, log)
+	usageUnary, usageStream := svc.ledger.interceptors()
 	chain := defaultChain(log, svc).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
-		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream})
+		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream}).
+		Insert("quota", Interceptor{"usage", usageUnary, usageStream})
 	return &benchSetup{
 		chain: chain,
 		ctx: metadata.NewIncomingContext(context.Background(),
@@ -88,8 +92,13 @@ func (s *benchSetup) unary(b *testing.B, name string) grpc.UnaryServerIntercepto
 
 // benchAnswer is the trivial handler's answer.
 var benchAnswer = &gatewayv1.CompleteResponse{
-	Text:  "Learn SQL.",
-	Usage: &gatewayv1.Usage{InputTokens: 12, OutputTokens: 3},
+	Text:       "Learn SQL.",
+	Usage:      &gatewayv1.Usage{InputTokens: 12, OutputTokens: 3},
+	Provider:   "openai",
+	Model:      "gpt-4o-mini",
+	Route:      "openai_only",
+	CostUsd:    0.0000036,
+	ServedFrom: gatewayv1.ServedFrom_SERVED_FROM_FRESH,
 }
 
 func trivialHandler(context.Context, any) (any, error) { return benchAnswer, nil }
@@ -105,7 +114,7 @@ func runUnary(b *testing.B, s *benchSetup, it grpc.UnaryServerInterceptor) {
 }
 
 func BenchmarkInterceptor(b *testing.B) {
-	for _, name := range []string{"recovery", "logging", "auth", "validation", "quota", "status"} {
+	for _, name := range []string{"recovery", "logging", "auth", "validation", "quota", "usage", "status"} {
 		b.Run(name, func(b *testing.B) {
 			s := newBenchSetup(b)
 			it := s.unary(b, name)

@@ -23,7 +23,7 @@ import (
 // Usage ledger defaults.
 const (
 	// usageRecordTimeout bounds one Record call to the ledger's store.
-	usageRecordTimeout = 250 * time.Millisecond
+	usageRecordTimeout = 100 * time.Millisecond
 	// usagePause is how long recording stops after the store failed, so
 	// that a Redis outage does not add the timeout to every request.
 	usagePause = time.Second
