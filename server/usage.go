@@ -162,8 +162,9 @@ func clientName(ctx context.Context) string {
 
 // modelPrice is the configured price of provider's model in the current
 // configuration. A model the provider reported as a dated snapshot of a
-// configured one ("gpt-4o-mini-2024-07-18") takes the configured one's
-// price.
+// configured one ("gpt-4o-mini-2024-07-18" of "gpt-4o-mini",
+// "claude-3-5-haiku-20241022" of "claude-3-5-haiku-latest") takes the
+// configured one's price.
 func (s *Service) modelPrice(provider, model string) (config.Price, bool) {
 	cfg := s.Runtime().Config
 	if m, ok := cfg.ModelFor(provider, model); ok {
@@ -171,7 +172,7 @@ func (s *Service) modelPrice(provider, model string) (config.Price, bool) {
 	}
 	var best *config.Model
 	for i, m := range cfg.Providers.Models {
-		if m.Provider == provider && strings.HasPrefix(model, m.Name+"-") && (best == nil || len(m.Name) > len(best.Name)) {
+		if m.Provider == provider && snapshotOf(m.Name, model) && (best == nil || len(m.Name) > len(best.Name)) {
 			best = &cfg.Providers.Models[i]
 		}
 	}
@@ -183,6 +184,17 @@ func (s *Service) modelPrice(provider, model string) (config.Price, bool) {
 
 // Ledger returns the service's usage ledger.
 func (s *Service) Ledger() *Ledger { return s.ledger }
+
+// snapshotOf reports whether reported is a dated snapshot of the
+// configured model name: the name, without a "-latest" suffix, then "-"
+// and a date of digits and dashes.
+func snapshotOf(configured, reported string) bool {
+	date, ok := strings.CutPrefix(reported, strings.TrimSuffix(configured, "-latest")+"-")
+	if !ok || date == "" {
+		return false
+	}
+	return strings.Trim(date, "0123456789-") == ""
+}
 
 // Usage implements gatewayv1.LLMGatewayServer.
 func (s *Service) Usage(ctx context.Context, req *gatewayv1.UsageRequest) (*gatewayv1.UsageResponse, error) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -288,15 +289,17 @@ func testInvalid(t *testing.T, newStore Factory) {
 			t.Errorf("Record(%+v) = %v, want ErrInvalid", e, err)
 		}
 	}
-	for _, q := range []usage.Query{
-		{Granularity: usage.Day, Start: now, End: now.Add(-time.Hour)},
-		{Granularity: usage.Hour, Start: now.Add(-8 * 24 * time.Hour), End: now},
-		{Granularity: usage.Day, Start: now.AddDate(-2, 0, 0), End: now},
-		{Granularity: usage.Month, Start: now.AddDate(-6, 0, 0), End: now},
-		{Granularity: usage.Granularity(9)},
+	for field, q := range map[string]usage.Query{
+		"end":         {Granularity: usage.Day, Start: now, End: now.Add(-time.Hour)},
+		"start":       {Granularity: usage.Hour, Start: now.Add(-8 * 24 * time.Hour), End: now},
+		"start ":      {Granularity: usage.Day, Start: now.AddDate(-2, 0, 0), End: now},
+		"start  ":     {Granularity: usage.Month, Start: now.AddDate(-6, 0, 0), End: now},
+		"granularity": {Granularity: usage.Granularity(9)},
 	} {
-		if _, err := usage.Report(ctx, s, q, now); !errors.Is(err, usage.ErrInvalid) {
-			t.Errorf("Report(%+v) = %v, want ErrInvalid", q, err)
+		_, err := usage.Report(ctx, s, q, now)
+		var qe *usage.QueryError
+		if !errors.Is(err, usage.ErrInvalid) || !errors.As(err, &qe) || qe.Field != strings.TrimSpace(field) {
+			t.Errorf("Report(%+v) = %v, want ErrInvalid naming %s", q, err, field)
 		}
 	}
 	if r := report(t, s, usage.Query{Granularity: usage.Day}, now); len(r.Rows) != 0 || r.Total != (usage.Counts{}) {
