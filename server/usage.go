@@ -91,8 +91,8 @@ func (l *Ledger) interceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerI
 		fs := &finalStream{ServerStream: ss}
 		err := h(srv, fs)
 		if fs.final != nil {
-			// The answer reached the caller: it was billed whatever
-			// happened after.
+			// The answer was produced and billed, whether or not its
+			// final message reached the caller.
 			l.record(ss.Context(), fs.final)
 		}
 		return err
