@@ -155,17 +155,17 @@ func TestDashboardQueries(t *testing.T) {
 
 	// The architecture's key metrics are all on it.
 	for what, want := range map[string]string{
-		"latency p50":            "histogram_quantile(0.5, sum by (le) (rate(gen_ai_server_request_duration_seconds_bucket",
-		"latency p95":            "histogram_quantile(0.95, sum by (le) (rate(gen_ai_server_request_duration_seconds_bucket",
-		"latency p99":            "histogram_quantile(0.99, sum by (le) (rate(gen_ai_server_request_duration_seconds_bucket",
-		"error rate by provider": `sum by (gen_ai_provider_name) (rate(gen_ai_client_operation_duration_seconds_count{gen_ai_provider_name=~"$provider",error_type!=""}`,
+		"latency p50":             "histogram_quantile(0.5, sum by (le) (rate(gen_ai_server_request_duration_seconds_bucket",
+		"latency p95":             "histogram_quantile(0.95, sum by (le) (rate(gen_ai_server_request_duration_seconds_bucket",
+		"latency p99":             "histogram_quantile(0.99, sum by (le) (rate(gen_ai_server_request_duration_seconds_bucket",
+		"error rate by provider":  `sum by (gen_ai_provider_name) (rate(gen_ai_client_operation_duration_seconds_count{gen_ai_provider_name=~"$provider",error_type!=""}`,
 		"tokens per provider/day": "sum by (gen_ai_provider_name, gen_ai_token_type) (increase(gen_ai_client_token_usage_sum",
-		"cost $/hour":            "increase(llmgateway_cost_usd_total{route=~\"$route\"}[1h])",
-		"cost $/day":             "increase(llmgateway_cost_usd_total{route=~\"$route\"}[1d])",
-		"cost $/month":           "increase(llmgateway_cost_usd_total{route=~\"$route\"}[30d])",
-		"cache hit rate":         `sum(rate(llmgateway_cache_lookups_total{result="hit"}`,
-		"A/B variants":           "sum by (route, variant) (rate(llmgateway_requests_total",
-		"circuit breakers":       "llmgateway_circuit_breaker_state",
+		"cost $/hour":             "increase(llmgateway_cost_usd_total{route=~\"$route\"}[1h])",
+		"cost $/day":              "increase(llmgateway_cost_usd_total{route=~\"$route\"}[1d])",
+		"cost $/month":            "increase(llmgateway_cost_usd_total{route=~\"$route\"}[30d])",
+		"cache hit rate":          `sum(rate(llmgateway_cache_lookups_total{result="hit"}`,
+		"A/B variants":            "sum by (route, variant) (rate(llmgateway_requests_total",
+		"circuit breakers":        "llmgateway_circuit_breaker_state",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no panel shows %s (%s)", what, want)
