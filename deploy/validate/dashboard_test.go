@@ -193,6 +193,7 @@ func TestAlertsUseExportedMetrics(t *testing.T) {
 	}
 	var f struct {
 		Groups []struct {
+			Name  string `json:"name"`
 			Rules []struct {
 				Alert       string            `json:"alert"`
 				Expr        string            `json:"expr"`
