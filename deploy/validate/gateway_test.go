@@ -1,10 +1,8 @@
 package validate
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -133,7 +131,7 @@ func TestDeploymentRunsTheGateway(t *testing.T) {
 	defer func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-exited
+			t.Logf("gateway killed: %v", <-exited)
 		}
 		if t.Failed() {
 			t.Logf("gateway logs:\n%s", logs.String())
@@ -200,7 +198,6 @@ func get(url string) (int, string) {
 		return 0, err.Error()
 	}
 	defer func() { _ = resp.Body.Close() }()
-	var b strings.Builder
-	_, _ = io.Copy(&b, bufio.NewReader(resp.Body))
-	return resp.StatusCode, fmt.Sprint(b.String())
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
