@@ -18,9 +18,14 @@ PROTOC_GEN_GRPC_VERSION:= v1.6.2
 GRPC_GATEWAY_VERSION   := v2.33.0
 GOLANGCI_LINT_VERSION  := v2.15.0
 GRPCURL_VERSION        := v1.9.4
+GOVULNCHECK_VERSION    := v1.9.0
+# The Go vulnerability database is built offline from this commit of the
+# golang.org/x/vulndb module (its data/osv files); bump it to pick up new
+# advisories.
+VULNDB_VERSION         := v0.0.0-20261105234957-e22db6528018
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := protobuf-compiler protobuf-compiler-grpc ruby-grpc ruby-google-protobuf redis-server
+APT_PACKAGES := protobuf-compiler protobuf-compiler-grpc ruby-grpc ruby-google-protobuf redis-server prometheus
 
 GO_TEST_FLAGS ?= -race -count=1 -timeout=15m
 FUZZTIME ?= 5s
@@ -51,6 +56,14 @@ $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION):
 $(BIN)/.grpcurl-$(GRPCURL_VERSION):
 	go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 	@touch $@
+$(BIN)/.govulncheck-$(GOVULNCHECK_VERSION):
+	go install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+	@touch $@
+VULNDB := $(BIN)/vulndb-$(VULNDB_VERSION)
+$(VULNDB)/index/db.json:
+	go install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
+	rm -rf $(VULNDB)
+	indexdb -out $(VULNDB) -vulns "$$(go mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')/data/osv"
 
 GEN_TOOLS := $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION) \
 	$(BIN)/.protoc-gen-go-grpc-$(PROTOC_GEN_GRPC_VERSION) $(BIN)/.grpc-gateway-$(GRPC_GATEWAY_VERSION)
@@ -59,12 +72,13 @@ GEN_TOOLS := $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VE
 tools: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) $(BIN)/.grpcurl-$(GRPCURL_VERSION) ## Install the pinned Go tools into ./bin.
 
 .PHONY: system-deps
-system-deps: ## Install protoc, the gRPC Ruby plugin, Ruby gRPC and redis-server if missing.
+system-deps: ## Install protoc, the gRPC Ruby plugin, Ruby gRPC, redis-server and promtool if missing.
 	@missing=""; \
 	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
 	command -v grpc_ruby_plugin >/dev/null || missing="$$missing protobuf-compiler-grpc"; \
 	ruby -e 'require "grpc"' 2>/dev/null || missing="$$missing ruby-grpc ruby-google-protobuf"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -109,9 +123,10 @@ lint: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) ## gofmt, go v
 	fi
 
 .PHONY: test
-test: system-deps check-generate lint ## Everything CI runs: generated-code drift, lint, and all tests with -race.
+test: system-deps check-generate lint check-deploy ## Everything CI runs: generated-code drift, lint, deploy files, all tests with -race, govulncheck.
 	go test $(GO_TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory vulncheck
 
 .PHONY: fuzz
 fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run in `go test` anyway).
@@ -132,3 +147,20 @@ fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run i
 .PHONY: bench
 bench: ## Go benchmarks of the hot paths.
 	go test -run '^$$' -bench . -benchmem ./...
+
+# ---- deployment and security -----------------------------------------------
+
+.PHONY: check-deploy
+check-deploy: system-deps build ## Alert rules and their unit tests, scrape config, dashboard, Kubernetes manifests (offline).
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/*_test.yml
+	promtool check config deploy/prometheus/prometheus.yml
+	@# deploy/validate is a module of its own: the manifests against the
+	@# Kubernetes OpenAPI schemas (k8s.io/kubernetes from the module proxy),
+	@# their wiring, the real gateway on the ConfigMap, the dashboard's JSON
+	@# and queries, and the alerts' metric names and runbook links.
+	cd deploy/validate && go vet ./... && GATEWAY_BIN=$(BIN)/gateway go test -count=1 ./...
+
+.PHONY: vulncheck
+vulncheck: $(BIN)/.govulncheck-$(GOVULNCHECK_VERSION) $(VULNDB)/index/db.json ## govulncheck against the pinned vulnerability database (built offline).
+	govulncheck -db file://$(VULNDB) ./...
