@@ -1,0 +1,138 @@
+# frozen_string_literal: true
+
+# Starts one real gateway (bin/gateway) for the whole test run, on free
+# loopback ports, with the configuration in test/gateway/ and a freshly made
+# API key, and stops it when the run ends, whatever the outcome.
+
+require "fileutils"
+require "net/http"
+require "socket"
+require "tmpdir"
+require "llmgateway"
+
+module GatewayProcess
+  ROOT = File.expand_path("../../..", __dir__)
+  FIXTURE = File.expand_path("gateway", __dir__)
+
+  class << self
+    attr_reader :grpc_addr, :http_addr, :admin_addr, :api_key
+
+    def start
+      return if @pid
+
+      bin = ENV.fetch("LLMGW_GATEWAY_BIN", File.join(ROOT, "bin", "gateway"))
+      raise "#{bin} is missing: run `make build`" unless File.executable?(bin)
+
+      @dir = Dir.mktmpdir("llmgw-ruby-test")
+      FileUtils.cp(Dir[File.join(FIXTURE, "*.json")], @dir)
+      @api_key, hash = new_key(bin)
+      routes = JSON.parse(File.read(File.join(@dir, "ab_test_config.json")))["routes"].keys - ["admin_only"]
+      File.write(File.join(@dir, "clients.json"), JSON.generate(
+        clients: [{ name: "ruby-tests", key_sha256: hash, routes: routes }]
+      ))
+      @grpc_addr, @http_addr, @admin_addr = Array.new(3) { free_addr }
+      @log = File.join(@dir, "gateway.log")
+      @pid = Process.spawn(bin, "-config-dir", @dir, "-grpc-addr", @grpc_addr, "-http-addr", @http_addr,
+                           "-admin-addr", @admin_addr, "-log-level", "warn", "-shutdown-grace", "2s",
+                           in: File::NULL, out: @log, err: @log)
+      wait_ready
+    end
+
+    def stop
+      return unless @pid
+
+      pid = @pid
+      @pid = nil
+      begin
+        Process.kill("TERM", pid)
+        unless wait_exit(pid, 10)
+          Process.kill("KILL", pid)
+          Process.wait(pid)
+        end
+      rescue Errno::ESRCH, Errno::ECHILD
+        nil
+      end
+      FileUtils.rm_rf(@dir) if @dir
+    end
+
+    def log
+      File.exist?(@log.to_s) ? File.read(@log) : ""
+    end
+
+    private
+
+    def new_key(bin)
+      out = IO.popen([bin, "-new-api-key"], &:read)
+      raise "#{bin} -new-api-key failed" unless $?.success?
+
+      key = out[/api key[^:]*:\s*(\S+)/, 1]
+      hash = out[/key_sha256[^:]*:\s*(\h{64})/, 1]
+      raise "cannot read #{bin} -new-api-key's output" unless key && hash
+
+      [key, hash]
+    end
+
+    def free_addr
+      s = TCPServer.new("127.0.0.1", 0)
+      "127.0.0.1:#{s.addr[1]}"
+    ensure
+      s&.close
+    end
+
+    def wait_ready
+      deadline = Time.now + 30
+      loop do
+        if Process.wait(@pid, Process::WNOHANG)
+          @pid = nil
+          raise "the gateway exited at start:\n#{log}"
+        end
+        begin
+          return if Net::HTTP.get_response(URI("http://#{@admin_addr}/readyz")).is_a?(Net::HTTPSuccess)
+        rescue SystemCallError, IOError, Net::ReadTimeout
+          nil
+        end
+        raise "the gateway was not ready within 30s:\n#{log}" if Time.now > deadline
+
+        sleep 0.05
+      end
+    end
+
+    def wait_exit(pid, seconds)
+      deadline = Time.now + seconds
+      while Time.now < deadline
+        return true if Process.wait(pid, Process::WNOHANG)
+
+        sleep 0.05
+      end
+      false
+    end
+  end
+end
+
+# Registered before minitest/autorun's own at_exit hook, so that it runs
+# after the tests (hooks run last-registered first); it also covers an
+# interrupted run.
+at_exit { GatewayProcess.stop }
+require "minitest/autorun"
+
+begin
+  GatewayProcess.start
+rescue StandardError
+  GatewayProcess.stop
+  raise
+end
+Minitest.after_run { GatewayProcess.stop }
+
+module GatewayTest
+  def client(**overrides)
+    cfg = Llmgateway::Configuration.new
+    cfg.address = GatewayProcess.grpc_addr
+    cfg.api_key = GatewayProcess.api_key
+    overrides.each { |k, v| cfg.public_send("#{k}=", v) }
+    Llmgateway::Client.new(cfg)
+  end
+
+  def ask(text = "How do I move from QA into data engineering?")
+    [{ role: :user, content: text }]
+  end
+end
