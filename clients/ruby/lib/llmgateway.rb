@@ -68,5 +68,10 @@ module Llmgateway
     def stream(...)
       client.stream(...)
     end
+
+    # feedback is Llmgateway.client.feedback.
+    def feedback(...)
+      client.feedback(...)
+    end
   end
 end

@@ -93,6 +93,16 @@ class ClientTest < Minitest::Test
     assert_operator Time.now - started, :<, 3
   end
 
+  def test_feedback_is_attributed_to_the_variant
+    c = client.complete(route: "career_advice", messages: ask, user: "user-9")
+    f = client.feedback(response_id: c.id, success: true)
+    assert_equal({ route: "career_advice", experiment: "career_advice", variant: "fast", replaced: false, counted: true }, f)
+    assert client.feedback(response_id: c.id, score: 4)[:replaced]
+    err = assert_raises(Llmgateway::NotFound) { client.feedback(response_id: "never-issued", success: false) }
+    assert_equal "UNKNOWN_RESPONSE", err.reason
+    assert_raises(ArgumentError) { client.feedback(response_id: c.id) }
+  end
+
   def test_response_headers_report_what_is_left_of_a_quota
     # "limited" allows one request a minute; no other test calls it
     # successfully except test_rate_limited's first call, so only look at

@@ -83,6 +83,24 @@ module Llmgateway
       Completion.from_proto(final, text: text, headers: op.metadata.to_h)
     end
 
+    # feedback records the end user's verdict on an answer, by its id
+    # (Completion#id): success: true/false (thumbs up or down), or score: a
+    # number on the app's own scale. It returns the variant it was
+    # attributed to as a Hash (route, experiment, variant, replaced,
+    # counted). An id the gateway never issued or has forgotten raises
+    # NotFound.
+    def feedback(response_id:, success: nil, score: nil, deadline: nil, metadata: {})
+      raise ArgumentError, "give success: or score:, exactly one" unless success.nil? ^ score.nil?
+
+      request = Llmgateway::V1::FeedbackRequest.new(response_id: response_id.to_s)
+      success.nil? ? request.score = Float(score) : request.success = success ? true : false
+      response = rescue_grpc do
+        @stub.feedback(request, deadline: deadline_at(deadline || config.deadline), metadata: call_metadata(metadata))
+      end
+      { route: response.route, experiment: response.experiment, variant: response.variant,
+        replaced: response.replaced, counted: response.counted }
+    end
+
     private
 
     def build_request(route, messages, user, variables, options)
