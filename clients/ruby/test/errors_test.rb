@@ -91,3 +91,33 @@ class ErrorsTest < Minitest::Test
     assert_raises(ArgumentError) { client.complete(route: "career_advice", messages: ask, colour: "blue") }
   end
 end
+
+# Failures of a provider, injected into bin/llmsim behind the "flaky" route.
+class UpstreamErrorsTest < Minitest::Test
+  include GatewayTest
+
+  def teardown
+    GatewayProcess.clear_faults
+  end
+
+  def test_upstream_rate_limit_carries_the_providers_retry_after
+    GatewayProcess.fault(status: 429, retry_after: "7", count: 1)
+    err = assert_raises(Llmgateway::RateLimited) { client.complete(route: "flaky", messages: ask) }
+    assert_equal "UPSTREAM_RATE_LIMITED", err.reason
+    assert_equal "flaky", err.info["provider"]
+    assert_in_delta 7.0, err.retry_after
+    # The fault was for one request only.
+    refute_empty client.complete(route: "flaky", messages: ask).text
+  end
+
+  def test_a_stream_that_breaks_after_its_first_tokens_raises_after_the_text
+    GatewayProcess.fault(disconnect_after_tokens: 4, count: 1)
+    deltas = []
+    err = assert_raises(Llmgateway::Unavailable) do
+      client.stream(route: "flaky", messages: ask) { |d| deltas << d }
+    end
+    refute_empty deltas, "the text before the break reached the block"
+    assert_operator deltas.size, :<, 12
+    assert err.retryable?
+  end
+end

@@ -15,44 +15,56 @@ module GatewayProcess
   FIXTURE = File.expand_path("gateway", __dir__)
 
   class << self
-    attr_reader :grpc_addr, :http_addr, :admin_addr, :api_key
+    attr_reader :grpc_addr, :http_addr, :admin_addr, :api_key, :sim_addr
 
     def start
       return if @pid
 
       bin = ENV.fetch("LLMGW_GATEWAY_BIN", File.join(ROOT, "bin", "gateway"))
-      raise "#{bin} is missing: run `make build`" unless File.executable?(bin)
+      sim = ENV.fetch("LLMGW_LLMSIM_BIN", File.join(ROOT, "bin", "llmsim"))
+      [bin, sim].each { |b| raise "#{b} is missing: run `make build`" unless File.executable?(b) }
 
       @dir = Dir.mktmpdir("llmgw-ruby-test")
+      @log = File.join(@dir, "gateway.log")
+      @sim_addr = free_addr
+      @sim_pid = Process.spawn(sim, "-addr", @sim_addr, "-inter-token", "2ms", "-answer-tokens", "12",
+                               in: File::NULL, out: [@log, "a"], err: [:child, :out])
+      wait_ready(@sim_pid, "http://#{@sim_addr}/healthz")
       FileUtils.cp(Dir[File.join(FIXTURE, "*.json")], @dir)
+      ps = File.join(@dir, "provider_settings.json")
+      File.write(ps, File.read(ps).gsub("%LLMSIM%", "http://#{@sim_addr}"))
       @api_key, hash = new_key(bin)
       routes = JSON.parse(File.read(File.join(@dir, "ab_test_config.json")))["routes"].keys - ["admin_only"]
       File.write(File.join(@dir, "clients.json"), JSON.generate(
         clients: [{ name: "ruby-tests", key_sha256: hash, routes: routes }]
       ))
       @grpc_addr, @http_addr, @admin_addr = Array.new(3) { free_addr }
-      @log = File.join(@dir, "gateway.log")
       @pid = Process.spawn(bin, "-config-dir", @dir, "-grpc-addr", @grpc_addr, "-http-addr", @http_addr,
                            "-admin-addr", @admin_addr, "-log-level", "warn", "-shutdown-grace", "2s",
-                           in: File::NULL, out: @log, err: @log)
-      wait_ready
+                           in: File::NULL, out: [@log, "a"], err: [:child, :out])
+      wait_ready(@pid, "http://#{@admin_addr}/readyz")
     end
 
+    # stop ends the gateway and the simulator (TERM, then KILL after 10s)
+    # and removes the directory.
     def stop
-      return unless @pid
-
-      pid = @pid
-      @pid = nil
-      begin
-        Process.kill("TERM", pid)
-        unless wait_exit(pid, 10)
-          Process.kill("KILL", pid)
-          Process.wait(pid)
-        end
-      rescue Errno::ESRCH, Errno::ECHILD
-        nil
-      end
+      pids = [@pid, @sim_pid].compact
+      @pid = @sim_pid = nil
+      pids.each { |pid| terminate(pid) }
       FileUtils.rm_rf(@dir) if @dir
+      @dir = nil
+    end
+
+    # fault injects a fault into the flaky provider (see providers/sim).
+    def fault(json)
+      req = Net::HTTP::Put.new("/_sim/fault", "Content-Type" => "application/json")
+      req.body = JSON.generate(json)
+      res = Net::HTTP.start(*@sim_addr.split(":")) { |h| h.request(req) }
+      raise "PUT /_sim/fault: #{res.code} #{res.body}" unless res.is_a?(Net::HTTPSuccess)
+    end
+
+    def clear_faults
+      Net::HTTP.start(*@sim_addr.split(":")) { |h| h.request(Net::HTTP::Delete.new("/_sim/fault")) }
     end
 
     def log
@@ -79,22 +91,30 @@ module GatewayProcess
       s&.close
     end
 
-    def wait_ready
+    def wait_ready(pid, url)
       deadline = Time.now + 30
       loop do
-        if Process.wait(@pid, Process::WNOHANG)
-          @pid = nil
-          raise "the gateway exited at start:\n#{log}"
-        end
+        raise "#{url}: the process exited at start:\n#{log}" if Process.wait(pid, Process::WNOHANG)
+
         begin
-          return if Net::HTTP.get_response(URI("http://#{@admin_addr}/readyz")).is_a?(Net::HTTPSuccess)
+          return if Net::HTTP.get_response(URI(url)).is_a?(Net::HTTPSuccess)
         rescue SystemCallError, IOError, Net::ReadTimeout
           nil
         end
-        raise "the gateway was not ready within 30s:\n#{log}" if Time.now > deadline
+        raise "#{url} was not ready within 30s:\n#{log}" if Time.now > deadline
 
         sleep 0.05
       end
+    end
+
+    def terminate(pid)
+      Process.kill("TERM", pid)
+      return if wait_exit(pid, 10)
+
+      Process.kill("KILL", pid)
+      Process.wait(pid)
+    rescue Errno::ESRCH, Errno::ECHILD
+      nil
     end
 
     def wait_exit(pid, seconds)
