@@ -156,3 +156,31 @@ module GatewayTest
     [{ role: :user, content: text }]
   end
 end
+
+# EchoServer is a gRPC server in this process standing in for the gateway,
+# to show what the client sends: Complete answers with the call's metadata
+# as JSON text.
+class EchoServer
+  # Service answers Complete with the request's metadata.
+  class Service < Llmgateway::V1::LLMGateway::Service
+    def complete(_req, call)
+      Llmgateway::V1::CompleteResponse.new(text: JSON.generate(call.metadata.to_h), route: "echo")
+    end
+  end
+
+  attr_reader :addr
+
+  def initialize(creds)
+    @server = GRPC::RpcServer.new(pool_size: 2)
+    port = @server.add_http2_port("127.0.0.1:0", creds)
+    @server.handle(Service)
+    @thread = Thread.new { @server.run }
+    @server.wait_till_running(5)
+    @addr = "127.0.0.1:#{port}"
+  end
+
+  def stop
+    @server.stop
+    @thread.join
+  end
+end

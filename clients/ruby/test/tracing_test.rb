@@ -8,13 +8,6 @@ require "test_helper"
 class TracingTest < Minitest::Test
   include GatewayTest
 
-  # Echo answers Complete with the request's metadata as JSON text.
-  class Echo < Llmgateway::V1::LLMGateway::Service
-    def complete(_req, call)
-      Llmgateway::V1::CompleteResponse.new(text: JSON.generate(call.metadata.to_h), route: "echo")
-    end
-  end
-
   # FakePropagation is what OpenTelemetry.propagation does with the W3C
   # trace-context propagator for a sampled span.
   class FakePropagation
@@ -25,17 +18,12 @@ class TracingTest < Minitest::Test
   end
 
   def setup
-    @server = GRPC::RpcServer.new(pool_size: 2)
-    port = @server.add_http2_port("127.0.0.1:0", :this_port_is_insecure)
-    @server.handle(Echo)
-    @thread = Thread.new { @server.run }
-    @server.wait_till_running(5)
-    @addr = "127.0.0.1:#{port}"
+    @echo = EchoServer.new(:this_port_is_insecure)
+    @addr = @echo.addr
   end
 
   def teardown
-    @server.stop
-    @thread.join
+    @echo.stop
     Object.send(:remove_const, :OpenTelemetry) if defined?(::OpenTelemetry)
   end
 
