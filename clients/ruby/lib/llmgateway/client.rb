@@ -41,9 +41,9 @@ module Llmgateway
     # fails.
     def complete(messages:, route: nil, user: nil, variables: {}, deadline: nil, metadata: {}, **options)
       request = build_request(route, messages, user, variables, options)
-      op = @stub.complete(request, deadline: deadline_at(deadline || config.deadline),
-                                   metadata: call_metadata(metadata), return_op: true)
-      response = rescue_grpc { op.execute }
+      deadline = deadline_at(deadline || config.deadline)
+      op = @stub.complete(request, deadline: deadline, metadata: call_metadata(metadata), return_op: true)
+      response = rescue_grpc(deadline) { op.execute }
       Completion.from_proto(response, headers: op.metadata.to_h)
     end
 
@@ -93,7 +93,11 @@ module Llmgateway
       raise ArgumentError, "give success: or score:, exactly one" unless success.nil? ^ score.nil?
 
       request = Llmgateway::V1::FeedbackRequest.new(response_id: response_id.to_s)
-      success.nil? ? request.score = Float(score) : request.success = success ? true : false
+      if success.nil?
+        request.score = Float(score)
+      else
+        request.success = success ? true : false
+      end
       response = rescue_grpc do
         @stub.feedback(request, deadline: deadline_at(deadline || config.deadline), metadata: call_metadata(metadata))
       end
