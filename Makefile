@@ -25,7 +25,7 @@ GOVULNCHECK_VERSION    := v1.9.0
 VULNDB_VERSION         := v0.0.0-20261105234957-e22db6528018
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := protobuf-compiler protobuf-compiler-grpc ruby-grpc ruby-google-protobuf redis-server prometheus
+APT_PACKAGES := protobuf-compiler protobuf-compiler-grpc ruby ruby-grpc ruby-google-protobuf redis-server prometheus
 
 GO_TEST_FLAGS ?= -race -count=1 -timeout=15m
 FUZZTIME ?= 5s
@@ -76,6 +76,7 @@ system-deps: ## Install protoc, the gRPC Ruby plugin, Ruby gRPC, redis-server an
 	@missing=""; \
 	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
 	command -v grpc_ruby_plugin >/dev/null || missing="$$missing protobuf-compiler-grpc"; \
+	command -v ruby >/dev/null || missing="$$missing ruby"; \
 	ruby -e 'require "grpc"' 2>/dev/null || missing="$$missing ruby-grpc ruby-google-protobuf"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
@@ -125,6 +126,7 @@ lint: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) ## gofmt, go v
 .PHONY: test
 test: system-deps check-generate lint check-deploy ## Everything CI runs: generated-code drift, lint, deploy files, all tests with -race, govulncheck.
 	go test $(GO_TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory test-clients
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory vulncheck
 
@@ -143,6 +145,20 @@ fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run i
 	    done; \
 	  done; \
 	done; rm -f .fuzz.log
+
+# ---- clients ---------------------------------------------------------------
+
+.PHONY: test-clients
+test-clients: test-ruby test-grpcurl ## The Ruby client's and the README's grpcurl tests against a live gateway.
+
+.PHONY: test-ruby
+test-ruby: system-deps build ## The Ruby client's tests (minitest) against a live bin/gateway.
+	ruby -Iclients/ruby/lib -Igen/ruby -Iclients/ruby/test \
+	  -e 'Dir["clients/ruby/test/*_test.rb"].sort.each { |f| require File.expand_path(f) }'
+
+.PHONY: test-grpcurl
+test-grpcurl: build $(BIN)/.grpcurl-$(GRPCURL_VERSION) ## Run the README's grpcurl commands verbatim against a live gateway.
+	LLMGW_TEST_GATEWAY=$(BIN)/gateway go test -count=1 -run '^TestREADMEGrpcurl$$' ./cmd/gateway/
 
 .PHONY: bench
 bench: ## Go benchmarks of the hot paths.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	llmgateway "github.com/careerpath/llmgateway"
 	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 )
@@ -62,7 +64,29 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (
 	if err := gatewayv1.RegisterLLMGatewayHandlerClient(ctx, mux, gatewayv1.NewLLMGatewayClient(conn)); err != nil {
 		return nil, fmt.Errorf("register REST shim: %w", err)
 	}
-	return limitBody(maxBody, defaultStreamToSSE(mux)), nil
+	return serveOpenAPI(limitBody(maxBody, defaultStreamToSSE(mux))), nil
+}
+
+// OpenAPIPath is where the REST shim serves its OpenAPI document.
+const OpenAPIPath = "/openapi.json"
+
+// serveOpenAPI answers GET and HEAD on [OpenAPIPath] with the embedded
+// OpenAPI document and passes every other request to next.
+func serveOpenAPI(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != OpenAPIPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeJSONError(w, http.StatusMethodNotAllowed, codes.Unimplemented, "method not allowed")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(llmgateway.OpenAPI))
+	})
 }
 
 // defaultStreamToSSE makes server-sent events the default format of the
