@@ -112,12 +112,14 @@ type unsupported bool
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (u *unsupported) UnmarshalJSON(b []byte) error {
-	switch v := string(bytes.TrimSpace(b)); v {
+	b = bytes.TrimSpace(b)
+	switch string(b) {
 	case "null", "false", `""`:
 		*u = false
-	default:
-		*u = !(len(v) >= 2 && (v[0] == '[' || v[0] == '{') && len(bytes.TrimSpace([]byte(v[1:len(v)-1]))) == 0)
+		return nil
 	}
+	empty := len(b) >= 2 && (b[0] == '[' || b[0] == '{') && len(bytes.TrimSpace(b[1:len(b)-1])) == 0
+	*u = unsupported(!empty)
 	return nil
 }
 
