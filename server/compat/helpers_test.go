@@ -66,7 +66,7 @@ type gateway struct {
 // startGateway starts the simulators and a gateway with the test
 // providers and routes plus extra config files (clients.json,
 // rate_limits.json …).
-func startGateway(t *testing.T, extra map[string]string) *gateway {
+func startGateway(t testing.TB, extra map[string]string) *gateway {
 	t.Helper()
 	g := &gateway{}
 	oa, oaURL, stop1, err := sim.Start(sim.Config{RequireAPIKey: testEnv["TEST_OPENAI_KEY"]})
