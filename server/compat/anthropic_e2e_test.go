@@ -98,6 +98,8 @@ func TestMessagesErrors(t *testing.T) {
 		{"tools", `{"model": "openai_only", "tools": [{"name": "f", "input_schema": {}}], "messages": [{"role": "user", "content": "Hi"}]}`,
 			"invalid_request_error", 400},
 		{"system role", `{"model": "openai_only", "messages": [{"role": "system", "content": "Hi"}]}`, "invalid_request_error", 400},
+		{"empty message", `{"model": "openai_only", "system": "s", "messages": [{"role": "user", "content": ""}]}`,
+			"invalid_request_error", 400},
 		{"unknown model", `{"model": "claude-9", "messages": [{"role": "user", "content": "Hi"}]}`, "not_found_error", 404},
 	} {
 		c := g.post(t, "/v1/messages", tc.body)

@@ -353,6 +353,11 @@ func decodeMessages(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *ap
 		if aerr != nil {
 			return nil, opts, aerr
 		}
+		if text == "" {
+			// Checked here, not left to validation, whose message indexes
+			// would count the system prompt.
+			return nil, opts, badRequest(field+".content", field+".content: the message must not be empty")
+		}
 		req.Messages = append(req.Messages, &gatewayv1.Message{Role: role, Content: text})
 	}
 	req.Params = params(in.MaxTokens, in.Temperature, in.TopP, in.StopSequences, nil)
