@@ -127,8 +127,23 @@ lint: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) ## gofmt, go v
 test: system-deps check-generate lint check-deploy ## Everything CI runs: generated-code drift, lint, deploy files, all tests with -race, govulncheck.
 	go test $(GO_TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory test-clients
+	$(MAKE) --no-print-directory test-node
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory vulncheck
+
+# The official OpenAI and Anthropic SDKs from npm, pinned in test/sdk's
+# committed lockfile, against the real gateway binary. `npm ci` runs when
+# node_modules is missing or older than the lockfile.
+SDK_TEST_DIR := test/sdk
+
+$(SDK_TEST_DIR)/node_modules/.package-lock.json: $(SDK_TEST_DIR)/package.json $(SDK_TEST_DIR)/package-lock.json
+	cd $(SDK_TEST_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: test-node
+test-node: $(SDK_TEST_DIR)/node_modules/.package-lock.json ## The OpenAI and Anthropic Node SDKs against bin/gateway (compatible API).
+	go build -trimpath -o $(BIN)/gateway ./cmd/gateway
+	cd $(SDK_TEST_DIR) && GATEWAY_BIN=$(BIN)/gateway npm test
 
 .PHONY: fuzz
 fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run in `go test` anyway).

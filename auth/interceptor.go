@@ -120,12 +120,24 @@ var Authenticated = selector.MatchFunc(func(_ context.Context, c interceptors.Ca
 // authenticate is the go-grpc-middleware AuthFunc: it finds the caller's
 // client and attaches it to the context.
 func (o *options) authenticate(ctx context.Context) (context.Context, error) {
-	ks := o.store()
+	c, err := Authenticate(ctx, o.store())
+	if err != nil {
+		return nil, err
+	}
+	return NewContext(ctx, c), nil
+}
+
+// Authenticate finds the client whose API key the incoming metadata of
+// ctx carries, exactly as the interceptors do, for endpoints that are not
+// gRPC calls (such as a model list). It fails with the interceptors'
+// errors; a nil store is codes.Internal, a disabled one lets everyone in
+// as the [Anonymous] client.
+func Authenticate(ctx context.Context, ks *KeyStore) (*Client, error) {
 	if ks == nil {
 		return nil, status.Error(codes.Internal, "authentication is not configured")
 	}
 	if ks.Disabled() {
-		return NewContext(ctx, anonymous), nil
+		return anonymous, nil
 	}
 	key, err := keyFromMetadata(ctx)
 	if err != nil {
@@ -135,7 +147,7 @@ func (o *options) authenticate(ctx context.Context) (context.Context, error) {
 	if !ok {
 		return nil, errInvalidKey("invalid API key")
 	}
-	return NewContext(ctx, c), nil
+	return c, nil
 }
 
 // keyFromMetadata reads the API key from the call's metadata. It does not

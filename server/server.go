@@ -203,7 +203,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.http = &http.Server{
-		Handler:           rest,
+		Handler:           s.withCompat(rest),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
