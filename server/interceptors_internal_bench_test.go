@@ -13,6 +13,7 @@ import (
 	"github.com/careerpath/llmgateway/config"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/quota"
+	"github.com/careerpath/llmgateway/telemetry"
 )
 
 // The interceptor benchmarks measure what each link of the chain adds to a
@@ -47,7 +48,7 @@ func newBenchSetup(b *testing.B) *benchSetup {
 		b.Fatal("the benchmark key authenticates no client")
 	}
 	log := slog.New(slog.DiscardHandler)
-	svc := NewService(&Runtime{Keys: ks})
+	svc := NewService(&Runtime{Keys: ks, Config: &config.Config{}})
 	validUnary, validStream, err := NewValidationInterceptors(DefaultLimits)
 	if err != nil {
 		b.Fatal(err)
@@ -56,7 +57,7 @@ func newBenchSetup(b *testing.B) *benchSetup {
 		{Name: "never", Scope: []string{config.ScopeUser}, RequestsPerMinute: 1 << 40},
 	}}, quota.Options{})
 	quotaUnary, quotaStream := quotaInterceptors(limiter, func(string) string { return "" }, log)
-	chain := defaultChain(log, svc).
+	chain := defaultChain(log, svc, telemetry.NewMetrics(), false).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
 		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream})
 	return &benchSetup{
@@ -105,7 +106,7 @@ func runUnary(b *testing.B, s *benchSetup, it grpc.UnaryServerInterceptor) {
 }
 
 func BenchmarkInterceptor(b *testing.B) {
-	for _, name := range []string{"recovery", "logging", "auth", "validation", "quota", "status"} {
+	for _, name := range []string{"recovery", "metrics", "logging", "auth", "validation", "quota", "status"} {
 		b.Run(name, func(b *testing.B) {
 			s := newBenchSetup(b)
 			it := s.unary(b, name)

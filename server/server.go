@@ -16,6 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -65,6 +68,13 @@ type Options struct {
 	// BudgetWebhook, when set, receives a JSON POST for every budget that
 	// crosses 80% or 100% of its limit.
 	BudgetWebhook string
+	// LogLevel, when set, is the level the admin API's /admin/log-level
+	// shows and changes at runtime.
+	LogLevel *slog.LevelVar
+	// TraceContent records prompts and answers on the RPC spans
+	// (gen_ai.input.messages, gen_ai.output.messages). Off by default:
+	// traces then never hold message text.
+	TraceContent bool
 }
 
 // Server runs the gateway's three listeners.
@@ -120,7 +130,7 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 		Observer: quotaObserver{log: log, metrics: opts.Metrics, webhook: opts.BudgetWebhook,
 			client: &http.Client{Timeout: 5 * time.Second}}})
 	quotaUnary, quotaStream := quotaInterceptors(s.service.limiter, s.service.budgetFallbackVariant, log)
-	chain := defaultChain(log, s.service).
+	chain := defaultChain(log, s.service, opts.Metrics, opts.TraceContent).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
 		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream})
 	s.chain = chain
@@ -131,6 +141,9 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 		grpc.MaxRecvMsgSize(opts.Limits.MaxRequestBytes+64<<10),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
+		// A span per RPC, child of the caller's traceparent (health checks
+		// left out); a no-op until the process installs a tracer provider.
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))),
 	)
 	if opts.Cache == nil {
 		mo := cache.MemoryOptions{}
@@ -152,6 +165,9 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	s.health = health.NewServer()
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
+	if opts.Metrics != nil {
+		opts.Metrics.GRPCServer().InitializeMetrics(s.grpc)
+	}
 	s.reload = NewReloader(opts.ConfigDir, s.service, opts.Runtime, log, opts.Metrics)
 	return s, nil
 }
@@ -182,7 +198,9 @@ func (s *Server) Start(ctx context.Context) error {
 
 	s.conn, err = grpc.NewClient("passthrough:///"+s.grpcLn.Addr().String(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+		// The REST caller's traceparent goes on to the gRPC call.
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
 	if err != nil {
 		return fmt.Errorf("connect REST shim: %w", err)
 	}
@@ -190,6 +208,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rest = otelhttp.NewHandler(rest, "llmgateway.rest")
 	s.http = &http.Server{
 		Handler:           rest,
 		ReadHeaderTimeout: 10 * time.Second,

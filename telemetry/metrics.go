@@ -42,6 +42,8 @@ type Metrics struct {
 	configReloads  *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
 	configLoadedAt prometheus.Gauge
+
+	req *requestMetrics
 }
 
 // NewMetrics registers the gateway's metrics, plus the Go runtime and
@@ -108,6 +110,7 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.quotaRejections, m.budgetEvents, m.quotaStoreErrs)
 	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges, m.configReloads, m.configInfo, m.configLoadedAt,
 		m.cacheLookups, m.cacheEvictions, m.cacheErrors, m.cacheStored)
+	m.req = newRequestMetrics(m.reg)
 	return m
 }
 
