@@ -28,6 +28,7 @@ import (
 type callRecord struct {
 	route, variant  string
 	provider, model string
+	requestModel    string // the model routing chose
 	cacheable       bool
 	saved           float64
 }
@@ -43,7 +44,7 @@ func recordOf(ctx context.Context) *callRecord {
 // noteDecision records where routing sent the request.
 func noteDecision(ctx context.Context, d *routing.Decision) {
 	if r := recordOf(ctx); r != nil {
-		r.route, r.variant, r.model = d.Route, d.Variant, d.Model
+		r.route, r.variant, r.model, r.requestModel = d.Route, d.Variant, d.Model, d.Model
 		if d.Provider != nil {
 			r.provider = d.Provider.Name()
 		}
@@ -277,7 +278,7 @@ var (
 // and answer text only when the operator enabled it.
 func (o *observer) annotate(span trace.Span, ob *observation, rec *callRecord, a *answer) {
 	span.SetAttributes(attrOperation.String(telemetry.OperationChat), attrRoute.String(rec.route),
-		attrVariant.String(rec.variant), attrReqModel.String(rec.model), attrProvider.String(rec.provider),
+		attrVariant.String(rec.variant), attrReqModel.String(rec.requestModel), attrProvider.String(rec.provider),
 		attrCache.String(cacheStatus(rec, a)))
 	if a.ok {
 		span.SetAttributes(attrProvider.String(a.provider), attrRespModel.String(a.model), attrRespID.String(a.id),
