@@ -103,7 +103,7 @@ func defaultChain(log *slog.Logger, svc *Service, m *telemetry.Metrics, content 
 		{"logging",
 			selector.UnaryServerInterceptor(obs.unary, notHealth),
 			selector.StreamServerInterceptor(obs.stream, notHealth)},
-		{"auth", tracedUnary(spanAuth, authUnary), tracedStream(spanAuth, authStream)},
+		{"auth", tracedUnary(spanAuth, authUnary, noteClient), tracedStream(spanAuth, authStream, noteClient)},
 		{"status", statusUnary, statusStream},
 	}
 }

@@ -391,18 +391,6 @@ func labelsOf(m *dto.Metric) map[string]string {
 	return out
 }
 
-func sameLabels(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if bv, ok := b[k]; !ok || bv != v {
-			return false
-		}
-	}
-	return true
-}
-
 func key(l map[string]string) string {
 	var kv []string
 	for k, v := range l {

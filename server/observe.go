@@ -26,6 +26,7 @@ import (
 // model that answered, whether the answer cache applied and what a cache
 // hit saved. The observing interceptor reads it once the call is done.
 type callRecord struct {
+	client          string // the authenticated client's configured name
 	route, variant  string
 	provider, model string
 	requestModel    string // the model routing chose
@@ -55,6 +56,15 @@ func noteDecision(ctx context.Context, d *routing.Decision) {
 func noteAnswer(ctx context.Context, a accounting, saved float64) {
 	if r := recordOf(ctx); r != nil {
 		r.provider, r.model, r.saved = a.provider, a.model, saved
+	}
+}
+
+// noteClient records the client authentication found.
+func noteClient(ctx context.Context) {
+	if r := recordOf(ctx); r != nil {
+		if c, ok := auth.FromContext(ctx); ok {
+			r.client = c.Name
+		}
 	}
 }
 
@@ -174,8 +184,8 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	attrs = append(attrs, slog.String("rpc", ob.rpc), slog.String("status", codeName(code)))
-	if c, ok := auth.FromContext(ctx); ok {
-		attrs = append(attrs, slog.String("client", c.Name))
+	if rec.client != "" {
+		attrs = append(attrs, slog.String("client", rec.client))
 	}
 	if ob.req != nil {
 		provider, model := a.provider, a.model // the model as the provider reported it

@@ -67,8 +67,9 @@ func endCache(span trace.Span, st cache.State, err error) {
 
 // tracedUnary gives the work of interceptor it a span of its own, named
 // name, that ends when it hands over to the rest of the chain (or refuses
-// the call): the spans below it stay children of the RPC's span.
-func tracedUnary(name string, it grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+// the call): the spans below it stay children of the RPC's span. pass,
+// when set, sees the context it hands over.
+func tracedUnary(name string, it grpc.UnaryServerInterceptor, pass func(context.Context)) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		parent := trace.SpanFromContext(ctx)
 		sctx, span := tracer.Start(ctx, name)
@@ -76,6 +77,9 @@ func tracedUnary(name string, it grpc.UnaryServerInterceptor) grpc.UnaryServerIn
 		resp, err := it(sctx, req, info, func(ctx context.Context, req any) (any, error) {
 			span.End()
 			ended = true
+			if pass != nil {
+				pass(ctx)
+			}
 			return h(trace.ContextWithSpan(ctx, parent), req)
 		})
 		if !ended {
@@ -86,7 +90,7 @@ func tracedUnary(name string, it grpc.UnaryServerInterceptor) grpc.UnaryServerIn
 }
 
 // tracedStream is tracedUnary for streams.
-func tracedStream(name string, it grpc.StreamServerInterceptor) grpc.StreamServerInterceptor {
+func tracedStream(name string, it grpc.StreamServerInterceptor, pass func(context.Context)) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 		parent := trace.SpanFromContext(ss.Context())
 		sctx, span := tracer.Start(ss.Context(), name)
@@ -94,6 +98,9 @@ func tracedStream(name string, it grpc.StreamServerInterceptor) grpc.StreamServe
 		err := it(srv, &contextStream{ss, sctx}, info, func(srv any, inner grpc.ServerStream) error {
 			span.End()
 			ended = true
+			if pass != nil {
+				pass(inner.Context())
+			}
 			return h(srv, &contextStream{inner, trace.ContextWithSpan(inner.Context(), parent)})
 		})
 		if !ended {
