@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"testing"
 
@@ -37,6 +38,12 @@ type benchSetup struct {
 
 func newBenchSetup(b *testing.B) *benchSetup {
 	b.Helper()
+	return newBenchSetupLog(b, slog.New(slog.DiscardHandler))
+}
+
+// newBenchSetupLog is newBenchSetup logging to log.
+func newBenchSetupLog(b *testing.B, log *slog.Logger) *benchSetup {
+	b.Helper()
 	ks, err := auth.NewKeyStore(&config.Clients{Clients: []config.Client{
 		{Name: "bench", KeySHA256: config.HashKey(benchKey), Routes: []string{config.AllRoutes}},
 	}})
@@ -47,7 +54,6 @@ func newBenchSetup(b *testing.B) *benchSetup {
 	if !ok {
 		b.Fatal("the benchmark key authenticates no client")
 	}
-	log := slog.New(slog.DiscardHandler)
 	svc := NewService(&Runtime{Keys: ks, Config: &config.Config{}})
 	validUnary, validStream, err := NewValidationInterceptors(DefaultLimits)
 	if err != nil {
@@ -118,6 +124,12 @@ func BenchmarkInterceptor(b *testing.B) {
 			runUnary(b, s, it)
 		})
 	}
+	// The access line written out, as JSON, at the default level.
+	b.Run("logging-json", func(b *testing.B) {
+		s := newBenchSetupLog(b, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		s.ctx = auth.NewContext(s.ctx, s.client)
+		runUnary(b, s, s.unary(b, "logging"))
+	})
 	b.Run("chain", func(b *testing.B) {
 		s := newBenchSetup(b)
 		runUnary(b, s, chainUnary(s.chain))
