@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
 	metrics := telemetry.NewMetrics()
-	rtOpts := server.RuntimeOptions{Getenv: getenv, Observer: metrics}
+	rtOpts := server.RuntimeOptions{Getenv: getenv, Observer: server.LogBreakers(log, metrics)}
 	rt, err := server.BuildRuntime(cfg, rtOpts)
 	if err != nil {
 		return fmt.Errorf("configuration refused: %w", err)
