@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
 // Settings is what a [Factory] needs to build one provider instance. The
@@ -105,7 +107,9 @@ var (
 // DefaultHTTPClient is the shared client used toward providers: a transport
 // with connection pools sized for a gateway (many idle connections per host,
 // HTTP/2 where the vendor offers it) and no overall timeout, since deadlines
-// come from each request's context.
+// come from each request's context. Calls are traced with otelhttp: the
+// caller's trace context (W3C traceparent) goes on to the provider, and a
+// client span covers each call when tracing is on.
 func DefaultHTTPClient() *http.Client {
 	defaultClientOnce.Do(func() {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -115,7 +119,7 @@ func DefaultHTTPClient() *http.Client {
 		t.ForceAttemptHTTP2 = true
 		t.ResponseHeaderTimeout = 0
 		defaultClient = &http.Client{
-			Transport: t,
+			Transport: tracedTransport{otelhttp.NewTransport(t), t},
 			// A redirect toward a provider API is a misconfigured base URL
 			// (http instead of https, a missing path); following it would
 			// turn a POST into a GET and hide the cause.
@@ -124,3 +128,13 @@ func DefaultHTTPClient() *http.Client {
 	})
 	return defaultClient
 }
+
+// tracedTransport is an otelhttp transport that can still close its base
+// transport's idle connections.
+type tracedTransport struct {
+	http.RoundTripper
+	base *http.Transport
+}
+
+// CloseIdleConnections closes the base transport's idle connections.
+func (t tracedTransport) CloseIdleConnections() { t.base.CloseIdleConnections() }

@@ -50,11 +50,13 @@ type Guard struct {
 	firstTokenTimeout time.Duration
 	idleTimeout       time.Duration
 	hedge             *config.Hedge
+	attempts          AttemptObserver // nil: the observer does not count attempts
 }
 
 // newGuard builds the policies for provider p from its settings.
 func newGuard(name string, p providers.Provider, pc config.Provider, obs Observer) *Guard {
 	g := &Guard{name: name, provider: p, hedge: pc.Hedge, attemptTimeout: time.Duration(pc.Timeout)}
+	g.attempts, _ = obs.(AttemptObserver)
 
 	rc := config.Retry{}
 	if pc.Retry != nil {
@@ -145,7 +147,10 @@ func (g *Guard) complete(ctx context.Context, r *Request, t Target, step Step) (
 		req.Model = t.Model
 		actx, span := startAttempt(exec.Context(), t, step)
 		resp, err := g.provider.Complete(actx, &req)
-		defer func() { endAttempt(span, err) }()
+		defer func() {
+			endAttempt(span, resp, err)
+			g.observe(t, time.Since(attemptStart), err)
+		}()
 		if err != nil {
 			if exec.Context().Err() != nil && ctx.Err() == nil {
 				// The attempt's own timeout fired, not the caller's.
@@ -159,6 +164,18 @@ func (g *Guard) complete(ctx context.Context, r *Request, t Target, step Step) (
 		return &Answer{Response: resp, Step: step, Target: t}, nil
 	})
 	return ans, g.blocked(r, t, step, start, err)
+}
+
+// observe reports one call to the provider to the attempt observer.
+func (g *Guard) observe(t Target, d time.Duration, err error) {
+	if g.attempts == nil {
+		return
+	}
+	class := ""
+	if err != nil {
+		class = kindOf(err).String()
+	}
+	g.attempts.Attempt(t, d, class)
 }
 
 // fitRetryAfter turns a Retry-After that does not fit in the caller's

@@ -1,6 +1,10 @@
 package resilience
 
-import "github.com/failsafe-go/failsafe-go/circuitbreaker"
+import (
+	"time"
+
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+)
 
 // Observer is told what the policies do, for metrics. Implementations must
 // be safe for concurrent use and cheap: they run on the request path.
@@ -34,3 +38,12 @@ func (NopObserver) Fallback(string, Step) {}
 func (NopObserver) Hedge(string, bool) {}
 
 var _ Observer = NopObserver{}
+
+// AttemptObserver is an [Observer] that also hears of every call made to a
+// provider, found by type assertion. errClass is the failure's kind
+// (rate_limited, timeout, …), empty for a success. A unary call is
+// observed when it returns; a stream when it ends, or when it fails before
+// its first token.
+type AttemptObserver interface {
+	Attempt(t Target, d time.Duration, errClass string)
+}

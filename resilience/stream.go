@@ -44,9 +44,10 @@ func (g *Guard) openStream(ctx context.Context, r *Request, t Target, step Step)
 		attemptStart := time.Now()
 		// The span covers opening the stream up to its first token.
 		actx, span := startAttempt(exec.Context(), t, step)
-		defer func() { endAttempt(span, err) }()
+		defer func() { endAttempt(span, nil, err) }()
 		st, err := g.startStream(actx, r, t, release)
 		if err != nil {
+			g.observe(t, time.Since(attemptStart), err)
 			if ctx.Err() == nil {
 				g.breaker.RecordError(err)
 			}
@@ -54,6 +55,7 @@ func (g *Guard) openStream(ctx context.Context, r *Request, t Target, step Step)
 			r.record(Attempt{Target: t, Step: step, Kind: kindOf(err), Err: err, Duration: time.Since(attemptStart)})
 			return nil, err
 		}
+		st.onEnd = func(err error) { g.observe(t, time.Since(attemptStart), err) }
 		r.opened(st)
 		return &Answer{Stream: st, Step: step, Target: t}, nil
 	})
@@ -66,13 +68,13 @@ func (g *Guard) openStream(ctx context.Context, r *Request, t Target, step Step)
 // startStream makes one attempt at opening a stream and waiting for its
 // first token. release gives back the concurrency permit; the returned
 // stream calls it when closed.
-func (g *Guard) startStream(ctx context.Context, r *Request, t Target, release func()) (providers.Stream, error) {
+func (g *Guard) startStream(ctx context.Context, r *Request, t Target, release func()) (*guardedStream, error) {
 	actx, cancel := context.WithCancel(ctx)
 	s := &guardedStream{guard: g, cancel: cancel, release: release}
 	// The first-token timeout covers waiting for the response headers too.
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(g.firstTokenTimeout, func() { timedOut.Store(true); cancel() })
-	fail := func(err error) (providers.Stream, error) {
+	fail := func(err error) (*guardedStream, error) {
 		timer.Stop()
 		s.abandon()
 		if timedOut.Load() {
@@ -131,6 +133,9 @@ type guardedStream struct {
 	once     sync.Once
 	// recorded is set once the stream's outcome went to the breaker.
 	recorded atomic.Bool
+	// onEnd, when set, hears once how the stream ended.
+	onEnd func(error)
+	ended atomic.Bool
 }
 
 // Recv implements providers.Stream.
@@ -147,7 +152,9 @@ func (s *guardedStream) Recv() (providers.Chunk, error) {
 		s.timer.Stop()
 	}
 	switch {
-	case err != nil && !errors.Is(err, io.EOF):
+	case errors.Is(err, io.EOF):
+		s.end(&providers.Error{Kind: providers.KindTruncated, Provider: s.guard.name, Message: "stream ended without its final event"})
+	case err != nil:
 		if s.stalled.Load() {
 			err = &providers.Error{Kind: providers.KindTimeout, Provider: s.guard.name,
 				Message: "stream stalled: no token for " + s.idle.String(), Err: err}
@@ -155,10 +162,19 @@ func (s *guardedStream) Recv() (providers.Chunk, error) {
 		if breakerFailure(err) {
 			s.record(err)
 		}
+		s.end(err)
 	case c.Done:
 		s.record(nil)
+		s.end(nil)
 	}
 	return c, err
+}
+
+// end reports how the stream ended, once.
+func (s *guardedStream) end(err error) {
+	if s.onEnd != nil && s.ended.CompareAndSwap(false, true) {
+		s.onEnd(err)
+	}
 }
 
 // record gives the stream's outcome to the breaker, once.
@@ -178,6 +194,7 @@ func (s *guardedStream) record(err error) {
 // answering.
 func (s *guardedStream) Close() error {
 	s.record(nil)
+	s.end(nil)
 	return s.close()
 }
 

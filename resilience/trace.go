@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/careerpath/llmgateway/providers"
 )
 
 // tracer is taken from the global provider, so spans cost nothing until
@@ -26,6 +28,12 @@ const (
 	attrOperation = attribute.Key("gen_ai.operation.name")
 	attrModel     = attribute.Key("gen_ai.request.model")
 	attrErrorType = attribute.Key("error.type")
+	attrGenAIProv = attribute.Key("gen_ai.provider.name")
+	attrRespID    = attribute.Key("gen_ai.response.id")
+	attrRespModel = attribute.Key("gen_ai.response.model")
+	attrFinish    = attribute.Key("gen_ai.response.finish_reasons")
+	attrInTokens  = attribute.Key("gen_ai.usage.input_tokens")
+	attrOutTokens = attribute.Key("gen_ai.usage.output_tokens")
 )
 
 // startChain starts the span covering one request's trip through the chain.
@@ -52,12 +60,19 @@ func endChain(span trace.Span, ans *Answer, err error) {
 // fallbacks and hedges each show as their own span.
 func startAttempt(ctx context.Context, t Target, step Step) (context.Context, trace.Span) {
 	return tracer.Start(ctx, spanAttempt+" "+t.Model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		attrOperation.String("chat"), attrProvider.String(t.Provider), attrModel.String(t.Model),
-		attrStep.String(step.String())))
+		attrOperation.String("chat"), attrProvider.String(t.Provider), attrGenAIProv.String(t.Provider),
+		attrModel.String(t.Model), attrStep.String(step.String())))
 }
 
-// endAttempt records an attempt's failure, if it failed.
-func endAttempt(span trace.Span, err error) {
+// endAttempt records an attempt's failure, or what a unary attempt
+// answered (resp is nil for a stream, whose usage is known only at its
+// end: the request's span carries it).
+func endAttempt(span trace.Span, resp *providers.Response, err error) {
+	if err == nil && resp != nil && span.IsRecording() {
+		span.SetAttributes(attrRespID.String(resp.ID), attrRespModel.String(resp.Model),
+			attrFinish.StringSlice([]string{string(resp.FinishReason)}),
+			attrInTokens.Int64(resp.Usage.InputTokens), attrOutTokens.Int64(resp.Usage.OutputTokens))
+	}
 	if err != nil {
 		k := kindOf(err).String()
 		span.SetStatus(codes.Error, k)

@@ -1,6 +1,7 @@
 package resilience_test
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -45,12 +46,15 @@ func TestSpanTreeOfARetriedFailedOverRequest(t *testing.T) {
 	}
 	spans := exp.GetSpans()
 	var chain tracetest.SpanStub
-	var attempts []tracetest.SpanStub
+	var attempts, calls []tracetest.SpanStub
 	for _, s := range spans {
-		if s.Name == "llmgateway.failover" {
+		switch {
+		case s.Name == "llmgateway.failover":
 			chain = s
-		} else {
+		case strings.HasPrefix(s.Name, "chat "):
 			attempts = append(attempts, s)
+		default: // the HTTP call of an attempt
+			calls = append(calls, s)
 		}
 	}
 	if chain.Name == "" {
@@ -69,6 +73,14 @@ func TestSpanTreeOfARetriedFailedOverRequest(t *testing.T) {
 	}
 	if len(attempts) != 4 {
 		t.Fatalf("%d attempt spans, want 3 failed primary attempts and 1 backup", len(attempts))
+	}
+	if len(calls) != len(attempts) {
+		t.Fatalf("%d HTTP call spans for %d attempts", len(calls), len(attempts))
+	}
+	for i, c := range calls {
+		if c.Parent.SpanID() != attempts[i].SpanContext.SpanID() {
+			t.Errorf("HTTP call %d (%s) is not a child of attempt %d", i, c.Name, i)
+		}
 	}
 	for i, s := range attempts {
 		if s.Parent.SpanID() != chain.SpanContext.SpanID() {

@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"sort"
 
@@ -33,6 +35,10 @@ func (s *Server) adminHandler() http.Handler {
 	mux.HandleFunc("GET /admin/breakers", s.handleBreakers)
 	mux.HandleFunc("GET /admin/config", s.handleConfig)
 	mux.HandleFunc("POST /admin/config/reload", s.handleReload)
+	if s.opts.LogLevel != nil {
+		mux.HandleFunc("GET /admin/log-level", s.handleLogLevel)
+		mux.HandleFunc("PUT /admin/log-level", s.handleLogLevel)
+	}
 	return mux
 }
 
@@ -91,4 +97,31 @@ func (s *Server) handleBreakers(w http.ResponseWriter, _ *http.Request) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
 	writeJSON(w, http.StatusOK, map[string]any{"breakers": out})
+}
+
+// handleLogLevel shows the log level (GET) or changes it at once (PUT with
+// {"level": "debug"|"info"|"warn"|"error"}); a level it does not know is
+// refused with 400 and changes nothing.
+func (s *Server) handleLogLevel(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPut {
+		var body struct {
+			Level string `json:"level"`
+		}
+		var lvl slog.Level
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "body must be {\"level\": \"debug|info|warn|error\"}"})
+			return
+		}
+		if err := lvl.UnmarshalText([]byte(body.Level)); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+			return
+		}
+		if old := s.opts.LogLevel.Level(); old != lvl {
+			s.opts.LogLevel.Set(lvl)
+			s.log.Warn("log level changed", "from", old.String(), "to", lvl.String())
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"level": s.opts.LogLevel.Level().String()})
 }

@@ -64,6 +64,7 @@ func planCache(ctx context.Context, rt *Runtime, d *routing.Decision, req *gatew
 	if p.ttl <= 0 {
 		return cachePlan{}, false
 	}
+	noteCacheable(ctx)
 	client := config.AnonymousClient
 	if c, ok := auth.FromContext(ctx); ok {
 		client = c.Name
@@ -131,7 +132,9 @@ func (s *Service) completeCached(ctx context.Context, group *cache.Group, chain 
 
 // lookup returns a fresh cached answer for p, if there is one.
 func (s *Service) lookup(ctx context.Context, p cachePlan) (cache.Entry, bool) {
-	e, st, _ := s.cache.Get(ctx, p.key) // a store failure is a miss; its observer counts it
+	ctx, span := tracer.Start(ctx, spanCache)
+	e, st, err := s.cache.Get(ctx, p.key) // a store failure is a miss; its observer counts it
+	endCache(span, st, err)
 	return e, st == cache.Fresh
 }
 

@@ -41,6 +41,7 @@ type gateway struct {
 	metrics            *telemetry.Metrics
 	openaiURL          string
 	anthropicURL       string
+	dir                string // the configuration directory
 }
 
 const testProviders = `{
@@ -113,6 +114,7 @@ func startGatewayOpts(t *testing.T, simCfg sim.Config, files map[string]string, 
 	g.openaiURL, g.anthropicURL = oaURL, anURL
 	urls := strings.NewReplacer("%OPENAI%", oaURL, "%ANTHROPIC%", anURL)
 	dir := t.TempDir()
+	g.dir = dir
 	for name, body := range files {
 		writeFile(t, dir, name, urls.Replace(body))
 	}
@@ -121,7 +123,8 @@ func startGatewayOpts(t *testing.T, simCfg sim.Config, files map[string]string, 
 		t.Fatal(err)
 	}
 	g.metrics = telemetry.NewMetrics()
-	rt, err := server.BuildRuntime(cfg, server.RuntimeOptions{Getenv: func(k string) string { return testEnv[k] }, Observer: g.metrics})
+	rtOpts := server.RuntimeOptions{Getenv: func(k string) string { return testEnv[k] }, Observer: g.metrics}
+	rt, err := server.BuildRuntime(cfg, rtOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +134,9 @@ func startGatewayOpts(t *testing.T, simCfg sim.Config, files map[string]string, 
 	opts.Limits = server.Limits{MaxRequestBytes: 64 << 10}
 	opts.ShutdownGrace = 5 * time.Second
 	opts.Metrics = g.metrics
+	if opts.ConfigDir == "" {
+		opts.ConfigDir, opts.Runtime = dir, rtOpts // reloads read the test's directory
+	}
 	if g.srv, err = server.New(opts, rt); err != nil {
 		t.Fatal(err)
 	}

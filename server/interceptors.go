@@ -6,7 +6,6 @@ import (
 	"runtime/debug"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"google.golang.org/grpc"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/telemetry"
 )
 
 // Interceptor is one named link of the chain, unary and stream.
@@ -72,22 +72,18 @@ func (c Chain) Names() []string {
 	return n
 }
 
-// defaultChain is recovery → logging → auth → status. Recovery is outermost
-// so that a panic anywhere becomes an Internal error; logging sees every
-// call, refused ones included; status is innermost so that every
-// interceptor above it sees the final gRPC code.
-func defaultChain(log *slog.Logger, svc *Service) Chain {
+// defaultChain is recovery → metrics → logging → auth → status. Recovery is
+// outermost so that a panic anywhere becomes an Internal error; metrics
+// (go-grpc-middleware's grpc_server_* counters, when m is set) and logging
+// (the observer: the access line, the request metrics and the RPC span's
+// GenAI attributes) see every call, refused ones included; status is
+// innermost so that every interceptor above it sees the final gRPC code.
+// content records prompts and answers on spans.
+func defaultChain(log *slog.Logger, svc *Service, m *telemetry.Metrics, content bool) Chain {
 	onPanic := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in handler", "panic", p, "stack", string(debug.Stack()))
 		return status.Error(codes.Internal, "internal error")
 	})
-	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
-		log.Log(ctx, slog.Level(lvl), msg, fields...)
-	})
-	logOpts := []logging.Option{
-		logging.WithLogOnEvents(logging.FinishCall),
-		logging.WithLevels(logging.DefaultServerCodeToLevel),
-	}
 	// Keys come from the runtime serving now, so that a reloaded
 	// clients.json applies to the next call.
 	authUnary, authStream := auth.Interceptors(nil,
@@ -96,12 +92,18 @@ func defaultChain(log *slog.Logger, svc *Service) Chain {
 	notHealth := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
 		return c.Service != grpc_health_v1.Health_ServiceDesc.ServiceName
 	})
+	obs := &observer{log: log, metrics: m, knownRoute: svc.HasRoute, content: content}
+	metrics := Interceptor{Name: "metrics"}
+	if m != nil {
+		metrics.Unary, metrics.Stream = m.GRPCServer().UnaryServerInterceptor(), m.GRPCServer().StreamServerInterceptor()
+	}
 	return Chain{
 		{"recovery", recovery.UnaryServerInterceptor(onPanic), recovery.StreamServerInterceptor(onPanic)},
+		metrics,
 		{"logging",
-			selector.UnaryServerInterceptor(logging.UnaryServerInterceptor(logger, logOpts...), notHealth),
-			selector.StreamServerInterceptor(logging.StreamServerInterceptor(logger, logOpts...), notHealth)},
-		{"auth", authUnary, authStream},
+			selector.UnaryServerInterceptor(obs.unary, notHealth),
+			selector.StreamServerInterceptor(obs.stream, notHealth)},
+		{"auth", tracedUnary(spanAuth, authUnary, noteClient), tracedStream(spanAuth, authStream, noteClient)},
 		{"status", statusUnary, statusStream},
 	}
 }

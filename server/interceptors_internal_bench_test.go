@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/careerpath/llmgateway/config"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/quota"
+	"github.com/careerpath/llmgateway/telemetry"
 	ledger "github.com/careerpath/llmgateway/usage"
 )
 
@@ -37,6 +39,12 @@ type benchSetup struct {
 
 func newBenchSetup(b *testing.B) *benchSetup {
 	b.Helper()
+	return newBenchSetupLog(b, slog.New(slog.DiscardHandler))
+}
+
+// newBenchSetupLog is newBenchSetup logging to log.
+func newBenchSetupLog(b *testing.B, log *slog.Logger) *benchSetup {
+	b.Helper()
 	ks, err := auth.NewKeyStore(&config.Clients{Clients: []config.Client{
 		{Name: "bench", KeySHA256: config.HashKey(benchKey), Routes: []string{config.AllRoutes}},
 	}})
@@ -47,8 +55,7 @@ func newBenchSetup(b *testing.B) *benchSetup {
 	if !ok {
 		b.Fatal("the benchmark key authenticates no client")
 	}
-	log := slog.New(slog.DiscardHandler)
-	svc := NewService(&Runtime{Keys: ks})
+	svc := NewService(&Runtime{Keys: ks, Config: &config.Config{}})
 	validUnary, validStream, err := NewValidationInterceptors(DefaultLimits)
 	if err != nil {
 		b.Fatal(err)
@@ -59,7 +66,7 @@ func newBenchSetup(b *testing.B) *benchSetup {
 	quotaUnary, quotaStream := quotaInterceptors(limiter, func(string) string { return "" }, log)
 	svc.ledger = newLedger(ledger.NewMemoryStore(ledger.MemoryOptions{}), svc.modelPrice, nil, log)
 	usageUnary, usageStream := svc.ledger.interceptors()
-	chain := defaultChain(log, svc).
+	chain := defaultChain(log, svc, telemetry.NewMetrics(), false).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
 		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream}).
 		Insert("quota", Interceptor{"usage", usageUnary, usageStream})
@@ -114,7 +121,7 @@ func runUnary(b *testing.B, s *benchSetup, it grpc.UnaryServerInterceptor) {
 }
 
 func BenchmarkInterceptor(b *testing.B) {
-	for _, name := range []string{"recovery", "logging", "auth", "validation", "quota", "usage", "status"} {
+	for _, name := range []string{"recovery", "metrics", "logging", "auth", "validation", "quota", "usage", "status"} {
 		b.Run(name, func(b *testing.B) {
 			s := newBenchSetup(b)
 			it := s.unary(b, name)
@@ -126,6 +133,12 @@ func BenchmarkInterceptor(b *testing.B) {
 			runUnary(b, s, it)
 		})
 	}
+	// The access line written out, as JSON, at the default level.
+	b.Run("logging-json", func(b *testing.B) {
+		s := newBenchSetupLog(b, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		s.ctx = auth.NewContext(s.ctx, s.client)
+		runUnary(b, s, s.unary(b, "logging"))
+	})
 	b.Run("chain", func(b *testing.B) {
 		s := newBenchSetup(b)
 		runUnary(b, s, chainUnary(s.chain))

@@ -148,7 +148,9 @@ func (s *finalStream) SendMsg(m any) error {
 }
 
 func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteRequest, stream bool,
-	fallbackFor func(string) string, dg *downgrade, log *slog.Logger) (*quota.Reservation, error) {
+	fallbackFor func(string) string, dg *downgrade, log *slog.Logger) (_ *quota.Reservation, err error) {
+	ctx, span := tracer.Start(ctx, spanQuota)
+	defer func() { endSpan(span, err) }()
 	client := auth.Anonymous()
 	if c, ok := auth.FromContext(ctx); ok {
 		client = c

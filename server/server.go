@@ -16,6 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -71,6 +74,13 @@ type Options struct {
 	// UsageObserver, when set, is told of every ledger entry recorded and
 	// every one that failed.
 	UsageObserver ledger.Observer
+	// LogLevel, when set, is the level the admin API's /admin/log-level
+	// shows and changes at runtime.
+	LogLevel *slog.LevelVar
+	// TraceContent records prompts and answers on the RPC spans
+	// (gen_ai.input.messages, gen_ai.output.messages). Off by default:
+	// traces then never hold message text.
+	TraceContent bool
 }
 
 // Server runs the gateway's three listeners.
@@ -131,7 +141,7 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	}
 	s.service.ledger = newLedger(opts.Usage, s.service.modelPrice, opts.UsageObserver, log)
 	usageUnary, usageStream := s.service.ledger.interceptors()
-	chain := defaultChain(log, s.service).
+	chain := defaultChain(log, s.service, opts.Metrics, opts.TraceContent).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
 		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream}).
 		Insert("quota", Interceptor{"usage", usageUnary, usageStream})
@@ -143,6 +153,9 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 		grpc.MaxRecvMsgSize(opts.Limits.MaxRequestBytes+64<<10),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
+		// A span per RPC, child of the caller's traceparent (health checks
+		// left out); a no-op until the process installs a tracer provider.
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))),
 	)
 	if opts.Cache == nil {
 		mo := cache.MemoryOptions{}
@@ -164,6 +177,9 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	s.health = health.NewServer()
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
+	if opts.Metrics != nil {
+		opts.Metrics.GRPCServer().InitializeMetrics(s.grpc)
+	}
 	s.reload = NewReloader(opts.ConfigDir, s.service, opts.Runtime, log, opts.Metrics)
 	return s, nil
 }
@@ -194,7 +210,9 @@ func (s *Server) Start(ctx context.Context) error {
 
 	s.conn, err = grpc.NewClient("passthrough:///"+s.grpcLn.Addr().String(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+		// The REST caller's traceparent goes on to the gRPC call.
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
 	if err != nil {
 		return fmt.Errorf("connect REST shim: %w", err)
 	}
@@ -202,6 +220,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rest = otelhttp.NewHandler(rest, "llmgateway.rest")
 	s.http = &http.Server{
 		Handler:           s.withCompat(rest),
 		ReadHeaderTimeout: 10 * time.Second,

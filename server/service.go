@@ -116,7 +116,7 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	plan, cacheable := planCache(ctx, rt, d, req, preq)
 	if cacheable {
 		if e, ok := s.lookup(ctx, plan); ok {
-			out := cachedResponse(d, e.Response(), hitAccounting(e.Provider, e.Model), start)
+			out := cachedResponse(ctx, d, e.Response(), hitAccounting(e.Provider, e.Model), start)
 			s.record(ctx, req, d, out, nil, nil, time.Since(start))
 			return out, nil
 		}
@@ -138,13 +138,13 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	if shared && ans.Step == resilience.StepPrimary {
 		// Coalesced with an identical request in flight: this caller's
 		// answer cost nothing upstream.
-		out := cachedResponse(d, ans.Response, hitAccounting(ans.Target.Provider, ans.Target.Model), start)
+		out := cachedResponse(ctx, d, ans.Response, hitAccounting(ans.Target.Provider, ans.Target.Model), start)
 		s.record(ctx, req, d, out, nil, nil, time.Since(start))
 		return out, nil
 	}
 	resp := ans.Response
 	acct := account(rt, d, ans, resp.Usage)
-	out := completeResponse(d, resp, acct, r.Attempts(), upstream, start)
+	out := completeResponse(ctx, d, resp, acct, r.Attempts(), upstream, start)
 	// Recorded before the answer leaves, so that feedback on it always
 	// finds its attribution.
 	s.record(ctx, req, d, out, nil, nil, time.Since(start))
@@ -244,7 +244,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 				Text: text.String(), FinishReason: c.FinishReason, Usage: c.Usage})
 			_ = s.cache.Set(ctx, plan.key, e, plan.ttl, plan.maxStale)
 		}
-		final = finalMessage(completeResponse(d, &providers.Response{ID: c.ID, Model: c.Model,
+		final = finalMessage(completeResponse(ctx, d, &providers.Response{ID: c.ID, Model: c.Model,
 			FinishReason: c.FinishReason, Usage: c.Usage}, acct, r.Attempts(), upstream, start), ttft)
 		s.record(ctx, req, d, nil, final, nil, time.Since(start))
 		return ss.Send(final)
@@ -268,17 +268,24 @@ func (s *Service) record(ctx context.Context, req *gatewayv1.CompleteRequest, d 
 
 // cachedResponse is the response for an answer served from the cache (or
 // shared with an identical request): a fresh response id, zero cost.
-func cachedResponse(d *routing.Decision, resp *providers.Response, a accounting, start time.Time) *gatewayv1.CompleteResponse {
+func cachedResponse(ctx context.Context, d *routing.Decision, resp *providers.Response, a accounting, start time.Time) *gatewayv1.CompleteResponse {
 	hit := *resp
 	hit.ID = ""
-	return completeResponse(d, &hit, a, nil, 0, start)
+	return completeResponse(ctx, d, &hit, a, nil, 0, start)
 }
 
 // completeResponse is the account of an answer: its text and usage, who
 // answered it, what it cost, how it was produced and how long it took.
-// A stream's final message carries the same (see finalMessage).
-func completeResponse(d *routing.Decision, resp *providers.Response, a accounting, attempts []resilience.Attempt,
+// A stream's final message carries the same (see finalMessage). It is
+// also where the request's observer learns who answered (see noteAnswer).
+func completeResponse(ctx context.Context, d *routing.Decision, resp *providers.Response, a accounting, attempts []resilience.Attempt,
 	upstream time.Duration, start time.Time) *gatewayv1.CompleteResponse {
+	saved := 0.0
+	if a.servedFrom == gatewayv1.ServedFrom_SERVED_FROM_CACHE_HIT {
+		// What the answer would have cost from the provider routing chose.
+		saved = d.Price.Cost(resp.Usage)
+	}
+	noteAnswer(ctx, a, saved)
 	return &gatewayv1.CompleteResponse{
 		Id:              responseID(resp.ID),
 		Text:            resp.Text,
@@ -382,7 +389,14 @@ func failoverStep(s resilience.Step) gatewayv1.FailoverStep {
 
 // decide picks where req goes. Forcing a variant needs a client allowed
 // to; without authentication every caller is.
-func decide(ctx context.Context, rt *Runtime, req *gatewayv1.CompleteRequest) (*routing.Decision, error) {
+func decide(ctx context.Context, rt *Runtime, req *gatewayv1.CompleteRequest) (d *routing.Decision, err error) {
+	ctx, span := tracer.Start(ctx, spanRouting)
+	defer func() {
+		if err == nil {
+			noteDecision(ctx, d)
+		}
+		endRouting(span, d, err)
+	}()
 	if m := req.GetModel(); m != nil {
 		return rt.Router.Direct(m.GetProvider(), m.GetModel())
 	}

@@ -1,10 +1,23 @@
 // Package telemetry holds the gateway's Prometheus metrics.
 //
 // The gateway uses prometheus/client_golang directly, on its own registry
-// served at the admin port's /metrics: it is the fastest way to count on
-// the request path (no attribute sets allocated per observation) and the
-// format operators scrape. Labels are bounded: provider, route, step and
-// status names from configuration, never a user id, key or prompt.
+// served at the admin port's /metrics, with go-grpc-middleware's
+// Prometheus provider for the standard grpc_server_* metrics, rather than
+// OpenTelemetry's metric API behind its Prometheus exporter: it is the
+// fastest way to count on the request path (no attribute sets allocated
+// per observation, no SDK aggregation pipeline between the counter and the
+// scrape), it is the format operators scrape, and go-grpc-middleware's
+// provider already speaks it. The OpenTelemetry GenAI semantic conventions
+// are kept in the names: gen_ai.client.operation.duration becomes
+// gen_ai_client_operation_duration_seconds, with its attributes as labels
+// (gen_ai_provider_name, gen_ai_request_model, error_type, …), as the
+// OpenTelemetry Prometheus exporter would name them. Traces, which are
+// OpenTelemetry's, are set up by the gateway's main package.
+//
+// Labels are bounded: RPC, provider, model, route, variant, step and
+// status names from configuration or gRPC, never a user id, key or prompt.
+// Latency histograms share [LatencyBuckets] (5 ms to 60 s), so that p50,
+// p95 and p99 are meaningful up to a minute.
 package telemetry
 
 import (
@@ -42,6 +55,8 @@ type Metrics struct {
 	configReloads  *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
 	configLoadedAt prometheus.Gauge
+
+	req *requestMetrics
 }
 
 // NewMetrics registers the gateway's metrics, plus the Go runtime and
@@ -108,6 +123,7 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.quotaRejections, m.budgetEvents, m.quotaStoreErrs)
 	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges, m.configReloads, m.configInfo, m.configLoadedAt,
 		m.cacheLookups, m.cacheEvictions, m.cacheErrors, m.cacheStored)
+	m.req = newRequestMetrics(m.reg)
 	return m
 }
 

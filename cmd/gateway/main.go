@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		cacheMax  = fs.Int64("cache-max-bytes", 64<<20, "size of the in-memory answer cache")
 		webhook   = fs.String("budget-webhook", "", "URL that receives a JSON POST when a budget crosses 80% or 100% of its limit")
 		failClose = fs.Bool("quota-fail-closed", false, "refuse requests when the quota store (Redis) cannot be reached; by default the gateway keeps serving with local limits")
+		traceText = fs.Bool("trace-content", false, "record prompts and answers on trace spans (gen_ai.input.messages / gen_ai.output.messages); off: traces never hold message text")
 	)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
@@ -87,11 +88,17 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return err
 	}
 
-	var level slog.Level
+	// The level can be changed at runtime on the admin port (/admin/log-level).
+	level := new(slog.LevelVar)
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	stopTracing, err := setupTracing(ctx, getenv, log)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() { _ = stopTracing(context.Background()) }()
 
 	var syncer *remote.Syncer
 	if *source != "" {
@@ -106,7 +113,6 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 
 	var cfg *config.Config
-	var err error
 	if *configDir == "" {
 		cfg, err = config.Default(getenv)
 	} else {
@@ -116,7 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
 	metrics := telemetry.NewMetrics()
-	rtOpts := server.RuntimeOptions{Getenv: getenv, Observer: metrics}
+	rtOpts := server.RuntimeOptions{Getenv: getenv, Observer: server.LogBreakers(log, metrics)}
 	rt, err := server.BuildRuntime(cfg, rtOpts)
 	if err != nil {
 		return fmt.Errorf("configuration refused: %w", err)
@@ -153,6 +159,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Usage:           stores.usage,
 		QuotaFailClosed: *failClose,
 		BudgetWebhook:   *webhook,
+		LogLevel:        level,
+		TraceContent:    *traceText,
 	}, rt)
 	if err != nil {
 		return err
@@ -292,6 +300,7 @@ func openStores(addrs, password string, cacheMax int64, m *telemetry.Metrics) (s
 		ReadTimeout:           250 * time.Millisecond,
 		WriteTimeout:          250 * time.Millisecond,
 	})
+	m.RedisUp(func(ctx context.Context) error { return client.Ping(ctx).Err() }, "cache", "experiments", "quota")
 	return stores{
 		cache:       cache.NewRedisStore(client, cache.RedisOptions{Observer: m.CacheObserver()}),
 		experiments: experiment.NewRedisStore(client, experiment.RedisOptions{}),
