@@ -65,6 +65,10 @@ type Options struct {
 	// BudgetWebhook, when set, receives a JSON POST for every budget that
 	// crosses 80% or 100% of its limit.
 	BudgetWebhook string
+	// Pprof serves the Go runtime's profiles at the admin port's
+	// /debug/pprof/ (for the load harness and for diagnosis; off by
+	// default, like the rest of the admin port it is unauthenticated).
+	Pprof bool
 }
 
 // Server runs the gateway's three listeners.
