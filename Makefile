@@ -129,6 +129,14 @@ fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run i
 	  done; \
 	done; rm -f .fuzz.log
 
+# The load harness's flags, e.g. BENCH_FLAGS='-paths grpc-miss,floor -compare bench/results/latest.json'.
+BENCH_FLAGS ?=
+
 .PHONY: bench
-bench: ## Go benchmarks of the hot paths.
+bench: build system-deps ## Load harness: simulator, floor proxy and gateway side by side, one table (about 4 minutes); JSON in bench/results/latest.json.
+	go build -trimpath -o $(BIN)/loadgen ./cmd/loadgen
+	$(BIN)/loadgen $(BENCH_FLAGS)
+
+.PHONY: bench-go
+bench-go: ## Go benchmarks of the hot paths (-benchmem).
 	go test -run '^$$' -bench . -benchmem ./...

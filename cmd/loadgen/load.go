@@ -51,7 +51,8 @@ type measurement struct {
 // previous one returns, for warmup and then for dur. Only calls that both
 // start and end inside the measured window count. newCall builds one
 // worker's call (its own buffers, its own request counter). atWindow, when
-// not nil, runs in its own goroutine as the measured window opens.
+// not nil, runs in its own goroutine as the measured window opens;
+// closedLoop returns once it has returned.
 func closedLoop(ctx context.Context, conc int, warmup, dur time.Duration, newCall func(worker int) call, atWindow func()) measurement {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -101,9 +102,11 @@ func closedLoop(ctx context.Context, conc int, warmup, dur time.Duration, newCal
 	sleep(ctx, warmup)
 	start := time.Now()
 	windowStart.Store(start.UnixNano())
+	var side sync.WaitGroup
 	if atWindow != nil {
-		go atWindow()
+		side.Go(atWindow)
 	}
+	defer side.Wait()
 	sleep(ctx, dur)
 	stopped.Store(true)
 	elapsed := time.Since(start)
