@@ -61,6 +61,7 @@ func main() {
 // options is the parsed command line.
 type options struct {
 	duration, warmup time.Duration
+	rounds           int
 	concurrency      []int
 	paths            []string
 	jsonOut, compare string
@@ -84,6 +85,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	paths := fs.String("paths", "all", "comma-separated paths to measure, or all: "+strings.Join(pathNames(), ","))
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per cell (path × concurrency)")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "warm-up before each cell's measured time")
+	fs.IntVar(&o.rounds, "rounds", 3, "split each cell's measured time into this many rounds, alternating with the other paths (evens out a machine whose load drifts)")
 	fs.StringVar(&o.jsonOut, "json", "bench/results/latest.json", "write the results as JSON here (empty: do not)")
 	fs.StringVar(&o.compare, "compare", "", "an earlier run's JSON to compare with")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the gateway, taken during -profile-cell, here")
@@ -124,8 +126,8 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 			o.paths = append(o.paths, p)
 		}
 	}
-	if o.duration <= 0 || o.warmup < 0 {
-		return o, errors.New("-duration must be positive and -warmup not negative")
+	if o.duration <= 0 || o.warmup < 0 || o.rounds < 1 {
+		return o, errors.New("-duration and -rounds must be positive and -warmup not negative")
 	}
 	if o.streams < 0 || o.streamConns < 1 {
 		return o, errors.New("-streams must not be negative and -stream-conns must be positive")
@@ -195,7 +197,7 @@ func run(args []string, stdout io.Writer) error {
 	rep := &Report{
 		Time:    time.Now().UTC().Format(time.RFC3339),
 		Machine: machineInfo(),
-		Settings: Settings{WarmupSeconds: o.warmup.Seconds(), DurationSeconds: o.duration.Seconds(),
+		Settings: Settings{WarmupSeconds: o.warmup.Seconds(), DurationSeconds: o.duration.Seconds(), Rounds: o.rounds,
 			Concurrency: o.concurrency, Paths: o.paths, Streams: o.streams},
 	}
 	rep.Machine.CPUs, rep.Machine.GoVersion, rep.Machine.OS = runtime.NumCPU(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH
@@ -218,21 +220,12 @@ func run(args []string, stdout io.Writer) error {
 	if e.redis != nil {
 		_, _ = fmt.Fprintf(os.Stderr, ", gateway on Redis %s", e.redis.grpcAddr)
 	}
-	_, _ = fmt.Fprintf(os.Stderr, "; %d cells of %s + %s warm-up\n",
-		len(o.paths)*len(o.concurrency), o.duration, o.warmup)
+	_, _ = fmt.Fprintf(os.Stderr, "; %d cells of %s in %d rounds + %s warm-up\n",
+		len(o.paths)*len(o.concurrency), o.duration, o.rounds, o.warmup)
 
 	for _, c := range o.concurrency {
-		for _, name := range o.paths {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			cell, err := e.runCell(ctx, o, name, c)
-			if err != nil {
-				return fmt.Errorf("%s c=%d: %w", name, c, err)
-			}
-			_, _ = fmt.Fprintf(os.Stderr, "  %-13s c=%-3d %8.0f req/s  p50 %.3f ms  p99 %.3f ms  errors %d%s\n",
-				name, c, cell.RPS, cell.Latency.P50, cell.Latency.P99, cell.Errors, naNote(cell))
-			rep.Cells = append(rep.Cells, cell)
+		if err := e.measureConcurrency(ctx, o, c, rep); err != nil {
+			return err
 		}
 	}
 	e.close()
@@ -255,8 +248,8 @@ func run(args []string, stdout io.Writer) error {
 	})
 	rep.computeRatios()
 	rep.checkTargets()
-	_, _ = fmt.Fprintf(stdout, "\n%s, %d CPUs, %s, load average at start %s; %s measured + %s warm-up per cell\n\n",
-		rep.Machine.CPUModel, rep.Machine.CPUs, rep.Machine.GoVersion, rep.Machine.LoadAvg, o.duration, o.warmup)
+	_, _ = fmt.Fprintf(stdout, "\n%s, %d CPUs, %s, load average at start %s; per cell %s measured in %d rounds, %s warm-up\n\n",
+		rep.Machine.CPUModel, rep.Machine.CPUs, rep.Machine.GoVersion, rep.Machine.LoadAvg, o.duration, o.rounds, o.warmup)
 	rep.printTable(stdout)
 	if o.compare != "" {
 		old, err := readReport(o.compare)
@@ -273,6 +266,46 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 		_, _ = fmt.Fprintf(stdout, "\nresults written to %s\n", o.jsonOut)
+	}
+	return nil
+}
+
+// measureConcurrency measures every path at concurrency c: o.rounds
+// rounds, each going through every path once. The first round of a path
+// warms it up for o.warmup, later rounds (its connections already open)
+// for at most a quarter of a second.
+func (e *env) measureConcurrency(ctx context.Context, o options, c int, rep *Report) error {
+	runs := make([]*cellRun, 0, len(o.paths))
+	defer func() {
+		for _, cr := range runs {
+			cr.client.CloseIdleConnections()
+		}
+	}()
+	for _, name := range o.paths {
+		cr, err := e.prepareCell(ctx, name, c)
+		if err != nil {
+			return fmt.Errorf("%s c=%d: %w", name, c, err)
+		}
+		runs = append(runs, cr)
+	}
+	per := o.duration / time.Duration(o.rounds)
+	for r := range o.rounds {
+		warm := o.warmup
+		if r > 0 {
+			warm = min(warm, 250*time.Millisecond)
+		}
+		for _, cr := range runs {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			cr.measure(ctx, o, warm, per, r == 0 && o.profileCell == fmt.Sprintf("%s@%d", cr.name, c))
+		}
+	}
+	for _, cr := range runs {
+		cell := cr.cell()
+		_, _ = fmt.Fprintf(os.Stderr, "  %-13s c=%-3d %8.0f req/s  p50 %.3f ms  p99 %.3f ms  errors %d%s\n",
+			cell.Path, c, cell.RPS, cell.Latency.P50, cell.Latency.P99, cell.Errors, naNote(cell))
+		rep.Cells = append(rep.Cells, cell)
 	}
 	return nil
 }
@@ -376,82 +409,121 @@ func spec(name string) pathSpec {
 	return pathSpec{}
 }
 
-// runCell measures one path at one concurrency.
-func (e *env) runCell(ctx context.Context, o options, name string, conc int) (Cell, error) {
-	p := spec(name)
-	cell := Cell{Path: name, Concurrency: conc, Baseline: p.baseline}
-	client := newHTTPClient(conc)
-	defer client.CloseIdleConnections()
+// cellRun is one path at one concurrency, measured in rounds that
+// alternate with the other paths' so that a machine whose load drifts
+// (other work on it) weighs on every path alike.
+type cellRun struct {
+	name    string
+	conc    int
+	spec    pathSpec
+	client  *http.Client
+	newCall func(worker int) call
+	gw      *gatewayProc // the gateway serving the path, for profiles
+	na      string
+	rounds  int
+	total   measurement
+}
+
+// prepareCell builds the calls of one path at one concurrency and makes
+// one probe call, which tells an absent endpoint from a slow one.
+func (e *env) prepareCell(ctx context.Context, name string, conc int) (*cellRun, error) {
+	cr := &cellRun{name: name, conc: conc, spec: spec(name), client: newHTTPClient(conc), gw: e.mem,
+		total: measurement{lat: newHist(), ttft: newHist()}}
+	client := cr.client
 	auth := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + e.key}}
 	plain := http.Header{"Content-Type": {"application/json"}}
 	sse := func(url string) *httpTarget {
 		return &httpTarget{url: url, header: plain, body: openAIBody(true),
 			firstToken: []byte(`"delta":{"content":"`), done: []byte("data: [DONE]")}
 	}
-	var newCall func(worker int) call
-	gw := e.mem
 	switch name {
 	case "direct":
-		newCall = (&httpTarget{url: "http://" + e.sim.addr + "/v1/chat/completions", header: plain, body: openAIBody(false),
+		cr.newCall = (&httpTarget{url: "http://" + e.sim.addr + "/v1/chat/completions", header: plain, body: openAIBody(false),
 			expect: []byte(`"choices"`)}).newCall(client)
 	case "floor":
-		newCall = (&httpTarget{url: "http://" + e.floorAddr + "/v1/chat/completions", header: plain, body: openAIBody(false),
+		cr.newCall = (&httpTarget{url: "http://" + e.floorAddr + "/v1/chat/completions", header: plain, body: openAIBody(false),
 			expect: []byte(`"choices"`)}).newCall(client)
 	case "direct-stream":
-		newCall = sse("http://" + e.sim.addr + "/v1/chat/completions").newCall(client)
+		cr.newCall = sse("http://" + e.sim.addr + "/v1/chat/completions").newCall(client)
 	case "floor-stream":
-		newCall = sse("http://" + e.floorAddr + "/v1/chat/completions").newCall(client)
+		cr.newCall = sse("http://" + e.floorAddr + "/v1/chat/completions").newCall(client)
 	case "grpc-miss":
-		newCall = (&grpcTarget{client: e.memGW, key: e.key}).newCall
+		cr.newCall = (&grpcTarget{client: e.memGW, key: e.key}).newCall
 	case "grpc-hit":
-		newCall = (&grpcTarget{client: e.memGW, key: e.key, hit: true}).newCall
+		cr.newCall = (&grpcTarget{client: e.memGW, key: e.key, hit: true}).newCall
 	case "grpc-stream":
-		newCall = (&grpcTarget{client: e.memGW, key: e.key, stream: true}).newCall
+		cr.newCall = (&grpcTarget{client: e.memGW, key: e.key, stream: true}).newCall
 	case "redis-miss":
-		newCall, gw = (&grpcTarget{client: e.redisGW, key: e.key}).newCall, e.redis
+		cr.newCall, cr.gw = (&grpcTarget{client: e.redisGW, key: e.key}).newCall, e.redis
 	case "rest-miss":
-		newCall = (&httpTarget{url: "http://" + e.mem.httpAddr + "/v1/complete", header: auth, body: restBody,
+		cr.newCall = (&httpTarget{url: "http://" + e.mem.httpAddr + "/v1/complete", header: auth, body: restBody,
 			expect: []byte("SERVED_FROM_FRESH")}).newCall(client)
 	case "openai-miss":
-		newCall = (&httpTarget{url: "http://" + e.mem.httpAddr + "/v1/chat/completions", header: auth, body: chatBody,
+		cr.newCall = (&httpTarget{url: "http://" + e.mem.httpAddr + "/v1/chat/completions", header: auth, body: chatBody,
 			expect: []byte(`"choices"`)}).newCall(client)
 	default:
-		return cell, fmt.Errorf("unknown path %q", name)
+		return nil, fmt.Errorf("unknown path %q", name)
 	}
-
-	// One probe call first: it tells an absent endpoint from a slow one.
 	probeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	_, err := newCall(conc)(probeCtx)
+	_, err := cr.newCall(conc)(probeCtx)
 	cancel()
 	if errors.Is(err, errNotPresent) {
-		cell.NA = "endpoint not present"
-		return cell, nil
+		cr.na = "endpoint not present"
 	}
+	return cr, nil
+}
 
+// measure runs one round: warm-up, then dur measured, added to the
+// cell's totals. With profile set, the gateway's CPU profile is taken
+// during the measured time and its heap profile after it.
+func (cr *cellRun) measure(ctx context.Context, o options, warmup, dur time.Duration, profile bool) {
+	if cr.na != "" {
+		return
+	}
 	var atWindow func()
-	profiling := o.profileCell == fmt.Sprintf("%s@%d", name, conc)
-	if profiling && o.cpuProfile != "" {
-		secs := int(math.Ceil(o.duration.Seconds()))
+	if profile && o.cpuProfile != "" {
+		secs := max(1, int(math.Round(dur.Seconds())))
 		atWindow = func() {
-			if err := fetch(ctx, gw.adminAddr, "/debug/pprof/profile?seconds="+strconv.Itoa(secs), o.cpuProfile); err != nil {
+			if err := fetch(ctx, cr.gw.adminAddr, "/debug/pprof/profile?seconds="+strconv.Itoa(secs), o.cpuProfile); err != nil {
 				_, _ = fmt.Fprintln(os.Stderr, "loadgen: CPU profile:", err)
 			}
 		}
 	}
-	m := closedLoop(ctx, conc, o.warmup, o.duration, newCall, atWindow)
-	if profiling && o.memProfile != "" {
-		if err := fetch(ctx, gw.adminAddr, "/debug/pprof/heap", o.memProfile); err != nil {
+	m := closedLoop(ctx, cr.conc, warmup, dur, cr.newCall, atWindow)
+	if profile && o.memProfile != "" {
+		if err := fetch(ctx, cr.gw.adminAddr, "/debug/pprof/heap", o.memProfile); err != nil {
 			_, _ = fmt.Fprintln(os.Stderr, "loadgen: heap profile:", err)
 		}
 	}
-	cell.Requests, cell.Errors, cell.FirstError = m.requests, m.errors, m.firstErr
-	cell.RPS = float64(m.requests) / m.elapsed.Seconds()
-	cell.Latency = summarise(m.lat)
-	if p.stream {
-		t := summarise(m.ttft)
-		cell.TTFT = &t
+	t := &cr.total
+	t.requests += m.requests
+	t.errors += m.errors
+	if t.firstErr == "" {
+		t.firstErr = m.firstErr
 	}
-	return cell, nil
+	t.elapsed += m.elapsed
+	t.lat.Merge(m.lat)
+	t.ttft.Merge(m.ttft)
+	cr.rounds++
+}
+
+// cell is the cell's row, over every round.
+func (cr *cellRun) cell() Cell {
+	c := Cell{Path: cr.name, Concurrency: cr.conc, Baseline: cr.spec.baseline, NA: cr.na}
+	if cr.na != "" {
+		return c
+	}
+	m := cr.total
+	c.Requests, c.Errors, c.FirstError = m.requests, m.errors, m.firstErr
+	if m.elapsed > 0 {
+		c.RPS = float64(m.requests) / m.elapsed.Seconds()
+	}
+	c.Latency = summarise(m.lat)
+	if cr.spec.stream {
+		t := summarise(m.ttft)
+		c.TTFT = &t
+	}
+	return c
 }
 
 // fetch saves the admin port's path into file; a CPU profile's fetch

@@ -33,6 +33,7 @@ type Machine struct {
 type Settings struct {
 	WarmupSeconds   float64  `json:"warmup_seconds"`
 	DurationSeconds float64  `json:"duration_seconds"`
+	Rounds          int      `json:"rounds"`
 	Concurrency     []int    `json:"concurrency"`
 	Paths           []string `json:"paths"`
 	Streams         int      `json:"memory_streams"`
