@@ -133,7 +133,7 @@ fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run i
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: build system-deps ## Load harness: simulator, floor proxy and gateway side by side, one table (about 4 minutes); JSON in bench/results/latest.json.
+bench: build system-deps ## Load harness: simulator, floor proxy and gateway side by side, one table (about 3.5 minutes); JSON in bench/results/latest.json.
 	go build -trimpath -o $(BIN)/loadgen ./cmd/loadgen
 	$(BIN)/loadgen $(BENCH_FLAGS)
 
