@@ -175,8 +175,16 @@ test-ruby: system-deps build ## The Ruby client's tests (minitest) against a liv
 test-grpcurl: build $(BIN)/.grpcurl-$(GRPCURL_VERSION) ## Run the README's grpcurl commands verbatim against a live gateway.
 	LLMGW_TEST_GATEWAY=$(BIN)/gateway go test -count=1 -run '^TestREADMEGrpcurl$$' ./cmd/gateway/
 
+# The load harness's flags, e.g. BENCH_FLAGS='-paths grpc-miss,floor -compare bench/results/latest.json'.
+BENCH_FLAGS ?=
+
 .PHONY: bench
-bench: ## Go benchmarks of the hot paths.
+bench: build system-deps ## Load harness: simulator, floor proxy and gateway side by side, one table (about 3.5 minutes); JSON in bench/results/latest.json.
+	go build -trimpath -o $(BIN)/loadgen ./cmd/loadgen
+	$(BIN)/loadgen $(BENCH_FLAGS)
+
+.PHONY: bench-go
+bench-go: ## Go benchmarks of the hot paths (-benchmem).
 	go test -run '^$$' -bench . -benchmem ./...
 
 # ---- deployment and security -----------------------------------------------

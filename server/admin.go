@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 
 	"github.com/careerpath/llmgateway/telemetry"
@@ -38,6 +39,13 @@ func (s *Server) adminHandler() http.Handler {
 	if s.opts.LogLevel != nil {
 		mux.HandleFunc("GET /admin/log-level", s.handleLogLevel)
 		mux.HandleFunc("PUT /admin/log-level", s.handleLogLevel)
+	}
+	if s.opts.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return mux
 }

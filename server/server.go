@@ -81,6 +81,10 @@ type Options struct {
 	// (gen_ai.input.messages, gen_ai.output.messages). Off by default:
 	// traces then never hold message text.
 	TraceContent bool
+	// Pprof serves the Go runtime's profiles at the admin port's
+	// /debug/pprof/ (for the load harness and for diagnosis; off by
+	// default, like the rest of the admin port it is unauthenticated).
+	Pprof bool
 }
 
 // Server runs the gateway's three listeners.

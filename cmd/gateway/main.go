@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		webhook   = fs.String("budget-webhook", "", "URL that receives a JSON POST when a budget crosses 80% or 100% of its limit")
 		failClose = fs.Bool("quota-fail-closed", false, "refuse requests when the quota store (Redis) cannot be reached; by default the gateway keeps serving with local limits")
 		traceText = fs.Bool("trace-content", false, "record prompts and answers on trace spans (gen_ai.input.messages / gen_ai.output.messages); off: traces never hold message text")
+		withPprof = fs.Bool("pprof", false, "serve Go runtime profiles at the admin port's /debug/pprof/")
 	)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
@@ -161,6 +162,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		BudgetWebhook:   *webhook,
 		LogLevel:        level,
 		TraceContent:    *traceText,
+		Pprof:           *withPprof,
 	}, rt)
 	if err != nil {
 		return err

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/careerpath/llmgateway/providers/sim"
+)
+
+// TestFloorStreams drives the floor proxy with streams from the
+// simulator, over real sockets: every stream arrives whole.
+func TestFloorStreams(t *testing.T) {
+	_, base, stop, err := sim.Start(sim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	u, _ := url.Parse(base)
+	floor := httptest.NewServer(newFloor(u, slog.New(slog.DiscardHandler)))
+	defer floor.Close()
+	client := newHTTPClient(1)
+	defer client.CloseIdleConnections()
+	tgt := &httpTarget{url: floor.URL + "/v1/chat/completions", header: map[string][]string{"Content-Type": {"application/json"}},
+		body: openAIBody(true), firstToken: []byte(`"delta":{"content":"`), done: []byte("data: [DONE]")}
+	c := tgt.newCall(client)(0)
+	for i := range 2000 {
+		ttft, err := c(context.Background())
+		if err != nil {
+			t.Fatalf("stream %d: %v", i, err)
+		}
+		if ttft <= 0 || ttft > time.Second {
+			t.Fatalf("stream %d: ttft %v", i, ttft)
+		}
+	}
+}
