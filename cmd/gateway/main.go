@@ -68,6 +68,12 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		cacheMax  = fs.Int64("cache-max-bytes", 64<<20, "size of the in-memory answer cache")
 		webhook   = fs.String("budget-webhook", "", "URL that receives a JSON POST when a budget crosses 80% or 100% of its limit")
 		failClose = fs.Bool("quota-fail-closed", false, "refuse requests when the quota store (Redis) cannot be reached; by default the gateway keeps serving with local limits")
+		tlsCert   = fs.String("tls-cert", "", "PEM certificate (chain) for the gRPC and HTTP listeners; with -tls-key turns TLS on (reloaded when the file changes)")
+		tlsKey    = fs.String("tls-key", "", "PEM private key for -tls-cert")
+		tlsCA     = fs.String("tls-client-ca", "", "PEM CA certificates that sign client certificates: turns on mTLS on the gRPC and HTTP listeners")
+		tlsAuth   = fs.String("tls-client-auth", "", "with -tls-client-ca: require (default) or verify-if-given")
+		redisName = fs.String("redis-master-name", "", "Redis Sentinel master name: -redis-addrs are then the sentinels")
+		redisClus = fs.Bool("redis-cluster", false, "treat a single -redis-addrs address as a Redis Cluster endpoint (several addresses always are a Cluster)")
 	)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
@@ -131,10 +137,10 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 			"every caller is \"anonymous\" with every permission. Use this for local development only.")
 	}
 
-	stores, closeStores := openStores(*redisAddr, getenv(*redisPass), *cacheMax, metrics)
+	stores, closeStores := openStores(*redisAddr, *redisName, *redisClus, getenv(*redisPass), *cacheMax, metrics)
 	defer closeStores()
 	if *redisAddr != "" {
-		log.Info("shared state in Redis", "addrs", *redisAddr)
+		log.Info("shared state in Redis", "addrs", *redisAddr, "master_name", *redisName)
 	}
 
 	srv, err := server.New(server.Options{
@@ -151,6 +157,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Quota:           stores.quota,
 		QuotaFailClosed: *failClose,
 		BudgetWebhook:   *webhook,
+		TLS: server.TLSOptions{CertFile: *tlsCert, KeyFile: *tlsKey, ClientCAFile: *tlsCA,
+			ClientAuth: server.ClientAuth(*tlsAuth)},
 	}, rt)
 	if err != nil {
 		return err
@@ -272,17 +280,22 @@ type stores struct {
 	quota       quota.Store
 }
 
-// openStores builds the answer cache and experiment stores: in memory, or
-// in Redis (one node or a Cluster, through UniversalClient) when addrs is
-// set, so that replicas share them. Redis operations have short timeouts:
+// openStores builds the answer cache, quota and experiment stores: in
+// memory, or in Redis when addrs is set, so that replicas share them.
+// go-redis's UniversalClient picks the client: with masterName, a Sentinel
+// failover client whose addrs are the sentinels; else one address is a
+// single node (a Cluster with cluster set) and several are a Cluster's seed
+// nodes. Redis operations have short timeouts:
 // a slow or absent Redis degrades to cache misses, never to stuck requests.
-func openStores(addrs, password string, cacheMax int64, m *telemetry.Metrics) (stores, func()) {
+func openStores(addrs, masterName string, cluster bool, password string, cacheMax int64, m *telemetry.Metrics) (stores, func()) {
 	if addrs == "" {
 		mem := cache.NewMemoryStore(cache.MemoryOptions{MaxBytes: cacheMax, Observer: m.CacheObserver()})
 		return stores{cache: mem}, func() { _ = mem.Close() }
 	}
 	client := redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs:                 strings.Split(addrs, ","),
+		MasterName:            masterName,
+		IsClusterMode:         cluster && masterName == "",
 		Password:              password,
 		ContextTimeoutEnabled: true,
 		DialTimeout:           time.Second,
