@@ -70,10 +70,10 @@ func echoProvider(t *testing.T) string {
 			jsonErr(429, "rate_limit_error", "Rate limit reached for "+cred)
 		case "500html":
 			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(500)
+			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = fmt.Fprintf(w, "<html><head><title>500 %s</title></head><body>upstream said %s</body></html>", cred, cred)
 		case "502text":
-			w.WriteHeader(502)
+			w.WriteHeader(http.StatusBadGateway)
 			_, _ = fmt.Fprintf(w, "bad gateway for %s\n%s", cred, strings.Repeat(cred+" ", 100))
 		case "garbage":
 			w.Header().Set("Content-Type", "application/json")

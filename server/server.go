@@ -68,6 +68,9 @@ type Options struct {
 	// TLS, when enabled, serves the gRPC and HTTP listeners over TLS
 	// (optionally mTLS), reloading the files when they change.
 	TLS TLSOptions
+	// HTTPTimeouts bound slow REST clients; zero fields take
+	// [DefaultHTTPTimeouts].
+	HTTPTimeouts HTTPTimeouts
 }
 
 // Server runs the gateway's three listeners.
@@ -203,11 +206,12 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	timeouts := s.opts.HTTPTimeouts.withDefaults()
 	s.http = &http.Server{
 		Handler:           rest,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: timeouts.ReadHeader,
+		ReadTimeout:       timeouts.Read,
+		IdleTimeout:       timeouts.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
