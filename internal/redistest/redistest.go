@@ -35,6 +35,8 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	// extra are more redis-server arguments (cluster mode).
+	extra []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -118,7 +120,7 @@ func (s *Server) start() error {
 	out := &syncBuffer{}
 	// The process's lifetime is managed by Kill and the test's cleanup,
 	// not by a context.
-	cmd := exec.CommandContext(context.Background(), s.bin,
+	args := append([]string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -126,7 +128,8 @@ func (s *Server) start() error {
 		"--dir", s.dir,
 		"--daemonize", "no",
 		"--logfile", "",
-	)
+	}, s.extra...)
+	cmd := exec.CommandContext(context.Background(), s.bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.bin, err)
