@@ -25,11 +25,14 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/internal/redistest"
 	"github.com/careerpath/llmgateway/providers/sim"
 )
 
@@ -326,6 +329,51 @@ func TestBinaryServesTLS(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("REST over TLS: %d", resp.StatusCode)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.exited
+	if p.exitErr != nil {
+		t.Fatalf("exit: %v", p.exitErr)
+	}
+}
+
+// TestBinaryOnRedisCluster runs the gateway binary on a real 3-master
+// Redis Cluster given as several -redis-addrs, with the quota store
+// failing closed so that a store error cannot hide behind local limits:
+// two limits checked by one script per request are enforced.
+func TestBinaryOnRedisCluster(t *testing.T) {
+	addrs := redistest.StartCluster(t, 3)
+	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	dir := simConfig(t, url)
+	limits := `{"limits": [{"name": "per_user", "scope": ["user"], "requests_per_minute": 3},
+		{"name": "tokens", "scope": ["route"], "tokens_per_minute": 100000}]}`
+	if err := os.WriteFile(filepath.Join(dir, "rate_limits.json"), []byte(limits), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startBinary(t, dir, []string{"BIN_TEST_KEY=k"}, "-redis-addrs", strings.Join(addrs, ","), "-quota-fail-closed", "-log-level", "warn")
+	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	client := gatewayv1.NewLLMGatewayClient(conn)
+	req := completeRequest()
+	req.Caller = &gatewayv1.Caller{Subject: "u1"}
+	req.Params.Temperature = proto.Float64(1) // not cached
+	for i := range 4 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := client.Complete(ctx, req)
+		cancel()
+		if i < 3 && err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if i == 3 && status.Code(err) != codes.ResourceExhausted {
+			t.Fatalf("4th request: %v, want ResourceExhausted", err)
+		}
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	<-p.exited
