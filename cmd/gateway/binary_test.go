@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -337,24 +338,23 @@ func TestBinaryServesTLS(t *testing.T) {
 	}
 }
 
-// TestBinaryOnRedisCluster runs the gateway binary on a real 3-master
-// Redis Cluster given as several -redis-addrs, with the quota store
-// failing closed so that a store error cannot hide behind local limits:
-// two limits checked by one script per request are enforced.
-func TestBinaryOnRedisCluster(t *testing.T) {
-	addrs := redistest.StartCluster(t, 3)
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+// quotaConfig writes a configuration with two limits per request, so
+// that the quota store checks several counters in one script.
+func quotaConfig(t *testing.T, url string) string {
+	t.Helper()
 	dir := simConfig(t, url)
 	limits := `{"limits": [{"name": "per_user", "scope": ["user"], "requests_per_minute": 3},
 		{"name": "tokens", "scope": ["route"], "tokens_per_minute": 100000}]}`
 	if err := os.WriteFile(filepath.Join(dir, "rate_limits.json"), []byte(limits), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startBinary(t, dir, []string{"BIN_TEST_KEY=k"}, "-redis-addrs", strings.Join(addrs, ","), "-quota-fail-closed", "-log-level", "warn")
+	return dir
+}
+
+// checkSharedQuota makes four requests of one user against a limit of
+// three per minute and stops the gateway.
+func checkSharedQuota(t *testing.T, p *process) {
+	t.Helper()
 	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -379,5 +379,50 @@ func TestBinaryOnRedisCluster(t *testing.T) {
 	<-p.exited
 	if p.exitErr != nil {
 		t.Fatalf("exit: %v", p.exitErr)
+	}
+}
+
+// TestBinaryOnRedisCluster runs the gateway binary on a real 3-master
+// Redis Cluster given as several -redis-addrs, with the quota store
+// failing closed so that a store error cannot hide behind local limits:
+// two limits checked by one script per request are enforced.
+func TestBinaryOnRedisCluster(t *testing.T) {
+	addrs := redistest.StartCluster(t, 3)
+	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	p := startBinary(t, quotaConfig(t, url), []string{"BIN_TEST_KEY=k"},
+		"-redis-addrs", strings.Join(addrs, ","), "-quota-fail-closed", "-log-level", "warn")
+	checkSharedQuota(t, p)
+}
+
+// TestBinaryThroughRedisSentinel gives the gateway a sentinel's address
+// and -redis-master-name: it finds the master through the sentinel and
+// keeps its quota counters there.
+func TestBinaryThroughRedisSentinel(t *testing.T) {
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master, "mymaster")
+	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	p := startBinary(t, quotaConfig(t, url), []string{"BIN_TEST_KEY=k"},
+		"-redis-addrs", sentinel, "-redis-master-name", "mymaster", "-quota-fail-closed", "-log-level", "warn")
+	checkSharedQuota(t, p)
+	c, err := new(net.Dialer).DialContext(context.Background(), "tcp", master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "KEYS llmgw:quota:*\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line == "*0\r\n" || !strings.HasPrefix(line, "*") {
+		t.Fatalf("quota keys on the master: %q %v", line, err)
 	}
 }

@@ -35,7 +35,9 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
-	// extra are more redis-server arguments (cluster mode).
+	// conf, when set, is a configuration file given first (sentinels
+	// need one they can rewrite); extra are more arguments.
+	conf  string
 	extra []string
 
 	mu   sync.Mutex
@@ -120,7 +122,11 @@ func (s *Server) start() error {
 	out := &syncBuffer{}
 	// The process's lifetime is managed by Kill and the test's cleanup,
 	// not by a context.
-	args := append([]string{
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	}
+	args = append(args, []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -128,7 +134,8 @@ func (s *Server) start() error {
 		"--dir", s.dir,
 		"--daemonize", "no",
 		"--logfile", "",
-	}, s.extra...)
+	}...)
+	args = append(args, s.extra...)
 	cmd := exec.CommandContext(context.Background(), s.bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -148,3 +148,13 @@ func TestStartCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestStartSentinel: the sentinel names the master it monitors.
+func TestStartSentinel(t *testing.T) {
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master, "mymaster")
+	line, err := send(sentinel, "SENTINEL get-master-addr-by-name mymaster")
+	if err != nil || line != "*2" {
+		t.Fatalf("SENTINEL get-master-addr-by-name: %q %v", line, err)
+	}
+}
