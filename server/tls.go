@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,6 +76,18 @@ func (o TLSOptions) clientAuthType() (tls.ClientAuthType, error) {
 type tlsMaterial struct {
 	cert      *tls.Certificate
 	clientCAs *x509.CertPool
+}
+
+// same reports whether m and o hold the same certificate chain and client
+// CAs.
+func (m *tlsMaterial) same(o *tlsMaterial) bool {
+	if !slices.EqualFunc(m.cert.Certificate, o.cert.Certificate, bytes.Equal) {
+		return false
+	}
+	if m.clientCAs == nil || o.clientCAs == nil {
+		return m.clientCAs == o.clientCAs
+	}
+	return m.clientCAs.Equal(o.clientCAs)
 }
 
 // certReloader serves the current TLS material of a [TLSOptions] and
@@ -162,6 +176,9 @@ func (r *certReloader) reload() {
 	if err != nil {
 		r.log.Warn("TLS files not reloaded; keeping the last good certificate", "error", err.Error())
 		return
+	}
+	if old := r.current.Load(); old.same(m) {
+		return // another file in the directory changed
 	}
 	r.current.Store(m)
 	attrs := []any{"cert", r.opts.CertFile}
