@@ -342,6 +342,8 @@ func TestTLSRefusesToStartOnBadFiles(t *testing.T) {
 		{CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key")},
 		{CertFile: filepath.Join(dir, "tls.crt")},
 		{CertFile: filepath.Join(dir, "missing.crt"), KeyFile: filepath.Join(dir, "tls.key")},
+		{CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key"), ClientAuth: server.ClientAuthRequire},
+		{CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key"), ClientCAFile: filepath.Join(dir, "tls.crt"), ClientAuth: "sometimes"},
 	} {
 		_, err := server.New(server.Options{TLS: opts}, rt)
 		if err == nil || !strings.Contains(err.Error(), "tls") {
