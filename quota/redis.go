@@ -13,6 +13,12 @@ import (
 // DefaultRedisPrefix starts every key a [RedisStore] writes.
 const DefaultRedisPrefix = "llmgw:quota:"
 
+// DefaultRedisClusterPrefix starts every key a [RedisStore] on a Redis
+// Cluster writes: its hash tag puts every quota key in one slot, so that
+// one script may check and consume the counters of several limits (Redis
+// Cluster refuses a script whose keys span slots with CROSSSLOT).
+const DefaultRedisClusterPrefix = "llmgw:quota:{quota}:"
+
 // DefaultRedisTimeout bounds each Redis call: quota is on every
 // request's path, and the [Limiter]'s failure policy is cheaper than a
 // slow answer.
@@ -20,9 +26,10 @@ const DefaultRedisTimeout = 100 * time.Millisecond
 
 // RedisOptions configure a [RedisStore].
 type RedisOptions struct {
-	// Prefix starts every key; empty means [DefaultRedisPrefix]. On Redis
-	// Cluster one script touches the keys of several limits, which must
-	// then share a slot: give a prefix with a hash tag, such as
+	// Prefix starts every key; empty means [DefaultRedisPrefix], or
+	// [DefaultRedisClusterPrefix] on a Redis Cluster. On a Cluster one
+	// script touches the keys of several limits, which must then share a
+	// slot: a prefix given there needs a hash tag, such as
 	// "llmgw:quota:{q}:" (all quota keys then live on one shard).
 	Prefix string
 	// Timeout bounds each call, within the caller's own deadline; 0 means
@@ -55,6 +62,9 @@ type RedisStore struct {
 func NewRedisStore(c redis.UniversalClient, opts RedisOptions) *RedisStore {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultRedisPrefix
+		if _, cluster := c.(*redis.ClusterClient); cluster {
+			opts.Prefix = DefaultRedisClusterPrefix
+		}
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultRedisTimeout

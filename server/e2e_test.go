@@ -72,7 +72,7 @@ const testRoutes = `{
 
 var testEnv = map[string]string{"TEST_OPENAI_KEY": "sk-test-openai", "TEST_ANTHROPIC_KEY": "sk-ant-test"}
 
-func startGateway(t *testing.T, simCfg sim.Config) *gateway {
+func startGateway(t testing.TB, simCfg sim.Config) *gateway {
 	t.Helper()
 	return startGatewayWith(t, simCfg, testProviders, testRoutes)
 }
@@ -80,20 +80,20 @@ func startGateway(t *testing.T, simCfg sim.Config) *gateway {
 // startGatewayWith starts simulators and a gateway whose configuration is
 // providersJSON (with %OPENAI% and %ANTHROPIC% replaced by the simulators'
 // URLs) and routesJSON.
-func startGatewayWith(t *testing.T, simCfg sim.Config, providersJSON, routesJSON string) *gateway {
+func startGatewayWith(t testing.TB, simCfg sim.Config, providersJSON, routesJSON string) *gateway {
 	t.Helper()
 	return startGatewayFiles(t, simCfg, map[string]string{
 		config.ProviderSettingsFile: providersJSON, config.ABTestConfigFile: routesJSON})
 }
 
 // startGatewayFiles is startGatewayWith for any set of config files.
-func startGatewayFiles(t *testing.T, simCfg sim.Config, files map[string]string) *gateway {
+func startGatewayFiles(t testing.TB, simCfg sim.Config, files map[string]string) *gateway {
 	t.Helper()
 	return startGatewayOpts(t, simCfg, files, server.Options{})
 }
 
 // startGatewayOpts is startGatewayFiles with server options (stores).
-func startGatewayOpts(t *testing.T, simCfg sim.Config, files map[string]string, base server.Options) *gateway {
+func startGatewayOpts(t testing.TB, simCfg sim.Config, files map[string]string, base server.Options) *gateway {
 	t.Helper()
 	g := &gateway{}
 	oaCfg, anCfg := simCfg, simCfg
@@ -131,7 +131,9 @@ func startGatewayOpts(t *testing.T, simCfg sim.Config, files map[string]string, 
 	t.Cleanup(rt.Close)
 	opts := base
 	opts.GRPCAddr, opts.HTTPAddr, opts.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	opts.Limits = server.Limits{MaxRequestBytes: 64 << 10}
+	if opts.Limits == (server.Limits{}) {
+		opts.Limits = server.Limits{MaxRequestBytes: 64 << 10}
+	}
 	opts.ShutdownGrace = 5 * time.Second
 	opts.Metrics = g.metrics
 	if opts.ConfigDir == "" {
@@ -154,7 +156,7 @@ func startGatewayOpts(t *testing.T, simCfg sim.Config, files map[string]string, 
 	return g
 }
 
-func writeFile(t *testing.T, dir, name, body string) {
+func writeFile(t testing.TB, dir, name, body string) {
 	t.Helper()
 	if err := writeFileErr(dir, name, body); err != nil {
 		t.Fatal(err)

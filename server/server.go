@@ -20,7 +20,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -85,6 +85,12 @@ type Options struct {
 	// /debug/pprof/ (for the load harness and for diagnosis; off by
 	// default, like the rest of the admin port it is unauthenticated).
 	Pprof bool
+	// TLS, when enabled, serves the gRPC and HTTP listeners over TLS
+	// (optionally mTLS), reloading the files when they change.
+	TLS TLSOptions
+	// HTTPTimeouts bound slow REST clients; zero fields take
+	// [DefaultHTTPTimeouts].
+	HTTPTimeouts HTTPTimeouts
 }
 
 // Server runs the gateway's three listeners.
@@ -97,6 +103,8 @@ type Server struct {
 	http    *http.Server
 	admin   *http.Server
 	conn    *grpc.ClientConn // the REST shim's connection to grpc
+	shim    *shimConn        // the in-memory listener conn dials
+	tls     *certReloader    // nil without TLS
 	reload  *Reloader
 	chain   Chain
 	owned   []io.Closer // stores the server made itself, closed at shutdown
@@ -131,6 +139,12 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	validUnary, validStream, err := NewValidationInterceptors(opts.Limits)
 	if err != nil {
 		return nil, err
+	}
+	if opts.TLS.Enabled() {
+		if s.tls, err = newCertReloader(opts.TLS, log); err != nil {
+			return nil, err
+		}
+		s.owned = append(s.owned, s.tls)
 	}
 	policy := quota.FailOpen
 	if opts.QuotaFailClosed {
@@ -176,6 +190,9 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	}
 	s.service.experiments = NewExperimentService(opts.Experiments, ExperimentOptions{
 		Logger: log, KnownRoute: s.service.HasRoute, ExperimentID: s.service.experimentID})
+	if s.tls != nil {
+		sopts = append(sopts, grpc.Creds(internalOrTLS{credentials.NewTLS(s.tls.config("h2"))}))
+	}
 	s.grpc = grpc.NewServer(sopts...)
 	gatewayv1.RegisterLLMGatewayServer(s.grpc, s.service)
 	s.health = health.NewServer()
@@ -212,9 +229,8 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("listen admin on %s: %w", s.opts.AdminAddr, err)
 	}
 
-	s.conn, err = grpc.NewClient("passthrough:///"+s.grpcLn.Addr().String(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+	s.shim = newShimConn()
+	s.conn, err = s.shim.dial(grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
 		// The REST caller's traceparent goes on to the gRPC call.
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
 	if err != nil {
@@ -224,12 +240,12 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rest = otelhttp.NewHandler(rest, "llmgateway.rest")
+	timeouts := s.opts.HTTPTimeouts.withDefaults()
 	s.http = &http.Server{
-		Handler:           s.withCompat(rest),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		Handler:           s.withCompat(otelhttp.NewHandler(rest, "llmgateway.rest")),
+		ReadHeaderTimeout: timeouts.ReadHeader,
+		ReadTimeout:       timeouts.Read,
+		IdleTimeout:       timeouts.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
@@ -241,7 +257,13 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 
 	s.serve("grpc", func() error { return s.grpc.Serve(s.grpcLn) })
-	s.serve("http", func() error { return s.http.Serve(s.httpLn) })
+	s.serve("grpc (REST shim)", func() error { return s.grpc.Serve(internalListener{s.shim.ln}) })
+	if s.tls != nil {
+		s.http.TLSConfig = s.tls.config("h2", "http/1.1")
+		s.serve("http", func() error { return s.http.ServeTLS(s.httpLn, "", "") })
+	} else {
+		s.serve("http", func() error { return s.http.Serve(s.httpLn) })
+	}
 	s.serve("admin", func() error { return s.admin.Serve(s.adminLn) })
 
 	s.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_SERVING)

@@ -71,6 +71,12 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		failClose = fs.Bool("quota-fail-closed", false, "refuse requests when the quota store (Redis) cannot be reached; by default the gateway keeps serving with local limits")
 		traceText = fs.Bool("trace-content", false, "record prompts and answers on trace spans (gen_ai.input.messages / gen_ai.output.messages); off: traces never hold message text")
 		withPprof = fs.Bool("pprof", false, "serve Go runtime profiles at the admin port's /debug/pprof/")
+		tlsCert   = fs.String("tls-cert", "", "PEM certificate (chain) for the gRPC and HTTP listeners; with -tls-key turns TLS on (reloaded when the file changes)")
+		tlsKey    = fs.String("tls-key", "", "PEM private key for -tls-cert")
+		tlsCA     = fs.String("tls-client-ca", "", "PEM CA certificates that sign client certificates: turns on mTLS on the gRPC and HTTP listeners")
+		tlsAuth   = fs.String("tls-client-auth", "", "with -tls-client-ca: require (default) or verify-if-given")
+		redisName = fs.String("redis-master-name", "", "Redis Sentinel master name: -redis-addrs are then the sentinels")
+		redisClus = fs.Bool("redis-cluster", false, "treat a single -redis-addrs address as a Redis Cluster endpoint (several addresses always are a Cluster)")
 	)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
@@ -139,10 +145,10 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 			"every caller is \"anonymous\" with every permission. Use this for local development only.")
 	}
 
-	stores, closeStores := openStores(*redisAddr, getenv(*redisPass), *cacheMax, metrics)
+	stores, closeStores := openStores(*redisAddr, *redisName, *redisClus, getenv(*redisPass), *cacheMax, metrics)
 	defer closeStores()
 	if *redisAddr != "" {
-		log.Info("shared state in Redis", "addrs", *redisAddr)
+		log.Info("shared state in Redis", "addrs", *redisAddr, "master_name", *redisName)
 	}
 
 	srv, err := server.New(server.Options{
@@ -163,6 +169,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		LogLevel:        level,
 		TraceContent:    *traceText,
 		Pprof:           *withPprof,
+		TLS: server.TLSOptions{CertFile: *tlsCert, KeyFile: *tlsKey, ClientCAFile: *tlsCA,
+			ClientAuth: server.ClientAuth(*tlsAuth)},
 	}, rt)
 	if err != nil {
 		return err
@@ -285,17 +293,22 @@ type stores struct {
 	usage       usage.Store
 }
 
-// openStores builds the answer cache and experiment stores: in memory, or
-// in Redis (one node or a Cluster, through UniversalClient) when addrs is
-// set, so that replicas share them. Redis operations have short timeouts:
+// openStores builds the answer cache, quota and experiment stores: in
+// memory, or in Redis when addrs is set, so that replicas share them.
+// go-redis's UniversalClient picks the client: with masterName, a Sentinel
+// failover client whose addrs are the sentinels; else one address is a
+// single node (a Cluster with cluster set) and several are a Cluster's seed
+// nodes. Redis operations have short timeouts:
 // a slow or absent Redis degrades to cache misses, never to stuck requests.
-func openStores(addrs, password string, cacheMax int64, m *telemetry.Metrics) (stores, func()) {
+func openStores(addrs, masterName string, cluster bool, password string, cacheMax int64, m *telemetry.Metrics) (stores, func()) {
 	if addrs == "" {
 		mem := cache.NewMemoryStore(cache.MemoryOptions{MaxBytes: cacheMax, Observer: m.CacheObserver()})
 		return stores{cache: mem}, func() { _ = mem.Close() }
 	}
 	client := redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs:                 strings.Split(addrs, ","),
+		MasterName:            masterName,
+		IsClusterMode:         cluster && masterName == "",
 		Password:              password,
 		ContextTimeoutEnabled: true,
 		DialTimeout:           time.Second,

@@ -49,7 +49,7 @@ func TestHelpDocumentsFlagsAndEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"-grpc-addr", "-http-addr", "-admin-addr", "-config-dir", "-log-level", "LLMGW_"} {
+	for _, want := range []string{"-grpc-addr", "-http-addr", "-admin-addr", "-config-dir", "-log-level", "-tls-cert", "-tls-client-ca", "-redis-master-name", "LLMGW_"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help lacks %q:\n%s", want, out.String())
 		}

@@ -35,6 +35,10 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	// conf, when set, is a configuration file given first (sentinels
+	// need one they can rewrite); extra are more arguments.
+	conf  string
+	extra []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -118,7 +122,11 @@ func (s *Server) start() error {
 	out := &syncBuffer{}
 	// The process's lifetime is managed by Kill and the test's cleanup,
 	// not by a context.
-	cmd := exec.CommandContext(context.Background(), s.bin,
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	}
+	args = append(args, []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -126,7 +134,9 @@ func (s *Server) start() error {
 		"--dir", s.dir,
 		"--daemonize", "no",
 		"--logfile", "",
-	)
+	}...)
+	args = append(args, s.extra...)
+	cmd := exec.CommandContext(context.Background(), s.bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.bin, err)

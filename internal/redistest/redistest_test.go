@@ -118,3 +118,43 @@ func TestMissingBinaryFails(t *testing.T) {
 		t.Errorf("the failure does not say how to install redis-server: %q", tb.msg)
 	}
 }
+
+// TestStartCluster starts a 3-master cluster whose nodes agree on their
+// slots: a key's node answers for it, another node redirects with MOVED.
+func TestStartCluster(t *testing.T) {
+	start := time.Now()
+	addrs := redistest.StartCluster(t, 3)
+	t.Logf("3-master cluster ready in %v", time.Since(start).Round(time.Millisecond))
+	moved := 0
+	for _, a := range addrs {
+		line, err := send(a, "SET foo bar")
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case line == "+OK":
+		case strings.HasPrefix(line, "-MOVED"):
+			moved++
+		default:
+			t.Fatalf("%s: SET answered %q", a, line)
+		}
+	}
+	if moved != 2 {
+		t.Fatalf("%d nodes redirected, want 2 (one node owns the slot)", moved)
+	}
+	for _, a := range addrs {
+		if line, err := send(a, "CLUSTER INFO"); err != nil || !strings.HasPrefix(line, "$") {
+			t.Fatalf("%s: CLUSTER INFO %q %v", a, line, err)
+		}
+	}
+}
+
+// TestStartSentinel: the sentinel names the master it monitors.
+func TestStartSentinel(t *testing.T) {
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master, "mymaster")
+	line, err := send(sentinel, "SENTINEL get-master-addr-by-name mymaster")
+	if err != nil || line != "*2" {
+		t.Fatalf("SENTINEL get-master-addr-by-name: %q %v", line, err)
+	}
+}
