@@ -110,8 +110,18 @@ lint: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) ## gofmt, go v
 
 .PHONY: test
 test: system-deps check-generate lint ## Everything CI runs: generated-code drift, lint, and all tests with -race.
-	go test $(GO_TEST_FLAGS) ./...
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/internal/chaos$$')
+	$(MAKE) --no-print-directory chaos
 	$(MAKE) --no-print-directory fuzz
+
+# The chaos soak runs on its own, not beside the other packages' tests, so
+# that neither starves the other of CPU.
+CHAOS_DURATION ?= 90s
+CHAOS_TIMEOUT ?= 15m
+
+.PHONY: chaos
+chaos: system-deps ## Chaos soak: 3 replicas, Redis and simulators under load and faults for CHAOS_DURATION (default 90s); prints its figures.
+	go test -race -count=1 -timeout=$(CHAOS_TIMEOUT) -v -run '^TestChaosSoak$$' ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
 
 .PHONY: fuzz
 fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run in `go test` anyway).

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 var (
 	soakDuration = flag.Duration("chaos.duration", 90*time.Second, "how long the chaos soak runs")
 	soakWorkers  = flag.Int("chaos.workers", 4, "clients of each kind (gRPC Complete, gRPC Stream, REST)")
+	soakLogs     = flag.String("chaos.logs", "", "directory to keep the processes' logs and configurations in (default: a temporary one, removed)")
 )
 
 func TestMain(m *testing.M) {
@@ -52,7 +54,12 @@ func TestChaosSoak(t *testing.T) {
 	}
 	t.Cleanup(adminTransport.CloseIdleConnections)
 	gwBin, simBin := buildBinaries(t)
-	dir := t.TempDir()
+	dir := *soakLogs
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	rdb := redistest.StartServer(t)
 	primary := startSim(t, simBin, dir, "primary", primaryKey)
 	backup := startSim(t, simBin, dir, "backup", backupKey)
@@ -234,17 +241,21 @@ func (c *chaos) record(from time.Time, what string) {
 
 // flap makes the primary fail with 503 in bursts, and the backup fail
 // some of the time meanwhile, so that some calls run out of providers.
+// Between bursts the primary cuts some answers short: streams after their
+// first tokens reached the client, which must then end with an error
+// status, never a clean end.
 func (c *chaos) flap() {
 	from := time.Now()
 	for range 4 {
 		c.primary.fault(c.t, `{"status": 503}`)
 		c.backup.fault(c.t, `{"status": 503, "probability": 0.3}`)
 		time.Sleep(1500 * time.Millisecond)
-		c.primary.fault(c.t, "")
+		c.primary.fault(c.t, `{"disconnect_after_tokens": 5, "probability": 0.2}`)
 		c.backup.fault(c.t, "")
 		time.Sleep(1500 * time.Millisecond)
 	}
-	c.record(from, "primary flapping (503 bursts of 1.5s), backup 503 30% during bursts")
+	c.primary.fault(c.t, "")
+	c.record(from, "primary flapping: 503 bursts of 1.5s (backup 503 30% meanwhile), between them 20% of answers cut after 5 tokens")
 }
 
 // hang makes the primary accept requests and never answer.

@@ -71,6 +71,11 @@ func startProc(t *testing.T, dir, name, bin string, env []string, args ...string
 	// by a context.
 	p.cmd = exec.CommandContext(context.Background(), bin, args...)
 	p.cmd.Env = append(os.Environ(), env...)
+	if raceEnabled {
+		// The race runtime sleeps a second before exiting by default,
+		// which would count as the process's own shutdown time.
+		p.cmd.Env = append(p.cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	}
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
