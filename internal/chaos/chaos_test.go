@@ -17,7 +17,7 @@ import (
 
 var (
 	soakDuration = flag.Duration("chaos.duration", 90*time.Second, "how long the chaos soak runs")
-	soakWorkers  = flag.Int("chaos.workers", 4, "clients of each kind (gRPC Complete, gRPC Stream, REST)")
+	soakWorkers  = flag.Int("chaos.workers", 4, "clients of each kind (gRPC Complete, gRPC Stream, REST complete; half as many REST streams)")
 	soakLogs     = flag.String("chaos.logs", "", "directory to keep the processes' logs and configurations in (default: a temporary one, removed)")
 )
 
@@ -75,7 +75,8 @@ func TestChaosSoak(t *testing.T) {
 	defer l.close()
 	c := &chaos{t: t, start: time.Now(), load: l, primary: primary, backup: backup, redis: rdb, term: -1}
 	c.end = c.start.Add(*soakDuration)
-	l.start(map[string]int{kindComplete: *soakWorkers, kindStream: *soakWorkers, kindREST: *soakWorkers})
+	l.start(map[string]int{kindComplete: *soakWorkers, kindStream: *soakWorkers, kindREST: *soakWorkers,
+		kindSSE: max(1, *soakWorkers/2)})
 	stopped := false
 	defer func() {
 		if !stopped { // a failed step: stop the clients before the processes go
@@ -92,7 +93,7 @@ func TestChaosSoak(t *testing.T) {
 	c.run()
 
 	stopped = true
-	maxDeadline := max(deadlines[kindComplete], deadlines[kindStream], deadlines[kindREST])
+	maxDeadline := max(deadlines[kindComplete], deadlines[kindStream], deadlines[kindREST], deadlines[kindSSE])
 	if !l.stopAndWait(maxDeadline + deadlineSlack + 5*time.Second) {
 		t.Errorf("clients still waiting for calls %v after the load stopped", maxDeadline+deadlineSlack+5*time.Second)
 	}

@@ -1,6 +1,7 @@
 package chaos_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,6 +34,7 @@ const (
 	kindComplete = "grpc Complete"
 	kindStream   = "grpc Stream"
 	kindREST     = "REST /v1/complete"
+	kindSSE      = "REST /v1/stream"
 )
 
 // Deadlines of the calls. A hanging primary costs at most two 1s attempts
@@ -40,6 +43,7 @@ var deadlines = map[string]time.Duration{
 	kindComplete: 5 * time.Second,
 	kindStream:   8 * time.Second,
 	kindREST:     5 * time.Second,
+	kindSSE:      8 * time.Second,
 }
 
 // result is one finished client call.
@@ -248,6 +252,8 @@ func (l *load) call(kind string, tg *target, seq int64) result {
 		res.class, res.transport, res.problem = l.stream(ctx, tg, seq)
 	case kindREST:
 		res.class, res.transport, res.problem = l.rest(ctx, tg, seq)
+	case kindSSE:
+		res.class, res.transport, res.problem = l.sse(ctx, tg, seq)
 	}
 	res.elapsed = time.Since(res.start)
 	return res
@@ -296,14 +302,16 @@ type restError struct {
 	} `json:"details"`
 }
 
-func (l *load) rest(ctx context.Context, tg *target, seq int64) (class string, transport bool, problem string) {
+// post sends call seq's request to path on the replica's REST shim. A
+// refused connection is a transport outcome, with no response.
+func (l *load) post(ctx context.Context, tg *target, path string, seq int64) (resp *http.Response, class string, transport bool, problem string) {
 	body, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(request(seq))
 	if err != nil {
-		return "marshal", false, err.Error()
+		return nil, "marshal", false, err.Error()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+tg.r.httpAddr+"/v1/complete", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+tg.r.httpAddr+path, bytes.NewReader(body))
 	if err != nil {
-		return "request", false, err.Error()
+		return nil, "request", false, err.Error()
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+l.key)
@@ -315,12 +323,20 @@ func (l *load) rest(ctx context.Context, tg *target, seq int64) (class string, t
 	// an idle one as it was sent (a replica shutting down): nothing was
 	// processed.
 	req.Header.Set("Idempotency-Key", "chaos-"+strconv.FormatInt(seq, 10))
-	resp, err := l.httpc.Do(req)
+	resp, err = l.httpc.Do(req)
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
-			return "http refused (transport)", true, ""
+			return nil, "http refused (transport)", true, ""
 		}
-		return "http transport error", true, "no HTTP answer: " + err.Error()
+		return nil, "http transport error", true, "no HTTP answer: " + err.Error()
+	}
+	return resp, "", false, ""
+}
+
+func (l *load) rest(ctx context.Context, tg *target, seq int64) (class string, transport bool, problem string) {
+	resp, class, transport, problem := l.post(ctx, tg, "/v1/complete", seq)
+	if resp == nil {
+		return class, transport, problem
 	}
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
@@ -335,10 +351,78 @@ func (l *load) rest(ctx context.Context, tg *target, seq int64) (class string, t
 		class, problem = answerClass(cr.GetServedFrom(), cr.GetStep(), cr.GetText())
 		return class, false, problem
 	}
+	class, problem = restErrorClass("http "+strconv.Itoa(resp.StatusCode), b)
+	if resp.StatusCode < 400 {
+		problem = fmt.Sprintf("HTTP %d is neither an answer nor an error", resp.StatusCode)
+	}
+	return class, false, problem
+}
+
+// sse reads a server-sent event stream: it must end with a final (done)
+// message or an "event: error" carrying a status; a stream that just stops
+// is a silently truncated answer.
+func (l *load) sse(ctx context.Context, tg *target, seq int64) (class string, transport bool, problem string) {
+	tg.activeStreams.Add(1)
+	defer tg.activeStreams.Add(-1)
+	resp, class, transport, problem := l.post(ctx, tg, "/v1/stream", seq)
+	if resp == nil {
+		return class, transport, problem
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		class, problem = restErrorClass("http "+strconv.Itoa(resp.StatusCode), b)
+		return class, false, problem
+	}
+	var (
+		final *gatewayv1.StreamResponse
+		text  strings.Builder
+		event string
+	)
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			event = ""
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data := []byte(strings.TrimPrefix(line, "data: "))
+			if event == "error" {
+				class, problem = restErrorClass("sse error", data)
+				return class, false, problem
+			}
+			if final != nil {
+				return "sse event after final", false, "an event followed the final message"
+			}
+			var m gatewayv1.StreamResponse
+			if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &m); err != nil {
+				return "sse unreadable", false, fmt.Sprintf("an event that is not a stream message: %.200q", data)
+			}
+			text.WriteString(m.GetDelta())
+			if m.GetDone() {
+				final = &m
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "sse cut", false, "the event stream was cut: " + err.Error()
+	}
+	if final == nil {
+		return "sse EOF without final message", false, "the event stream ended without its final message or an error event"
+	}
+	class, problem = answerClass(final.GetServedFrom(), final.GetStep(), text.String())
+	return class, false, problem
+}
+
+// restErrorClass classifies a REST error body (a google.rpc.Status in
+// grpc-gateway's JSON) under prefix.
+func restErrorClass(prefix string, body []byte) (class, problem string) {
 	var e restError
-	if err := json.Unmarshal(b, &e); err != nil || e.Message == "" || resp.StatusCode < 400 {
-		return fmt.Sprintf("http %d unclear", resp.StatusCode), false,
-			fmt.Sprintf("HTTP %d without a clear error body: %.200q", resp.StatusCode, b)
+	if err := json.Unmarshal(body, &e); err != nil || e.Message == "" {
+		return prefix + " unclear", fmt.Sprintf("%s without a clear error body: %.200q", prefix, body)
 	}
 	reason := "no reason"
 	for _, d := range e.Details {
@@ -346,7 +430,7 @@ func (l *load) rest(ctx context.Context, tg *target, seq int64) (class string, t
 			reason = d.Reason
 		}
 	}
-	return fmt.Sprintf("http %d (%s)", resp.StatusCode, reason), false, unclearCode(codes.Code(e.Code), e.Message) //nolint:gosec // a gRPC code
+	return fmt.Sprintf("%s (%s)", prefix, reason), unclearCode(codes.Code(e.Code), e.Message) //nolint:gosec // a gRPC code
 }
 
 // answerClass classifies an answer: it must say how it was produced and

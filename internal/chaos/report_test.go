@@ -67,7 +67,7 @@ func (r *report) String() string {
 		byKind[res.kind] = append(byKind[res.kind], res)
 		byKind["all"] = append(byKind["all"], res)
 	}
-	for _, k := range []string{kindComplete, kindStream, kindREST, "all"} {
+	for _, k := range []string{kindComplete, kindStream, kindREST, kindSSE, "all"} {
 		var all, ok []time.Duration
 		for _, res := range byKind[k] {
 			all = append(all, res.elapsed)
@@ -186,7 +186,7 @@ func (c *chaos) checkCounts(r report) {
 		if res.replica != r.term {
 			continue
 		}
-		if res.kind == kindStream && res.start.Before(c.sigtermAt) && res.start.Add(res.elapsed).After(c.sigtermAt) {
+		if (res.kind == kindStream || res.kind == kindSSE) && res.start.Before(c.sigtermAt) && res.start.Add(res.elapsed).After(c.sigtermAt) {
 			inFlight++
 			if res.ok() {
 				finished++
