@@ -129,7 +129,9 @@ func startGatewayOpts(t *testing.T, simCfg sim.Config, files map[string]string, 
 	opts := base
 	opts.GRPCAddr, opts.HTTPAddr, opts.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	opts.Limits = server.Limits{MaxRequestBytes: 64 << 10}
-	opts.ShutdownGrace = 5 * time.Second
+	if opts.ShutdownGrace == 0 {
+		opts.ShutdownGrace = 5 * time.Second
+	}
 	opts.Metrics = g.metrics
 	if g.srv, err = server.New(opts, rt); err != nil {
 		t.Fatal(err)

@@ -59,6 +59,8 @@ func newBenchSetup(b *testing.B) *benchSetup {
 	chain := defaultChain(log, svc).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
 		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream})
+	stopper := newCallStopper()
+	chain = chain.Insert("logging", Interceptor{"shutdown", stopper.unary, stopper.stream})
 	return &benchSetup{
 		chain: chain,
 		ctx: metadata.NewIncomingContext(context.Background(),
@@ -105,7 +107,7 @@ func runUnary(b *testing.B, s *benchSetup, it grpc.UnaryServerInterceptor) {
 }
 
 func BenchmarkInterceptor(b *testing.B) {
-	for _, name := range []string{"recovery", "logging", "auth", "validation", "quota", "status"} {
+	for _, name := range []string{"recovery", "logging", "shutdown", "auth", "validation", "quota", "status"} {
 		b.Run(name, func(b *testing.B) {
 			s := newBenchSetup(b)
 			it := s.unary(b, name)

@@ -10,7 +10,9 @@ import (
 
 // TestChainOrder pins the interceptor order the design depends on:
 // recovery outermost, so a panic anywhere is an Internal error; logging
-// before auth, so refused calls are logged; auth before validation and
+// before auth, so refused calls are logged; shutdown right inside logging,
+// so that the calls it ends when the grace period is over are logged with
+// the status they were ended with; auth before validation and
 // quota, so only known clients spend quota and quota is keyed by client;
 // status innermost, so every interceptor above it sees final gRPC codes.
 func TestChainOrder(t *testing.T) {
@@ -20,7 +22,7 @@ func TestChainOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"recovery", "logging", "auth", "validation", "quota", "status"}
+	want := []string{"recovery", "logging", "shutdown", "auth", "validation", "quota", "status"}
 	if got := srv.chain.Names(); !slices.Equal(got, want) {
 		t.Fatalf("chain = %v, want %v", got, want)
 	}
