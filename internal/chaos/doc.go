@@ -17,5 +17,5 @@
 // It runs for -chaos.duration (90s by default) and is skipped by
 // go test -short; `make chaos` runs it on its own:
 //
-//	go test -race -v -run TestChaosSoak ./internal/chaos -chaos.duration=10m
+//	go test -race -v -timeout 30m -run TestChaosSoak ./internal/chaos -chaos.duration=10m
 package chaos

@@ -46,6 +46,9 @@ var deadlines = map[string]time.Duration{
 	kindSSE:      8 * time.Second,
 }
 
+// path2kind maps the REST paths to their kind of call.
+var path2kind = map[string]string{"/v1/complete": kindREST, "/v1/stream": kindSSE}
+
 // result is one finished client call.
 type result struct {
 	kind     string
@@ -236,7 +239,13 @@ func request(seq int64) *gatewayv1.CompleteRequest {
 
 func (l *load) call(kind string, tg *target, seq int64) result {
 	res := result{kind: kind, replica: tg.r.idx, start: time.Now(), deadline: deadlines[kind]}
-	ctx, cancel := context.WithTimeout(context.Background(), res.deadline)
+	timeout := res.deadline
+	if kind == kindREST || kind == kindSSE {
+		// The gateway is sent the deadline (Grpc-Timeout) and answers 504
+		// when it passes; the client waits a little longer for that answer.
+		timeout += deadlineSlack
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	switch kind {
 	case kindComplete:
@@ -316,9 +325,7 @@ func (l *load) post(ctx context.Context, tg *target, path string, seq int64) (re
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+l.key)
 	// The gateway gets the call's deadline, as gRPC callers send theirs.
-	if d, ok := ctx.Deadline(); ok {
-		req.Header.Set("Grpc-Timeout", strconv.FormatInt(time.Until(d).Milliseconds(), 10)+"m")
-	}
+	req.Header.Set("Grpc-Timeout", strconv.FormatInt(deadlines[path2kind[path]].Milliseconds(), 10)+"m")
 	// The call may be replayed on a new connection when the server closed
 	// an idle one as it was sent (a replica shutting down): nothing was
 	// processed.
