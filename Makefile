@@ -130,9 +130,10 @@ lint: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) ## gofmt, go v
 
 .PHONY: test
 test: system-deps check-generate lint check-deploy ## Everything CI runs: generated-code drift, lint, deploy files, all tests with -race, govulncheck.
-	go test $(GO_TEST_FLAGS) ./...
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/internal/chaos$$')
 	$(MAKE) --no-print-directory test-clients
 	$(MAKE) --no-print-directory test-node
+	$(MAKE) --no-print-directory chaos
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory vulncheck
 
@@ -149,6 +150,15 @@ $(SDK_TEST_DIR)/node_modules/.package-lock.json: $(SDK_TEST_DIR)/package.json $(
 test-node: $(SDK_TEST_DIR)/node_modules/.package-lock.json ## The OpenAI and Anthropic Node SDKs against bin/gateway (compatible API).
 	go build -trimpath -o $(BIN)/gateway ./cmd/gateway
 	cd $(SDK_TEST_DIR) && GATEWAY_BIN=$(BIN)/gateway npm test
+
+# The chaos soak runs on its own, not beside the other packages' tests, so
+# that neither starves the other of CPU.
+CHAOS_DURATION ?= 90s
+CHAOS_TIMEOUT ?= 15m
+
+.PHONY: chaos
+chaos: system-deps ## Chaos soak: 3 replicas, Redis and simulators under load and faults for CHAOS_DURATION (default 90s); prints its figures.
+	go test -race -count=1 -timeout=$(CHAOS_TIMEOUT) -v ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
 
 .PHONY: fuzz
 fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run in `go test` anyway).

@@ -134,7 +134,9 @@ func startGatewayOpts(t testing.TB, simCfg sim.Config, files map[string]string, 
 	if opts.Limits == (server.Limits{}) {
 		opts.Limits = server.Limits{MaxRequestBytes: 64 << 10}
 	}
-	opts.ShutdownGrace = 5 * time.Second
+	if opts.ShutdownGrace == 0 {
+		opts.ShutdownGrace = 5 * time.Second
+	}
 	opts.Metrics = g.metrics
 	if opts.ConfigDir == "" {
 		opts.ConfigDir, opts.Runtime = dir, rtOpts // reloads read the test's directory

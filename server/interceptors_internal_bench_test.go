@@ -70,6 +70,8 @@ func newBenchSetupLog(b *testing.B, log *slog.Logger) *benchSetup {
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
 		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream}).
 		Insert("quota", Interceptor{"usage", usageUnary, usageStream})
+	stopper := newCallStopper()
+	chain = chain.Insert("logging", Interceptor{"shutdown", stopper.unary, stopper.stream})
 	return &benchSetup{
 		chain: chain,
 		ctx: metadata.NewIncomingContext(context.Background(),
@@ -121,7 +123,7 @@ func runUnary(b *testing.B, s *benchSetup, it grpc.UnaryServerInterceptor) {
 }
 
 func BenchmarkInterceptor(b *testing.B) {
-	for _, name := range []string{"recovery", "metrics", "logging", "auth", "validation", "quota", "usage", "status"} {
+	for _, name := range []string{"recovery", "metrics", "logging", "shutdown", "auth", "validation", "quota", "usage", "status"} {
 		b.Run(name, func(b *testing.B) {
 			s := newBenchSetup(b)
 			it := s.unary(b, name)

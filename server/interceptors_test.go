@@ -10,8 +10,9 @@ import (
 
 // TestChainOrder pins the interceptor order the design depends on:
 // recovery outermost, so a panic anywhere is an Internal error; metrics and
-// logging
-// before auth, so refused calls are logged; auth before validation and
+// logging before auth, so refused calls are logged; shutdown right inside
+// logging, so that the calls it ends when the grace period is over are
+// logged with the status they were ended with; auth before validation and
 // quota, so only known clients spend quota and quota is keyed by client;
 // usage after auth and quota, so the ledger names the client and sees the
 // answer of the variant quota chose, and only admitted requests;
@@ -23,7 +24,7 @@ func TestChainOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"recovery", "metrics", "logging", "auth", "validation", "quota", "usage", "status"}
+	want := []string{"recovery", "metrics", "logging", "shutdown", "auth", "validation", "quota", "usage", "status"}
 	if got := srv.chain.Names(); !slices.Equal(got, want) {
 		t.Fatalf("chain = %v, want %v", got, want)
 	}

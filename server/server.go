@@ -108,6 +108,7 @@ type Server struct {
 	reload  *Reloader
 	chain   Chain
 	owned   []io.Closer // stores the server made itself, closed at shutdown
+	stopper *callStopper
 
 	grpcLn, httpLn, adminLn net.Listener
 	ready                   atomic.Bool
@@ -134,7 +135,7 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: log, service: NewService(rt), serveErr: make(chan error, 3)}
+	s := &Server{opts: opts, log: log, service: NewService(rt), serveErr: make(chan error, 3), stopper: newCallStopper()}
 
 	validUnary, validStream, err := NewValidationInterceptors(opts.Limits)
 	if err != nil {
@@ -162,7 +163,8 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	chain := defaultChain(log, s.service, opts.Metrics, opts.TraceContent).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
 		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream}).
-		Insert("quota", Interceptor{"usage", usageUnary, usageStream})
+		Insert("quota", Interceptor{"usage", usageUnary, usageStream}).
+		Insert("logging", Interceptor{"shutdown", s.stopper.unary, s.stopper.stream})
 	s.chain = chain
 	sopts := append(chain.Options(),
 		// Accept requests somewhat over the limit so that validation can
@@ -294,8 +296,10 @@ func (s *Server) Err() <-chan error { return s.serveErr }
 
 // Shutdown stops the server gracefully: readiness turns off first, new
 // calls are refused, in-flight unary calls and streams may finish within
-// the grace period, then whatever is left is cut off. It returns once every
-// listener is closed.
+// the grace period; the calls still running then are ended with
+// UNAVAILABLE (reason SHUTTING_DOWN; a REST stream gets it as its error
+// event) and, after at most a second more to send it, whatever is left is
+// cut off. It returns once every listener is closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
 	s.health.Shutdown() // health checks now answer NOT_SERVING
@@ -313,16 +317,31 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		close(done)
 	}()
 	httpErr := s.http.Shutdown(ctx)
-	if httpErr != nil {
-		_ = s.http.Close()
-	}
 	select {
 	case <-done:
 	case <-ctx.Done():
-		s.log.Warn("grace period over, cutting off remaining calls")
-		s.grpc.Stop()
-		<-done
 	}
+	if ctx.Err() != nil {
+		// The grace period is over: the calls still running end with
+		// UNAVAILABLE (a REST stream with its error event) and get a
+		// moment to say so before the connections are cut.
+		s.log.Warn("grace period over, ending remaining calls")
+		s.stopper.stop()
+		fctx, fcancel := context.WithTimeout(context.Background(), finalWindow)
+		select {
+		case <-done:
+		case <-fctx.Done():
+			s.grpc.Stop()
+			<-done
+		}
+		if httpErr != nil && s.http.Shutdown(fctx) != nil {
+			_ = s.http.Close()
+		}
+		fcancel()
+	} else if httpErr != nil {
+		_ = s.http.Close()
+	}
+	s.stopper.stop()
 	_ = s.conn.Close()
 	adminErr := s.admin.Shutdown(context.Background())
 	s.wg.Wait()

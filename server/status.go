@@ -66,6 +66,10 @@ func Status(err error) *status.Status {
 	if errors.As(err, &se) {
 		return se.GRPCStatus()
 	}
+	if errors.Is(err, ErrShuttingDown) {
+		return withDetails(codes.Unavailable, ErrShuttingDown.Error(),
+			&errdetails.ErrorInfo{Reason: "SHUTTING_DOWN", Domain: ErrorDomain})
+	}
 	if s, ok := status.FromError(err); ok {
 		return s
 	}

@@ -1,0 +1,7 @@
+//go:build !race
+
+package chaos_test
+
+// raceEnabled builds the processes under test with the race detector when
+// the test itself runs with it.
+const raceEnabled = false
