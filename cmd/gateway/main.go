@@ -101,6 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	useRedisLogger(log)
 	stopTracing, err := setupTracing(ctx, getenv, log)
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
