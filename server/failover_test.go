@@ -370,10 +370,21 @@ func TestFailoverLoadWhilePrimaryFlaps(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if s := breakerState(t, g, "openai"); s == "open" {
-		// The last phase ran for 1.5s with the primary healthy: half-open
-		// probes must have closed it by now.
-		t.Errorf("breaker still open after recovery")
+	// With the primary healthy again, the breaker's half-open probes
+	// close it once its delay is over. Under a loaded machine the last
+	// phase may end before that, so keep sending requests (the probes)
+	// for a while before calling it stuck.
+	deadline := time.Now().Add(10 * time.Second)
+	for breakerState(t, g, "openai") == "open" {
+		if time.Now().After(deadline) {
+			t.Fatalf("breaker still open 10s after the primary recovered")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if _, err := g.client.Complete(ctx, request("career_advice", "")); err != nil {
+			t.Errorf("request after recovery: %v", err)
+		}
+		cancel()
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
