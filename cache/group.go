@@ -84,6 +84,7 @@ func (g *Group) Do(ctx context.Context, key Key, fn func(ctx context.Context) (E
 
 // run calls fn and hands its result to the call's waiters.
 func (g *Group) run(ctx context.Context, key Key, c *call, fn func(context.Context) (Entry, error)) {
+	_ = growStack()
 	defer c.cancel()
 	defer func() {
 		if r := recover(); r != nil {
