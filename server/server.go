@@ -342,6 +342,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = s.http.Close()
 	}
 	s.stopper.stop()
+	s.service.ledger.Close() // what the last answers queued is written
 	_ = s.conn.Close()
 	adminErr := s.admin.Shutdown(context.Background())
 	s.wg.Wait()
