@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/careerpath/llmgateway/auth"
-	"github.com/careerpath/llmgateway/internal/stack"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/internal/stack"
 	"github.com/careerpath/llmgateway/telemetry"
 )
 
