@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,26 +57,15 @@ type Ledger struct {
 	failed      atomic.Int64
 	dropped     atomic.Int64
 
-	start   sync.Once
-	running bool // the writer was started; set once, by start
-	queue   chan ledger.Entry
-	mu      sync.RWMutex // held to send on queue; written to close it
-	closed  bool
-	exited  chan struct{} // closed when the writer has written everything
-
-	queued    atomic.Int64 // entries sent on queue, ever
-	written   int64        // entries the writer has handled; guarded by wmu
-	wmu       sync.Mutex
-	progress  chan struct{} // closed and replaced when written grows
-	batchSize int
+	writer *backgroundWriter[ledger.Entry]
 }
 
 // newLedger returns a ledger keeping entries in st. Its writer starts with
 // the first answer; [Ledger.Close] stops it.
 func newLedger(st ledger.Store, price func(provider, model string) (config.Price, bool), obs ledger.Observer, log *slog.Logger) *Ledger {
-	return &Ledger{store: st, price: price, obs: obs, log: log, now: time.Now,
-		queue: make(chan ledger.Entry, usageQueue), exited: make(chan struct{}),
-		progress: make(chan struct{}), batchSize: usageBatch}
+	l := &Ledger{store: st, price: price, obs: obs, log: log, now: time.Now}
+	l.writer = newBackgroundWriter(usageQueue, usageBatch, l.write)
+	return l
 }
 
 // Failures is the number of answers the ledger failed to record: store
@@ -158,86 +146,16 @@ func (l *Ledger) entry(ctx context.Context, a answerAccount) ledger.Entry {
 // record adds the answer to the ledger: it queues its entry for the
 // writer, or, with the queue full or the ledger closed, writes it itself.
 func (l *Ledger) record(ctx context.Context, a answerAccount) {
-	e := l.entry(ctx, a)
-	l.mu.RLock()
-	if !l.closed {
-		l.start.Do(func() { l.running = true; go l.run() })
-		select {
-		case l.queue <- e:
-			l.queued.Add(1)
-			l.mu.RUnlock()
-			return
-		default:
-		}
-	}
-	l.mu.RUnlock()
-	l.write([]ledger.Entry{e})
-}
-
-// run is the writer: it writes what is queued, in batches, until the
-// queue is closed and empty.
-func (l *Ledger) run() {
-	defer close(l.exited)
-	batch := make([]ledger.Entry, 0, l.batchSize)
-	for e := range l.queue {
-		batch = append(batch[:0], e)
-	fill:
-		for len(batch) < l.batchSize {
-			select {
-			case e, ok := <-l.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, e)
-			default:
-				break fill
-			}
-		}
-		l.write(batch)
-		l.wmu.Lock()
-		l.written += int64(len(batch))
-		close(l.progress)
-		l.progress = make(chan struct{})
-		l.wmu.Unlock()
-	}
+	l.writer.add(l.entry(ctx, a))
 }
 
 // Flush waits until every answer queued before it was called is written
 // (or counted as failed), or until ctx ends.
-func (l *Ledger) Flush(ctx context.Context) error {
-	target := l.queued.Load()
-	for {
-		l.wmu.Lock()
-		done, progress := l.written >= target, l.progress
-		l.wmu.Unlock()
-		if done {
-			return nil
-		}
-		select {
-		case <-progress:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
+func (l *Ledger) Flush(ctx context.Context) error { return l.writer.flush(ctx) }
 
 // Close writes what is queued and stops the writer; answers recorded
 // after it are written on their own goroutines.
-func (l *Ledger) Close() {
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return
-	}
-	l.closed = true
-	close(l.queue)
-	l.start.Do(func() {}) // no writer starts after this
-	running := l.running
-	l.mu.Unlock()
-	if running {
-		<-l.exited
-	}
-}
+func (l *Ledger) Close() { l.writer.close() }
 
 // write writes es to the store within usageRecordTimeout, unless
 // recording is paused.

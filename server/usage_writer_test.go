@@ -24,8 +24,7 @@ func TestLedgerWriterLosesNothing(t *testing.T) {
 	t.Cleanup(func() { _ = c.Close() })
 	st := ledger.NewRedisStore(c, ledger.RedisOptions{})
 	l := newLedger(st, priceService().modelPrice, nil, slog.New(slog.DiscardHandler))
-	l.queue = make(chan ledger.Entry, 8)
-	l.batchSize = 5
+	l.writer = newBackgroundWriter(8, 5, l.write)
 	ctx := auth.NewContext(context.Background(), &auth.Client{Name: "rails-app"})
 
 	const workers, each = 8, 50
