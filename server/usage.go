@@ -52,6 +52,8 @@ type Ledger struct {
 	obs   ledger.Observer
 	log   *slog.Logger
 	now   func() time.Time
+	// timeout bounds one write to the store: usageRecordTimeout.
+	timeout time.Duration
 
 	pausedUntil atomic.Int64 // unix nanoseconds
 	failed      atomic.Int64
@@ -63,7 +65,7 @@ type Ledger struct {
 // newLedger returns a ledger keeping entries in st. Its writer starts with
 // the first answer; [Ledger.Close] stops it.
 func newLedger(st ledger.Store, price func(provider, model string) (config.Price, bool), obs ledger.Observer, log *slog.Logger) *Ledger {
-	l := &Ledger{store: st, price: price, obs: obs, log: log, now: time.Now}
+	l := &Ledger{store: st, price: price, obs: obs, log: log, now: time.Now, timeout: usageRecordTimeout}
 	l.writer = newBackgroundWriter(usageQueue, usageBatch, l.write)
 	return l
 }
@@ -164,7 +166,7 @@ func (l *Ledger) write(es []ledger.Entry) {
 		l.dropped.Add(int64(len(es)))
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), usageRecordTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	defer cancel()
 	n, err := recordAll(ctx, l.store, es)
 	if l.obs != nil {
