@@ -343,6 +343,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.stopper.stop()
 	s.service.ledger.Close() // what the last answers queued is written
+	s.service.experiments.Close()
 	_ = s.conn.Close()
 	adminErr := s.admin.Shutdown(context.Background())
 	s.wg.Wait()
