@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/careerpath/llmgateway/internal/stack"
 )
 
 // DefaultGroupTimeout bounds the shared work of a [Group] whose Timeout
@@ -84,6 +86,7 @@ func (g *Group) Do(ctx context.Context, key Key, fn func(ctx context.Context) (E
 
 // run calls fn and hands its result to the call's waiters.
 func (g *Group) run(ctx context.Context, key Key, c *call, fn func(context.Context) (Entry, error)) {
+	_ = stack.Grow() // fn is deep: grow while shallow
 	defer c.cancel()
 	defer func() {
 		if r := recover(); r != nil {

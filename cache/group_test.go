@@ -267,6 +267,33 @@ func BenchmarkGroupDo(b *testing.B) {
 	}
 }
 
+// BenchmarkGroupDoDeep is BenchmarkGroupDo with work as deep as a
+// provider call through the resilience policies and the HTTP client: its
+// goroutine needs a stack of tens of KiB.
+func BenchmarkGroupDoDeep(b *testing.B) {
+	var g cache.Group
+	k := keyN(1)
+	e := cachetest.Answer(1)
+	fn := func(context.Context) (cache.Entry, error) { deep(120); return e, nil }
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _, _ = g.Do(ctx, k, fn)
+	}
+}
+
+// deep recurses n frames of about 200 bytes each.
+//
+//go:noinline
+func deep(n int) byte {
+	var pad [160]byte
+	pad[n%len(pad)] = byte(n)
+	if n == 0 {
+		return pad[0]
+	}
+	return deep(n-1) + pad[n%len(pad)]
+}
+
 func TestGroupCallerAlreadyGone(t *testing.T) {
 	var g cache.Group
 	ctx, cancel := context.WithCancel(context.Background())

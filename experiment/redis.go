@@ -101,12 +101,31 @@ func (s *RedisStore) respKey(id string) string { return s.prefix + "exp:resp:" +
 
 // Record implements [Store].
 func (s *RedisStore) Record(ctx context.Context, o Observation) error {
-	if err := o.validate(); err != nil {
-		return err
+	return s.RecordAll(ctx, []Observation{o})
+}
+
+// RecordAll implements [BatchStore]: one pipelined round trip for all of
+// os. An invalid observation fails the call before anything is written.
+func (s *RedisStore) RecordAll(ctx context.Context, os []Observation) error {
+	for _, o := range os {
+		if err := o.validate(); err != nil {
+			return err
+		}
 	}
+	p := s.c.Pipeline()
+	for _, o := range os {
+		s.queue(ctx, p, o)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("experiment: record in redis: %w", err)
+	}
+	return nil
+}
+
+// queue adds the commands recording o to p.
+func (s *RedisStore) queue(ctx context.Context, p redis.Pipeliner, o Observation) {
 	ek := s.expKey(o.Experiment)
 	vk := ek + ":v:" + o.Variant
-	p := s.c.Pipeline()
 	p.SAdd(ctx, ek+":variants", o.Variant)
 	p.HSet(ctx, ek+":meta", "route", o.Route)
 	if o.CacheHit {
@@ -136,11 +155,9 @@ func (s *RedisStore) Record(ctx context.Context, o Observation) error {
 		a := redisAttr{counted: o.counted(), route: o.Route, experiment: o.Experiment, variant: o.Variant}
 		p.Set(ctx, s.respKey(o.ResponseID), a.encode(), s.ttl)
 	}
-	if _, err := p.Exec(ctx); err != nil {
-		return fmt.Errorf("experiment: record in redis: %w", err)
-	}
-	return nil
 }
+
+var _ BatchStore = (*RedisStore)(nil)
 
 // redisAttr is a response's attribution as stored in Redis:
 // "1|<counted 0/1>|<route>|<experiment>|<variant>|<outcome>" (names never

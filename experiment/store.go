@@ -44,6 +44,17 @@ type Store interface {
 	Snapshot(ctx context.Context, experiment string) (*Snapshot, error)
 }
 
+// BatchStore is a [Store] that records several observations in one call,
+// such as [RedisStore] in one pipelined round trip. The gateway's
+// experiment recorder uses it to write the observations that queued up
+// while it wrote the last ones.
+type BatchStore interface {
+	Store
+	// RecordAll records every observation of os, as [Store.Record] each.
+	// On an error, none or some of them may have been recorded.
+	RecordAll(ctx context.Context, os []Observation) error
+}
+
 // Observation is one finished request, as recorded by [Store.Record].
 type Observation struct {
 	// Route is the route the request took. Required.

@@ -161,8 +161,11 @@ func (l *Limiter) Reserve(ctx context.Context, req Request) (*Reservation, error
 	now := l.now()
 	limits := *l.limits.Load()
 	est := max(req.EstimatedTokens, 0)
-	var cs []Counter
-	var refs []counterRef
+	// Room for two counters per limit (a limit has up to five, but rarely
+	// more than two, and not every limit matches) saves growing the slices.
+	n := min(2*len(limits)+2, 16)
+	cs := make([]Counter, 0, n)
+	refs := make([]counterRef, 0, n)
 	charges := false // budgets that Commit charges but Reserve did not check
 	add := func(c Counter, ref counterRef) {
 		cs = append(cs, c)

@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"hash/maphash"
 	"strings"
 	"sync"
 
@@ -56,15 +57,73 @@ var encodingPrefixes = []struct {
 	{"gpt-35", tokenizer.Cl100kBase},
 }
 
-// codecFor returns the tokenizer of an OpenAI model, or nil.
-func codecFor(model string) tokenizer.Codec {
+// counted remembers, per encoding, the token counts of recent message
+// contents: a conversation sends its whole history again with every
+// turn, and the system prompt of a route is the same in every request.
+var counted = map[tokenizer.Encoding]*countCache{
+	tokenizer.O200kBase:  {},
+	tokenizer.Cl100kBase: {},
+}
+
+// codecFor returns the tokenizer of an OpenAI model and its counts, or
+// nil.
+func codecFor(model string) (tokenizer.Codec, *countCache) {
 	model = strings.TrimPrefix(strings.ToLower(model), "ft:")
 	for _, p := range encodingPrefixes {
 		if strings.HasPrefix(model, p.prefix) {
-			return codecs[p.enc]()
+			return codecs[p.enc](), counted[p.enc]
 		}
 	}
-	return nil
+	return nil, nil
+}
+
+// minCachedBytes is the shortest content whose count is remembered:
+// shorter ones cost less to count again than to look up.
+const minCachedBytes = 64
+
+// countCache is a bounded memory of token counts by content hash, in
+// shards with a lock each (no lock shared by every request). A full shard
+// starts afresh. Two contents with the same 64-bit hash would share a
+// count: an estimate off for one request, which the quota reconciles.
+type countCache struct {
+	shards [64]countShard
+}
+
+type countShard struct {
+	mu sync.Mutex
+	m  map[uint64]int
+}
+
+// shardEntries bounds each shard: 64 × 512 counts, under 1 MiB.
+const shardEntries = 512
+
+var countSeed = maphash.MakeSeed()
+
+// count returns the tokens of content under c, counting them only when
+// they are not remembered.
+func (cc *countCache) count(c tokenizer.Codec, content string) (int, error) {
+	if len(content) < minCachedBytes {
+		return c.Count(content)
+	}
+	h := maphash.String(countSeed, content)
+	sh := &cc.shards[h%uint64(len(cc.shards))]
+	sh.mu.Lock()
+	n, ok := sh.m[h]
+	sh.mu.Unlock()
+	if ok {
+		return n, nil
+	}
+	n, err := c.Count(content)
+	if err != nil {
+		return 0, err
+	}
+	sh.mu.Lock()
+	if sh.m == nil || len(sh.m) >= shardEntries {
+		sh.m = make(map[uint64]int, shardEntries)
+	}
+	sh.m[h] = n
+	sh.mu.Unlock()
+	return n, nil
 }
 
 // EstimateTokens returns the input tokens of a chat request to model.
@@ -74,18 +133,21 @@ func codecFor(model string) tokenizer.Codec {
 // framing. For other models, or text past 64 KiB, it estimates a token
 // per 4 bytes plus the same framing: close for English text, low by up to
 // a quarter for scripts of 3-byte characters. The quota reconciles with
-// the real count when the request commits.
+// the real count when the request commits. The counts of recent message
+// contents of 64 bytes or more are remembered (by hash, up to 32,768 per
+// encoding), so that a conversation's history and a repeated system
+// prompt are counted once.
 func EstimateTokens(model string, messages []providers.Message) int {
 	size := 0
 	for _, m := range messages {
 		size += len(m.Content)
 	}
 	n := tokensPerReply + tokensPerMessage*len(messages)
-	if c := codecFor(model); c != nil && size <= maxExactBytes {
+	if c, cc := codecFor(model); c != nil && size <= maxExactBytes {
 		exact := true
 		counted := 0
 		for _, m := range messages {
-			k, err := c.Count(m.Content)
+			k, err := cc.count(c, m.Content)
 			if err != nil {
 				exact = false
 				break

@@ -42,13 +42,20 @@ type ExperimentOptions struct {
 
 // ExperimentService answers the Feedback and GetExperiment RPCs and
 // records every finished routed request into its experiment's
-// [experiment.Store]. Its methods may be called on a nil
-// *ExperimentService: the RPCs then answer Unimplemented and recording
-// does nothing.
+// [experiment.Store]. Observations are written after the response has
+// left, by one writer that writes those queued meanwhile together (one
+// pipelined round trip to Redis); one that finds the queue full is written
+// by its request. The RPCs first wait for what this replica has queued,
+// and Feedback for a response id it does not know yet looks again after
+// [feedbackRetry], for an answer another replica has still to write.
+// [ExperimentService.Close] writes what is left. Its methods may be
+// called on a nil *ExperimentService: the RPCs then answer Unimplemented
+// and recording does nothing.
 type ExperimentService struct {
-	store experiment.Store
-	opts  ExperimentOptions
-	log   *slog.Logger
+	store  experiment.Store
+	opts   ExperimentOptions
+	log    *slog.Logger
+	writer *backgroundWriter[experiment.Observation]
 
 	pausedUntil atomic.Int64 // unix nanoseconds
 	dropped     atomic.Int64 // observations skipped while paused
@@ -66,7 +73,34 @@ func NewExperimentService(st experiment.Store, opts ExperimentOptions) *Experime
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &ExperimentService{store: st, opts: opts, log: log}
+	e := &ExperimentService{store: st, opts: opts, log: log}
+	e.writer = newBackgroundWriter(experimentQueue, experimentBatch, e.write)
+	return e
+}
+
+// The experiment recorder's queue and batch sizes, and how long Feedback
+// waits before it looks again for a response id it does not know.
+const (
+	experimentQueue = 4096
+	experimentBatch = 256
+	feedbackRetry   = 50 * time.Millisecond
+)
+
+// Close writes the observations still queued; later ones are written by
+// their requests. It may be called more than once.
+func (e *ExperimentService) Close() {
+	if e != nil {
+		e.writer.close()
+	}
+}
+
+// Flush waits until every observation queued before it was called is
+// written, or until ctx ends.
+func (e *ExperimentService) Flush(ctx context.Context) error {
+	if e == nil {
+		return nil
+	}
+	return e.writer.flush(ctx)
 }
 
 // HasRoute reports whether the current runtime has the named route; it
@@ -123,7 +157,21 @@ func (e *ExperimentService) Feedback(ctx context.Context, req *gatewayv1.Feedbac
 	if len(v) > 0 {
 		return nil, &InvalidRequestError{Violations: v}
 	}
+	if err := e.Flush(ctx); err != nil {
+		return nil, storeError(ctx, err)
+	}
 	a, err := e.store.Feedback(ctx, id, o)
+	if errors.Is(err, experiment.ErrUnknownResponse) {
+		// Perhaps an answer another replica served a moment ago and is
+		// still writing.
+		t := time.NewTimer(feedbackRetry)
+		select {
+		case <-t.C:
+			a, err = e.store.Feedback(ctx, id, o)
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 	switch {
 	case errors.Is(err, experiment.ErrUnknownResponse):
 		return nil, &NotFoundError{ResourceType: "response", Name: id, Reason: "UNKNOWN_RESPONSE", Err: err}
@@ -147,6 +195,9 @@ func (e *ExperimentService) GetExperiment(ctx context.Context, req *gatewayv1.Ge
 		return nil, &InvalidRequestError{Violations: []FieldError{{Field: "route", Description: err.Error()}}}
 	}
 	id := e.experimentID(route)
+	if err := e.Flush(ctx); err != nil {
+		return nil, storeError(ctx, err)
+	}
 	snap, err := e.store.Snapshot(ctx, id)
 	if err != nil {
 		return nil, storeError(ctx, err)
@@ -203,8 +254,9 @@ func experimentResponse(r *experiment.Report) *gatewayv1.GetExperimentResponse {
 // RecordComplete records a finished Complete call: d is the routing
 // decision (nothing is recorded for a model override or a request that
 // was not routed), resp the answer or nil, err the failure, latency the
-// whole call's. Call it before the answer is returned, so that feedback
-// sent the moment the caller has the answer finds its attribution.
+// whole call's. The observation is queued; Feedback on this replica waits
+// for it, so that feedback sent the moment the caller has the answer
+// finds its attribution.
 func (e *ExperimentService) RecordComplete(ctx context.Context, d *routing.Decision, resp *gatewayv1.CompleteResponse, err error, latency time.Duration) {
 	if e == nil || d == nil || d.Route == "" {
 		return
@@ -218,8 +270,7 @@ func (e *ExperimentService) RecordComplete(ctx context.Context, d *routing.Decis
 }
 
 // RecordStream records a finished Stream call, like [ExperimentService.RecordComplete]
-// with the stream's final message (nil when the stream failed). Call it
-// before sending the final message.
+// with the stream's final message (nil when the stream failed).
 func (e *ExperimentService) RecordStream(ctx context.Context, d *routing.Decision, final *gatewayv1.StreamResponse, err error, latency time.Duration) {
 	if e == nil || d == nil || d.Route == "" {
 		return
@@ -303,28 +354,49 @@ func errorClass(err error) string {
 	return providers.KindOf(err).String()
 }
 
-// record hands o to the store without letting the store hold up or fail
-// the request: the caller's cancellation does not abort it, it is bounded
-// by RecordTimeout, and after a failure recording pauses for RecordPause.
-func (e *ExperimentService) record(ctx context.Context, o experiment.Observation) {
+// record queues o for the writer (see [ExperimentService]).
+func (e *ExperimentService) record(_ context.Context, o experiment.Observation) {
+	e.writer.add(o)
+}
+
+// write hands os to the store without letting the store hold up or fail
+// a request: it is bounded by RecordTimeout, and after a failure
+// recording pauses for RecordPause.
+func (e *ExperimentService) write(os []experiment.Observation) {
 	now := time.Now().UnixNano()
 	if now < e.pausedUntil.Load() {
-		e.dropped.Add(1)
+		e.dropped.Add(int64(len(os)))
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.RecordTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RecordTimeout)
 	defer cancel()
-	err := e.store.Record(ctx, o)
+	var err error
+	if b, ok := e.store.(experiment.BatchStore); ok && len(os) > 1 {
+		err = b.RecordAll(ctx, os)
+	} else {
+		for _, o := range os {
+			if err = e.store.Record(ctx, o); errors.Is(err, experiment.ErrInvalid) {
+				e.log.Warn("experiment observation refused", "route", o.Route, "variant", o.Variant, "error", err)
+				err = nil
+			}
+			if err != nil {
+				break
+			}
+		}
+	}
 	if err == nil {
 		return
 	}
 	if errors.Is(err, experiment.ErrInvalid) {
-		e.log.WarnContext(ctx, "experiment observation refused", "route", o.Route, "variant", o.Variant, "error", err)
+		// One of a batch is invalid: write them one by one.
+		for _, o := range os {
+			e.write([]experiment.Observation{o})
+		}
 		return
 	}
 	e.pausedUntil.Store(now + int64(e.opts.RecordPause))
-	e.log.WarnContext(ctx, "experiment store failed; recording paused",
-		"route", o.Route, "pause", e.opts.RecordPause.String(), "dropped_before", e.dropped.Swap(0), "error", err)
+	e.log.Warn("experiment store failed; recording paused",
+		"pause", e.opts.RecordPause.String(), "dropped_before", e.dropped.Swap(0), "error", err)
 }
 
 // NotFoundError is a resource a request names that the gateway does not

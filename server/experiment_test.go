@@ -58,6 +58,7 @@ func statusInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h 
 // serveExperiments serves e on a real socket and returns a client.
 func serveExperiments(t *testing.T, e *server.ExperimentService) (gatewayv1.LLMGatewayClient, *grpc.ClientConn) {
 	t.Helper()
+	t.Cleanup(e.Close) // after the server has stopped: what is queued is written
 	var lc net.ListenConfig
 	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {

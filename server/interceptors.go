@@ -15,6 +15,7 @@ import (
 
 	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/internal/stack"
 	"github.com/careerpath/llmgateway/telemetry"
 )
 
@@ -30,9 +31,12 @@ type Interceptor struct {
 // logging and status; ordering constraints are asserted by the tests.
 type Chain []Interceptor
 
-// Options returns the grpc.ServerOptions installing the chain.
+// Options returns the grpc.ServerOptions installing the chain. A unary
+// call first grows its goroutine's stack to the depth the chain and a
+// provider call need (see [stack.Grow]), while it is shallow.
 func (c Chain) Options() []grpc.ServerOption {
-	unary := make([]grpc.UnaryServerInterceptor, 0, len(c))
+	unary := make([]grpc.UnaryServerInterceptor, 0, len(c)+1)
+	unary = append(unary, growStack)
 	stream := make([]grpc.StreamServerInterceptor, 0, len(c))
 	for _, i := range c {
 		if i.Unary != nil {
@@ -43,6 +47,12 @@ func (c Chain) Options() []grpc.ServerOption {
 		}
 	}
 	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}
+}
+
+// growStack grows the call's goroutine stack before the chain runs.
+func growStack(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	_ = stack.Grow()
+	return h(ctx, req)
 }
 
 // Insert returns the chain with it placed right after the interceptor

@@ -65,6 +65,7 @@ func newBenchSetupLog(b *testing.B, log *slog.Logger) *benchSetup {
 	}}, quota.Options{})
 	quotaUnary, quotaStream := quotaInterceptors(limiter, func(string) string { return "" }, log)
 	svc.ledger = newLedger(ledger.NewMemoryStore(ledger.MemoryOptions{}), svc.modelPrice, nil, log)
+	b.Cleanup(svc.ledger.Close)
 	usageUnary, usageStream := svc.ledger.interceptors()
 	chain := defaultChain(log, svc, telemetry.NewMetrics(), false).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).

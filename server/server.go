@@ -342,6 +342,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = s.http.Close()
 	}
 	s.stopper.stop()
+	s.service.ledger.Close() // what the last answers queued is written
+	s.service.experiments.Close()
 	_ = s.conn.Close()
 	adminErr := s.admin.Shutdown(context.Background())
 	s.wg.Wait()

@@ -145,8 +145,8 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	resp := ans.Response
 	acct := account(rt, d, ans, resp.Usage)
 	out := completeResponse(ctx, d, resp, acct, r.Attempts(), upstream, start)
-	// Recorded before the answer leaves, so that feedback on it always
-	// finds its attribution.
+	// Queued before the answer leaves; Feedback on this replica waits for
+	// it, so that feedback on the answer always finds its attribution.
 	s.record(ctx, req, d, out, nil, nil, time.Since(start))
 	return out, nil
 }

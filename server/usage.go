@@ -22,17 +22,28 @@ import (
 
 // Usage ledger defaults.
 const (
-	// usageRecordTimeout bounds one Record call to the ledger's store.
+	// usageRecordTimeout bounds one write of entries to the ledger's store.
 	usageRecordTimeout = 100 * time.Millisecond
 	// usagePause is how long recording stops after the store failed, so
-	// that a Redis outage does not add the timeout to every request.
+	// that a Redis outage does not add the timeout to every write.
 	usagePause = time.Second
+	// usageQueue is how many answers may wait for the ledger's writer;
+	// past it an answer is recorded on its request's goroutine instead.
+	usageQueue = 4096
+	// usageBatch is the most entries written to the store at once.
+	usageBatch = 256
 )
 
 // Ledger records every answer the gateway serves into a [ledger.Store] and
 // answers the Usage RPC from it. Recording never fails or holds up a
-// request for long: a store failure is logged, counted and told to the
-// observer, and recording pauses for a second after one.
+// request for long: answers are queued, in memory, to one writer that
+// writes them in batches (one pipelined round trip to Redis for all the
+// answers queued meanwhile) after the response has left; a request whose
+// answer finds the queue full records it itself. Nothing queued is lost:
+// [Ledger.Close] writes what is left, and the Usage RPC first waits for
+// the answers queued before it. A store failure is logged, counted and
+// told to the observer, and recording pauses for a second after one; the
+// answers not written are counted in [Ledger.Failures].
 type Ledger struct {
 	store ledger.Store
 	// price is the configured price of a provider's model, for what a
@@ -41,15 +52,22 @@ type Ledger struct {
 	obs   ledger.Observer
 	log   *slog.Logger
 	now   func() time.Time
+	// timeout bounds one write to the store: usageRecordTimeout.
+	timeout time.Duration
 
 	pausedUntil atomic.Int64 // unix nanoseconds
 	failed      atomic.Int64
 	dropped     atomic.Int64
+
+	writer *backgroundWriter[ledger.Entry]
 }
 
-// newLedger returns a ledger keeping entries in st.
+// newLedger returns a ledger keeping entries in st. Its writer starts with
+// the first answer; [Ledger.Close] stops it.
 func newLedger(st ledger.Store, price func(provider, model string) (config.Price, bool), obs ledger.Observer, log *slog.Logger) *Ledger {
-	return &Ledger{store: st, price: price, obs: obs, log: log, now: time.Now}
+	l := &Ledger{store: st, price: price, obs: obs, log: log, now: time.Now, timeout: usageRecordTimeout}
+	l.writer = newBackgroundWriter(usageQueue, usageBatch, l.write)
+	return l
 }
 
 // Failures is the number of answers the ledger failed to record: store
@@ -127,28 +145,63 @@ func (l *Ledger) entry(ctx context.Context, a answerAccount) ledger.Entry {
 	return e
 }
 
-// record adds the answer to the ledger, within its own short deadline
-// that the caller's cancellation does not cut.
+// record adds the answer to the ledger: it queues its entry for the
+// writer, or, with the queue full or the ledger closed, writes it itself.
 func (l *Ledger) record(ctx context.Context, a answerAccount) {
+	l.writer.add(l.entry(ctx, a))
+}
+
+// Flush waits until every answer queued before it was called is written
+// (or counted as failed), or until ctx ends.
+func (l *Ledger) Flush(ctx context.Context) error { return l.writer.flush(ctx) }
+
+// Close writes what is queued and stops the writer; answers recorded
+// after it are written on their own goroutines.
+func (l *Ledger) Close() { l.writer.close() }
+
+// write writes es to the store within usageRecordTimeout, unless
+// recording is paused.
+func (l *Ledger) write(es []ledger.Entry) {
 	if time.Now().UnixNano() < l.pausedUntil.Load() {
-		l.dropped.Add(1)
+		l.dropped.Add(int64(len(es)))
 		return
 	}
-	e := l.entry(ctx, a)
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), usageRecordTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	defer cancel()
-	if err := l.store.Record(rctx, e); err != nil {
-		l.failed.Add(1)
-		l.pausedUntil.Store(time.Now().Add(usagePause).UnixNano())
-		l.log.WarnContext(ctx, "usage ledger: recording failed; pausing", "error", err.Error(), "pause", usagePause.String())
-		if l.obs != nil {
-			l.obs.Failed(err)
+	n, err := recordAll(ctx, l.store, es)
+	if l.obs != nil {
+		for _, e := range es[:n] {
+			l.obs.Recorded(e)
 		}
+	}
+	if err == nil {
 		return
 	}
+	l.failed.Add(1)
+	l.dropped.Add(int64(len(es) - n - 1))
+	l.pausedUntil.Store(time.Now().Add(usagePause).UnixNano())
+	l.log.Warn("usage ledger: recording failed; pausing", "error", err.Error(), "pause", usagePause.String(),
+		"entries", len(es)-n)
 	if l.obs != nil {
-		l.obs.Recorded(e)
+		l.obs.Failed(err)
 	}
+}
+
+// recordAll records es in st, in one call if st is a [ledger.BatchStore].
+// It returns how many of es were recorded before an error.
+func recordAll(ctx context.Context, st ledger.Store, es []ledger.Entry) (int, error) {
+	if b, ok := st.(ledger.BatchStore); ok && len(es) > 1 {
+		if err := b.RecordAll(ctx, es); err != nil {
+			return 0, err
+		}
+		return len(es), nil
+	}
+	for i, e := range es {
+		if err := st.Record(ctx, e); err != nil {
+			return i, err
+		}
+	}
+	return len(es), nil
 }
 
 // clientName is the name of the client the request was authenticated
@@ -252,6 +305,9 @@ func (l *Ledger) Usage(ctx context.Context, req *gatewayv1.UsageRequest) (*gatew
 					Metadata: map[string]string{"client": client.Name}}).Err()
 		}
 		q.Filter.Client = client.Name
+	}
+	if err := l.Flush(ctx); err != nil {
+		return nil, err
 	}
 	res, err := ledger.Report(ctx, l.store, q, l.now())
 	var qe *ledger.QueryError

@@ -324,7 +324,8 @@ func newUsageRedis(t *testing.T, addr string) usage.Store {
 }
 
 // TestUsageSharedThroughRedis: two replicas on one real redis-server keep
-// one ledger; either reports what both served.
+// one ledger; once both have written what they queued, either reports
+// what both served.
 func TestUsageSharedThroughRedis(t *testing.T) {
 	addr := redistest.Start(t)
 	a := startUsageGateway(t, server.Options{Usage: newUsageRedis(t, addr)})
@@ -343,6 +344,13 @@ func TestUsageSharedThroughRedis(t *testing.T) {
 	}
 	_, final := drain(t, st)
 	all.add(final.Usage, final.CostUsd, final.ServedFrom)
+	// Each replica writes its answers in the background: a replica's
+	// Usage waits for its own, another's are written within milliseconds.
+	for _, g := range []*gateway{a, b} {
+		if err := g.srv.Service().Ledger().Flush(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, g := range []*gateway{a, b} {
 		u, err := g.client.Usage(withKey(ctxT(t), usageAppKey), &gatewayv1.UsageRequest{Granularity: gatewayv1.Granularity_GRANULARITY_MONTH})
 		if err != nil {
@@ -363,6 +371,9 @@ func TestUsageRedisDownDoesNotFailAnswers(t *testing.T) {
 		if _, err := g.client.Complete(ctx, request("openai_only", "u")); err != nil {
 			t.Fatalf("answer with the ledger down: %v", err)
 		}
+	}
+	if err := g.srv.Service().Ledger().Flush(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if f := g.srv.Service().Ledger().Failures(); f != 3 {
 		t.Errorf("failures counted: %d, want 3", f)

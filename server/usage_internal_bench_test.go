@@ -14,7 +14,8 @@ import (
 
 // BenchmarkUsageInterceptor measures what recording an answer adds to a
 // call, per store: in memory, and in a real redis-server on this host
-// (one pipelined round trip per answer). Run it with
+// (the ledger's writer writes the answers queued meanwhile in one
+// pipelined round trip, after the call). Run it with
 //
 //	go test -run '^$' -bench UsageInterceptor -benchmem ./server/
 func BenchmarkUsageInterceptor(b *testing.B) {
@@ -34,6 +35,7 @@ func BenchmarkUsageInterceptor(b *testing.B) {
 			it, _ := l.interceptors()
 			s.ctx = auth.NewContext(s.ctx, s.client)
 			runUnary(b, s, it)
+			l.Close() // every answer written
 			if f := l.Failures(); f != 0 {
 				b.Fatalf("%d answers not recorded", f)
 			}

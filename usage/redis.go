@@ -86,46 +86,77 @@ const (
 
 // Record implements [Store].
 func (s *RedisStore) Record(ctx context.Context, e Entry) error {
-	c, err := e.counts()
-	if err != nil {
-		return err
+	return s.RecordAll(ctx, []Entry{e})
+}
+
+// RecordAll implements [BatchStore]: one pipelined round trip for all of
+// es, with the counts of entries in the same bucket under the same
+// dimensions added up first. An invalid entry fails the call before
+// anything is written.
+func (s *RedisStore) RecordAll(ctx context.Context, es []Entry) error {
+	type bucket struct {
+		key string
+		exp time.Time
 	}
-	d := e.clean()
-	dims := d.Client + "|" + d.Provider + "|" + d.Model + "|" + d.Route + "|"
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	now := time.Now()
-	p := s.c.Pipeline()
-	queued := false
-	for _, g := range Granularities {
-		start := g.Start(e.Time)
-		exp := s.ret.ExpiresAt(g, start)
-		if !now.Before(exp) {
-			continue // already forgotten
+	var (
+		order []bucket
+		sums  = make(map[string]map[string]int64)
+		now   = time.Now()
+	)
+	for _, e := range es {
+		c, err := e.counts()
+		if err != nil {
+			return err
 		}
-		key := s.Key(g, start)
-		for _, f := range [...]struct {
-			name string
-			n    int64
-		}{
-			{fRequests, c.Requests}, {fCacheHits, c.CacheHits}, {fInput, c.InputTokens},
-			{fOutput, c.OutputTokens}, {fCached, c.CachedInputTokens}, {fCost, int64(c.Cost)}, {fSaved, int64(c.Saved)},
-		} {
-			if f.n != 0 {
-				p.HIncrBy(ctx, key, dims+f.name, f.n)
+		d := e.clean()
+		dims := d.Client + "|" + d.Provider + "|" + d.Model + "|" + d.Route + "|"
+		for _, g := range Granularities {
+			start := g.Start(e.Time)
+			exp := s.ret.ExpiresAt(g, start)
+			if !now.Before(exp) {
+				continue // already forgotten
+			}
+			key := s.Key(g, start)
+			fields, ok := sums[key]
+			if !ok {
+				fields = make(map[string]int64, 8)
+				sums[key] = fields
+				order = append(order, bucket{key, exp})
+			}
+			for _, f := range [...]struct {
+				name string
+				n    int64
+			}{
+				{fRequests, c.Requests}, {fCacheHits, c.CacheHits}, {fInput, c.InputTokens},
+				{fOutput, c.OutputTokens}, {fCached, c.CachedInputTokens}, {fCost, int64(c.Cost)}, {fSaved, int64(c.Saved)},
+			} {
+				if f.n != 0 {
+					fields[dims+f.name] += f.n
+				}
 			}
 		}
-		p.ExpireAt(ctx, key, exp)
-		queued = true
 	}
-	if !queued {
+	if len(order) == 0 {
 		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	p := s.c.Pipeline()
+	for _, b := range order {
+		for field, n := range sums[b.key] {
+			if n != 0 {
+				p.HIncrBy(ctx, b.key, field, n)
+			}
+		}
+		p.ExpireAt(ctx, b.key, b.exp)
 	}
 	if _, err := p.Exec(ctx); err != nil {
 		return fmt.Errorf("usage: redis record: %w", err)
 	}
 	return nil
 }
+
+var _ BatchStore = (*RedisStore)(nil)
 
 // Load implements [Store].
 func (s *RedisStore) Load(ctx context.Context, g Granularity, from, to time.Time) ([]Bucket, error) {

@@ -240,3 +240,13 @@ type Store interface {
 	// starts.
 	Load(ctx context.Context, g Granularity, from, to time.Time) ([]Bucket, error)
 }
+
+// BatchStore is a [Store] that records several entries in one call, such
+// as [RedisStore] in one pipelined round trip. The gateway's ledger uses
+// it to write the answers that queued up while it wrote the last ones.
+type BatchStore interface {
+	Store
+	// RecordAll records every entry of es, as [Store.Record] each. On an
+	// error, none or some of them may have been recorded.
+	RecordAll(ctx context.Context, es []Entry) error
+}

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // tracingEnabled reports whether the standard OpenTelemetry environment
@@ -39,6 +40,10 @@ func tracingEnabled(getenv func(string) string) bool {
 func setupTracing(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context) error, error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	if !tracingEnabled(getenv) {
+		// The no-op provider hands a call the caller's span context as it
+		// is (so the traceparent still reaches the providers) without the
+		// span and attributes the API's default allocates for every span.
+		otel.SetTracerProvider(noop.NewTracerProvider())
 		return func(context.Context) error { return nil }, nil
 	}
 	exp, err := autoexport.NewSpanExporter(ctx)
