@@ -193,7 +193,13 @@ func TestManifestsFitTogether(t *testing.T) {
 	if err != nil {
 		t.Errorf("LLMGW_SHUTDOWN_GRACE=%q: %v", shutdown.Value, err)
 	}
-	if grace := d.Spec.Template.Spec.TerminationGracePeriodSeconds; grace == nil || time.Duration(*grace)*time.Second <= inflight {
-		t.Errorf("terminationGracePeriodSeconds = %v, want more than LLMGW_SHUTDOWN_GRACE (%v) so in-flight calls can finish", grace, inflight)
+	var preStop time.Duration
+	if l := c.Lifecycle; l == nil || l.PreStop == nil || l.PreStop.Sleep == nil || l.PreStop.Sleep.Seconds <= 0 {
+		t.Error("container: want a preStop sleep, so endpoints drop the pod before SIGTERM closes its listeners")
+	} else {
+		preStop = time.Duration(l.PreStop.Sleep.Seconds) * time.Second
+	}
+	if grace := d.Spec.Template.Spec.TerminationGracePeriodSeconds; grace == nil || time.Duration(*grace)*time.Second <= preStop+inflight {
+		t.Errorf("terminationGracePeriodSeconds = %v, want more than the preStop sleep (%v) plus LLMGW_SHUTDOWN_GRACE (%v) so in-flight calls can finish", grace, preStop, inflight)
 	}
 }
