@@ -34,6 +34,9 @@ APT_PACKAGES := protobuf-compiler protobuf-compiler-grpc ruby ruby-grpc ruby-goo
 
 GO_TEST_FLAGS ?= -race -count=1 -timeout=15m
 FUZZTIME ?= 5s
+# How long the fuzzer may shrink a new input: short, so that a short run does
+# not end ("context deadline exceeded") while it is still shrinking one.
+FUZZMINTIME ?= 1s
 
 .PHONY: help
 help: ## List the targets.
@@ -168,7 +171,7 @@ fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run i
 	  for f in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 	    echo "fuzz $$pkg $$f"; \
 	    for try in 1 2; do \
-	      if go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) "$$pkg" > .fuzz.log 2>&1; then break; fi; \
+	      if go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) "$$pkg" > .fuzz.log 2>&1; then break; fi; \
 	      grep -v 'fuzz: elapsed' .fuzz.log | tail -n 30; \
 	      if [ -n "$$(git status --porcelain -- "$$pkg/testdata/fuzz")" ] || [ $$try = 2 ]; then rm -f .fuzz.log; exit 1; fi; \
 	      echo "retrying $$f once: no crashing input was saved"; \
