@@ -44,6 +44,10 @@ type Options struct {
 	// ShutdownGrace is how long in-flight calls may run after shutdown
 	// starts before they are cut off.
 	ShutdownGrace time.Duration
+	// ShutdownDelay is how long the server keeps serving new calls after
+	// readiness turns off at shutdown, before it stops accepting them:
+	// time for load balancers to notice. Zero stops at once.
+	ShutdownDelay time.Duration
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 	// Metrics, when set, is served at the admin port's /metrics.
@@ -303,7 +307,18 @@ func (s *Server) Err() <-chan error { return s.serveErr }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
 	s.health.Shutdown() // health checks now answer NOT_SERVING
-	s.log.Info("shutting down", "grace", s.opts.ShutdownGrace.String())
+	s.log.Info("shutting down", "delay", s.opts.ShutdownDelay.String(), "grace", s.opts.ShutdownGrace.String())
+	if s.opts.ShutdownDelay > 0 {
+		// Load balancers see not-ready at their next probe; until then
+		// they may still send calls, which are served rather than
+		// refused at a closed listener.
+		t := time.NewTimer(s.opts.ShutdownDelay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, s.opts.ShutdownGrace)
 	defer cancel()

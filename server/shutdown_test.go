@@ -103,3 +103,51 @@ func TestShutdownPastGraceEndsCallsWithStatus(t *testing.T) {
 		t.Errorf("the REST stream ended without a SHUTTING_DOWN error event; its end:\n%s", rest[max(0, len(rest)-500):])
 	}
 }
+
+// TestShutdownDelayKeepsServingWhileNotReady stops a gateway with a
+// shutdown delay: readiness turns off at once, yet calls sent during the
+// delay (by a load balancer that has not probed again) are still answered,
+// over gRPC and REST; after it, new calls are refused.
+func TestShutdownDelayKeepsServingWhileNotReady(t *testing.T) {
+	const delay = 2 * time.Second
+	g := startGatewayOpts(t, sim.Config{},
+		map[string]string{config.ProviderSettingsFile: testProviders, config.ABTestConfigFile: testRoutes},
+		server.Options{ShutdownDelay: delay})
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- g.srv.Shutdown(context.Background()) }()
+
+	deadline := time.Now().Add(time.Second)
+	for getStatus(t, "http://"+g.adminAddr+"/readyz") != http.StatusServiceUnavailable {
+		if time.Now().After(deadline) {
+			t.Fatal("readyz still ready during shutdown")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := g.client.Complete(ctxT(t), request("openai_only", "")); err != nil {
+		t.Fatalf("gRPC call during the delay: %v", err)
+	}
+	resp, err := http.Post("http://"+g.httpAddr+"/v1/complete", "application/json",
+		strings.NewReader(`{"route":"openai_only","messages":[{"role":"ROLE_USER","content":"hi"}]}`))
+	if err != nil {
+		t.Fatalf("REST call during the delay: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("REST call during the delay: %s", resp.Status)
+	}
+	if time.Since(start) >= delay {
+		t.Skip("the machine was too slow to call within the delay")
+	}
+
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < delay {
+		t.Fatalf("shutdown took %v, less than its %v delay", took, delay)
+	}
+	if _, err := g.client.Complete(ctxT(t), request("openai_only", "")); err == nil {
+		t.Fatal("call accepted after shutdown")
+	}
+}

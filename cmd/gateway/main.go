@@ -59,6 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		maxMsgs   = fs.Int("max-messages", server.DefaultLimits.MaxMessages, "most messages in one request")
 		maxTokens = fs.Int("max-tokens", server.DefaultLimits.MaxTokens, "ceiling for a request's max_tokens")
 		grace     = fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight calls may finish after SIGTERM")
+		delay     = fs.Duration("shutdown-delay", 0, "after SIGTERM, how long to keep accepting calls with readiness already off, so load balancers can stop sending them (then -shutdown-grace applies)")
 		debounce  = fs.Duration("config-debounce", 250*time.Millisecond, "quiet time after a config file change before reloading")
 		source    = fs.String("config-source", "", "remote config store synced into -config-dir: https://… (ETag polling; GitHub raw, S3 objects), s3://bucket/prefix, gs://bucket/prefix or file:///path")
 		tokenEnv  = fs.String("config-source-token-env", "", "environment variable holding the config store's auth token (sent as Authorization)")
@@ -156,6 +157,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		GRPCAddr: *grpcAddr, HTTPAddr: *httpAddr, AdminAddr: *adminAddr,
 		Limits:          server.Limits{MaxRequestBytes: *maxBytes, MaxMessages: *maxMsgs, MaxTokens: *maxTokens},
 		ShutdownGrace:   *grace,
+		ShutdownDelay:   *delay,
 		Logger:          log,
 		Metrics:         metrics,
 		ConfigDir:       *configDir,
