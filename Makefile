@@ -166,15 +166,17 @@ chaos: system-deps ## Chaos soak: 3 replicas, Redis and simulators under load an
 .PHONY: fuzz
 fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run in `go test` anyway).
 	@# A failure that saved a crashing input (testdata/fuzz/...) fails the
-	@# run; one that did not (the fuzzing engine's own hiccup) is retried once.
+	@# run; one that did not (the fuzzing engine's own "context deadline
+	@# exceeded" when its time is up, now and then on a busy machine) is
+	@# retried, twice at most.
 	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r pkg; do \
 	  for f in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 	    echo "fuzz $$pkg $$f"; \
-	    for try in 1 2; do \
+	    for try in 1 2 3; do \
 	      if go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) "$$pkg" > .fuzz.log 2>&1; then break; fi; \
 	      grep -v 'fuzz: elapsed' .fuzz.log | tail -n 30; \
-	      if [ -n "$$(git status --porcelain -- "$$pkg/testdata/fuzz")" ] || [ $$try = 2 ]; then rm -f .fuzz.log; exit 1; fi; \
-	      echo "retrying $$f once: no crashing input was saved"; \
+	      if [ -n "$$(git status --porcelain -- "$$pkg/testdata/fuzz" 2>/dev/null)" ] || [ $$try = 3 ]; then rm -f .fuzz.log; exit 1; fi; \
+	      echo "retrying $$f: no crashing input was saved"; \
 	    done; \
 	  done; \
 	done; rm -f .fuzz.log
