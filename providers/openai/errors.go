@@ -248,15 +248,37 @@ func (p *Provider) excerptMessage(what string, body []byte) string {
 }
 
 // htmlTitle returns the contents of body's <title> element, or body itself.
+// The tags are looked for in the first 4 KiB, ignoring ASCII case.
 func htmlTitle(body []byte) []byte {
-	lower := bytes.ToLower(body[:min(len(body), 4096)])
-	if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
+	if i := indexASCIIFold(body[:min(len(body), 4096)], "<title>"); i >= 0 {
 		rest := body[i+len("<title>"):]
-		if j := bytes.Index(bytes.ToLower(rest[:min(len(rest), 4096)]), []byte("</title>")); j >= 0 {
+		if j := indexASCIIFold(rest[:min(len(rest), 4096)], "</title>"); j >= 0 {
 			return rest[:j]
 		}
 	}
 	return body
+}
+
+// indexASCIIFold is the index of the lower-case ASCII needle in s, ignoring
+// ASCII case, or -1. Unlike lower-casing s first, it keeps every index
+// valid in s, whatever bytes (invalid UTF-8 included) s holds.
+func indexASCIIFold(s []byte, needle string) int {
+	for i := 0; i+len(needle) <= len(s); i++ {
+		j := 0
+		for ; j < len(needle); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != needle[j] {
+				break
+			}
+		}
+		if j == len(needle) {
+			return i
+		}
+	}
+	return -1
 }
 
 // sanitize makes upstream text safe for an error message: the API key
