@@ -64,7 +64,7 @@ func newBenchSetupLog(b *testing.B, log *slog.Logger) *benchSetup {
 		{Name: "never", Scope: []string{config.ScopeUser}, RequestsPerMinute: 1 << 40},
 	}}, quota.Options{})
 	quotaUnary, quotaStream := quotaInterceptors(limiter, func(string) string { return "" }, log)
-	svc.ledger = newLedger(ledger.NewMemoryStore(ledger.MemoryOptions{}), svc.modelPrice, nil, log)
+	svc.ledger = newLedger(ledger.NewMemoryStore(ledger.MemoryOptions{}), nil, log)
 	b.Cleanup(svc.ledger.Close)
 	usageUnary, usageStream := svc.ledger.interceptors()
 	chain := defaultChain(log, svc, telemetry.NewMetrics(), false).

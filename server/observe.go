@@ -59,6 +59,15 @@ func noteAnswer(ctx context.Context, a accounting, saved float64) {
 	}
 }
 
+// savedOf is what the call's answer, a cache hit, saved: the price of the
+// answer as noted by [noteAnswer]; 0 outside an observed call.
+func savedOf(ctx context.Context) float64 {
+	if r := recordOf(ctx); r != nil {
+		return r.saved
+	}
+	return 0
+}
+
 // noteClient records the client authentication found.
 func noteClient(ctx context.Context) {
 	if r := recordOf(ctx); r != nil {

@@ -162,7 +162,7 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	if opts.Usage == nil {
 		opts.Usage = ledger.NewMemoryStore(ledger.MemoryOptions{})
 	}
-	s.service.ledger = newLedger(opts.Usage, s.service.modelPrice, opts.UsageObserver, log)
+	s.service.ledger = newLedger(opts.Usage, opts.UsageObserver, log)
 	usageUnary, usageStream := s.service.ledger.interceptors()
 	chain := defaultChain(log, s.service, opts.Metrics, opts.TraceContent).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/config"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
-	"github.com/careerpath/llmgateway/providers"
 	ledger "github.com/careerpath/llmgateway/usage"
 )
 
@@ -46,9 +44,6 @@ const (
 // answers not written are counted in [Ledger.Failures].
 type Ledger struct {
 	store ledger.Store
-	// price is the configured price of a provider's model, for what a
-	// cache hit saved.
-	price func(provider, model string) (config.Price, bool)
 	obs   ledger.Observer
 	log   *slog.Logger
 	now   func() time.Time
@@ -64,8 +59,8 @@ type Ledger struct {
 
 // newLedger returns a ledger keeping entries in st. Its writer starts with
 // the first answer; [Ledger.Close] stops it.
-func newLedger(st ledger.Store, price func(provider, model string) (config.Price, bool), obs ledger.Observer, log *slog.Logger) *Ledger {
-	l := &Ledger{store: st, price: price, obs: obs, log: log, now: time.Now, timeout: usageRecordTimeout}
+func newLedger(st ledger.Store, obs ledger.Observer, log *slog.Logger) *Ledger {
+	l := &Ledger{store: st, obs: obs, log: log, now: time.Now, timeout: usageRecordTimeout}
 	l.writer = newBackgroundWriter(usageQueue, usageBatch, l.write)
 	return l
 }
@@ -133,14 +128,9 @@ func (l *Ledger) entry(ctx context.Context, a answerAccount) ledger.Entry {
 		e.Cost = ledger.FromUSD(a.GetCostUsd())
 	case gatewayv1.ServedFrom_SERVED_FROM_CACHE_HIT:
 		e.CacheHit = true
-		if p, ok := l.price(e.Provider, e.Model); ok {
-			e.Saved = ledger.FromUSD(p.Cost(providers.Usage{
-				InputTokens:              int64(u.GetInputTokens()),
-				OutputTokens:             int64(u.GetOutputTokens()),
-				CachedInputTokens:        int64(u.GetCachedInputTokens()),
-				CacheCreationInputTokens: int64(u.GetCacheCreationInputTokens()),
-			}))
-		}
+		// What the service priced the answer at when it served the hit
+		// (the same figure the request's metrics and access line carry).
+		e.Saved = ledger.FromUSD(savedOf(ctx))
 	}
 	return e
 }
@@ -213,41 +203,8 @@ func clientName(ctx context.Context) string {
 	return config.AnonymousClient
 }
 
-// modelPrice is the configured price of provider's model in the current
-// configuration. A model the provider reported as a dated snapshot of a
-// configured one ("gpt-4o-mini-2024-07-18" of "gpt-4o-mini",
-// "claude-3-5-haiku-20241022" of "claude-3-5-haiku-latest") takes the
-// configured one's price.
-func (s *Service) modelPrice(provider, model string) (config.Price, bool) {
-	cfg := s.Runtime().Config
-	if m, ok := cfg.ModelFor(provider, model); ok {
-		return m.Price, true
-	}
-	var best *config.Model
-	for i, m := range cfg.Providers.Models {
-		if m.Provider == provider && snapshotOf(m.Name, model) && (best == nil || len(m.Name) > len(best.Name)) {
-			best = &cfg.Providers.Models[i]
-		}
-	}
-	if best == nil {
-		return config.Price{}, false
-	}
-	return best.Price, true
-}
-
 // Ledger returns the service's usage ledger.
 func (s *Service) Ledger() *Ledger { return s.ledger }
-
-// snapshotOf reports whether reported is a dated snapshot of the
-// configured model name: the name, without a "-latest" suffix, then "-"
-// and a date of digits and dashes.
-func snapshotOf(configured, reported string) bool {
-	date, ok := strings.CutPrefix(reported, strings.TrimSuffix(configured, "-latest")+"-")
-	if !ok || date == "" {
-		return false
-	}
-	return strings.Trim(date, "0123456789-") == ""
-}
 
 // Usage implements gatewayv1.LLMGatewayServer.
 func (s *Service) Usage(ctx context.Context, req *gatewayv1.UsageRequest) (*gatewayv1.UsageResponse, error) {

@@ -30,8 +30,7 @@ func BenchmarkUsageInterceptor(b *testing.B) {
 	for _, name := range []string{"memory", "redis"} {
 		b.Run(name, func(b *testing.B) {
 			s := newBenchSetup(b)
-			svc := NewService(&Runtime{})
-			l := newLedger(stores[name](b), svc.modelPrice, nil, slog.New(slog.DiscardHandler))
+			l := newLedger(stores[name](b), nil, slog.New(slog.DiscardHandler))
 			it, _ := l.interceptors()
 			s.ctx = auth.NewContext(s.ctx, s.client)
 			runUnary(b, s, it)

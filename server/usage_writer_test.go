@@ -23,7 +23,7 @@ func TestLedgerWriterLosesNothing(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: redistest.Start(t), ContextTimeoutEnabled: true, DialTimeout: time.Second})
 	t.Cleanup(func() { _ = c.Close() })
 	st := ledger.NewRedisStore(c, ledger.RedisOptions{})
-	l := newLedger(st, priceService().modelPrice, nil, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	l := newLedger(st, nil, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	l.writer = newBackgroundWriter(8, 5, l.write)
 	l.timeout = 10 * time.Second // this test is about losing nothing, not about a slow machine
 	ctx := auth.NewContext(context.Background(), &auth.Client{Name: "rails-app"})
