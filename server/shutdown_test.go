@@ -137,9 +137,6 @@ func TestShutdownDelayKeepsServingWhileNotReady(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("REST call during the delay: %s", resp.Status)
 	}
-	if time.Since(start) >= delay {
-		t.Skip("the machine was too slow to call within the delay")
-	}
 
 	if err := <-done; err != nil {
 		t.Fatal(err)
