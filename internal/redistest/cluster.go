@@ -59,39 +59,18 @@ func StartCluster(t testing.TB, masters int) []string {
 // on a free port of its own.
 func startClusterNode(t testing.TB) string {
 	t.Helper()
-	bin := os.Getenv(EnvBinary)
-	if bin == "" {
-		bin = "redis-server"
-	}
-	bin, err := exec.LookPath(bin)
-	if err != nil {
-		t.Fatalf("redistest: redis-server is not installed (%v): `make test` (or `make system-deps`) installs it", err)
-	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
-	t.Cleanup(s.stop)
-	var lastErr error
-	for range 5 {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("redistest: find a free port: %v", err)
-		}
+	return launch(t, func(s *Server) {
 		bus, err := freePort()
 		if err != nil {
 			t.Fatalf("redistest: find a free port: %v", err)
 		}
-		s.port = port
 		s.extra = []string{
 			"--cluster-enabled", "yes",
 			"--cluster-port", strconv.Itoa(bus),
-			"--cluster-config-file", filepath.Join(s.dir, "nodes-"+strconv.Itoa(port)+".conf"),
+			"--cluster-config-file", filepath.Join(s.dir, "nodes-"+strconv.Itoa(s.port)+".conf"),
 			"--cluster-node-timeout", "5000",
 		}
-		if lastErr = s.start(); lastErr == nil {
-			return s.Addr()
-		}
-	}
-	t.Fatalf("redistest: %v", lastErr)
-	return ""
+	}).Addr()
 }
 
 // waitClusterOK polls CLUSTER INFO on addr until it reports

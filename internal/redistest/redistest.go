@@ -57,6 +57,16 @@ func Start(t testing.TB) string {
 // kill or restart it. The server is stopped when t ends.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
+	return launch(t, func(*Server) {})
+}
+
+// launch starts a redis-server for t on a free port, stopped when t ends.
+// setup, called before each try with the port chosen, sets the server's
+// extra arguments or configuration file for that port. The free port is
+// found by binding and releasing it, so another process may take it
+// before redis-server does: a few ports are tried.
+func launch(t testing.TB, setup func(*Server)) *Server {
+	t.Helper()
 	bin := os.Getenv(EnvBinary)
 	if bin == "" {
 		bin = "redis-server"
@@ -68,14 +78,11 @@ func StartServer(t testing.TB) *Server {
 	s := &Server{t: t, bin: bin, dir: t.TempDir()}
 	t.Cleanup(s.stop)
 	var lastErr error
-	// The free port is found by binding and releasing it, so another
-	// process may take it before redis-server does: try a few ports.
 	for range 5 {
-		port, err := freePort()
-		if err != nil {
+		if s.port, err = freePort(); err != nil {
 			t.Fatalf("redistest: find a free port: %v", err)
 		}
-		s.port = port
+		setup(s)
 		if lastErr = s.start(); lastErr == nil {
 			return s
 		}
