@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/maypok86/otter/v2"
 	"github.com/tiktoken-go/tokenizer"
 
 	"github.com/careerpath/llmgateway/providers"
@@ -61,8 +62,8 @@ var encodingPrefixes = []struct {
 // contents: a conversation sends its whole history again with every
 // turn, and the system prompt of a route is the same in every request.
 var counted = map[tokenizer.Encoding]*countCache{
-	tokenizer.O200kBase:  {},
-	tokenizer.Cl100kBase: {},
+	tokenizer.O200kBase:  newCountCache(),
+	tokenizer.Cl100kBase: newCountCache(),
 }
 
 // codecFor returns the tokenizer of an OpenAI model and its counts, or
@@ -81,21 +82,20 @@ func codecFor(model string) (tokenizer.Codec, *countCache) {
 // shorter ones cost less to count again than to look up.
 const minCachedBytes = 64
 
-// countCache is a bounded memory of token counts by content hash, in
-// shards with a lock each (no lock shared by every request). A full shard
-// starts afresh. Two contents with the same 64-bit hash would share a
-// count: an estimate off for one request, which the quota reconciles.
+// countCache is a bounded memory of token counts by content hash, on
+// otter (as the answer cache's memory store). Two contents with the same
+// 64-bit hash would share a count: an estimate off for one request, which
+// the quota reconciles.
 type countCache struct {
-	shards [64]countShard
+	c *otter.Cache[uint64, int]
 }
 
-type countShard struct {
-	mu sync.Mutex
-	m  map[uint64]int
-}
+// countEntries bounds each encoding's memory: 32,768 counts, under 1 MiB.
+const countEntries = 32 << 10
 
-// shardEntries bounds each shard: 64 × 512 counts, under 1 MiB.
-const shardEntries = 512
+func newCountCache() *countCache {
+	return &countCache{c: otter.Must(&otter.Options[uint64, int]{MaximumSize: countEntries})}
+}
 
 var countSeed = maphash.MakeSeed()
 
@@ -106,23 +106,14 @@ func (cc *countCache) count(c tokenizer.Codec, content string) (int, error) {
 		return c.Count(content)
 	}
 	h := maphash.String(countSeed, content)
-	sh := &cc.shards[h%uint64(len(cc.shards))]
-	sh.mu.Lock()
-	n, ok := sh.m[h]
-	sh.mu.Unlock()
-	if ok {
+	if n, ok := cc.c.GetIfPresent(h); ok {
 		return n, nil
 	}
 	n, err := c.Count(content)
 	if err != nil {
 		return 0, err
 	}
-	sh.mu.Lock()
-	if sh.m == nil || len(sh.m) >= shardEntries {
-		sh.m = make(map[uint64]int, shardEntries)
-	}
-	sh.m[h] = n
-	sh.mu.Unlock()
+	cc.c.Set(h, n)
 	return n, nil
 }
 
