@@ -51,21 +51,27 @@ const (
 	// KindCanceled is the caller giving up (context canceled or its deadline
 	// exceeded); never retried, never counted against the vendor.
 	KindCanceled
+	// KindSchemaMismatch is an answer that is not valid JSON, or does not
+	// satisfy the request's JSON Schema (or a tool call whose arguments do
+	// not satisfy its tool's): a failed attempt, which another attempt may
+	// get right.
+	KindSchemaMismatch
 )
 
 var kindNames = [...]string{
-	KindUnknown:       "unknown",
-	KindRateLimited:   "rate_limited",
-	KindOverloaded:    "overloaded",
-	KindServer:        "server_error",
-	KindTimeout:       "timeout",
-	KindBadRequest:    "bad_request",
-	KindContextLength: "context_length",
-	KindAuth:          "auth",
-	KindUnavailable:   "unavailable",
-	KindMalformed:     "malformed",
-	KindTruncated:     "truncated",
-	KindCanceled:      "canceled",
+	KindUnknown:        "unknown",
+	KindRateLimited:    "rate_limited",
+	KindOverloaded:     "overloaded",
+	KindServer:         "server_error",
+	KindTimeout:        "timeout",
+	KindBadRequest:     "bad_request",
+	KindContextLength:  "context_length",
+	KindAuth:           "auth",
+	KindUnavailable:    "unavailable",
+	KindMalformed:      "malformed",
+	KindTruncated:      "truncated",
+	KindCanceled:       "canceled",
+	KindSchemaMismatch: "schema_mismatch",
 }
 
 // String is the kind's stable snake_case name, used as a metric label and in
@@ -82,7 +88,7 @@ func (k ErrorKind) String() string {
 func (k ErrorKind) Retryable() bool {
 	switch k {
 	case KindRateLimited, KindOverloaded, KindServer, KindTimeout,
-		KindUnavailable, KindMalformed, KindTruncated, KindUnknown:
+		KindUnavailable, KindMalformed, KindTruncated, KindUnknown, KindSchemaMismatch:
 		return true
 	}
 	return false

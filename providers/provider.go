@@ -42,12 +42,23 @@ const (
 	RoleSystem    Role = "system"
 	RoleUser      Role = "user"
 	RoleAssistant Role = "assistant"
+	// RoleTool carries tool results, for vendors that take them in a
+	// message of their own; backends whose vendor takes them in a user
+	// message move them there.
+	RoleTool Role = "tool"
 )
 
-// Message is one turn of a conversation, text only.
+// Message is one turn of a conversation. Content is plain text; Parts,
+// when set, are the content instead (a message has one or the other).
 type Message struct {
 	Role    Role
 	Content string
+	// Parts are the content in order: text, images, tool calls and
+	// results, thinking. Nil for a plain-text message.
+	Parts []Part
+	// CachePoint, when set, marks the end of the message as a prompt-cache
+	// breakpoint.
+	CachePoint *CachePoint
 }
 
 // Request is a provider-neutral chat completion request. Zero values mean
@@ -73,6 +84,19 @@ type Request struct {
 	// User is an opaque end-user identifier forwarded to vendors that accept
 	// one for abuse monitoring. It must not be a personal identifier.
 	User string
+	// Tools are the functions the model may call; see rich.go.
+	Tools []Tool
+	// ToolChoice says whether and which tools the model must call; the zero
+	// value leaves it to the vendor.
+	ToolChoice ToolChoice
+	// ParallelToolCalls, when non-nil, allows or forbids several tool
+	// calls in one answer.
+	ParallelToolCalls *bool
+	// ResponseFormat is the form of the answer; the zero value is text.
+	ResponseFormat ResponseFormat
+	// Reasoning tunes reasoning models; the zero value leaves it to the
+	// vendor.
+	Reasoning Reasoning
 }
 
 // FinishReason says why generation stopped, normalised across vendors.
@@ -102,6 +126,9 @@ type Usage struct {
 	// CacheCreationInputTokens is the part of InputTokens written to the
 	// vendor's prompt cache (Anthropic bills these at a premium).
 	CacheCreationInputTokens int64
+	// ReasoningTokens is the part of OutputTokens the model spent thinking
+	// (billed as output).
+	ReasoningTokens int64
 }
 
 // Total is input plus output tokens.
@@ -113,8 +140,11 @@ type Response struct {
 	ID string
 	// Model is the model that answered, as the vendor reports it.
 	Model string
-	// Text is the answer.
+	// Text is the answer: all of its text parts, concatenated.
 	Text string
+	// Parts are the answer in order (text, tool calls, thinking) when it is
+	// more than text; nil for a text-only answer, which Text holds whole.
+	Parts []Part
 	// FinishReason says why generation stopped.
 	FinishReason FinishReason
 	// Usage counts the tokens.
@@ -126,6 +156,10 @@ type Chunk struct {
 	// Delta is the next piece of answer text; it may be empty on chunks that
 	// only carry metadata.
 	Delta string
+	// ToolCall, when non-nil, is the next piece of a tool call.
+	ToolCall *ToolCallDelta
+	// Thinking, when non-nil, is the next piece of the model's reasoning.
+	Thinking *ThinkingDelta
 	// Done is true on the last chunk of a complete stream, which carries the
 	// finish reason, the usage and the response id and model.
 	Done bool

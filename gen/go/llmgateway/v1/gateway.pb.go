@@ -12,6 +12,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -25,6 +26,187 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ToolChoiceMode says whether the model must call a tool.
+type ToolChoiceMode int32
+
+const (
+	// TOOL_CHOICE_MODE_UNSPECIFIED leaves the choice to the vendor's default.
+	ToolChoiceMode_TOOL_CHOICE_MODE_UNSPECIFIED ToolChoiceMode = 0
+	// TOOL_CHOICE_MODE_AUTO lets the model answer or call tools.
+	ToolChoiceMode_TOOL_CHOICE_MODE_AUTO ToolChoiceMode = 1
+	// TOOL_CHOICE_MODE_NONE forbids tool calls.
+	ToolChoiceMode_TOOL_CHOICE_MODE_NONE ToolChoiceMode = 2
+	// TOOL_CHOICE_MODE_REQUIRED makes the model call at least one tool.
+	ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED ToolChoiceMode = 3
+	// TOOL_CHOICE_MODE_TOOL makes the model call the tool named in
+	// ToolChoice.name.
+	ToolChoiceMode_TOOL_CHOICE_MODE_TOOL ToolChoiceMode = 4
+)
+
+// Enum value maps for ToolChoiceMode.
+var (
+	ToolChoiceMode_name = map[int32]string{
+		0: "TOOL_CHOICE_MODE_UNSPECIFIED",
+		1: "TOOL_CHOICE_MODE_AUTO",
+		2: "TOOL_CHOICE_MODE_NONE",
+		3: "TOOL_CHOICE_MODE_REQUIRED",
+		4: "TOOL_CHOICE_MODE_TOOL",
+	}
+	ToolChoiceMode_value = map[string]int32{
+		"TOOL_CHOICE_MODE_UNSPECIFIED": 0,
+		"TOOL_CHOICE_MODE_AUTO":        1,
+		"TOOL_CHOICE_MODE_NONE":        2,
+		"TOOL_CHOICE_MODE_REQUIRED":    3,
+		"TOOL_CHOICE_MODE_TOOL":        4,
+	}
+)
+
+func (x ToolChoiceMode) Enum() *ToolChoiceMode {
+	p := new(ToolChoiceMode)
+	*p = x
+	return p
+}
+
+func (x ToolChoiceMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ToolChoiceMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_llmgateway_v1_gateway_proto_enumTypes[0].Descriptor()
+}
+
+func (ToolChoiceMode) Type() protoreflect.EnumType {
+	return &file_llmgateway_v1_gateway_proto_enumTypes[0]
+}
+
+func (x ToolChoiceMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ToolChoiceMode.Descriptor instead.
+func (ToolChoiceMode) EnumDescriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{0}
+}
+
+// ResponseFormatType is the form of the answer.
+type ResponseFormatType int32
+
+const (
+	// RESPONSE_FORMAT_TYPE_UNSPECIFIED means text.
+	ResponseFormatType_RESPONSE_FORMAT_TYPE_UNSPECIFIED ResponseFormatType = 0
+	// RESPONSE_FORMAT_TYPE_TEXT is free text.
+	ResponseFormatType_RESPONSE_FORMAT_TYPE_TEXT ResponseFormatType = 1
+	// RESPONSE_FORMAT_TYPE_JSON_OBJECT is any JSON object.
+	ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_OBJECT ResponseFormatType = 2
+	// RESPONSE_FORMAT_TYPE_JSON_SCHEMA is JSON that satisfies
+	// ResponseFormat.schema.
+	ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA ResponseFormatType = 3
+)
+
+// Enum value maps for ResponseFormatType.
+var (
+	ResponseFormatType_name = map[int32]string{
+		0: "RESPONSE_FORMAT_TYPE_UNSPECIFIED",
+		1: "RESPONSE_FORMAT_TYPE_TEXT",
+		2: "RESPONSE_FORMAT_TYPE_JSON_OBJECT",
+		3: "RESPONSE_FORMAT_TYPE_JSON_SCHEMA",
+	}
+	ResponseFormatType_value = map[string]int32{
+		"RESPONSE_FORMAT_TYPE_UNSPECIFIED": 0,
+		"RESPONSE_FORMAT_TYPE_TEXT":        1,
+		"RESPONSE_FORMAT_TYPE_JSON_OBJECT": 2,
+		"RESPONSE_FORMAT_TYPE_JSON_SCHEMA": 3,
+	}
+)
+
+func (x ResponseFormatType) Enum() *ResponseFormatType {
+	p := new(ResponseFormatType)
+	*p = x
+	return p
+}
+
+func (x ResponseFormatType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ResponseFormatType) Descriptor() protoreflect.EnumDescriptor {
+	return file_llmgateway_v1_gateway_proto_enumTypes[1].Descriptor()
+}
+
+func (ResponseFormatType) Type() protoreflect.EnumType {
+	return &file_llmgateway_v1_gateway_proto_enumTypes[1]
+}
+
+func (x ResponseFormatType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ResponseFormatType.Descriptor instead.
+func (ResponseFormatType) EnumDescriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{1}
+}
+
+// ReasoningEffort is how hard a reasoning model thinks before answering.
+type ReasoningEffort int32
+
+const (
+	// REASONING_EFFORT_UNSPECIFIED leaves it to the vendor.
+	ReasoningEffort_REASONING_EFFORT_UNSPECIFIED ReasoningEffort = 0
+	// REASONING_EFFORT_MINIMAL is as little reasoning as the model allows.
+	ReasoningEffort_REASONING_EFFORT_MINIMAL ReasoningEffort = 1
+	// REASONING_EFFORT_LOW is little reasoning.
+	ReasoningEffort_REASONING_EFFORT_LOW ReasoningEffort = 2
+	// REASONING_EFFORT_MEDIUM is moderate reasoning.
+	ReasoningEffort_REASONING_EFFORT_MEDIUM ReasoningEffort = 3
+	// REASONING_EFFORT_HIGH is thorough reasoning.
+	ReasoningEffort_REASONING_EFFORT_HIGH ReasoningEffort = 4
+)
+
+// Enum value maps for ReasoningEffort.
+var (
+	ReasoningEffort_name = map[int32]string{
+		0: "REASONING_EFFORT_UNSPECIFIED",
+		1: "REASONING_EFFORT_MINIMAL",
+		2: "REASONING_EFFORT_LOW",
+		3: "REASONING_EFFORT_MEDIUM",
+		4: "REASONING_EFFORT_HIGH",
+	}
+	ReasoningEffort_value = map[string]int32{
+		"REASONING_EFFORT_UNSPECIFIED": 0,
+		"REASONING_EFFORT_MINIMAL":     1,
+		"REASONING_EFFORT_LOW":         2,
+		"REASONING_EFFORT_MEDIUM":      3,
+		"REASONING_EFFORT_HIGH":        4,
+	}
+)
+
+func (x ReasoningEffort) Enum() *ReasoningEffort {
+	p := new(ReasoningEffort)
+	*p = x
+	return p
+}
+
+func (x ReasoningEffort) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReasoningEffort) Descriptor() protoreflect.EnumDescriptor {
+	return file_llmgateway_v1_gateway_proto_enumTypes[2].Descriptor()
+}
+
+func (ReasoningEffort) Type() protoreflect.EnumType {
+	return &file_llmgateway_v1_gateway_proto_enumTypes[2]
+}
+
+func (x ReasoningEffort) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReasoningEffort.Descriptor instead.
+func (ReasoningEffort) EnumDescriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{2}
+}
+
 // Role is who wrote a message.
 type Role int32
 
@@ -37,6 +219,10 @@ const (
 	Role_ROLE_USER Role = 2
 	// ROLE_ASSISTANT is an earlier answer of the model.
 	Role_ROLE_ASSISTANT Role = 3
+	// ROLE_TOOL carries the results of tool calls (Part.tool_result), for
+	// vendors that take them in a message of their own; the gateway also
+	// accepts them in a ROLE_USER message.
+	Role_ROLE_TOOL Role = 4
 )
 
 // Enum value maps for Role.
@@ -46,12 +232,14 @@ var (
 		1: "ROLE_SYSTEM",
 		2: "ROLE_USER",
 		3: "ROLE_ASSISTANT",
+		4: "ROLE_TOOL",
 	}
 	Role_value = map[string]int32{
 		"ROLE_UNSPECIFIED": 0,
 		"ROLE_SYSTEM":      1,
 		"ROLE_USER":        2,
 		"ROLE_ASSISTANT":   3,
+		"ROLE_TOOL":        4,
 	}
 )
 
@@ -66,11 +254,11 @@ func (x Role) String() string {
 }
 
 func (Role) Descriptor() protoreflect.EnumDescriptor {
-	return file_llmgateway_v1_gateway_proto_enumTypes[0].Descriptor()
+	return file_llmgateway_v1_gateway_proto_enumTypes[3].Descriptor()
 }
 
 func (Role) Type() protoreflect.EnumType {
-	return &file_llmgateway_v1_gateway_proto_enumTypes[0]
+	return &file_llmgateway_v1_gateway_proto_enumTypes[3]
 }
 
 func (x Role) Number() protoreflect.EnumNumber {
@@ -79,7 +267,7 @@ func (x Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Role.Descriptor instead.
 func (Role) EnumDescriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{0}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{3}
 }
 
 // FinishReason says why generation stopped.
@@ -127,11 +315,11 @@ func (x FinishReason) String() string {
 }
 
 func (FinishReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_llmgateway_v1_gateway_proto_enumTypes[1].Descriptor()
+	return file_llmgateway_v1_gateway_proto_enumTypes[4].Descriptor()
 }
 
 func (FinishReason) Type() protoreflect.EnumType {
-	return &file_llmgateway_v1_gateway_proto_enumTypes[1]
+	return &file_llmgateway_v1_gateway_proto_enumTypes[4]
 }
 
 func (x FinishReason) Number() protoreflect.EnumNumber {
@@ -140,7 +328,7 @@ func (x FinishReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FinishReason.Descriptor instead.
 func (FinishReason) EnumDescriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{1}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{4}
 }
 
 // ServedFrom says how an answer was produced.
@@ -190,11 +378,11 @@ func (x ServedFrom) String() string {
 }
 
 func (ServedFrom) Descriptor() protoreflect.EnumDescriptor {
-	return file_llmgateway_v1_gateway_proto_enumTypes[2].Descriptor()
+	return file_llmgateway_v1_gateway_proto_enumTypes[5].Descriptor()
 }
 
 func (ServedFrom) Type() protoreflect.EnumType {
-	return &file_llmgateway_v1_gateway_proto_enumTypes[2]
+	return &file_llmgateway_v1_gateway_proto_enumTypes[5]
 }
 
 func (x ServedFrom) Number() protoreflect.EnumNumber {
@@ -203,7 +391,67 @@ func (x ServedFrom) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ServedFrom.Descriptor instead.
 func (ServedFrom) EnumDescriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{2}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{5}
+}
+
+// SchemaCheck says whether a JSON answer was validated against the
+// request's JSON Schema.
+type SchemaCheck int32
+
+const (
+	// SCHEMA_CHECK_UNSPECIFIED is never sent by the gateway.
+	SchemaCheck_SCHEMA_CHECK_UNSPECIFIED SchemaCheck = 0
+	// SCHEMA_CHECK_NOT_APPLICABLE means no JSON Schema was asked for.
+	SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE SchemaCheck = 1
+	// SCHEMA_CHECK_CHECKED means the answer satisfies the schema.
+	SchemaCheck_SCHEMA_CHECK_CHECKED SchemaCheck = 2
+	// SCHEMA_CHECK_UNCHECKED means a schema was asked for but the answer was
+	// not validated (a degraded answer, or a route configured to pass
+	// mismatches through).
+	SchemaCheck_SCHEMA_CHECK_UNCHECKED SchemaCheck = 3
+)
+
+// Enum value maps for SchemaCheck.
+var (
+	SchemaCheck_name = map[int32]string{
+		0: "SCHEMA_CHECK_UNSPECIFIED",
+		1: "SCHEMA_CHECK_NOT_APPLICABLE",
+		2: "SCHEMA_CHECK_CHECKED",
+		3: "SCHEMA_CHECK_UNCHECKED",
+	}
+	SchemaCheck_value = map[string]int32{
+		"SCHEMA_CHECK_UNSPECIFIED":    0,
+		"SCHEMA_CHECK_NOT_APPLICABLE": 1,
+		"SCHEMA_CHECK_CHECKED":        2,
+		"SCHEMA_CHECK_UNCHECKED":      3,
+	}
+)
+
+func (x SchemaCheck) Enum() *SchemaCheck {
+	p := new(SchemaCheck)
+	*p = x
+	return p
+}
+
+func (x SchemaCheck) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SchemaCheck) Descriptor() protoreflect.EnumDescriptor {
+	return file_llmgateway_v1_gateway_proto_enumTypes[6].Descriptor()
+}
+
+func (SchemaCheck) Type() protoreflect.EnumType {
+	return &file_llmgateway_v1_gateway_proto_enumTypes[6]
+}
+
+func (x SchemaCheck) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SchemaCheck.Descriptor instead.
+func (SchemaCheck) EnumDescriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{6}
 }
 
 // FailoverStep is a step of the failover chain: the A/B-selected primary,
@@ -258,11 +506,11 @@ func (x FailoverStep) String() string {
 }
 
 func (FailoverStep) Descriptor() protoreflect.EnumDescriptor {
-	return file_llmgateway_v1_gateway_proto_enumTypes[3].Descriptor()
+	return file_llmgateway_v1_gateway_proto_enumTypes[7].Descriptor()
 }
 
 func (FailoverStep) Type() protoreflect.EnumType {
-	return &file_llmgateway_v1_gateway_proto_enumTypes[3]
+	return &file_llmgateway_v1_gateway_proto_enumTypes[7]
 }
 
 func (x FailoverStep) Number() protoreflect.EnumNumber {
@@ -271,7 +519,7 @@ func (x FailoverStep) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FailoverStep.Descriptor instead.
 func (FailoverStep) EnumDescriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{3}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{7}
 }
 
 // Granularity is the length of a usage bucket. Buckets start on the UTC
@@ -316,11 +564,11 @@ func (x Granularity) String() string {
 }
 
 func (Granularity) Descriptor() protoreflect.EnumDescriptor {
-	return file_llmgateway_v1_gateway_proto_enumTypes[4].Descriptor()
+	return file_llmgateway_v1_gateway_proto_enumTypes[8].Descriptor()
 }
 
 func (Granularity) Type() protoreflect.EnumType {
-	return &file_llmgateway_v1_gateway_proto_enumTypes[4]
+	return &file_llmgateway_v1_gateway_proto_enumTypes[8]
 }
 
 func (x Granularity) Number() protoreflect.EnumNumber {
@@ -329,7 +577,7 @@ func (x Granularity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Granularity.Descriptor instead.
 func (Granularity) EnumDescriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{4}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{8}
 }
 
 // UsageDimension is a dimension a usage report can be broken down by.
@@ -377,11 +625,11 @@ func (x UsageDimension) String() string {
 }
 
 func (UsageDimension) Descriptor() protoreflect.EnumDescriptor {
-	return file_llmgateway_v1_gateway_proto_enumTypes[5].Descriptor()
+	return file_llmgateway_v1_gateway_proto_enumTypes[9].Descriptor()
 }
 
 func (UsageDimension) Type() protoreflect.EnumType {
-	return &file_llmgateway_v1_gateway_proto_enumTypes[5]
+	return &file_llmgateway_v1_gateway_proto_enumTypes[9]
 }
 
 func (x UsageDimension) Number() protoreflect.EnumNumber {
@@ -390,7 +638,7 @@ func (x UsageDimension) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use UsageDimension.Descriptor instead.
 func (UsageDimension) EnumDescriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{5}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{9}
 }
 
 // CompleteRequest asks for one chat completion. It names either a route (what
@@ -422,7 +670,23 @@ type CompleteRequest struct {
 	// variants may set it; forced requests are left out of experiment
 	// statistics. A variant name is 1 to 64 letters, digits, '_', '.' or '-',
 	// starting with a letter or digit.
-	ForceVariant  string `protobuf:"bytes,8,opt,name=force_variant,json=forceVariant,proto3" json:"force_variant,omitempty"`
+	ForceVariant string `protobuf:"bytes,8,opt,name=force_variant,json=forceVariant,proto3" json:"force_variant,omitempty"`
+	// Tools are the functions the model may ask to call, each named once:
+	// at most 128 (the gateway may be configured for fewer).
+	Tools []*Tool `protobuf:"bytes,9,rep,name=tools,proto3" json:"tools,omitempty"`
+	// ToolChoice says whether and which tools the model must call; unset
+	// means the vendor's default (auto when tools are given).
+	ToolChoice *ToolChoice `protobuf:"bytes,10,opt,name=tool_choice,json=toolChoice,proto3" json:"tool_choice,omitempty"`
+	// ParallelToolCalls, when set, allows (true) or forbids (false) several
+	// tool calls in one answer; unset means the vendor's default.
+	ParallelToolCalls *bool `protobuf:"varint,11,opt,name=parallel_tool_calls,json=parallelToolCalls,proto3,oneof" json:"parallel_tool_calls,omitempty"`
+	// ResponseFormat asks for plain text (the default), any JSON object, or
+	// JSON that satisfies a JSON Schema. A JSON Schema answer is validated
+	// by the gateway (see CompleteResponse.schema_check).
+	ResponseFormat *ResponseFormat `protobuf:"bytes,12,opt,name=response_format,json=responseFormat,proto3" json:"response_format,omitempty"`
+	// Reasoning asks reasoning models for more or less thinking before they
+	// answer: an effort or a budget of tokens, not both.
+	Reasoning     *Reasoning `protobuf:"bytes,13,opt,name=reasoning,proto3" json:"reasoning,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -513,6 +777,398 @@ func (x *CompleteRequest) GetForceVariant() string {
 	return ""
 }
 
+func (x *CompleteRequest) GetTools() []*Tool {
+	if x != nil {
+		return x.Tools
+	}
+	return nil
+}
+
+func (x *CompleteRequest) GetToolChoice() *ToolChoice {
+	if x != nil {
+		return x.ToolChoice
+	}
+	return nil
+}
+
+func (x *CompleteRequest) GetParallelToolCalls() bool {
+	if x != nil && x.ParallelToolCalls != nil {
+		return *x.ParallelToolCalls
+	}
+	return false
+}
+
+func (x *CompleteRequest) GetResponseFormat() *ResponseFormat {
+	if x != nil {
+		return x.ResponseFormat
+	}
+	return nil
+}
+
+func (x *CompleteRequest) GetReasoning() *Reasoning {
+	if x != nil {
+		return x.Reasoning
+	}
+	return nil
+}
+
+// Tool is a function the model may ask the application to call.
+type Tool struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name identifies the tool in tool calls: 1 to 64 letters, digits, '_'
+	// or '-'; unique within the request.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Description tells the model what the tool does and when to use it.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// Parameters is the JSON Schema of the tool's arguments (an object
+	// schema); unset means the tool takes no arguments.
+	Parameters    *JsonSchema `protobuf:"bytes,3,opt,name=parameters,proto3" json:"parameters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tool) Reset() {
+	*x = Tool{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tool) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tool) ProtoMessage() {}
+
+func (x *Tool) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tool.ProtoReflect.Descriptor instead.
+func (*Tool) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Tool) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Tool) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Tool) GetParameters() *JsonSchema {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
+// JsonSchema is a JSON Schema (draft 2020-12 unless it names another
+// $schema), either as JSON text or as a protobuf Struct.
+//
+// The JSON text is forwarded exactly as given. A Struct is natural in REST
+// requests but loses what JSON text keeps: the order of keys (which decides
+// the order in which models write the properties of structured answers)
+// and the difference between 1 and 1.0. Prefer json.
+type JsonSchema struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Source is where the schema is; exactly one is required.
+	//
+	// Types that are valid to be assigned to Source:
+	//
+	//	*JsonSchema_Json
+	//	*JsonSchema_Object
+	Source        isJsonSchema_Source `protobuf_oneof:"source"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JsonSchema) Reset() {
+	*x = JsonSchema{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JsonSchema) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JsonSchema) ProtoMessage() {}
+
+func (x *JsonSchema) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JsonSchema.ProtoReflect.Descriptor instead.
+func (*JsonSchema) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *JsonSchema) GetSource() isJsonSchema_Source {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *JsonSchema) GetJson() string {
+	if x != nil {
+		if x, ok := x.Source.(*JsonSchema_Json); ok {
+			return x.Json
+		}
+	}
+	return ""
+}
+
+func (x *JsonSchema) GetObject() *structpb.Struct {
+	if x != nil {
+		if x, ok := x.Source.(*JsonSchema_Object); ok {
+			return x.Object
+		}
+	}
+	return nil
+}
+
+type isJsonSchema_Source interface {
+	isJsonSchema_Source()
+}
+
+type JsonSchema_Json struct {
+	// Json is the schema as JSON text, e.g. "{\"type\":\"object\"}".
+	Json string `protobuf:"bytes,1,opt,name=json,proto3,oneof"`
+}
+
+type JsonSchema_Object struct {
+	// Object is the schema as a JSON object.
+	Object *structpb.Struct `protobuf:"bytes,2,opt,name=object,proto3,oneof"`
+}
+
+func (*JsonSchema_Json) isJsonSchema_Source() {}
+
+func (*JsonSchema_Object) isJsonSchema_Source() {}
+
+// ToolChoice says whether and which tools the model must call.
+type ToolChoice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Mode is auto, none, required, or one named tool.
+	Mode ToolChoiceMode `protobuf:"varint,1,opt,name=mode,proto3,enum=llmgateway.v1.ToolChoiceMode" json:"mode,omitempty"`
+	// Name is the tool to call with TOOL_CHOICE_MODE_TOOL; it must be one of
+	// the request's tools.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ToolChoice) Reset() {
+	*x = ToolChoice{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ToolChoice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ToolChoice) ProtoMessage() {}
+
+func (x *ToolChoice) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ToolChoice.ProtoReflect.Descriptor instead.
+func (*ToolChoice) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ToolChoice) GetMode() ToolChoiceMode {
+	if x != nil {
+		return x.Mode
+	}
+	return ToolChoiceMode_TOOL_CHOICE_MODE_UNSPECIFIED
+}
+
+func (x *ToolChoice) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ResponseFormat is the form the answer must take.
+type ResponseFormat struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Type is text, a JSON object or JSON satisfying schema.
+	Type ResponseFormatType `protobuf:"varint,1,opt,name=type,proto3,enum=llmgateway.v1.ResponseFormatType" json:"type,omitempty"`
+	// Name names the schema for the vendor: 1 to 64 letters, digits, '_' or
+	// '-' (default "response").
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Description tells the model what the answer is for.
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// Schema is the JSON Schema of the answer; JSON_SCHEMA only.
+	Schema *JsonSchema `protobuf:"bytes,4,opt,name=schema,proto3" json:"schema,omitempty"`
+	// Strict asks vendors that support it to constrain generation to the
+	// schema exactly (OpenAI's strict mode, which accepts a subset of JSON
+	// Schema).
+	Strict        bool `protobuf:"varint,5,opt,name=strict,proto3" json:"strict,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseFormat) Reset() {
+	*x = ResponseFormat{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseFormat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseFormat) ProtoMessage() {}
+
+func (x *ResponseFormat) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseFormat.ProtoReflect.Descriptor instead.
+func (*ResponseFormat) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ResponseFormat) GetType() ResponseFormatType {
+	if x != nil {
+		return x.Type
+	}
+	return ResponseFormatType_RESPONSE_FORMAT_TYPE_UNSPECIFIED
+}
+
+func (x *ResponseFormat) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ResponseFormat) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *ResponseFormat) GetSchema() *JsonSchema {
+	if x != nil {
+		return x.Schema
+	}
+	return nil
+}
+
+func (x *ResponseFormat) GetStrict() bool {
+	if x != nil {
+		return x.Strict
+	}
+	return false
+}
+
+// Reasoning tunes the thinking of reasoning models: an effort (OpenAI's
+// reasoning_effort) or a budget of thinking tokens (Anthropic's extended
+// thinking), not both.
+type Reasoning struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Effort is how hard the model thinks.
+	Effort ReasoningEffort `protobuf:"varint,1,opt,name=effort,proto3,enum=llmgateway.v1.ReasoningEffort" json:"effort,omitempty"`
+	// BudgetTokens caps the tokens spent thinking: 1024 to 131072.
+	BudgetTokens  *int32 `protobuf:"varint,2,opt,name=budget_tokens,json=budgetTokens,proto3,oneof" json:"budget_tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reasoning) Reset() {
+	*x = Reasoning{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reasoning) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reasoning) ProtoMessage() {}
+
+func (x *Reasoning) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reasoning.ProtoReflect.Descriptor instead.
+func (*Reasoning) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Reasoning) GetEffort() ReasoningEffort {
+	if x != nil {
+		return x.Effort
+	}
+	return ReasoningEffort_REASONING_EFFORT_UNSPECIFIED
+}
+
+func (x *Reasoning) GetBudgetTokens() int32 {
+	if x != nil && x.BudgetTokens != nil {
+		return *x.BudgetTokens
+	}
+	return 0
+}
+
 // ModelOverride names a provider instance and one of its models explicitly.
 type ModelOverride struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -528,7 +1184,7 @@ type ModelOverride struct {
 
 func (x *ModelOverride) Reset() {
 	*x = ModelOverride{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[1]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -540,7 +1196,7 @@ func (x *ModelOverride) String() string {
 func (*ModelOverride) ProtoMessage() {}
 
 func (x *ModelOverride) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[1]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -553,7 +1209,7 @@ func (x *ModelOverride) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelOverride.ProtoReflect.Descriptor instead.
 func (*ModelOverride) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{1}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ModelOverride) GetProvider() string {
@@ -570,20 +1226,27 @@ func (x *ModelOverride) GetModel() string {
 	return ""
 }
 
-// Message is one turn of the conversation.
+// Message is one turn of the conversation: its content as plain text, or
+// as parts (text, images, tool calls and results, thinking), not both.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Role is the author of the message; required.
 	Role Role `protobuf:"varint,1,opt,name=role,proto3,enum=llmgateway.v1.Role" json:"role,omitempty"`
-	// Content is the message text; it must not be empty.
-	Content       string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	// Content is the message text, the shorthand for one text part.
+	Content string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	// Parts are the message's content in order, at most 256 (the gateway may
+	// be configured for fewer).
+	Parts []*Part `protobuf:"bytes,3,rep,name=parts,proto3" json:"parts,omitempty"`
+	// CachePoint, when set, marks the end of this message as a prompt-cache
+	// breakpoint: the vendor caches the prompt up to here.
+	CachePoint    *PromptCachePoint `protobuf:"bytes,4,opt,name=cache_point,json=cachePoint,proto3" json:"cache_point,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[2]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +1258,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[2]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +1271,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{2}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Message) GetRole() Role {
@@ -623,6 +1286,512 @@ func (x *Message) GetContent() string {
 		return x.Content
 	}
 	return ""
+}
+
+func (x *Message) GetParts() []*Part {
+	if x != nil {
+		return x.Parts
+	}
+	return nil
+}
+
+func (x *Message) GetCachePoint() *PromptCachePoint {
+	if x != nil {
+		return x.CachePoint
+	}
+	return nil
+}
+
+// Part is one piece of a message's content.
+type Part struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Kind is what the part holds; exactly one is required.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*Part_Text
+	//	*Part_Image
+	//	*Part_ToolCall
+	//	*Part_ToolResult
+	//	*Part_Thinking
+	Kind isPart_Kind `protobuf_oneof:"kind"`
+	// CachePoint, when set, marks the end of this part as a prompt-cache
+	// breakpoint.
+	CachePoint    *PromptCachePoint `protobuf:"bytes,6,opt,name=cache_point,json=cachePoint,proto3" json:"cache_point,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Part) Reset() {
+	*x = Part{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Part) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Part) ProtoMessage() {}
+
+func (x *Part) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Part.ProtoReflect.Descriptor instead.
+func (*Part) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Part) GetKind() isPart_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *Part) GetText() string {
+	if x != nil {
+		if x, ok := x.Kind.(*Part_Text); ok {
+			return x.Text
+		}
+	}
+	return ""
+}
+
+func (x *Part) GetImage() *Image {
+	if x != nil {
+		if x, ok := x.Kind.(*Part_Image); ok {
+			return x.Image
+		}
+	}
+	return nil
+}
+
+func (x *Part) GetToolCall() *ToolCall {
+	if x != nil {
+		if x, ok := x.Kind.(*Part_ToolCall); ok {
+			return x.ToolCall
+		}
+	}
+	return nil
+}
+
+func (x *Part) GetToolResult() *ToolResult {
+	if x != nil {
+		if x, ok := x.Kind.(*Part_ToolResult); ok {
+			return x.ToolResult
+		}
+	}
+	return nil
+}
+
+func (x *Part) GetThinking() *Thinking {
+	if x != nil {
+		if x, ok := x.Kind.(*Part_Thinking); ok {
+			return x.Thinking
+		}
+	}
+	return nil
+}
+
+func (x *Part) GetCachePoint() *PromptCachePoint {
+	if x != nil {
+		return x.CachePoint
+	}
+	return nil
+}
+
+type isPart_Kind interface {
+	isPart_Kind()
+}
+
+type Part_Text struct {
+	// Text is plain text.
+	Text string `protobuf:"bytes,1,opt,name=text,proto3,oneof"`
+}
+
+type Part_Image struct {
+	// Image is a picture (user messages only).
+	Image *Image `protobuf:"bytes,2,opt,name=image,proto3,oneof"`
+}
+
+type Part_ToolCall struct {
+	// ToolCall is the model asking for a tool (assistant messages only).
+	ToolCall *ToolCall `protobuf:"bytes,3,opt,name=tool_call,json=toolCall,proto3,oneof"`
+}
+
+type Part_ToolResult struct {
+	// ToolResult is the application's answer to a tool call (user or tool
+	// messages only).
+	ToolResult *ToolResult `protobuf:"bytes,4,opt,name=tool_result,json=toolResult,proto3,oneof"`
+}
+
+type Part_Thinking struct {
+	// Thinking is the model's reasoning, returned by the vendor with the
+	// answer and sent back unchanged in later turns (assistant messages
+	// only).
+	Thinking *Thinking `protobuf:"bytes,5,opt,name=thinking,proto3,oneof"`
+}
+
+func (*Part_Text) isPart_Kind() {}
+
+func (*Part_Image) isPart_Kind() {}
+
+func (*Part_ToolCall) isPart_Kind() {}
+
+func (*Part_ToolResult) isPart_Kind() {}
+
+func (*Part_Thinking) isPart_Kind() {}
+
+// Image is a picture given to the model, by URL or inline.
+type Image struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Source is where the picture is; exactly one is required.
+	//
+	// Types that are valid to be assigned to Source:
+	//
+	//	*Image_Url
+	//	*Image_Data
+	Source isImage_Source `protobuf_oneof:"source"`
+	// MediaType is the picture's type: image/png, image/jpeg, image/gif or
+	// image/webp. Required with data.
+	MediaType     string `protobuf:"bytes,3,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Image) Reset() {
+	*x = Image{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Image) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Image) ProtoMessage() {}
+
+func (x *Image) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Image.ProtoReflect.Descriptor instead.
+func (*Image) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Image) GetSource() isImage_Source {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *Image) GetUrl() string {
+	if x != nil {
+		if x, ok := x.Source.(*Image_Url); ok {
+			return x.Url
+		}
+	}
+	return ""
+}
+
+func (x *Image) GetData() []byte {
+	if x != nil {
+		if x, ok := x.Source.(*Image_Data); ok {
+			return x.Data
+		}
+	}
+	return nil
+}
+
+func (x *Image) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+type isImage_Source interface {
+	isImage_Source()
+}
+
+type Image_Url struct {
+	// Url is an https URL (or a data: URL) of the picture.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3,oneof"`
+}
+
+type Image_Data struct {
+	// Data is the picture's bytes (base64 in JSON); media_type is required
+	// with it. The gateway's image size limit applies.
+	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
+}
+
+func (*Image_Url) isImage_Source() {}
+
+func (*Image_Data) isImage_Source() {}
+
+// ToolCall is the model asking the application to call a tool.
+type ToolCall struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id identifies the call; its result names it. Required.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Name is the tool's name. Required.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Arguments are the call's arguments as a JSON object, in text.
+	Arguments     string `protobuf:"bytes,3,opt,name=arguments,proto3" json:"arguments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ToolCall) Reset() {
+	*x = ToolCall{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ToolCall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ToolCall) ProtoMessage() {}
+
+func (x *ToolCall) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
+func (*ToolCall) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ToolCall) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ToolCall) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ToolCall) GetArguments() string {
+	if x != nil {
+		return x.Arguments
+	}
+	return ""
+}
+
+// ToolResult is the application's answer to one tool call.
+type ToolResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ToolCallId is the id of the call this answers; the call must appear in
+	// an earlier assistant message. Required.
+	ToolCallId string `protobuf:"bytes,1,opt,name=tool_call_id,json=toolCallId,proto3" json:"tool_call_id,omitempty"`
+	// Content is the result, as text (often JSON).
+	Content string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	// IsError says the call failed and content describes the failure.
+	IsError       bool `protobuf:"varint,3,opt,name=is_error,json=isError,proto3" json:"is_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ToolResult) Reset() {
+	*x = ToolResult{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ToolResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ToolResult) ProtoMessage() {}
+
+func (x *ToolResult) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ToolResult.ProtoReflect.Descriptor instead.
+func (*ToolResult) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ToolResult) GetToolCallId() string {
+	if x != nil {
+		return x.ToolCallId
+	}
+	return ""
+}
+
+func (x *ToolResult) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *ToolResult) GetIsError() bool {
+	if x != nil {
+		return x.IsError
+	}
+	return false
+}
+
+// Thinking is a model's reasoning: readable text with the vendor's
+// signature, or redacted data the vendor encrypted. Either is sent back
+// exactly as received.
+type Thinking struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Text is the readable reasoning.
+	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	// Signature is the vendor's signature over text.
+	Signature string `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	// Redacted is reasoning the vendor returned encrypted.
+	Redacted      string `protobuf:"bytes,3,opt,name=redacted,proto3" json:"redacted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Thinking) Reset() {
+	*x = Thinking{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Thinking) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Thinking) ProtoMessage() {}
+
+func (x *Thinking) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Thinking.ProtoReflect.Descriptor instead.
+func (*Thinking) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Thinking) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Thinking) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+func (x *Thinking) GetRedacted() string {
+	if x != nil {
+		return x.Redacted
+	}
+	return ""
+}
+
+// PromptCachePoint marks a prompt-cache breakpoint: the vendor caches the
+// prompt up to and including the message or part that carries it.
+type PromptCachePoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ttl is how long the vendor keeps the cached prefix; unset means the
+	// vendor's default (5 minutes at Anthropic, which also offers 1 hour).
+	Ttl           *durationpb.Duration `protobuf:"bytes,1,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromptCachePoint) Reset() {
+	*x = PromptCachePoint{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromptCachePoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromptCachePoint) ProtoMessage() {}
+
+func (x *PromptCachePoint) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromptCachePoint.ProtoReflect.Descriptor instead.
+func (*PromptCachePoint) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PromptCachePoint) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
 }
 
 // GenerationParams tune generation. Unset fields fall back to the route's
@@ -648,7 +1817,7 @@ type GenerationParams struct {
 
 func (x *GenerationParams) Reset() {
 	*x = GenerationParams{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[3]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +1829,7 @@ func (x *GenerationParams) String() string {
 func (*GenerationParams) ProtoMessage() {}
 
 func (x *GenerationParams) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[3]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +1842,7 @@ func (x *GenerationParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerationParams.ProtoReflect.Descriptor instead.
 func (*GenerationParams) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{3}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GenerationParams) GetMaxTokens() int32 {
@@ -728,7 +1897,7 @@ type Caller struct {
 
 func (x *Caller) Reset() {
 	*x = Caller{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[4]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +1909,7 @@ func (x *Caller) String() string {
 func (*Caller) ProtoMessage() {}
 
 func (x *Caller) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[4]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +1922,7 @@ func (x *Caller) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Caller.ProtoReflect.Descriptor instead.
 func (*Caller) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{4}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Caller) GetSubject() string {
@@ -784,7 +1953,7 @@ type CacheControl struct {
 
 func (x *CacheControl) Reset() {
 	*x = CacheControl{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[5]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -796,7 +1965,7 @@ func (x *CacheControl) String() string {
 func (*CacheControl) ProtoMessage() {}
 
 func (x *CacheControl) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[5]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -809,7 +1978,7 @@ func (x *CacheControl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheControl.ProtoReflect.Descriptor instead.
 func (*CacheControl) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{5}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CacheControl) GetBypass() bool {
@@ -840,13 +2009,16 @@ type Usage struct {
 	// CacheCreationInputTokens is the part of the prompt written to the
 	// provider's prompt cache.
 	CacheCreationInputTokens int32 `protobuf:"varint,4,opt,name=cache_creation_input_tokens,json=cacheCreationInputTokens,proto3" json:"cache_creation_input_tokens,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// ReasoningTokens is the part of the output spent thinking (priced as
+	// output).
+	ReasoningTokens int32 `protobuf:"varint,5,opt,name=reasoning_tokens,json=reasoningTokens,proto3" json:"reasoning_tokens,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Usage) Reset() {
 	*x = Usage{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[6]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +2030,7 @@ func (x *Usage) String() string {
 func (*Usage) ProtoMessage() {}
 
 func (x *Usage) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[6]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +2043,7 @@ func (x *Usage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Usage.ProtoReflect.Descriptor instead.
 func (*Usage) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{6}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Usage) GetInputTokens() int32 {
@@ -898,6 +2070,13 @@ func (x *Usage) GetCachedInputTokens() int32 {
 func (x *Usage) GetCacheCreationInputTokens() int32 {
 	if x != nil {
 		return x.CacheCreationInputTokens
+	}
+	return 0
+}
+
+func (x *Usage) GetReasoningTokens() int32 {
+	if x != nil {
+		return x.ReasoningTokens
 	}
 	return 0
 }
@@ -938,13 +2117,20 @@ type CompleteResponse struct {
 	// FailedAttempts lists every provider attempt that failed before the
 	// answer, in order (retries included).
 	FailedAttempts []*FailedAttempt `protobuf:"bytes,14,rep,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Parts are the answer in order (text, tool calls, thinking) when it is
+	// more than text; empty for a text-only answer, which text holds whole.
+	// Text is always the concatenation of the text parts.
+	Parts []*Part `protobuf:"bytes,15,rep,name=parts,proto3" json:"parts,omitempty"`
+	// SchemaCheck says whether the answer was validated against the
+	// request's JSON Schema.
+	SchemaCheck   SchemaCheck `protobuf:"varint,16,opt,name=schema_check,json=schemaCheck,proto3,enum=llmgateway.v1.SchemaCheck" json:"schema_check,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompleteResponse) Reset() {
 	*x = CompleteResponse{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[7]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +2142,7 @@ func (x *CompleteResponse) String() string {
 func (*CompleteResponse) ProtoMessage() {}
 
 func (x *CompleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[7]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +2155,7 @@ func (x *CompleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteResponse.ProtoReflect.Descriptor instead.
 func (*CompleteResponse) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{7}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CompleteResponse) GetId() string {
@@ -1070,9 +2256,163 @@ func (x *CompleteResponse) GetFailedAttempts() []*FailedAttempt {
 	return nil
 }
 
+func (x *CompleteResponse) GetParts() []*Part {
+	if x != nil {
+		return x.Parts
+	}
+	return nil
+}
+
+func (x *CompleteResponse) GetSchemaCheck() SchemaCheck {
+	if x != nil {
+		return x.SchemaCheck
+	}
+	return SchemaCheck_SCHEMA_CHECK_UNSPECIFIED
+}
+
+// ToolCallDelta is a piece of a streamed tool call. The first delta of a
+// call carries its index, id and name; later ones its index and the next
+// fragment of its arguments.
+type ToolCallDelta struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Index numbers the tool calls of the answer from 0.
+	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// Id identifies the call; first delta only.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// Name is the tool's name; first delta only.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Arguments is the next fragment of the arguments' JSON text.
+	Arguments     string `protobuf:"bytes,4,opt,name=arguments,proto3" json:"arguments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ToolCallDelta) Reset() {
+	*x = ToolCallDelta{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ToolCallDelta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ToolCallDelta) ProtoMessage() {}
+
+func (x *ToolCallDelta) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ToolCallDelta.ProtoReflect.Descriptor instead.
+func (*ToolCallDelta) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ToolCallDelta) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *ToolCallDelta) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ToolCallDelta) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ToolCallDelta) GetArguments() string {
+	if x != nil {
+		return x.Arguments
+	}
+	return ""
+}
+
+// ThinkingDelta is a piece of streamed reasoning.
+type ThinkingDelta struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Text is the next piece of readable reasoning.
+	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	// Signature is the vendor's signature, sent when the thinking ends.
+	Signature string `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	// Redacted is reasoning the vendor returned encrypted, whole.
+	Redacted      string `protobuf:"bytes,3,opt,name=redacted,proto3" json:"redacted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ThinkingDelta) Reset() {
+	*x = ThinkingDelta{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ThinkingDelta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ThinkingDelta) ProtoMessage() {}
+
+func (x *ThinkingDelta) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ThinkingDelta.ProtoReflect.Descriptor instead.
+func (*ThinkingDelta) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ThinkingDelta) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ThinkingDelta) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+func (x *ThinkingDelta) GetRedacted() string {
+	if x != nil {
+		return x.Redacted
+	}
+	return ""
+}
+
 // StreamResponse is one message of a streamed answer. Every message but the
-// last carries only a text delta; the last has done set and carries the same
-// account of the answer as CompleteResponse.
+// last carries only a delta (of text, of a tool call or of thinking); the
+// last has done set and carries the same account of the answer as
+// CompleteResponse.
 type StreamResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Delta is the next piece of answer text.
@@ -1111,13 +2451,20 @@ type StreamResponse struct {
 	// FailedAttempts lists every provider attempt that failed before the
 	// answer; final message only.
 	FailedAttempts []*FailedAttempt `protobuf:"bytes,16,rep,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// ToolCall is a piece of a tool call the model is making.
+	ToolCall *ToolCallDelta `protobuf:"bytes,17,opt,name=tool_call,json=toolCall,proto3" json:"tool_call,omitempty"`
+	// Thinking is a piece of the model's reasoning.
+	Thinking *ThinkingDelta `protobuf:"bytes,18,opt,name=thinking,proto3" json:"thinking,omitempty"`
+	// SchemaCheck says whether the answer was validated against the
+	// request's JSON Schema; final message only.
+	SchemaCheck   SchemaCheck `protobuf:"varint,19,opt,name=schema_check,json=schemaCheck,proto3,enum=llmgateway.v1.SchemaCheck" json:"schema_check,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StreamResponse) Reset() {
 	*x = StreamResponse{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[8]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +2476,7 @@ func (x *StreamResponse) String() string {
 func (*StreamResponse) ProtoMessage() {}
 
 func (x *StreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[8]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +2489,7 @@ func (x *StreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamResponse.ProtoReflect.Descriptor instead.
 func (*StreamResponse) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{8}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StreamResponse) GetDelta() string {
@@ -1257,6 +2604,27 @@ func (x *StreamResponse) GetFailedAttempts() []*FailedAttempt {
 	return nil
 }
 
+func (x *StreamResponse) GetToolCall() *ToolCallDelta {
+	if x != nil {
+		return x.ToolCall
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetThinking() *ThinkingDelta {
+	if x != nil {
+		return x.Thinking
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetSchemaCheck() SchemaCheck {
+	if x != nil {
+		return x.SchemaCheck
+	}
+	return SchemaCheck_SCHEMA_CHECK_UNSPECIFIED
+}
+
 // FailedAttempt is one provider attempt that did not produce the answer.
 type FailedAttempt struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1278,7 +2646,7 @@ type FailedAttempt struct {
 
 func (x *FailedAttempt) Reset() {
 	*x = FailedAttempt{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[9]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +2658,7 @@ func (x *FailedAttempt) String() string {
 func (*FailedAttempt) ProtoMessage() {}
 
 func (x *FailedAttempt) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[9]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +2671,7 @@ func (x *FailedAttempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailedAttempt.ProtoReflect.Descriptor instead.
 func (*FailedAttempt) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{9}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *FailedAttempt) GetProvider() string {
@@ -1360,7 +2728,7 @@ type FeedbackRequest struct {
 
 func (x *FeedbackRequest) Reset() {
 	*x = FeedbackRequest{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[10]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +2740,7 @@ func (x *FeedbackRequest) String() string {
 func (*FeedbackRequest) ProtoMessage() {}
 
 func (x *FeedbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[10]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +2753,7 @@ func (x *FeedbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedbackRequest.ProtoReflect.Descriptor instead.
 func (*FeedbackRequest) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{10}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *FeedbackRequest) GetResponseId() string {
@@ -1462,7 +2830,7 @@ type FeedbackResponse struct {
 
 func (x *FeedbackResponse) Reset() {
 	*x = FeedbackResponse{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[11]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +2842,7 @@ func (x *FeedbackResponse) String() string {
 func (*FeedbackResponse) ProtoMessage() {}
 
 func (x *FeedbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[11]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +2855,7 @@ func (x *FeedbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedbackResponse.ProtoReflect.Descriptor instead.
 func (*FeedbackResponse) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{11}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *FeedbackResponse) GetRoute() string {
@@ -1537,7 +2905,7 @@ type GetExperimentRequest struct {
 
 func (x *GetExperimentRequest) Reset() {
 	*x = GetExperimentRequest{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[12]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +2917,7 @@ func (x *GetExperimentRequest) String() string {
 func (*GetExperimentRequest) ProtoMessage() {}
 
 func (x *GetExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[12]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +2930,7 @@ func (x *GetExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentRequest.ProtoReflect.Descriptor instead.
 func (*GetExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{12}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetExperimentRequest) GetRoute() string {
@@ -1597,7 +2965,7 @@ type GetExperimentResponse struct {
 
 func (x *GetExperimentResponse) Reset() {
 	*x = GetExperimentResponse{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[13]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +2977,7 @@ func (x *GetExperimentResponse) String() string {
 func (*GetExperimentResponse) ProtoMessage() {}
 
 func (x *GetExperimentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[13]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +2990,7 @@ func (x *GetExperimentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentResponse.ProtoReflect.Descriptor instead.
 func (*GetExperimentResponse) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{13}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetExperimentResponse) GetRoute() string {
@@ -1715,7 +3083,7 @@ type VariantStats struct {
 
 func (x *VariantStats) Reset() {
 	*x = VariantStats{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[14]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +3095,7 @@ func (x *VariantStats) String() string {
 func (*VariantStats) ProtoMessage() {}
 
 func (x *VariantStats) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[14]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +3108,7 @@ func (x *VariantStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VariantStats.ProtoReflect.Descriptor instead.
 func (*VariantStats) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{14}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *VariantStats) GetVariant() string {
@@ -1907,7 +3275,7 @@ type VariantComparison struct {
 
 func (x *VariantComparison) Reset() {
 	*x = VariantComparison{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[15]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1919,7 +3287,7 @@ func (x *VariantComparison) String() string {
 func (*VariantComparison) ProtoMessage() {}
 
 func (x *VariantComparison) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[15]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1932,7 +3300,7 @@ func (x *VariantComparison) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VariantComparison.ProtoReflect.Descriptor instead.
 func (*VariantComparison) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{15}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *VariantComparison) GetLeader() string {
@@ -2017,7 +3385,7 @@ type UsageRequest struct {
 
 func (x *UsageRequest) Reset() {
 	*x = UsageRequest{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[16]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2029,7 +3397,7 @@ func (x *UsageRequest) String() string {
 func (*UsageRequest) ProtoMessage() {}
 
 func (x *UsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[16]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2042,7 +3410,7 @@ func (x *UsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageRequest.ProtoReflect.Descriptor instead.
 func (*UsageRequest) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{16}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *UsageRequest) GetGranularity() Granularity {
@@ -2122,7 +3490,7 @@ type UsageResponse struct {
 
 func (x *UsageResponse) Reset() {
 	*x = UsageResponse{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[17]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2134,7 +3502,7 @@ func (x *UsageResponse) String() string {
 func (*UsageResponse) ProtoMessage() {}
 
 func (x *UsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[17]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2147,7 +3515,7 @@ func (x *UsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageResponse.ProtoReflect.Descriptor instead.
 func (*UsageResponse) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{17}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UsageResponse) GetGranularity() Granularity {
@@ -2226,7 +3594,7 @@ type UsageRow struct {
 
 func (x *UsageRow) Reset() {
 	*x = UsageRow{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[18]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +3606,7 @@ func (x *UsageRow) String() string {
 func (*UsageRow) ProtoMessage() {}
 
 func (x *UsageRow) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[18]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +3619,7 @@ func (x *UsageRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageRow.ProtoReflect.Descriptor instead.
 func (*UsageRow) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{18}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UsageRow) GetBucketStart() *timestamppb.Timestamp {
@@ -2362,7 +3730,7 @@ type UsageTotals struct {
 
 func (x *UsageTotals) Reset() {
 	*x = UsageTotals{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[19]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2374,7 +3742,7 @@ func (x *UsageTotals) String() string {
 func (*UsageTotals) ProtoMessage() {}
 
 func (x *UsageTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[19]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2387,7 +3755,7 @@ func (x *UsageTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageTotals.ProtoReflect.Descriptor instead.
 func (*UsageTotals) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{19}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UsageTotals) GetRequests() int64 {
@@ -2443,7 +3811,7 @@ var File_llmgateway_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1bllmgateway/v1/gateway.proto\x12\rllmgateway.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\a\n" +
+	"\x1bllmgateway/v1/gateway.proto\x12\rllmgateway.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc0\t\n" +
 	"\x0fCompleteRequest\x12\x14\n" +
 	"\x05route\x18\x01 \x01(\tR\x05route\x122\n" +
 	"\x05model\x18\x02 \x01(\v2\x1c.llmgateway.v1.ModelOverrideR\x05model\x12\xca\x01\n" +
@@ -2453,19 +3821,92 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x06caller\x18\x05 \x01(\v2\x15.llmgateway.v1.CallerR\x06caller\x121\n" +
 	"\x05cache\x18\x06 \x01(\v2\x1b.llmgateway.v1.CacheControlR\x05cache\x12U\n" +
 	"\tvariables\x18\a \x03(\v2-.llmgateway.v1.CompleteRequest.VariablesEntryB\b\xbaH\x05\x9a\x01\x02\x10@R\tvariables\x12P\n" +
-	"\rforce_variant\x18\b \x01(\tB+\xbaH(\xd8\x01\x01r#2!^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$R\fforceVariant\x1a<\n" +
+	"\rforce_variant\x18\b \x01(\tB+\xbaH(\xd8\x01\x01r#2!^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$R\fforceVariant\x124\n" +
+	"\x05tools\x18\t \x03(\v2\x13.llmgateway.v1.ToolB\t\xbaH\x06\x92\x01\x03\x10\x80\x01R\x05tools\x12:\n" +
+	"\vtool_choice\x18\n" +
+	" \x01(\v2\x19.llmgateway.v1.ToolChoiceR\n" +
+	"toolChoice\x123\n" +
+	"\x13parallel_tool_calls\x18\v \x01(\bH\x00R\x11parallelToolCalls\x88\x01\x01\x12F\n" +
+	"\x0fresponse_format\x18\f \x01(\v2\x1d.llmgateway.v1.ResponseFormatR\x0eresponseFormat\x126\n" +
+	"\treasoning\x18\r \x01(\v2\x18.llmgateway.v1.ReasoningR\treasoning\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xd4\x01\xbaH\xd0\x01\x1ad\n" +
 	"\x14route.route_or_model\x12'a route or a model override is required\x1a#this.route != '' || has(this.model)\x1ah\n" +
-	"\x14model.route_or_model\x12*give a route or a model override, not both\x1a$this.route == '' || !has(this.model)\"Q\n" +
+	"\x14model.route_or_model\x12*give a route or a model override, not both\x1a$this.route == '' || !has(this.model)B\x16\n" +
+	"\x14_parallel_tool_calls\"\x95\x01\n" +
+	"\x04Tool\x120\n" +
+	"\x04name\x18\x01 \x01(\tB\x1c\xbaH\x19r\x172\x15^[a-zA-Z0-9_-]{1,64}$R\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x129\n" +
+	"\n" +
+	"parameters\x18\x03 \x01(\v2\x19.llmgateway.v1.JsonSchemaR\n" +
+	"parameters\"o\n" +
+	"\n" +
+	"JsonSchema\x12\x1d\n" +
+	"\x04json\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01H\x00R\x04json\x121\n" +
+	"\x06object\x18\x02 \x01(\v2\x17.google.protobuf.StructH\x00R\x06objectB\x0f\n" +
+	"\x06source\x12\x05\xbaH\x02\b\x01\"\x9d\x02\n" +
+	"\n" +
+	"ToolChoice\x12;\n" +
+	"\x04mode\x18\x01 \x01(\x0e2\x1d.llmgateway.v1.ToolChoiceModeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04mode\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name:\xbd\x01\xbaH\xb9\x01\x1a\xb6\x01\n" +
+	"\x0ename.tool_mode\x12La tool name is required with TOOL_CHOICE_MODE_TOOL, and allowed only with it\x1aV(this.mode == llmgateway.v1.ToolChoiceMode.TOOL_CHOICE_MODE_TOOL) == (this.name != '')\"\xcd\x03\n" +
+	"\x0eResponseFormat\x12?\n" +
+	"\x04type\x18\x01 \x01(\x0e2!.llmgateway.v1.ResponseFormatTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04type\x123\n" +
+	"\x04name\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[a-zA-Z0-9_-]{1,64}$R\x04name\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x121\n" +
+	"\x06schema\x18\x04 \x01(\v2\x19.llmgateway.v1.JsonSchemaR\x06schema\x12\x16\n" +
+	"\x06strict\x18\x05 \x01(\bR\x06strict:\xd7\x01\xbaH\xd3\x01\x1a\xd0\x01\n" +
+	"\x12schema.json_schema\x12Ta schema is required with RESPONSE_FORMAT_TYPE_JSON_SCHEMA, and allowed only with it\x1ad(this.type == llmgateway.v1.ResponseFormatType.RESPONSE_FORMAT_TYPE_JSON_SCHEMA) == has(this.schema)\"\xd8\x02\n" +
+	"\tReasoning\x12@\n" +
+	"\x06effort\x18\x01 \x01(\x0e2\x1e.llmgateway.v1.ReasoningEffortB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06effort\x126\n" +
+	"\rbudget_tokens\x18\x02 \x01(\x05B\f\xbaH\t\x1a\a\x18\x80\x80\b(\x80\bH\x00R\fbudgetTokens\x88\x01\x01:\xbe\x01\xbaH\xba\x01\x1a\xb7\x01\n" +
+	"\x1ebudget_tokens.effort_or_budget\x12.give an effort or a budget of tokens, not both\x1aethis.effort == llmgateway.v1.ReasoningEffort.REASONING_EFFORT_UNSPECIFIED || !has(this.budget_tokens)B\x10\n" +
+	"\x0e_budget_tokens\"Q\n" +
 	"\rModelOverride\x12\"\n" +
 	"\bprovider\x18\x01 \x01(\tB\x06\xbaH\x03\xc8\x01\x01R\bprovider\x12\x1c\n" +
-	"\x05model\x18\x02 \x01(\tB\x06\xbaH\x03\xc8\x01\x01R\x05model\"a\n" +
+	"\x05model\x18\x02 \x01(\tB\x06\xbaH\x03\xc8\x01\x01R\x05model\"\x9f\x03\n" +
 	"\aMessage\x123\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x13.llmgateway.v1.RoleB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04role\x12!\n" +
-	"\acontent\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\acontent\"\xa8\x02\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04role\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\x124\n" +
+	"\x05parts\x18\x03 \x03(\v2\x13.llmgateway.v1.PartB\t\xbaH\x06\x92\x01\x03\x10\x80\x02R\x05parts\x12@\n" +
+	"\vcache_point\x18\x04 \x01(\v2\x1f.llmgateway.v1.PromptCachePointR\n" +
+	"cachePoint:\xcc\x01\xbaH\xc8\x01\x1a]\n" +
+	"\x10content.required\x12\x1ccontent or parts is required\x1a+this.content != '' || this.parts.size() > 0\x1ag\n" +
+	"\x16parts.content_or_parts\x12\x1fgive content or parts, not both\x1a,this.content == '' || this.parts.size() == 0\"\xc8\x02\n" +
+	"\x04Part\x12\x14\n" +
+	"\x04text\x18\x01 \x01(\tH\x00R\x04text\x12,\n" +
+	"\x05image\x18\x02 \x01(\v2\x14.llmgateway.v1.ImageH\x00R\x05image\x126\n" +
+	"\ttool_call\x18\x03 \x01(\v2\x17.llmgateway.v1.ToolCallH\x00R\btoolCall\x12<\n" +
+	"\vtool_result\x18\x04 \x01(\v2\x19.llmgateway.v1.ToolResultH\x00R\n" +
+	"toolResult\x125\n" +
+	"\bthinking\x18\x05 \x01(\v2\x17.llmgateway.v1.ThinkingH\x00R\bthinking\x12@\n" +
+	"\vcache_point\x18\x06 \x01(\v2\x1f.llmgateway.v1.PromptCachePointR\n" +
+	"cachePointB\r\n" +
+	"\x04kind\x12\x05\xbaH\x02\b\x01\"s\n" +
+	"\x05Image\x12\x1b\n" +
+	"\x03url\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01H\x00R\x03url\x12\x1d\n" +
+	"\x04data\x18\x02 \x01(\fB\a\xbaH\x04z\x02\x10\x01H\x00R\x04data\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x03 \x01(\tR\tmediaTypeB\x0f\n" +
+	"\x06source\x12\x05\xbaH\x02\b\x01\"^\n" +
+	"\bToolCall\x12\x17\n" +
+	"\x02id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x02id\x12\x1b\n" +
+	"\x04name\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\x12\x1c\n" +
+	"\targuments\x18\x03 \x01(\tR\targuments\"l\n" +
+	"\n" +
+	"ToolResult\x12)\n" +
+	"\ftool_call_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\n" +
+	"toolCallId\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\x12\x19\n" +
+	"\bis_error\x18\x03 \x01(\bR\aisError\"X\n" +
+	"\bThinking\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\tR\tsignature\x12\x1a\n" +
+	"\bredacted\x18\x03 \x01(\tR\bredacted\"I\n" +
+	"\x10PromptCachePoint\x125\n" +
+	"\x03ttl\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x02*\x00R\x03ttl\"\xa8\x02\n" +
 	"\x10GenerationParams\x12/\n" +
 	"\n" +
 	"max_tokens\x18\x01 \x01(\x05B\v\xbaH\b\x1a\x06\x18\x80\x80\x02(\x01H\x00R\tmaxTokens\x88\x01\x01\x12>\n" +
@@ -2485,12 +3926,13 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"]\n" +
 	"\fCacheControl\x12\x16\n" +
 	"\x06bypass\x18\x01 \x01(\bR\x06bypass\x125\n" +
-	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x03ttl\"\xbe\x01\n" +
+	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x03ttl\"\xe9\x01\n" +
 	"\x05Usage\x12!\n" +
 	"\finput_tokens\x18\x01 \x01(\x05R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x02 \x01(\x05R\foutputTokens\x12.\n" +
 	"\x13cached_input_tokens\x18\x03 \x01(\x05R\x11cachedInputTokens\x12=\n" +
-	"\x1bcache_creation_input_tokens\x18\x04 \x01(\x05R\x18cacheCreationInputTokens\"\xe1\x04\n" +
+	"\x1bcache_creation_input_tokens\x18\x04 \x01(\x05R\x18cacheCreationInputTokens\x12)\n" +
+	"\x10reasoning_tokens\x18\x05 \x01(\x05R\x0freasoningTokens\"\xcb\x05\n" +
 	"\x10CompleteResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12@\n" +
@@ -2507,7 +3949,18 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\vserved_from\x18\f \x01(\x0e2\x19.llmgateway.v1.ServedFromR\n" +
 	"servedFrom\x12/\n" +
 	"\x04step\x18\r \x01(\x0e2\x1b.llmgateway.v1.FailoverStepR\x04step\x12E\n" +
-	"\x0ffailed_attempts\x18\x0e \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\"\xbf\x05\n" +
+	"\x0ffailed_attempts\x18\x0e \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\x12)\n" +
+	"\x05parts\x18\x0f \x03(\v2\x13.llmgateway.v1.PartR\x05parts\x12=\n" +
+	"\fschema_check\x18\x10 \x01(\x0e2\x1a.llmgateway.v1.SchemaCheckR\vschemaCheck\"g\n" +
+	"\rToolCallDelta\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n" +
+	"\targuments\x18\x04 \x01(\tR\targuments\"]\n" +
+	"\rThinkingDelta\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\tR\tsignature\x12\x1a\n" +
+	"\bredacted\x18\x03 \x01(\tR\bredacted\"\xf3\x06\n" +
 	"\x0eStreamResponse\x12\x14\n" +
 	"\x05delta\x18\x01 \x01(\tR\x05delta\x12\x12\n" +
 	"\x04done\x18\x02 \x01(\bR\x04done\x12\x0e\n" +
@@ -2526,7 +3979,10 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"servedFrom\x12H\n" +
 	"\x13time_to_first_token\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\x10timeToFirstToken\x12/\n" +
 	"\x04step\x18\x0f \x01(\x0e2\x1b.llmgateway.v1.FailoverStepR\x04step\x12E\n" +
-	"\x0ffailed_attempts\x18\x10 \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\"\xc8\x01\n" +
+	"\x0ffailed_attempts\x18\x10 \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\x129\n" +
+	"\ttool_call\x18\x11 \x01(\v2\x1c.llmgateway.v1.ToolCallDeltaR\btoolCall\x128\n" +
+	"\bthinking\x18\x12 \x01(\v2\x1c.llmgateway.v1.ThinkingDeltaR\bthinking\x12=\n" +
+	"\fschema_check\x18\x13 \x01(\x0e2\x1a.llmgateway.v1.SchemaCheckR\vschemaCheck\"\xc8\x01\n" +
 	"\rFailedAttempt\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12/\n" +
@@ -2638,12 +4094,30 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\routput_tokens\x18\x04 \x01(\x03R\foutputTokens\x12.\n" +
 	"\x13cached_input_tokens\x18\x05 \x01(\x03R\x11cachedInputTokens\x12\x19\n" +
 	"\bcost_usd\x18\x06 \x01(\x01R\acostUsd\x12\x1b\n" +
-	"\tsaved_usd\x18\a \x01(\x01R\bsavedUsd*P\n" +
+	"\tsaved_usd\x18\a \x01(\x01R\bsavedUsd*\xa2\x01\n" +
+	"\x0eToolChoiceMode\x12 \n" +
+	"\x1cTOOL_CHOICE_MODE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15TOOL_CHOICE_MODE_AUTO\x10\x01\x12\x19\n" +
+	"\x15TOOL_CHOICE_MODE_NONE\x10\x02\x12\x1d\n" +
+	"\x19TOOL_CHOICE_MODE_REQUIRED\x10\x03\x12\x19\n" +
+	"\x15TOOL_CHOICE_MODE_TOOL\x10\x04*\xa5\x01\n" +
+	"\x12ResponseFormatType\x12$\n" +
+	" RESPONSE_FORMAT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19RESPONSE_FORMAT_TYPE_TEXT\x10\x01\x12$\n" +
+	" RESPONSE_FORMAT_TYPE_JSON_OBJECT\x10\x02\x12$\n" +
+	" RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x03*\xa3\x01\n" +
+	"\x0fReasoningEffort\x12 \n" +
+	"\x1cREASONING_EFFORT_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18REASONING_EFFORT_MINIMAL\x10\x01\x12\x18\n" +
+	"\x14REASONING_EFFORT_LOW\x10\x02\x12\x1b\n" +
+	"\x17REASONING_EFFORT_MEDIUM\x10\x03\x12\x19\n" +
+	"\x15REASONING_EFFORT_HIGH\x10\x04*_\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_SYSTEM\x10\x01\x12\r\n" +
 	"\tROLE_USER\x10\x02\x12\x12\n" +
-	"\x0eROLE_ASSISTANT\x10\x03*\x9f\x01\n" +
+	"\x0eROLE_ASSISTANT\x10\x03\x12\r\n" +
+	"\tROLE_TOOL\x10\x04*\x9f\x01\n" +
 	"\fFinishReason\x12\x1d\n" +
 	"\x19FINISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12FINISH_REASON_STOP\x10\x01\x12\x18\n" +
@@ -2656,7 +4130,12 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x11SERVED_FROM_FRESH\x10\x01\x12\x19\n" +
 	"\x15SERVED_FROM_CACHE_HIT\x10\x02\x12\x1b\n" +
 	"\x17SERVED_FROM_STALE_CACHE\x10\x03\x12\x18\n" +
-	"\x14SERVED_FROM_DEGRADED\x10\x04*\xb6\x01\n" +
+	"\x14SERVED_FROM_DEGRADED\x10\x04*\x82\x01\n" +
+	"\vSchemaCheck\x12\x1c\n" +
+	"\x18SCHEMA_CHECK_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bSCHEMA_CHECK_NOT_APPLICABLE\x10\x01\x12\x18\n" +
+	"\x14SCHEMA_CHECK_CHECKED\x10\x02\x12\x1a\n" +
+	"\x16SCHEMA_CHECK_UNCHECKED\x10\x03*\xb6\x01\n" +
 	"\fFailoverStep\x12\x1d\n" +
 	"\x19FAILOVER_STEP_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15FAILOVER_STEP_PRIMARY\x10\x01\x12\x18\n" +
@@ -2696,100 +4175,141 @@ func file_llmgateway_v1_gateway_proto_rawDescGZIP() []byte {
 	return file_llmgateway_v1_gateway_proto_rawDescData
 }
 
-var file_llmgateway_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_llmgateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_llmgateway_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_llmgateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_llmgateway_v1_gateway_proto_goTypes = []any{
-	(Role)(0),                     // 0: llmgateway.v1.Role
-	(FinishReason)(0),             // 1: llmgateway.v1.FinishReason
-	(ServedFrom)(0),               // 2: llmgateway.v1.ServedFrom
-	(FailoverStep)(0),             // 3: llmgateway.v1.FailoverStep
-	(Granularity)(0),              // 4: llmgateway.v1.Granularity
-	(UsageDimension)(0),           // 5: llmgateway.v1.UsageDimension
-	(*CompleteRequest)(nil),       // 6: llmgateway.v1.CompleteRequest
-	(*ModelOverride)(nil),         // 7: llmgateway.v1.ModelOverride
-	(*Message)(nil),               // 8: llmgateway.v1.Message
-	(*GenerationParams)(nil),      // 9: llmgateway.v1.GenerationParams
-	(*Caller)(nil),                // 10: llmgateway.v1.Caller
-	(*CacheControl)(nil),          // 11: llmgateway.v1.CacheControl
-	(*Usage)(nil),                 // 12: llmgateway.v1.Usage
-	(*CompleteResponse)(nil),      // 13: llmgateway.v1.CompleteResponse
-	(*StreamResponse)(nil),        // 14: llmgateway.v1.StreamResponse
-	(*FailedAttempt)(nil),         // 15: llmgateway.v1.FailedAttempt
-	(*FeedbackRequest)(nil),       // 16: llmgateway.v1.FeedbackRequest
-	(*FeedbackResponse)(nil),      // 17: llmgateway.v1.FeedbackResponse
-	(*GetExperimentRequest)(nil),  // 18: llmgateway.v1.GetExperimentRequest
-	(*GetExperimentResponse)(nil), // 19: llmgateway.v1.GetExperimentResponse
-	(*VariantStats)(nil),          // 20: llmgateway.v1.VariantStats
-	(*VariantComparison)(nil),     // 21: llmgateway.v1.VariantComparison
-	(*UsageRequest)(nil),          // 22: llmgateway.v1.UsageRequest
-	(*UsageResponse)(nil),         // 23: llmgateway.v1.UsageResponse
-	(*UsageRow)(nil),              // 24: llmgateway.v1.UsageRow
-	(*UsageTotals)(nil),           // 25: llmgateway.v1.UsageTotals
-	nil,                           // 26: llmgateway.v1.CompleteRequest.VariablesEntry
-	nil,                           // 27: llmgateway.v1.Caller.TagsEntry
-	nil,                           // 28: llmgateway.v1.VariantStats.ErrorsByClassEntry
-	nil,                           // 29: llmgateway.v1.VariantStats.ModelsEntry
-	(*durationpb.Duration)(nil),   // 30: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
+	(ToolChoiceMode)(0),           // 0: llmgateway.v1.ToolChoiceMode
+	(ResponseFormatType)(0),       // 1: llmgateway.v1.ResponseFormatType
+	(ReasoningEffort)(0),          // 2: llmgateway.v1.ReasoningEffort
+	(Role)(0),                     // 3: llmgateway.v1.Role
+	(FinishReason)(0),             // 4: llmgateway.v1.FinishReason
+	(ServedFrom)(0),               // 5: llmgateway.v1.ServedFrom
+	(SchemaCheck)(0),              // 6: llmgateway.v1.SchemaCheck
+	(FailoverStep)(0),             // 7: llmgateway.v1.FailoverStep
+	(Granularity)(0),              // 8: llmgateway.v1.Granularity
+	(UsageDimension)(0),           // 9: llmgateway.v1.UsageDimension
+	(*CompleteRequest)(nil),       // 10: llmgateway.v1.CompleteRequest
+	(*Tool)(nil),                  // 11: llmgateway.v1.Tool
+	(*JsonSchema)(nil),            // 12: llmgateway.v1.JsonSchema
+	(*ToolChoice)(nil),            // 13: llmgateway.v1.ToolChoice
+	(*ResponseFormat)(nil),        // 14: llmgateway.v1.ResponseFormat
+	(*Reasoning)(nil),             // 15: llmgateway.v1.Reasoning
+	(*ModelOverride)(nil),         // 16: llmgateway.v1.ModelOverride
+	(*Message)(nil),               // 17: llmgateway.v1.Message
+	(*Part)(nil),                  // 18: llmgateway.v1.Part
+	(*Image)(nil),                 // 19: llmgateway.v1.Image
+	(*ToolCall)(nil),              // 20: llmgateway.v1.ToolCall
+	(*ToolResult)(nil),            // 21: llmgateway.v1.ToolResult
+	(*Thinking)(nil),              // 22: llmgateway.v1.Thinking
+	(*PromptCachePoint)(nil),      // 23: llmgateway.v1.PromptCachePoint
+	(*GenerationParams)(nil),      // 24: llmgateway.v1.GenerationParams
+	(*Caller)(nil),                // 25: llmgateway.v1.Caller
+	(*CacheControl)(nil),          // 26: llmgateway.v1.CacheControl
+	(*Usage)(nil),                 // 27: llmgateway.v1.Usage
+	(*CompleteResponse)(nil),      // 28: llmgateway.v1.CompleteResponse
+	(*ToolCallDelta)(nil),         // 29: llmgateway.v1.ToolCallDelta
+	(*ThinkingDelta)(nil),         // 30: llmgateway.v1.ThinkingDelta
+	(*StreamResponse)(nil),        // 31: llmgateway.v1.StreamResponse
+	(*FailedAttempt)(nil),         // 32: llmgateway.v1.FailedAttempt
+	(*FeedbackRequest)(nil),       // 33: llmgateway.v1.FeedbackRequest
+	(*FeedbackResponse)(nil),      // 34: llmgateway.v1.FeedbackResponse
+	(*GetExperimentRequest)(nil),  // 35: llmgateway.v1.GetExperimentRequest
+	(*GetExperimentResponse)(nil), // 36: llmgateway.v1.GetExperimentResponse
+	(*VariantStats)(nil),          // 37: llmgateway.v1.VariantStats
+	(*VariantComparison)(nil),     // 38: llmgateway.v1.VariantComparison
+	(*UsageRequest)(nil),          // 39: llmgateway.v1.UsageRequest
+	(*UsageResponse)(nil),         // 40: llmgateway.v1.UsageResponse
+	(*UsageRow)(nil),              // 41: llmgateway.v1.UsageRow
+	(*UsageTotals)(nil),           // 42: llmgateway.v1.UsageTotals
+	nil,                           // 43: llmgateway.v1.CompleteRequest.VariablesEntry
+	nil,                           // 44: llmgateway.v1.Caller.TagsEntry
+	nil,                           // 45: llmgateway.v1.VariantStats.ErrorsByClassEntry
+	nil,                           // 46: llmgateway.v1.VariantStats.ModelsEntry
+	(*structpb.Struct)(nil),       // 47: google.protobuf.Struct
+	(*durationpb.Duration)(nil),   // 48: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 49: google.protobuf.Timestamp
 }
 var file_llmgateway_v1_gateway_proto_depIdxs = []int32{
-	7,  // 0: llmgateway.v1.CompleteRequest.model:type_name -> llmgateway.v1.ModelOverride
-	8,  // 1: llmgateway.v1.CompleteRequest.messages:type_name -> llmgateway.v1.Message
-	9,  // 2: llmgateway.v1.CompleteRequest.params:type_name -> llmgateway.v1.GenerationParams
-	10, // 3: llmgateway.v1.CompleteRequest.caller:type_name -> llmgateway.v1.Caller
-	11, // 4: llmgateway.v1.CompleteRequest.cache:type_name -> llmgateway.v1.CacheControl
-	26, // 5: llmgateway.v1.CompleteRequest.variables:type_name -> llmgateway.v1.CompleteRequest.VariablesEntry
-	0,  // 6: llmgateway.v1.Message.role:type_name -> llmgateway.v1.Role
-	27, // 7: llmgateway.v1.Caller.tags:type_name -> llmgateway.v1.Caller.TagsEntry
-	30, // 8: llmgateway.v1.CacheControl.ttl:type_name -> google.protobuf.Duration
-	1,  // 9: llmgateway.v1.CompleteResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
-	12, // 10: llmgateway.v1.CompleteResponse.usage:type_name -> llmgateway.v1.Usage
-	30, // 11: llmgateway.v1.CompleteResponse.gateway_overhead:type_name -> google.protobuf.Duration
-	30, // 12: llmgateway.v1.CompleteResponse.upstream_latency:type_name -> google.protobuf.Duration
-	2,  // 13: llmgateway.v1.CompleteResponse.served_from:type_name -> llmgateway.v1.ServedFrom
-	3,  // 14: llmgateway.v1.CompleteResponse.step:type_name -> llmgateway.v1.FailoverStep
-	15, // 15: llmgateway.v1.CompleteResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
-	1,  // 16: llmgateway.v1.StreamResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
-	12, // 17: llmgateway.v1.StreamResponse.usage:type_name -> llmgateway.v1.Usage
-	30, // 18: llmgateway.v1.StreamResponse.gateway_overhead:type_name -> google.protobuf.Duration
-	30, // 19: llmgateway.v1.StreamResponse.upstream_latency:type_name -> google.protobuf.Duration
-	2,  // 20: llmgateway.v1.StreamResponse.served_from:type_name -> llmgateway.v1.ServedFrom
-	30, // 21: llmgateway.v1.StreamResponse.time_to_first_token:type_name -> google.protobuf.Duration
-	3,  // 22: llmgateway.v1.StreamResponse.step:type_name -> llmgateway.v1.FailoverStep
-	15, // 23: llmgateway.v1.StreamResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
-	3,  // 24: llmgateway.v1.FailedAttempt.step:type_name -> llmgateway.v1.FailoverStep
-	30, // 25: llmgateway.v1.FailedAttempt.duration:type_name -> google.protobuf.Duration
-	20, // 26: llmgateway.v1.GetExperimentResponse.variants:type_name -> llmgateway.v1.VariantStats
-	21, // 27: llmgateway.v1.GetExperimentResponse.comparisons:type_name -> llmgateway.v1.VariantComparison
-	28, // 28: llmgateway.v1.VariantStats.errors_by_class:type_name -> llmgateway.v1.VariantStats.ErrorsByClassEntry
-	29, // 29: llmgateway.v1.VariantStats.models:type_name -> llmgateway.v1.VariantStats.ModelsEntry
-	30, // 30: llmgateway.v1.VariantStats.latency_p50:type_name -> google.protobuf.Duration
-	30, // 31: llmgateway.v1.VariantStats.latency_p95:type_name -> google.protobuf.Duration
-	4,  // 32: llmgateway.v1.UsageRequest.granularity:type_name -> llmgateway.v1.Granularity
-	31, // 33: llmgateway.v1.UsageRequest.start:type_name -> google.protobuf.Timestamp
-	31, // 34: llmgateway.v1.UsageRequest.end:type_name -> google.protobuf.Timestamp
-	5,  // 35: llmgateway.v1.UsageRequest.group_by:type_name -> llmgateway.v1.UsageDimension
-	4,  // 36: llmgateway.v1.UsageResponse.granularity:type_name -> llmgateway.v1.Granularity
-	31, // 37: llmgateway.v1.UsageResponse.start:type_name -> google.protobuf.Timestamp
-	31, // 38: llmgateway.v1.UsageResponse.end:type_name -> google.protobuf.Timestamp
-	24, // 39: llmgateway.v1.UsageResponse.rows:type_name -> llmgateway.v1.UsageRow
-	25, // 40: llmgateway.v1.UsageResponse.totals:type_name -> llmgateway.v1.UsageTotals
-	31, // 41: llmgateway.v1.UsageRow.bucket_start:type_name -> google.protobuf.Timestamp
-	6,  // 42: llmgateway.v1.LLMGateway.Complete:input_type -> llmgateway.v1.CompleteRequest
-	6,  // 43: llmgateway.v1.LLMGateway.Stream:input_type -> llmgateway.v1.CompleteRequest
-	16, // 44: llmgateway.v1.LLMGateway.Feedback:input_type -> llmgateway.v1.FeedbackRequest
-	18, // 45: llmgateway.v1.LLMGateway.GetExperiment:input_type -> llmgateway.v1.GetExperimentRequest
-	22, // 46: llmgateway.v1.LLMGateway.Usage:input_type -> llmgateway.v1.UsageRequest
-	13, // 47: llmgateway.v1.LLMGateway.Complete:output_type -> llmgateway.v1.CompleteResponse
-	14, // 48: llmgateway.v1.LLMGateway.Stream:output_type -> llmgateway.v1.StreamResponse
-	17, // 49: llmgateway.v1.LLMGateway.Feedback:output_type -> llmgateway.v1.FeedbackResponse
-	19, // 50: llmgateway.v1.LLMGateway.GetExperiment:output_type -> llmgateway.v1.GetExperimentResponse
-	23, // 51: llmgateway.v1.LLMGateway.Usage:output_type -> llmgateway.v1.UsageResponse
-	47, // [47:52] is the sub-list for method output_type
-	42, // [42:47] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	16, // 0: llmgateway.v1.CompleteRequest.model:type_name -> llmgateway.v1.ModelOverride
+	17, // 1: llmgateway.v1.CompleteRequest.messages:type_name -> llmgateway.v1.Message
+	24, // 2: llmgateway.v1.CompleteRequest.params:type_name -> llmgateway.v1.GenerationParams
+	25, // 3: llmgateway.v1.CompleteRequest.caller:type_name -> llmgateway.v1.Caller
+	26, // 4: llmgateway.v1.CompleteRequest.cache:type_name -> llmgateway.v1.CacheControl
+	43, // 5: llmgateway.v1.CompleteRequest.variables:type_name -> llmgateway.v1.CompleteRequest.VariablesEntry
+	11, // 6: llmgateway.v1.CompleteRequest.tools:type_name -> llmgateway.v1.Tool
+	13, // 7: llmgateway.v1.CompleteRequest.tool_choice:type_name -> llmgateway.v1.ToolChoice
+	14, // 8: llmgateway.v1.CompleteRequest.response_format:type_name -> llmgateway.v1.ResponseFormat
+	15, // 9: llmgateway.v1.CompleteRequest.reasoning:type_name -> llmgateway.v1.Reasoning
+	12, // 10: llmgateway.v1.Tool.parameters:type_name -> llmgateway.v1.JsonSchema
+	47, // 11: llmgateway.v1.JsonSchema.object:type_name -> google.protobuf.Struct
+	0,  // 12: llmgateway.v1.ToolChoice.mode:type_name -> llmgateway.v1.ToolChoiceMode
+	1,  // 13: llmgateway.v1.ResponseFormat.type:type_name -> llmgateway.v1.ResponseFormatType
+	12, // 14: llmgateway.v1.ResponseFormat.schema:type_name -> llmgateway.v1.JsonSchema
+	2,  // 15: llmgateway.v1.Reasoning.effort:type_name -> llmgateway.v1.ReasoningEffort
+	3,  // 16: llmgateway.v1.Message.role:type_name -> llmgateway.v1.Role
+	18, // 17: llmgateway.v1.Message.parts:type_name -> llmgateway.v1.Part
+	23, // 18: llmgateway.v1.Message.cache_point:type_name -> llmgateway.v1.PromptCachePoint
+	19, // 19: llmgateway.v1.Part.image:type_name -> llmgateway.v1.Image
+	20, // 20: llmgateway.v1.Part.tool_call:type_name -> llmgateway.v1.ToolCall
+	21, // 21: llmgateway.v1.Part.tool_result:type_name -> llmgateway.v1.ToolResult
+	22, // 22: llmgateway.v1.Part.thinking:type_name -> llmgateway.v1.Thinking
+	23, // 23: llmgateway.v1.Part.cache_point:type_name -> llmgateway.v1.PromptCachePoint
+	48, // 24: llmgateway.v1.PromptCachePoint.ttl:type_name -> google.protobuf.Duration
+	44, // 25: llmgateway.v1.Caller.tags:type_name -> llmgateway.v1.Caller.TagsEntry
+	48, // 26: llmgateway.v1.CacheControl.ttl:type_name -> google.protobuf.Duration
+	4,  // 27: llmgateway.v1.CompleteResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
+	27, // 28: llmgateway.v1.CompleteResponse.usage:type_name -> llmgateway.v1.Usage
+	48, // 29: llmgateway.v1.CompleteResponse.gateway_overhead:type_name -> google.protobuf.Duration
+	48, // 30: llmgateway.v1.CompleteResponse.upstream_latency:type_name -> google.protobuf.Duration
+	5,  // 31: llmgateway.v1.CompleteResponse.served_from:type_name -> llmgateway.v1.ServedFrom
+	7,  // 32: llmgateway.v1.CompleteResponse.step:type_name -> llmgateway.v1.FailoverStep
+	32, // 33: llmgateway.v1.CompleteResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
+	18, // 34: llmgateway.v1.CompleteResponse.parts:type_name -> llmgateway.v1.Part
+	6,  // 35: llmgateway.v1.CompleteResponse.schema_check:type_name -> llmgateway.v1.SchemaCheck
+	4,  // 36: llmgateway.v1.StreamResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
+	27, // 37: llmgateway.v1.StreamResponse.usage:type_name -> llmgateway.v1.Usage
+	48, // 38: llmgateway.v1.StreamResponse.gateway_overhead:type_name -> google.protobuf.Duration
+	48, // 39: llmgateway.v1.StreamResponse.upstream_latency:type_name -> google.protobuf.Duration
+	5,  // 40: llmgateway.v1.StreamResponse.served_from:type_name -> llmgateway.v1.ServedFrom
+	48, // 41: llmgateway.v1.StreamResponse.time_to_first_token:type_name -> google.protobuf.Duration
+	7,  // 42: llmgateway.v1.StreamResponse.step:type_name -> llmgateway.v1.FailoverStep
+	32, // 43: llmgateway.v1.StreamResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
+	29, // 44: llmgateway.v1.StreamResponse.tool_call:type_name -> llmgateway.v1.ToolCallDelta
+	30, // 45: llmgateway.v1.StreamResponse.thinking:type_name -> llmgateway.v1.ThinkingDelta
+	6,  // 46: llmgateway.v1.StreamResponse.schema_check:type_name -> llmgateway.v1.SchemaCheck
+	7,  // 47: llmgateway.v1.FailedAttempt.step:type_name -> llmgateway.v1.FailoverStep
+	48, // 48: llmgateway.v1.FailedAttempt.duration:type_name -> google.protobuf.Duration
+	37, // 49: llmgateway.v1.GetExperimentResponse.variants:type_name -> llmgateway.v1.VariantStats
+	38, // 50: llmgateway.v1.GetExperimentResponse.comparisons:type_name -> llmgateway.v1.VariantComparison
+	45, // 51: llmgateway.v1.VariantStats.errors_by_class:type_name -> llmgateway.v1.VariantStats.ErrorsByClassEntry
+	46, // 52: llmgateway.v1.VariantStats.models:type_name -> llmgateway.v1.VariantStats.ModelsEntry
+	48, // 53: llmgateway.v1.VariantStats.latency_p50:type_name -> google.protobuf.Duration
+	48, // 54: llmgateway.v1.VariantStats.latency_p95:type_name -> google.protobuf.Duration
+	8,  // 55: llmgateway.v1.UsageRequest.granularity:type_name -> llmgateway.v1.Granularity
+	49, // 56: llmgateway.v1.UsageRequest.start:type_name -> google.protobuf.Timestamp
+	49, // 57: llmgateway.v1.UsageRequest.end:type_name -> google.protobuf.Timestamp
+	9,  // 58: llmgateway.v1.UsageRequest.group_by:type_name -> llmgateway.v1.UsageDimension
+	8,  // 59: llmgateway.v1.UsageResponse.granularity:type_name -> llmgateway.v1.Granularity
+	49, // 60: llmgateway.v1.UsageResponse.start:type_name -> google.protobuf.Timestamp
+	49, // 61: llmgateway.v1.UsageResponse.end:type_name -> google.protobuf.Timestamp
+	41, // 62: llmgateway.v1.UsageResponse.rows:type_name -> llmgateway.v1.UsageRow
+	42, // 63: llmgateway.v1.UsageResponse.totals:type_name -> llmgateway.v1.UsageTotals
+	49, // 64: llmgateway.v1.UsageRow.bucket_start:type_name -> google.protobuf.Timestamp
+	10, // 65: llmgateway.v1.LLMGateway.Complete:input_type -> llmgateway.v1.CompleteRequest
+	10, // 66: llmgateway.v1.LLMGateway.Stream:input_type -> llmgateway.v1.CompleteRequest
+	33, // 67: llmgateway.v1.LLMGateway.Feedback:input_type -> llmgateway.v1.FeedbackRequest
+	35, // 68: llmgateway.v1.LLMGateway.GetExperiment:input_type -> llmgateway.v1.GetExperimentRequest
+	39, // 69: llmgateway.v1.LLMGateway.Usage:input_type -> llmgateway.v1.UsageRequest
+	28, // 70: llmgateway.v1.LLMGateway.Complete:output_type -> llmgateway.v1.CompleteResponse
+	31, // 71: llmgateway.v1.LLMGateway.Stream:output_type -> llmgateway.v1.StreamResponse
+	34, // 72: llmgateway.v1.LLMGateway.Feedback:output_type -> llmgateway.v1.FeedbackResponse
+	36, // 73: llmgateway.v1.LLMGateway.GetExperiment:output_type -> llmgateway.v1.GetExperimentResponse
+	40, // 74: llmgateway.v1.LLMGateway.Usage:output_type -> llmgateway.v1.UsageResponse
+	70, // [70:75] is the sub-list for method output_type
+	65, // [65:70] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_llmgateway_v1_gateway_proto_init() }
@@ -2797,8 +4317,25 @@ func file_llmgateway_v1_gateway_proto_init() {
 	if File_llmgateway_v1_gateway_proto != nil {
 		return
 	}
-	file_llmgateway_v1_gateway_proto_msgTypes[3].OneofWrappers = []any{}
-	file_llmgateway_v1_gateway_proto_msgTypes[10].OneofWrappers = []any{
+	file_llmgateway_v1_gateway_proto_msgTypes[0].OneofWrappers = []any{}
+	file_llmgateway_v1_gateway_proto_msgTypes[2].OneofWrappers = []any{
+		(*JsonSchema_Json)(nil),
+		(*JsonSchema_Object)(nil),
+	}
+	file_llmgateway_v1_gateway_proto_msgTypes[5].OneofWrappers = []any{}
+	file_llmgateway_v1_gateway_proto_msgTypes[8].OneofWrappers = []any{
+		(*Part_Text)(nil),
+		(*Part_Image)(nil),
+		(*Part_ToolCall)(nil),
+		(*Part_ToolResult)(nil),
+		(*Part_Thinking)(nil),
+	}
+	file_llmgateway_v1_gateway_proto_msgTypes[9].OneofWrappers = []any{
+		(*Image_Url)(nil),
+		(*Image_Data)(nil),
+	}
+	file_llmgateway_v1_gateway_proto_msgTypes[14].OneofWrappers = []any{}
+	file_llmgateway_v1_gateway_proto_msgTypes[23].OneofWrappers = []any{
 		(*FeedbackRequest_Success)(nil),
 		(*FeedbackRequest_Score)(nil),
 	}
@@ -2807,8 +4344,8 @@ func file_llmgateway_v1_gateway_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_llmgateway_v1_gateway_proto_rawDesc), len(file_llmgateway_v1_gateway_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   24,
+			NumEnums:      10,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

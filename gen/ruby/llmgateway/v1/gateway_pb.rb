@@ -6,6 +6,7 @@ require 'google/protobuf'
 require 'buf/validate/validate_pb'
 require 'google/api/annotations_pb'
 require 'google/protobuf/duration_pb'
+require 'google/protobuf/struct_pb'
 require 'google/protobuf/timestamp_pb'
 
 Google::Protobuf::DescriptorPool.generated_pool.build do
@@ -19,6 +20,37 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :cache, :message, 6, "llmgateway.v1.CacheControl", json_name: "cache"
       map :variables, :string, :string, 7
       optional :force_variant, :string, 8, json_name: "forceVariant"
+      repeated :tools, :message, 9, "llmgateway.v1.Tool", json_name: "tools"
+      optional :tool_choice, :message, 10, "llmgateway.v1.ToolChoice", json_name: "toolChoice"
+      proto3_optional :parallel_tool_calls, :bool, 11, json_name: "parallelToolCalls"
+      optional :response_format, :message, 12, "llmgateway.v1.ResponseFormat", json_name: "responseFormat"
+      optional :reasoning, :message, 13, "llmgateway.v1.Reasoning", json_name: "reasoning"
+    end
+    add_message "llmgateway.v1.Tool" do
+      optional :name, :string, 1, json_name: "name"
+      optional :description, :string, 2, json_name: "description"
+      optional :parameters, :message, 3, "llmgateway.v1.JsonSchema", json_name: "parameters"
+    end
+    add_message "llmgateway.v1.JsonSchema" do
+      oneof :source do
+        optional :json, :string, 1, json_name: "json"
+        optional :object, :message, 2, "google.protobuf.Struct", json_name: "object"
+      end
+    end
+    add_message "llmgateway.v1.ToolChoice" do
+      optional :mode, :enum, 1, "llmgateway.v1.ToolChoiceMode", json_name: "mode"
+      optional :name, :string, 2, json_name: "name"
+    end
+    add_message "llmgateway.v1.ResponseFormat" do
+      optional :type, :enum, 1, "llmgateway.v1.ResponseFormatType", json_name: "type"
+      optional :name, :string, 2, json_name: "name"
+      optional :description, :string, 3, json_name: "description"
+      optional :schema, :message, 4, "llmgateway.v1.JsonSchema", json_name: "schema"
+      optional :strict, :bool, 5, json_name: "strict"
+    end
+    add_message "llmgateway.v1.Reasoning" do
+      optional :effort, :enum, 1, "llmgateway.v1.ReasoningEffort", json_name: "effort"
+      proto3_optional :budget_tokens, :int32, 2, json_name: "budgetTokens"
     end
     add_message "llmgateway.v1.ModelOverride" do
       optional :provider, :string, 1, json_name: "provider"
@@ -27,6 +59,43 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
     add_message "llmgateway.v1.Message" do
       optional :role, :enum, 1, "llmgateway.v1.Role", json_name: "role"
       optional :content, :string, 2, json_name: "content"
+      repeated :parts, :message, 3, "llmgateway.v1.Part", json_name: "parts"
+      optional :cache_point, :message, 4, "llmgateway.v1.PromptCachePoint", json_name: "cachePoint"
+    end
+    add_message "llmgateway.v1.Part" do
+      optional :cache_point, :message, 6, "llmgateway.v1.PromptCachePoint", json_name: "cachePoint"
+      oneof :kind do
+        optional :text, :string, 1, json_name: "text"
+        optional :image, :message, 2, "llmgateway.v1.Image", json_name: "image"
+        optional :tool_call, :message, 3, "llmgateway.v1.ToolCall", json_name: "toolCall"
+        optional :tool_result, :message, 4, "llmgateway.v1.ToolResult", json_name: "toolResult"
+        optional :thinking, :message, 5, "llmgateway.v1.Thinking", json_name: "thinking"
+      end
+    end
+    add_message "llmgateway.v1.Image" do
+      optional :media_type, :string, 3, json_name: "mediaType"
+      oneof :source do
+        optional :url, :string, 1, json_name: "url"
+        optional :data, :bytes, 2, json_name: "data"
+      end
+    end
+    add_message "llmgateway.v1.ToolCall" do
+      optional :id, :string, 1, json_name: "id"
+      optional :name, :string, 2, json_name: "name"
+      optional :arguments, :string, 3, json_name: "arguments"
+    end
+    add_message "llmgateway.v1.ToolResult" do
+      optional :tool_call_id, :string, 1, json_name: "toolCallId"
+      optional :content, :string, 2, json_name: "content"
+      optional :is_error, :bool, 3, json_name: "isError"
+    end
+    add_message "llmgateway.v1.Thinking" do
+      optional :text, :string, 1, json_name: "text"
+      optional :signature, :string, 2, json_name: "signature"
+      optional :redacted, :string, 3, json_name: "redacted"
+    end
+    add_message "llmgateway.v1.PromptCachePoint" do
+      optional :ttl, :message, 1, "google.protobuf.Duration", json_name: "ttl"
     end
     add_message "llmgateway.v1.GenerationParams" do
       proto3_optional :max_tokens, :int32, 1, json_name: "maxTokens"
@@ -48,6 +117,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :output_tokens, :int32, 2, json_name: "outputTokens"
       optional :cached_input_tokens, :int32, 3, json_name: "cachedInputTokens"
       optional :cache_creation_input_tokens, :int32, 4, json_name: "cacheCreationInputTokens"
+      optional :reasoning_tokens, :int32, 5, json_name: "reasoningTokens"
     end
     add_message "llmgateway.v1.CompleteResponse" do
       optional :id, :string, 1, json_name: "id"
@@ -64,6 +134,19 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :served_from, :enum, 12, "llmgateway.v1.ServedFrom", json_name: "servedFrom"
       optional :step, :enum, 13, "llmgateway.v1.FailoverStep", json_name: "step"
       repeated :failed_attempts, :message, 14, "llmgateway.v1.FailedAttempt", json_name: "failedAttempts"
+      repeated :parts, :message, 15, "llmgateway.v1.Part", json_name: "parts"
+      optional :schema_check, :enum, 16, "llmgateway.v1.SchemaCheck", json_name: "schemaCheck"
+    end
+    add_message "llmgateway.v1.ToolCallDelta" do
+      optional :index, :int32, 1, json_name: "index"
+      optional :id, :string, 2, json_name: "id"
+      optional :name, :string, 3, json_name: "name"
+      optional :arguments, :string, 4, json_name: "arguments"
+    end
+    add_message "llmgateway.v1.ThinkingDelta" do
+      optional :text, :string, 1, json_name: "text"
+      optional :signature, :string, 2, json_name: "signature"
+      optional :redacted, :string, 3, json_name: "redacted"
     end
     add_message "llmgateway.v1.StreamResponse" do
       optional :delta, :string, 1, json_name: "delta"
@@ -82,6 +165,9 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :time_to_first_token, :message, 14, "google.protobuf.Duration", json_name: "timeToFirstToken"
       optional :step, :enum, 15, "llmgateway.v1.FailoverStep", json_name: "step"
       repeated :failed_attempts, :message, 16, "llmgateway.v1.FailedAttempt", json_name: "failedAttempts"
+      optional :tool_call, :message, 17, "llmgateway.v1.ToolCallDelta", json_name: "toolCall"
+      optional :thinking, :message, 18, "llmgateway.v1.ThinkingDelta", json_name: "thinking"
+      optional :schema_check, :enum, 19, "llmgateway.v1.SchemaCheck", json_name: "schemaCheck"
     end
     add_message "llmgateway.v1.FailedAttempt" do
       optional :provider, :string, 1, json_name: "provider"
@@ -184,11 +270,32 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :cost_usd, :double, 6, json_name: "costUsd"
       optional :saved_usd, :double, 7, json_name: "savedUsd"
     end
+    add_enum "llmgateway.v1.ToolChoiceMode" do
+      value :TOOL_CHOICE_MODE_UNSPECIFIED, 0
+      value :TOOL_CHOICE_MODE_AUTO, 1
+      value :TOOL_CHOICE_MODE_NONE, 2
+      value :TOOL_CHOICE_MODE_REQUIRED, 3
+      value :TOOL_CHOICE_MODE_TOOL, 4
+    end
+    add_enum "llmgateway.v1.ResponseFormatType" do
+      value :RESPONSE_FORMAT_TYPE_UNSPECIFIED, 0
+      value :RESPONSE_FORMAT_TYPE_TEXT, 1
+      value :RESPONSE_FORMAT_TYPE_JSON_OBJECT, 2
+      value :RESPONSE_FORMAT_TYPE_JSON_SCHEMA, 3
+    end
+    add_enum "llmgateway.v1.ReasoningEffort" do
+      value :REASONING_EFFORT_UNSPECIFIED, 0
+      value :REASONING_EFFORT_MINIMAL, 1
+      value :REASONING_EFFORT_LOW, 2
+      value :REASONING_EFFORT_MEDIUM, 3
+      value :REASONING_EFFORT_HIGH, 4
+    end
     add_enum "llmgateway.v1.Role" do
       value :ROLE_UNSPECIFIED, 0
       value :ROLE_SYSTEM, 1
       value :ROLE_USER, 2
       value :ROLE_ASSISTANT, 3
+      value :ROLE_TOOL, 4
     end
     add_enum "llmgateway.v1.FinishReason" do
       value :FINISH_REASON_UNSPECIFIED, 0
@@ -203,6 +310,12 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :SERVED_FROM_CACHE_HIT, 2
       value :SERVED_FROM_STALE_CACHE, 3
       value :SERVED_FROM_DEGRADED, 4
+    end
+    add_enum "llmgateway.v1.SchemaCheck" do
+      value :SCHEMA_CHECK_UNSPECIFIED, 0
+      value :SCHEMA_CHECK_NOT_APPLICABLE, 1
+      value :SCHEMA_CHECK_CHECKED, 2
+      value :SCHEMA_CHECK_UNCHECKED, 3
     end
     add_enum "llmgateway.v1.FailoverStep" do
       value :FAILOVER_STEP_UNSPECIFIED, 0
@@ -231,13 +344,26 @@ end
 module Llmgateway
   module V1
     CompleteRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.CompleteRequest").msgclass
+    Tool = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Tool").msgclass
+    JsonSchema = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.JsonSchema").msgclass
+    ToolChoice = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ToolChoice").msgclass
+    ResponseFormat = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ResponseFormat").msgclass
+    Reasoning = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Reasoning").msgclass
     ModelOverride = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ModelOverride").msgclass
     Message = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Message").msgclass
+    Part = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Part").msgclass
+    Image = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Image").msgclass
+    ToolCall = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ToolCall").msgclass
+    ToolResult = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ToolResult").msgclass
+    Thinking = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Thinking").msgclass
+    PromptCachePoint = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.PromptCachePoint").msgclass
     GenerationParams = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.GenerationParams").msgclass
     Caller = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Caller").msgclass
     CacheControl = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.CacheControl").msgclass
     Usage = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Usage").msgclass
     CompleteResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.CompleteResponse").msgclass
+    ToolCallDelta = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ToolCallDelta").msgclass
+    ThinkingDelta = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ThinkingDelta").msgclass
     StreamResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.StreamResponse").msgclass
     FailedAttempt = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.FailedAttempt").msgclass
     FeedbackRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.FeedbackRequest").msgclass
@@ -250,9 +376,13 @@ module Llmgateway
     UsageResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.UsageResponse").msgclass
     UsageRow = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.UsageRow").msgclass
     UsageTotals = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.UsageTotals").msgclass
+    ToolChoiceMode = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ToolChoiceMode").enummodule
+    ResponseFormatType = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ResponseFormatType").enummodule
+    ReasoningEffort = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ReasoningEffort").enummodule
     Role = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Role").enummodule
     FinishReason = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.FinishReason").enummodule
     ServedFrom = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ServedFrom").enummodule
+    SchemaCheck = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.SchemaCheck").enummodule
     FailoverStep = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.FailoverStep").enummodule
     Granularity = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Granularity").enummodule
     UsageDimension = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.UsageDimension").enummodule
