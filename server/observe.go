@@ -17,6 +17,7 @@ import (
 
 	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/protoconv"
 	"github.com/careerpath/llmgateway/routing"
 	"github.com/careerpath/llmgateway/telemetry"
 )
@@ -318,7 +319,7 @@ func (o *observer) annotate(span trace.Span, ob *observation, rec *callRecord, a
 	}
 	in := make([]message, 0, len(ob.req.GetMessages()))
 	for _, m := range ob.req.GetMessages() {
-		in = append(in, message{Role: string(role(m.GetRole())), Parts: []part{{"text", m.GetContent()}}})
+		in = append(in, message{Role: string(protoconv.Role(m.GetRole())), Parts: []part{{"text", m.GetContent()}}})
 	}
 	if b, err := json.Marshal(in); err == nil {
 		span.SetAttributes(attrInputMsgs.String(string(b)))

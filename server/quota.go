@@ -19,7 +19,7 @@ import (
 
 	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
-	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/protoconv"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/telemetry"
 )
@@ -155,10 +155,7 @@ func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteReque
 	if c, ok := auth.FromContext(ctx); ok {
 		client = c
 	}
-	msgs := make([]providers.Message, len(req.GetMessages()))
-	for i, m := range req.GetMessages() {
-		msgs[i] = providers.Message{Role: role(m.GetRole()), Content: m.GetContent()}
-	}
+	msgs := protoconv.Messages(req.GetMessages())
 	out := int64(DefaultReservedOutputTokens)
 	if p := req.GetParams(); p != nil && p.MaxTokens != nil {
 		out = int64(p.GetMaxTokens())

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"math"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/cache"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/protoconv"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/resilience"
@@ -216,11 +216,12 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 		if err != nil {
 			return err
 		}
-		if c.Delta != "" {
+		if c.Delta != "" || c.ToolCall != nil || c.Thinking != nil {
 			if ttft == 0 {
 				ttft = time.Since(start)
 			}
 			msg.Delta = c.Delta
+			msg.ToolCall, msg.Thinking = protoconv.ToolCallDelta(c.ToolCall), protoconv.ThinkingDelta(c.Thinking)
 			if err := ss.Send(&msg); err != nil {
 				return err
 			}
@@ -289,8 +290,8 @@ func completeResponse(ctx context.Context, d *routing.Decision, resp *providers.
 	return &gatewayv1.CompleteResponse{
 		Id:              responseID(resp.ID),
 		Text:            resp.Text,
-		FinishReason:    finishReason(resp.FinishReason),
-		Usage:           usage(resp.Usage),
+		FinishReason:    protoconv.FinishReason(resp.FinishReason),
+		Usage:           protoconv.Usage(resp.Usage),
 		Provider:        a.provider,
 		Model:           modelName(a.model, resp.Model),
 		Route:           d.Route,
@@ -301,6 +302,10 @@ func completeResponse(ctx context.Context, d *routing.Decision, resp *providers.
 		ServedFrom:      a.servedFrom,
 		Step:            a.step,
 		FailedAttempts:  failedAttempts(attempts),
+		Parts:           protoconv.Parts(resp.Parts),
+		// Until providers honour JSON Schema response formats, requests
+		// asking for one are refused before any provider is called.
+		SchemaCheck: gatewayv1.SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE,
 	}
 }
 
@@ -324,6 +329,7 @@ func finalMessage(c *gatewayv1.CompleteResponse, ttft time.Duration) *gatewayv1.
 		TimeToFirstToken: durationpb.New(ttft),
 		Step:             c.Step,
 		FailedAttempts:   c.FailedAttempts,
+		SchemaCheck:      c.SchemaCheck,
 	}
 }
 
@@ -419,10 +425,7 @@ func decide(ctx context.Context, rt *Runtime, req *gatewayv1.CompleteRequest) (d
 // enrichment record, then the caller's messages, with the variant's
 // generation defaults under the caller's own parameters.
 func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest) (*providers.Request, error) {
-	in := make([]providers.Message, len(req.GetMessages()))
-	for i, m := range req.GetMessages() {
-		in[i] = providers.Message{Role: role(m.GetRole()), Content: m.GetContent()}
-	}
+	in := protoconv.Messages(req.GetMessages())
 	msgs, err := d.Messages(routing.Prompt{Vars: req.GetVariables(), Tags: req.GetCaller().GetTags(), Messages: in})
 	if err != nil {
 		return nil, err
@@ -447,40 +450,10 @@ func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest) (*prov
 		p.Stop = gp.GetStop()
 		p.Seed = gp.Seed
 	}
-	return p, nil
-}
-
-func role(r gatewayv1.Role) providers.Role {
-	switch r {
-	case gatewayv1.Role_ROLE_SYSTEM:
-		return providers.RoleSystem
-	case gatewayv1.Role_ROLE_ASSISTANT:
-		return providers.RoleAssistant
+	if err := protoconv.Apply(p, req); err != nil {
+		return nil, err
 	}
-	return providers.RoleUser
-}
-
-func finishReason(f providers.FinishReason) gatewayv1.FinishReason {
-	switch f {
-	case providers.FinishStop:
-		return gatewayv1.FinishReason_FINISH_REASON_STOP
-	case providers.FinishLength:
-		return gatewayv1.FinishReason_FINISH_REASON_LENGTH
-	case providers.FinishContentFilter:
-		return gatewayv1.FinishReason_FINISH_REASON_CONTENT_FILTER
-	case providers.FinishToolCalls:
-		return gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS
-	}
-	return gatewayv1.FinishReason_FINISH_REASON_UNSPECIFIED
-}
-
-func usage(u providers.Usage) *gatewayv1.Usage {
-	return &gatewayv1.Usage{
-		InputTokens:              clamp32(u.InputTokens),
-		OutputTokens:             clamp32(u.OutputTokens),
-		CachedInputTokens:        clamp32(u.CachedInputTokens),
-		CacheCreationInputTokens: clamp32(u.CacheCreationInputTokens),
-	}
+	return p, refuseUnsupported(d.Provider, p)
 }
 
 // modelName prefers the model the provider reports (it may be a dated
@@ -500,16 +473,4 @@ func responseID(upstream string) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "gw-" + hex.EncodeToString(b[:])
-}
-
-// clamp32 narrows a token count for the wire; no single answer comes near
-// the limit, but a corrupt upstream count must not wrap negative.
-func clamp32(n int64) int32 {
-	switch {
-	case n < 0:
-		return 0
-	case n > math.MaxInt32:
-		return math.MaxInt32
-	}
-	return int32(n)
 }
