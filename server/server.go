@@ -132,6 +132,7 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	if opts.Limits.MaxTokens == 0 {
 		opts.Limits.MaxTokens = DefaultLimits.MaxTokens
 	}
+	opts.Limits = opts.Limits.withRichDefaults()
 	if opts.ShutdownGrace == 0 {
 		opts.ShutdownGrace = 30 * time.Second
 	}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // NewValidationInterceptors returns the interceptors that refuse invalid
@@ -42,6 +43,8 @@ type requestValidator struct {
 	lim   Limits
 	// ceiling is what the rules allow at most.
 	ceiling Limits
+	// schemas are the compiled schemas of tools and response formats.
+	schemas *schemacheck.Cache
 }
 
 func newRequestValidator(lim Limits) (*requestValidator, error) {
@@ -55,6 +58,9 @@ func newRequestValidator(lim Limits) (*requestValidator, error) {
 	if lim.MaxTokens > ceiling.MaxTokens {
 		return nil, fmt.Errorf("validation: max tokens %d is above the %d the .proto allows", lim.MaxTokens, ceiling.MaxTokens)
 	}
+	if err := checkRichLimits(lim); err != nil {
+		return nil, err
+	}
 	// The requests are compiled now, so that a broken rule fails the start;
 	// any other message (health checks) is compiled on first use.
 	rules, err := protovalidate.New(protovalidate.WithMessages(
@@ -63,7 +69,7 @@ func newRequestValidator(lim Limits) (*requestValidator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validation: %w", err)
 	}
-	return &requestValidator{rules: rules, lim: lim, ceiling: ceiling}, nil
+	return &requestValidator{rules: rules, lim: lim, ceiling: ceiling, schemas: schemacheck.NewCache(0)}, nil
 }
 
 // ruleCeilings reads the most messages and max_tokens the rules allow.
@@ -109,6 +115,7 @@ func (v *requestValidator) check(m any) error {
 	}
 	if req, ok := msg.(*gatewayv1.CompleteRequest); ok {
 		vs = v.checkLimits(req, vs)
+		vs = v.checkRich(req, vs)
 	}
 	if len(vs) == 0 {
 		return nil

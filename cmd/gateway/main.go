@@ -58,6 +58,10 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		maxBytes  = fs.Int("max-request-bytes", server.DefaultLimits.MaxRequestBytes, "largest accepted request in bytes")
 		maxMsgs   = fs.Int("max-messages", server.DefaultLimits.MaxMessages, "most messages in one request")
 		maxTokens = fs.Int("max-tokens", server.DefaultLimits.MaxTokens, "ceiling for a request's max_tokens")
+		maxTools  = fs.Int("max-tools", server.DefaultLimits.MaxTools, "most tools in one request")
+		maxSchema = fs.Int("max-schema-bytes", server.DefaultLimits.MaxSchemaBytes, "largest JSON Schema (tool parameters, response format) in bytes")
+		maxImage  = fs.Int("max-image-bytes", server.DefaultLimits.MaxImageBytes, "largest inline image in bytes (the request stays within -max-request-bytes)")
+		maxParts  = fs.Int("max-parts", server.DefaultLimits.MaxParts, "most content parts in one message")
 		grace     = fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight calls may finish after SIGTERM")
 		delay     = fs.Duration("shutdown-delay", 0, "after SIGTERM, how long to keep accepting calls with readiness already off, so load balancers can stop sending them (then -shutdown-grace applies)")
 		debounce  = fs.Duration("config-debounce", 250*time.Millisecond, "quiet time after a config file change before reloading")
@@ -155,7 +159,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 
 	srv, err := server.New(server.Options{
 		GRPCAddr: *grpcAddr, HTTPAddr: *httpAddr, AdminAddr: *adminAddr,
-		Limits:          server.Limits{MaxRequestBytes: *maxBytes, MaxMessages: *maxMsgs, MaxTokens: *maxTokens},
+		Limits: server.Limits{MaxRequestBytes: *maxBytes, MaxMessages: *maxMsgs, MaxTokens: *maxTokens,
+			MaxTools: *maxTools, MaxSchemaBytes: *maxSchema, MaxImageBytes: *maxImage, MaxParts: *maxParts},
 		ShutdownGrace:   *grace,
 		ShutdownDelay:   *delay,
 		Logger:          log,
