@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -186,6 +188,28 @@ type Route struct {
 	// serves the route once a USD budget that applies to it is exhausted,
 	// instead of refusing the request.
 	BudgetFallbackVariant string `json:"budget_fallback_variant,omitempty"`
+	// OnSchemaMismatch says what an answer that does not satisfy the
+	// request's JSON Schema (or a tool call whose arguments do not satisfy
+	// its tool's) does: "retry" (the default: a failed attempt, retried
+	// under the provider's retry policy, then failed over), "fail_over"
+	// (straight to the next provider of the chain) or "pass" (returned as
+	// it is, marked unchecked).
+	OnSchemaMismatch string `json:"on_schema_mismatch,omitempty"`
+}
+
+// Values of [Route.OnSchemaMismatch].
+const (
+	OnSchemaMismatchRetry    = "retry"
+	OnSchemaMismatchFailOver = "fail_over"
+	OnSchemaMismatchPass     = "pass"
+)
+
+// SchemaMismatch is the route's on_schema_mismatch, "retry" when unset.
+func (r Route) SchemaMismatch() string {
+	if r.OnSchemaMismatch == "" {
+		return OnSchemaMismatchRetry
+	}
+	return r.OnSchemaMismatch
 }
 
 // RouteCache tunes the answer cache for one route. Requests with
@@ -448,16 +472,20 @@ func (c *Config) ModelFor(provider, name string) (Model, bool) {
 	return c.Providers.Models[i], true
 }
 
-// Cost is the price in US dollars of an answer with usage u. Cached and
-// cache-write input tokens are billed at their own prices when configured,
-// else at the input price.
+// Cost is the price in US dollars of an answer with usage u: [Price.CostNanos]
+// in dollars.
 func (p Price) Cost(u providers.Usage) float64 {
-	cached := float64(u.CachedInputTokens)
-	written := float64(u.CacheCreationInputTokens)
-	plain := float64(u.InputTokens) - cached - written
-	if plain < 0 {
-		plain = 0
-	}
+	return float64(p.CostNanos(u)) / 1e9
+}
+
+// CostNanos is the price in nano-dollars of an answer with usage u,
+// computed in integers and rounded once, to the nearest nano-dollar.
+// Cached and cache-write input tokens are billed at their own prices when
+// configured, else at the input price. Reasoning tokens are part of the
+// output tokens and billed as output. Each price per million tokens is
+// taken to the nano-dollar (nine decimals of a dollar); a cost past the
+// int64 range is clamped.
+func (p Price) CostNanos(u providers.Usage) int64 {
 	cachedPrice, writePrice := p.CachedInputPerMTok, p.CacheWriteInputPerMTok
 	if cachedPrice == 0 {
 		cachedPrice = p.InputPerMTok
@@ -465,6 +493,41 @@ func (p Price) Cost(u providers.Usage) float64 {
 	if writePrice == 0 {
 		writePrice = p.InputPerMTok
 	}
-	return (plain*p.InputPerMTok + cached*cachedPrice + written*writePrice +
-		float64(u.OutputTokens)*p.OutputPerMTok) / 1e6
+	cached, written := max(u.CachedInputTokens, 0), max(u.CacheCreationInputTokens, 0)
+	plain := max(u.InputTokens-cached-written, 0)
+	// The sum of tokens times nano-dollars per million tokens, in 128 bits.
+	var hi, lo uint64
+	for _, t := range []struct {
+		tokens int64
+		price  float64
+	}{{plain, p.InputPerMTok}, {cached, cachedPrice}, {written, writePrice}, {max(u.OutputTokens, 0), p.OutputPerMTok}} {
+		ph, pl := bits.Mul64(uint64(t.tokens), nanosPerMTok(t.price))
+		var carry uint64
+		lo, carry = bits.Add64(lo, pl, 0)
+		hi, _ = bits.Add64(hi, ph, carry)
+	}
+	const million = 1_000_000
+	if hi >= million {
+		return math.MaxInt64
+	}
+	q, r := bits.Div64(hi, lo, million)
+	if r >= million/2 {
+		q++
+	}
+	if q > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(q)
+}
+
+// nanosPerMTok is a price in dollars per million tokens in nano-dollars,
+// 0 for a negative or NaN price.
+func nanosPerMTok(usd float64) uint64 {
+	if !(usd > 0) {
+		return 0
+	}
+	if usd >= math.MaxUint64/1e9 {
+		return math.MaxUint64 / 2
+	}
+	return uint64(math.Round(usd * 1e9))
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,6 +164,39 @@ func TestPriceCost(t *testing.T) {
 	want := 2.1 + 0.06 + 0.375 + 0.15
 	if got := p.Cost(u); got < want-1e-9 || got > want+1e-9 {
 		t.Fatalf("Cost = %v, want %v", got, want)
+	}
+	if got := p.CostNanos(u); got != 2_685_000_000 {
+		t.Fatalf("CostNanos = %d", got)
+	}
+}
+
+func TestPriceCostNanos(t *testing.T) {
+	gpt := Price{InputPerMTok: 0.15, OutputPerMTok: 0.6, CachedInputPerMTok: 0.075}
+	claude := Price{InputPerMTok: 3, OutputPerMTok: 15, CachedInputPerMTok: 0.3, CacheWriteInputPerMTok: 3.75}
+	tests := []struct {
+		name  string
+		price Price
+		usage providers.Usage
+		want  int64
+	}{
+		{"nothing", gpt, providers.Usage{}, 0},
+		// $0.15 per million is 150 nano-dollars a token: 1,234 * 150 + 56 * 600.
+		{"small answer", gpt, providers.Usage{InputTokens: 1234, OutputTokens: 56}, 218_700},
+		{"rounds up once", Price{InputPerMTok: 0.0000015, OutputPerMTok: 0.0000015}, providers.Usage{InputTokens: 500, OutputTokens: 500}, 2},
+		{"rounds down once", Price{InputPerMTok: 0.0000015, OutputPerMTok: 0.0000015}, providers.Usage{InputTokens: 499, OutputTokens: 500}, 1},
+		{"cached input at its price", gpt, providers.Usage{InputTokens: 1000, CachedInputTokens: 800}, 200*150 + 800*75},
+		{"cache write at its price", claude, providers.Usage{InputTokens: 10_000, CacheCreationInputTokens: 10_000}, 37_500_000},
+		// Reasoning tokens are inside the output count: priced once, as output.
+		{"reasoning is output", claude, providers.Usage{InputTokens: 100, OutputTokens: 1000, ReasoningTokens: 900}, 15_300_000},
+		{"no cached price falls back to input", Price{InputPerMTok: 2}, providers.Usage{InputTokens: 500, CachedInputTokens: 500}, 1_000_000},
+		{"corrupt counts", claude, providers.Usage{InputTokens: -5, CachedInputTokens: 10, OutputTokens: -1}, 3000},
+		{"absurd", Price{OutputPerMTok: 1e9}, providers.Usage{OutputTokens: math.MaxInt64}, math.MaxInt64},
+		{"sub-nano prices", Price{InputPerMTok: 0.0000000004}, providers.Usage{InputTokens: 1_000_000}, 0},
+	}
+	for _, tt := range tests {
+		if got := tt.price.CostNanos(tt.usage); got != tt.want {
+			t.Errorf("%s: CostNanos = %d, want %d", tt.name, got, tt.want)
+		}
 	}
 }
 

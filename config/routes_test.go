@@ -106,6 +106,8 @@ func TestRouteValidationErrors(t *testing.T) {
 			`$.routes.career_advice.enrichment.key: lists dataset "job_market"'s key fields in another order`},
 		{"bad on_missing", `, "enrichment": {"dataset": "job_market", "on_missing": "ignore"}`, "", jobMarketFile,
 			`$.routes.career_advice.enrichment.on_missing: must be "skip" or "fail", not "ignore"`},
+		{"bad on_schema_mismatch", `, "on_schema_mismatch": "ignore"`, "", jobMarketFile,
+			`ab_test_config.json: $.routes.career_advice.on_schema_mismatch: must be "retry", "fail_over" or "pass", not "ignore"`},
 		{"template does not parse", "", `, "system_template": "Hello {{.Vars.name"`, jobMarketFile,
 			`ab_test_config.json: $.routes.career_advice.variants[0].system_template: template: system_template:1: unclosed action`},
 		{"template reads an unknown field", "", `, "user_template": "{{.Name}}"`, jobMarketFile,
@@ -263,5 +265,25 @@ func TestDefaultShipsEnrichment(t *testing.T) {
 	}
 	if tab := cfg.Routes.Datasets[r.Enrichment.Dataset].Table; tab == nil || tab.Len() == 0 {
 		t.Fatalf("the default dataset is not loaded: %+v", cfg.Routes.Datasets)
+	}
+}
+
+func TestOnSchemaMismatch(t *testing.T) {
+	for _, v := range []string{"", "retry", "fail_over", "pass"} {
+		extra := ""
+		if v != "" {
+			extra = `, "on_schema_mismatch": "` + v + `"`
+		}
+		cfg, err := loadWith(t, abWith(extra, ""), jobMarketFile)
+		if err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		want := v
+		if want == "" {
+			want = OnSchemaMismatchRetry
+		}
+		if got := cfg.Routes.Routes["career_advice"].SchemaMismatch(); got != want {
+			t.Errorf("%q: SchemaMismatch() = %q", v, got)
+		}
 	}
 }

@@ -139,6 +139,12 @@ func (c *Config) Validate() error {
 		}
 		c.validateExperiment(add, path, r)
 		c.validateEnrichment(add, path, r)
+		switch r.OnSchemaMismatch {
+		case "", OnSchemaMismatchRetry, OnSchemaMismatchFailOver, OnSchemaMismatchPass:
+		default:
+			add(ABTestConfigFile, path+".on_schema_mismatch", "must be %q, %q or %q, not %q",
+				OnSchemaMismatchRetry, OnSchemaMismatchFailOver, OnSchemaMismatchPass, r.OnSchemaMismatch)
+		}
 	}
 	c.validateExperimentIDs(add)
 	c.validateDatasets(add)
