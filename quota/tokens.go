@@ -117,6 +117,32 @@ func (cc *countCache) count(c tokenizer.Codec, content string) (int, error) {
 	return n, nil
 }
 
+// countExact counts the text of messages with c; ok is false when c fails.
+func countExact(c tokenizer.Codec, cc *countCache, messages []providers.Message) (int, bool) {
+	counted := 0
+	for _, m := range messages {
+		k, err := cc.count(c, m.Content)
+		if err != nil {
+			return 0, false
+		}
+		counted += k
+		for _, p := range m.Parts {
+			a, b := partText(p)
+			for _, s := range [2]string{a, b} {
+				if s == "" {
+					continue
+				}
+				k, err := cc.count(c, s)
+				if err != nil {
+					return 0, false
+				}
+				counted += k
+			}
+		}
+	}
+	return counted, true
+}
+
 // EstimateTokens returns the input tokens of a chat request to model.
 // For OpenAI models (gpt-3.5, gpt-4*, gpt-5*, o1/o3/o4) it counts them
 // with the model's BPE encoding (github.com/tiktoken-go/tokenizer, whose
@@ -128,24 +154,25 @@ func (cc *countCache) count(c tokenizer.Codec, content string) (int, error) {
 // contents of 64 bytes or more are remembered (by hash, up to 32,768 per
 // encoding), so that a conversation's history and a repeated system
 // prompt are counted once.
+//
+// Messages of parts count the text of their text parts, tool calls (name
+// and arguments), tool results and thinking the same way, and their
+// images as [ImageTokens] says.
 func EstimateTokens(model string, messages []providers.Message) int {
 	size := 0
+	n := tokensPerReply + tokensPerMessage*len(messages)
 	for _, m := range messages {
 		size += len(m.Content)
-	}
-	n := tokensPerReply + tokensPerMessage*len(messages)
-	if c, cc := codecFor(model); c != nil && size <= maxExactBytes {
-		exact := true
-		counted := 0
-		for _, m := range messages {
-			k, err := cc.count(c, m.Content)
-			if err != nil {
-				exact = false
-				break
+		for _, p := range m.Parts {
+			a, b := partText(p)
+			size += len(a) + len(b)
+			if p.Kind == providers.PartImage && p.Image != nil {
+				n += ImageTokens(model, p.Image)
 			}
-			counted += k
 		}
-		if exact {
+	}
+	if c, cc := codecFor(model); c != nil && size <= maxExactBytes {
+		if counted, ok := countExact(c, cc, messages); ok {
 			return n + counted
 		}
 	}

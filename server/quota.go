@@ -20,6 +20,7 @@ import (
 	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/protoconv"
+	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/telemetry"
 )
@@ -155,7 +156,10 @@ func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteReque
 	if c, ok := auth.FromContext(ctx); ok {
 		client = c
 	}
-	msgs := protoconv.Messages(req.GetMessages())
+	est := &providers.Request{Messages: protoconv.Messages(req.GetMessages())}
+	// Only a schema that cannot be written as JSON fails, and validation
+	// has refused it: the estimate then leaves that schema out.
+	_ = protoconv.Apply(est, req)
 	out := int64(DefaultReservedOutputTokens)
 	if p := req.GetParams(); p != nil && p.MaxTokens != nil {
 		out = int64(p.GetMaxTokens())
@@ -163,7 +167,7 @@ func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteReque
 	qr := quota.Request{
 		Client: client.QuotaGroup, ClientName: client.Name,
 		User: req.GetCaller().GetSubject(), Route: req.GetRoute(),
-		EstimatedTokens: int64(quota.EstimateTokens(req.GetModel().GetModel(), msgs)) + out,
+		EstimatedTokens: int64(quota.EstimateRequestTokens(req.GetModel().GetModel(), est)) + out,
 		Stream:          stream,
 	}
 	res, err := l.Reserve(ctx, qr)
