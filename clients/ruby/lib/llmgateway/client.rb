@@ -1,14 +1,16 @@
 # frozen_string_literal: true
 
 require "grpc"
+require "json"
 require "llmgateway/v1/gateway_services_pb"
+require "llmgateway/rich"
 
 module Llmgateway
   # Client calls the gateway. It is thread-safe: make one per process (see
   # Llmgateway.client) and share it between threads.
   class Client
     ROLES = {
-      "system" => :ROLE_SYSTEM, "user" => :ROLE_USER, "assistant" => :ROLE_ASSISTANT
+      "system" => :ROLE_SYSTEM, "user" => :ROLE_USER, "assistant" => :ROLE_ASSISTANT, "tool" => :ROLE_TOOL
     }.freeze
 
     attr_reader :config
@@ -37,6 +39,27 @@ module Llmgateway
     # route, when the key allows it), force_variant, deadline (seconds,
     # default config.deadline) and metadata (extra gRPC metadata).
     #
+    # Tools and structured answers:
+    #
+    #   c = client.complete(route: "career_advice", messages: "Find me ML jobs in Lisbon",
+    #                       tools: [{ name: "search_jobs", description: "Searches open jobs.",
+    #                                 parameters: { type: "object", properties: { query: { type: "string" } } } }],
+    #                       tool_choice: :auto)
+    #   c.tool_calls # => [#<struct Llmgateway::ToolCall id="call_1", name="search_jobs", arguments="{...}">]
+    #
+    # tools is an Array of { name:, description:, parameters: } (a JSON
+    # Schema Hash, sent as JSON in its key order, or JSON text);
+    # tool_choice :auto, :none, :required or a tool's name;
+    # parallel_tool_calls true or false; response_format :text,
+    # :json_object or { schema:, name:, strict: } (see complete_json);
+    # reasoning :minimal, :low, :medium, :high or a budget of thinking tokens.
+    # A message may carry parts instead of text: content as an Array of
+    # parts (see Llmgateway::Rich.part: text, images, tool calls and
+    # results, thinking, cache breakpoints), an assistant message its
+    # tool_calls (the ToolCalls of an earlier Completion), a role :tool
+    # message a tool_call_id with the result as content; cache: true (or a
+    # TTL in seconds) makes a message a prompt-cache breakpoint.
+    #
     # It raises a subclass of Llmgateway::Error when the gateway refuses or
     # fails.
     def complete(messages:, route: nil, user: nil, variables: {}, deadline: nil, metadata: {}, **options)
@@ -56,20 +79,38 @@ module Llmgateway
     # If the block raises (e.g. the browser went away), the call is
     # canceled, so the gateway stops generating, and the error propagates
     # unchanged.
-    def stream(messages:, route: nil, user: nil, variables: {}, deadline: nil, metadata: {}, **options)
+    #
+    # on_tool_call, when given, is called with each tool-call delta (a
+    # Llmgateway::V1::ToolCallDelta: index, and id and name on a call's
+    # first delta, then argument fragments); on_thinking with each
+    # thinking delta. Either way the Completion's tool_calls and thinking
+    # hold them whole.
+    def stream(messages:, route: nil, user: nil, variables: {}, deadline: nil, metadata: {},
+               on_tool_call: nil, on_thinking: nil, **options)
       raise ArgumentError, "stream needs a block to receive the text" unless block_given?
 
       request = build_request(route, messages, user, variables, options)
       deadline = deadline_at(deadline || config.stream_deadline)
       op = @stub.stream(request, deadline: deadline, metadata: call_metadata(metadata), return_op: true)
       text = +""
+      calls = StreamedParts.new
       final = nil
       begin
         rescue_grpc(deadline) do
           op.execute.each do |msg|
             if msg.done
               final = msg
-            elsif !msg.delta.empty?
+              next
+            end
+            if msg.tool_call
+              calls.add_tool_call(msg.tool_call)
+              on_tool_call&.call(msg.tool_call)
+            end
+            if msg.thinking
+              calls.add_thinking(msg.thinking)
+              on_thinking&.call(msg.thinking)
+            end
+            unless msg.delta.empty?
               text << msg.delta
               yield msg.delta
             end
@@ -80,7 +121,36 @@ module Llmgateway
       end
       raise Unavailable.new("the stream ended without its final message", code: :unavailable) unless final
 
-      Completion.from_proto(final, text: text, headers: op.metadata.to_h)
+      Completion.from_proto(final, text: text, headers: op.metadata.to_h, tool_calls: calls.tool_calls,
+                                   thinking: calls.thinking)
+    end
+
+    # complete_json asks for an answer that satisfies a JSON Schema and
+    # returns it parsed, as a Hash with String keys. The gateway checks the
+    # answer against the schema; the Completion is yielded, when a block is
+    # given, for its usage and cost.
+    #
+    #   plan = client.complete_json(route: "career_plan", messages: "Plan my move into ML engineering",
+    #                               schema: CAREER_PLAN_SCHEMA, name: "career_plan")
+    #
+    # schema is a Hash (sent as JSON in its key order) or JSON text; name
+    # names it for the vendor; strict (default true) asks vendors that can
+    # to constrain generation to it. It takes complete's other arguments
+    # and raises InvalidAnswer when the answer is not JSON.
+    def complete_json(schema:, name: "response", strict: true, **args)
+      c = complete(**args, response_format: { schema: schema, name: name, strict: strict })
+      yield c if block_given?
+      begin
+        JSON.parse(c.text)
+      rescue JSON::ParserError => e
+        raise InvalidAnswer.new("the answer is not JSON: #{e.message}", code: :invalid_answer)
+      end
+    end
+
+    # request_for returns the Llmgateway::V1::CompleteRequest that complete
+    # and stream would send for these arguments, without sending it.
+    def request_for(messages:, route: nil, user: nil, variables: {}, **options)
+      build_request(route, messages, user, variables, options)
     end
 
     # feedback records the end user's verdict on an answer, by its id
@@ -125,6 +195,11 @@ module Llmgateway
         request.model = Llmgateway::V1::ModelOverride.new(provider: model.fetch(:provider).to_s,
                                                           model: model.fetch(:model).to_s)
       end
+      request.tools += Rich.tools(opts.delete(:tools)) if opts.key?(:tools)
+      request.tool_choice = Rich.tool_choice(opts.delete(:tool_choice)) if opts.key?(:tool_choice)
+      request.parallel_tool_calls = opts.delete(:parallel_tool_calls) ? true : false if opts.key?(:parallel_tool_calls)
+      request.response_format = Rich.response_format(opts.delete(:response_format)) if opts.key?(:response_format)
+      request.reasoning = Rich.reasoning(opts.delete(:reasoning)) if opts.key?(:reasoning)
       cache_ttl = opts.delete(:cache_ttl)
       cache_bypass = opts.delete(:cache_bypass)
       if cache_ttl || cache_bypass
@@ -140,12 +215,50 @@ module Llmgateway
       return [Llmgateway::V1::Message.new(role: :ROLE_USER, content: messages)] if messages.is_a?(String)
 
       Array(messages).map do |m|
-        m = m.to_h.transform_keys(&:to_s)
-        role = ROLES[m["role"].to_s] or
-          raise ArgumentError, "message role must be one of #{ROLES.keys.join(', ')}, not #{m['role'].inspect}"
-        Llmgateway::V1::Message.new(role: role, content: m["content"].to_s)
+        m = m.to_h.transform_keys(&:to_sym)
+        role = ROLES[m[:role].to_s] or
+          raise ArgumentError, "message role must be one of #{ROLES.keys.join(', ')}, not #{m[:role].inspect}"
+        parts = Rich.parts(m)
+        msg = if parts.empty?
+                Llmgateway::V1::Message.new(role: role, content: m[:content].to_s)
+              else
+                Llmgateway::V1::Message.new(role: role, parts: parts)
+              end
+        msg.cache_point = Rich.cache_point(m[:cache]) if m[:cache]
+        msg
       end
     end
+
+    # StreamedParts puts a stream's tool-call and thinking deltas together.
+    class StreamedParts
+      def initialize
+        @calls = []
+        @thinking = nil
+      end
+
+      def add_tool_call(delta)
+        call = (@calls[delta.index] ||= ToolCall.new(id: +"", name: +"", arguments: +""))
+        call.id << delta.id
+        call.name << delta.name
+        call.arguments << delta.arguments
+      end
+
+      def add_thinking(delta)
+        @thinking ||= Thinking.new(text: +"", signature: +"", redacted: +"")
+        @thinking.text << delta.text
+        @thinking.signature << delta.signature
+        @thinking.redacted << delta.redacted
+      end
+
+      def tool_calls
+        @calls.compact
+      end
+
+      def thinking
+        @thinking ? [@thinking] : []
+      end
+    end
+    private_constant :StreamedParts
 
     def stringify(hash)
       hash.to_h.to_h { |k, v| [k.to_s, v.to_s] }

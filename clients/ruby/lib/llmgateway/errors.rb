@@ -54,6 +54,9 @@ module Llmgateway
   # file and JSON path.
   class ConfigError < Error; end
 
+  # InvalidAnswer is an answer complete_json cannot parse as JSON.
+  class InvalidAnswer < Error; end
+
   # InvalidArgument is a request the gateway refused as invalid: every bad
   # field is in field_violations. Unknown routes and models, missing
   # template variables and prompts too long for the model are reported so.
