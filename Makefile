@@ -184,7 +184,7 @@ fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run i
 # ---- clients ---------------------------------------------------------------
 
 .PHONY: test-clients
-test-clients: test-ruby test-grpcurl ## The Ruby client's and the README's grpcurl tests against a live gateway.
+test-clients: test-ruby test-grpcurl ## The Ruby client's tests and docs/api.md's grpcurl commands against a live gateway.
 
 .PHONY: test-ruby
 test-ruby: system-deps build ## The Ruby client's tests (minitest) against a live bin/gateway.
@@ -192,8 +192,8 @@ test-ruby: system-deps build ## The Ruby client's tests (minitest) against a liv
 	  -e 'Dir["clients/ruby/test/*_test.rb"].sort.each { |f| require File.expand_path(f) }'
 
 .PHONY: test-grpcurl
-test-grpcurl: build $(BIN)/.grpcurl-$(GRPCURL_VERSION) ## Run the README's grpcurl commands verbatim against a live gateway.
-	LLMGW_TEST_GATEWAY=$(BIN)/gateway go test -count=1 -run '^TestREADMEGrpcurl$$' ./cmd/gateway/
+test-grpcurl: build $(BIN)/.grpcurl-$(GRPCURL_VERSION) ## Run docs/api.md's grpcurl commands verbatim against a live gateway.
+	LLMGW_TEST_GATEWAY=$(BIN)/gateway go test -count=1 -run '^TestDocsGrpcurl$$' ./cmd/gateway/
 
 # The load harness's flags, e.g. BENCH_FLAGS='-paths grpc-miss,floor -compare bench/results/latest.json'.
 BENCH_FLAGS ?=
