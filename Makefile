@@ -131,6 +131,17 @@ lint: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) ## gofmt, go v
 	  echo "buf breaking --against main"; buf breaking --against '.git#branch=main'; \
 	fi
 
+# The inner loop's tests: -short skips the soak-like ones (the chaos soak,
+# the load harness's end-to-end run); results of unchanged packages come
+# from the test cache (add -count=1 to run them all again).
+CHECK_TEST_FLAGS ?= -race -short -timeout=10m
+
+.PHONY: check
+check: system-deps ## The fast inner loop: go build, lint, Go tests with -race and -short (no chaos soak, fuzzing, client suites, govulncheck).
+	go build ./...
+	$(MAKE) --no-print-directory lint
+	go test $(CHECK_TEST_FLAGS) $$(go list ./... | grep -v '/internal/chaos$$')
+
 .PHONY: test
 test: system-deps check-generate lint check-deploy ## Everything CI runs: generated-code drift, lint, deploy files, all tests with -race, govulncheck.
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/internal/chaos$$')
