@@ -69,6 +69,11 @@ module Llmgateway
       client.stream(...)
     end
 
+    # complete_json is Llmgateway.client.complete_json.
+    def complete_json(...)
+      client.complete_json(...)
+    end
+
     # feedback is Llmgateway.client.feedback.
     def feedback(...)
       client.feedback(...)
