@@ -453,7 +453,10 @@ func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest) (*prov
 	if err := protoconv.Apply(p, req); err != nil {
 		return nil, err
 	}
-	return p, refuseUnsupported(d.Provider, p)
+	if err := refuseUnsupported(d.Provider, p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // modelName prefers the model the provider reports (it may be a dated
