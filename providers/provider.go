@@ -142,13 +142,23 @@ type Response struct {
 	Model string
 	// Text is the answer: all of its text parts, concatenated.
 	Text string
-	// Parts are the answer in order (text, tool calls, thinking) when it is
-	// more than text; nil for a text-only answer, which Text holds whole.
-	Parts []Part
+	// Parts, when non-nil, are the answer in order (text, tool calls,
+	// thinking) when it is more than text; nil for a text-only answer,
+	// which Text holds whole. A pointer, so that a Response stays
+	// comparable with ==; see [Response.PartList].
+	Parts *[]Part
 	// FinishReason says why generation stopped.
 	FinishReason FinishReason
 	// Usage counts the tokens.
 	Usage Usage
+}
+
+// PartList is the answer's parts, nil for a text-only answer.
+func (r *Response) PartList() []Part {
+	if r.Parts == nil {
+		return nil
+	}
+	return *r.Parts
 }
 
 // Chunk is one step of a [Stream].

@@ -36,7 +36,7 @@ func FuzzMessagesVariablesAreData(f *testing.F) {
 			userMsg,
 		}
 		if !equalMessages(got, want) {
-			t.Fatalf("messages =\n%q\nwant\n%q", got, want)
+			t.Fatalf("messages =\n%+v\nwant\n%+v", got, want)
 		}
 	})
 }

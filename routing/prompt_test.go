@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -84,7 +85,7 @@ func TestMessages(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !equalMessages(got, tt.want) {
-				t.Fatalf("messages =\n%q\nwant\n%q", got, tt.want)
+				t.Fatalf("messages =\n%+v\nwant\n%+v", got, tt.want)
 			}
 		})
 	}
@@ -182,8 +183,8 @@ func TestEnrichment(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if len(got) != 2 || got[0].Content != tt.want || got[1] != userMsg {
-				t.Fatalf("messages = %q, want system %q", got, tt.want)
+			if len(got) != 2 || got[0].Content != tt.want || !reflect.DeepEqual(got[1], userMsg) {
+				t.Fatalf("messages = %+v, want system %q", got, tt.want)
 			}
 		})
 	}
@@ -216,7 +217,7 @@ func TestEnrichmentRecordData(t *testing.T) {
 	}, &config.Enrichment{Dataset: "job_market"})
 	got, err := d.Messages(Prompt{Vars: map[string]string{"occupation_code": "15-1252", "region": "US-CA"}})
 	if err != nil || got[0].Content != "173780:[Los Angeles][San Jose]" {
-		t.Fatalf("messages = %q, %v", got, err)
+		t.Fatalf("messages = %+v, %v", got, err)
 	}
 	if n, ok := mustRecord(t, d, "15-1252", "US-CA")["median_salary"].(json.Number); !ok || n.String() != "173780" {
 		t.Fatalf("median_salary = %#v", n)

@@ -302,7 +302,7 @@ func completeResponse(ctx context.Context, d *routing.Decision, resp *providers.
 		ServedFrom:      a.servedFrom,
 		Step:            a.step,
 		FailedAttempts:  failedAttempts(attempts),
-		Parts:           protoconv.Parts(resp.Parts),
+		Parts:           protoconv.Parts(resp.PartList()),
 		// Until providers honour JSON Schema response formats, requests
 		// asking for one are refused before any provider is called.
 		SchemaCheck: gatewayv1.SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE,
