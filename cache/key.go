@@ -63,10 +63,14 @@ func NewKey(p KeyParts) Key {
 //	opt float temperature, opt float top_p
 //	uvarint stop count, then str per stop sequence
 //	opt int seed
+//	then, only for a request with parts, tools, a tool choice, a response
+//	format or reasoning, the rich section (see appendRich)
 //
 // where str is a uvarint byte length and the bytes, and opt is 0 for
 // absent or 1 followed by 8 big-endian bytes (an IEEE 754 float has -0
-// folded into +0).
+// folded into +0). Every field is self-delimiting, so a text-only
+// encoding (which ends after the seed) never equals a rich one, and text
+// requests keep the keys they had before requests had parts.
 func appendKey(b []byte, p *KeyParts) []byte {
 	r := p.Request
 	if r == nil {
@@ -96,6 +100,9 @@ func appendKey(b []byte, p *KeyParts) []byte {
 		b = append(b, 1)
 		b = binary.BigEndian.AppendUint64(b, uint64(*r.Seed))
 	}
+	if rich(r) {
+		b = appendRich(b, r)
+	}
 	return b
 }
 
@@ -116,7 +123,12 @@ func keyLen(p *KeyParts) int {
 	for _, s := range r.Stop {
 		n += strLen(s)
 	}
-	return n + 9 // seed
+	n += 9 // seed
+	if rich(r) {
+		// Rare enough to be measured by encoding it.
+		n += len(appendRich(nil, r))
+	}
+	return n
 }
 
 func keyModel(p *KeyParts) string {

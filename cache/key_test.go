@@ -48,6 +48,7 @@ func TestKeyGolden(t *testing.T) {
 func TestKeyCoversRequest(t *testing.T) {
 	known := []string{
 		"Model", "Messages", "MaxTokens", "Temperature", "TopP", "Stop", "Seed", // in the key
+		"Tools", "ToolChoice", "ParallelToolCalls", "ResponseFormat", "Reasoning", // in its rich section
 		"User", // forwarded for abuse monitoring; does not change the answer
 	}
 	var fields []string
@@ -59,8 +60,13 @@ func TestKeyCoversRequest(t *testing.T) {
 	if !slices.Equal(fields, known) {
 		t.Errorf("providers.Request has fields %v, the key knows %v", fields, known)
 	}
-	if n := reflect.TypeFor[providers.Message]().NumField(); n != 2 {
-		t.Errorf("providers.Message has %d fields, the key knows Role and Content", n)
+	// Role and Content in the key, Parts in its rich section; CachePoint
+	// changes what the vendor caches, not the answer.
+	if n := reflect.TypeFor[providers.Message]().NumField(); n != 4 {
+		t.Errorf("providers.Message has %d fields, the key knows Role, Content, Parts and CachePoint", n)
+	}
+	if n := reflect.TypeFor[providers.Part]().NumField(); n != 7 {
+		t.Errorf("providers.Part has %d fields, the key knows Kind, Text, Image, ToolCall, ToolResult, Thinking and CachePoint", n)
 	}
 }
 
