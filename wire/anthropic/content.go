@@ -1,0 +1,157 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"unicode/utf8"
+)
+
+// Block is one content block. Type says which of the other fields belong
+// to it; MarshalJSON writes exactly those.
+type Block struct {
+	Type Type `json:"type"`
+	// Text is a text block's text.
+	Text string `json:"text,omitempty"`
+	// Thinking and Signature are a thinking block's reasoning and its
+	// signature; Data is a redacted_thinking block's opaque payload.
+	Thinking  string `json:"thinking,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	Data      string `json:"data,omitempty"`
+	// ID, Name and Input are a tool_use block's call.
+	ID    string          `json:"id,omitempty"`
+	Name  string          `json:"name,omitempty"`
+	Input json.RawMessage `json:"input,omitempty"`
+	// ToolUseID, Content and IsError are a tool_result block's answer;
+	// Content is raw (a string or blocks) until the gateway carries tools.
+	ToolUseID string          `json:"tool_use_id,omitempty"`
+	Content   json.RawMessage `json:"content,omitempty"`
+	IsError   bool            `json:"is_error,omitempty"`
+	// Source is an image block's image, raw until the gateway carries
+	// images.
+	Source json.RawMessage `json:"source,omitempty"`
+	// CacheControl marks a prompt-cache breakpoint after this block.
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
+}
+
+// CacheControl is a prompt-cache breakpoint.
+type CacheControl struct {
+	// Type is "ephemeral".
+	Type string `json:"type"`
+	// TTL is "5m" or "1h"; empty is the API's default.
+	TTL string `json:"ttl,omitempty"`
+}
+
+// MarshalJSON implements json.Marshaler: a block has the fields of its
+// type, empty ones included (a stream's thinking block starts with empty
+// thinking and signature).
+func (b Block) MarshalJSON() ([]byte, error) {
+	type plain Block // without this method
+	switch b.Type {
+	case BlockText:
+		return json.Marshal(struct {
+			Type         Type          `json:"type"`
+			Text         string        `json:"text"`
+			CacheControl *CacheControl `json:"cache_control,omitempty"`
+		}{b.Type, b.Text, b.CacheControl})
+	case BlockThinking:
+		return json.Marshal(struct {
+			Type      Type   `json:"type"`
+			Thinking  string `json:"thinking"`
+			Signature string `json:"signature"`
+		}{b.Type, b.Thinking, b.Signature})
+	case BlockToolUse:
+		input := b.Input
+		if input == nil {
+			input = json.RawMessage("{}")
+		}
+		return json.Marshal(struct {
+			Type         Type            `json:"type"`
+			ID           string          `json:"id"`
+			Name         string          `json:"name"`
+			Input        json.RawMessage `json:"input"`
+			CacheControl *CacheControl   `json:"cache_control,omitempty"`
+		}{b.Type, b.ID, b.Name, input, b.CacheControl})
+	}
+	return json.Marshal(plain(b))
+}
+
+// Content is a message's content, or the system prompt: a JSON string, or
+// an array of blocks. Blocks is non-nil exactly when it was (or is to be
+// sent as) an array; otherwise Text holds the string.
+type Content struct {
+	// Text is the content when it is a string.
+	Text string
+	// Blocks is the content when it is an array.
+	Blocks []Block
+}
+
+// ErrContent is the decoding error of a content that is neither a string,
+// an array nor null.
+var ErrContent = errors.New("content must be a string or an array of content blocks")
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (c *Content) UnmarshalJSON(data []byte) error {
+	*c = Content{}
+	switch {
+	case len(data) == 0 || data[0] == 'n': // null
+		return nil
+	case data[0] == '"':
+		inner := data[1 : len(data)-1]
+		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			c.Text = string(inner)
+			return nil
+		}
+		return json.Unmarshal(data, &c.Text)
+	case data[0] == '[':
+		c.Blocks = []Block{}
+		return json.Unmarshal(data, &c.Blocks)
+	}
+	return ErrContent
+}
+
+// MarshalJSON implements json.Marshaler.
+func (c Content) MarshalJSON() ([]byte, error) {
+	if c.Blocks != nil {
+		return json.Marshal(c.Blocks)
+	}
+	return json.Marshal(c.Text)
+}
+
+// IsZero reports whether c is empty, for omitzero.
+func (c Content) IsZero() bool { return c.Text == "" && c.Blocks == nil }
+
+// String is the content's text: the string, or the text blocks joined with
+// newlines. Blocks of other types are left out; see [Content.NonText].
+func (c *Content) String() string {
+	if c.Blocks == nil {
+		return c.Text
+	}
+	if len(c.Blocks) == 1 && c.Blocks[0].Type == BlockText {
+		return c.Blocks[0].Text
+	}
+	var b strings.Builder
+	first := true
+	for i := range c.Blocks {
+		if c.Blocks[i].Type != BlockText {
+			continue
+		}
+		if !first {
+			b.WriteByte('\n')
+		}
+		first = false
+		b.WriteString(c.Blocks[i].Text)
+	}
+	return b.String()
+}
+
+// NonText returns the index of the first block that is not text, or -1.
+func (c *Content) NonText() int {
+	for i := range c.Blocks {
+		if c.Blocks[i].Type != BlockText {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,164 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+
+	"github.com/careerpath/llmgateway/providers/wirejson"
+)
+
+// The message roles.
+const (
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+)
+
+// MessagesRequest is a Messages API request body (POST /v1/messages).
+// Optional scalars are pointers so that "not set" stays apart from zero.
+// Features the gateway does not act on yet are kept as raw JSON, so that
+// a decoded request still says whether the caller used them.
+type MessagesRequest struct {
+	Model string `json:"model"`
+	// MaxTokens is required by the API.
+	MaxTokens *int64 `json:"max_tokens,omitempty"`
+	// System is the system prompt, a string or text blocks.
+	System        Content        `json:"system,omitzero"`
+	Messages      []MessageParam `json:"messages"`
+	Temperature   *float64       `json:"temperature,omitempty"`
+	TopP          *float64       `json:"top_p,omitempty"`
+	TopK          *int64         `json:"top_k,omitempty"`
+	StopSequences []string       `json:"stop_sequences,omitempty"`
+	Metadata      *Metadata      `json:"metadata,omitempty"`
+	Stream        bool           `json:"stream,omitempty"`
+	Thinking      *Thinking      `json:"thinking,omitempty"`
+
+	Tools      json.RawMessage `json:"tools,omitempty"`
+	ToolChoice json.RawMessage `json:"tool_choice,omitempty"`
+	MCPServers json.RawMessage `json:"mcp_servers,omitempty"`
+}
+
+// MessageParam is one turn of a request.
+type MessageParam struct {
+	Role    string  `json:"role"`
+	Content Content `json:"content"`
+}
+
+// Metadata describes the request.
+type Metadata struct {
+	// UserID is an opaque end-user identifier.
+	UserID string `json:"user_id,omitempty"`
+}
+
+// Thinking configures extended thinking.
+type Thinking struct {
+	// Type is "enabled" or "disabled".
+	Type string `json:"type"`
+	// BudgetTokens caps the thinking of an enabled configuration.
+	BudgetTokens int64 `json:"budget_tokens,omitempty"`
+}
+
+// InUse reports whether a raw field asks for a feature: any value but
+// absent, null, false, "" or an empty array or object.
+func InUse(raw json.RawMessage) bool {
+	b := bytes.TrimSpace(raw)
+	switch string(b) {
+	case "", "null", "false", `""`:
+		return false
+	}
+	empty := len(b) >= 2 && (b[0] == '[' || b[0] == '{') && len(bytes.TrimSpace(b[1:len(b)-1])) == 0
+	return !empty
+}
+
+// AppendJSON appends r as JSON. Requests with string contents and the
+// common tuning fields are written by hand, in the field order of
+// [MessagesRequest], without allocating; any other request goes through
+// encoding/json, which writes the same bytes.
+func (r *MessagesRequest) AppendJSON(b []byte) ([]byte, error) {
+	if !r.simple() {
+		return marshal(b, r)
+	}
+	b = append(b, `{"model":`...)
+	b = wirejson.AppendString(b, r.Model)
+	if r.MaxTokens != nil {
+		b = append(b, `,"max_tokens":`...)
+		b = strconv.AppendInt(b, *r.MaxTokens, 10)
+	}
+	if r.System.Text != "" {
+		b = append(b, `,"system":`...)
+		b = wirejson.AppendString(b, r.System.Text)
+	}
+	b = append(b, `,"messages":[`...)
+	for i := range r.Messages {
+		m := &r.Messages[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"role":`...)
+		b = wirejson.AppendString(b, m.Role)
+		b = append(b, `,"content":`...)
+		b = wirejson.AppendString(b, m.Content.Text)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	if r.Temperature != nil {
+		b = append(b, `,"temperature":`...)
+		b = wirejson.AppendFloat(b, *r.Temperature)
+	}
+	if r.TopP != nil {
+		b = append(b, `,"top_p":`...)
+		b = wirejson.AppendFloat(b, *r.TopP)
+	}
+	if r.TopK != nil {
+		b = append(b, `,"top_k":`...)
+		b = strconv.AppendInt(b, *r.TopK, 10)
+	}
+	if len(r.StopSequences) > 0 {
+		b = append(b, `,"stop_sequences":[`...)
+		for i, s := range r.StopSequences {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wirejson.AppendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	if r.Metadata != nil {
+		b = append(b, `,"metadata":{`...)
+		if r.Metadata.UserID != "" {
+			b = append(b, `"user_id":`...)
+			b = wirejson.AppendString(b, r.Metadata.UserID)
+		}
+		b = append(b, '}')
+	}
+	if r.Stream {
+		b = append(b, `,"stream":true`...)
+	}
+	return append(b, '}'), nil
+}
+
+// simple reports whether the hand-written encoder covers r.
+func (r *MessagesRequest) simple() bool {
+	if r.System.Blocks != nil || r.Messages == nil || r.Thinking != nil ||
+		r.Tools != nil || r.ToolChoice != nil || r.MCPServers != nil {
+		return false
+	}
+	for i := range r.Messages {
+		if r.Messages[i].Content.Blocks != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// marshal encodes v as encoding/json does, without HTML escaping (the
+// hand-written encoders do not escape <, > and & either).
+func marshal(dst []byte, v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return dst, err
+	}
+	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...), nil
+}

@@ -1,0 +1,108 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+
+	"github.com/careerpath/llmgateway/providers/wirejson"
+)
+
+// marshal encodes v as encoding/json does, without HTML escaping (the
+// hand-written encoders do not escape <, > and & either).
+func marshal(dst []byte, v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return dst, err
+	}
+	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...), nil
+}
+
+// AppendJSON appends r as JSON. Requests that use only text messages and
+// the common tuning fields are written by hand, in the field order of
+// [ChatRequest], without allocating; any other request goes through
+// encoding/json, which writes the same bytes.
+func (r *ChatRequest) AppendJSON(b []byte) ([]byte, error) {
+	if !r.simple() {
+		return marshal(b, r)
+	}
+	b = append(b, `{"model":`...)
+	b = wirejson.AppendString(b, r.Model)
+	b = append(b, `,"messages":[`...)
+	for i := range r.Messages {
+		m := &r.Messages[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"role":`...)
+		b = wirejson.AppendString(b, m.Role)
+		b = append(b, `,"content":`...)
+		b = wirejson.AppendString(b, m.Content.Text)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	b = appendOptInt(b, `,"max_tokens":`, r.MaxTokens)
+	b = appendOptInt(b, `,"max_completion_tokens":`, r.MaxCompletionTokens)
+	if r.Temperature != nil {
+		b = append(b, `,"temperature":`...)
+		b = wirejson.AppendFloat(b, *r.Temperature)
+	}
+	if r.TopP != nil {
+		b = append(b, `,"top_p":`...)
+		b = wirejson.AppendFloat(b, *r.TopP)
+	}
+	if len(r.Stop) > 0 {
+		b = append(b, `,"stop":[`...)
+		for i, s := range r.Stop {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wirejson.AppendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	b = appendOptInt(b, `,"seed":`, r.Seed)
+	if r.User != "" {
+		b = append(b, `,"user":`...)
+		b = wirejson.AppendString(b, r.User)
+	}
+	if r.SafetyIdentifier != "" {
+		b = append(b, `,"safety_identifier":`...)
+		b = wirejson.AppendString(b, r.SafetyIdentifier)
+	}
+	if r.Stream {
+		b = append(b, `,"stream":true`...)
+	}
+	if r.StreamOptions != nil {
+		b = append(b, `,"stream_options":{"include_usage":`...)
+		b = strconv.AppendBool(b, r.StreamOptions.IncludeUsage)
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
+// simple reports whether the hand-written encoder covers r.
+func (r *ChatRequest) simple() bool {
+	if r.N != nil || r.ResponseFormat != nil || r.Modalities != nil || r.Messages == nil ||
+		r.Logprobs != nil || r.Tools != nil || r.ToolChoice != nil || r.ParallelToolCalls != nil ||
+		r.Functions != nil || r.Audio != nil || r.WebSearchOptions != nil {
+		return false
+	}
+	for i := range r.Messages {
+		m := &r.Messages[i]
+		if m.Content.Parts != nil || m.Name != "" || m.ToolCalls != nil || m.ToolCallID != "" || m.FunctionCall != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func appendOptInt(b []byte, key string, v *int64) []byte {
+	if v == nil {
+		return b
+	}
+	b = append(b, key...)
+	return strconv.AppendInt(b, *v, 10)
+}
