@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 
@@ -11,24 +12,77 @@ import (
 const Done = "[DONE]"
 
 // ChatCompletionChunk is one event of a streamed answer.
+//
+// The fields every chunk of a stream repeats are [Repeated] strings, and
+// the opaque ones raw JSON, so that decoding a stream into one reused
+// value allocates little more than the text itself.
 type ChatCompletionChunk struct {
-	ID                string        `json:"id"`
-	Object            string        `json:"object"`
+	ID                Repeated      `json:"id"`
+	Object            Repeated      `json:"object"`
 	Created           int64         `json:"created"`
-	Model             string        `json:"model"`
-	ServiceTier       string        `json:"service_tier,omitempty"`
-	SystemFingerprint string        `json:"system_fingerprint,omitempty"`
+	Model             Repeated      `json:"model"`
+	ServiceTier       Repeated      `json:"service_tier,omitempty"`
+	SystemFingerprint Repeated      `json:"system_fingerprint,omitempty"`
 	Choices           []ChunkChoice `json:"choices"`
 	// Usage is null on every chunk but the last one of a stream that asked
 	// for it (stream_options.include_usage).
 	Usage *Usage `json:"usage,omitempty"`
-	// Obfuscation pads chunks to hide their length.
-	Obfuscation string `json:"obfuscation,omitempty"`
+	// Obfuscation is a string that pads chunks to hide their length,
+	// kept raw.
+	Obfuscation json.RawMessage `json:"obfuscation,omitempty"`
 	// PromptFilterResults is Azure OpenAI's content-filter report.
 	PromptFilterResults json.RawMessage `json:"prompt_filter_results,omitempty"`
 	// Error is the mid-stream error event {"error": {...}}; see
 	// [ParseError].
 	Error json.RawMessage `json:"error,omitempty"`
+}
+
+// Repeated is a string that every chunk of a stream repeats (id, model,
+// fingerprint). Decoding the value it already holds keeps it without
+// allocating.
+type Repeated string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (r *Repeated) UnmarshalJSON(b []byte) error {
+	if n := len(b); n >= 2 && b[0] == '"' && string(b[1:n-1]) == string(*r) && bytes.IndexByte(b, '\\') < 0 {
+		return nil
+	}
+	if string(b) == "null" {
+		*r = ""
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*r = Repeated(s)
+	return nil
+}
+
+// Reset clears c for decoding the next chunk of the same stream into it,
+// keeping its buffers: the repeated strings and the pointer to the delta's
+// content stay (an absent field then reads as the previous chunk's value).
+func (c *ChatCompletionChunk) Reset() {
+	choices := c.Choices[:cap(c.Choices)]
+	for i := range choices {
+		ch := &choices[i]
+		content := ch.Delta.Content
+		if content != nil {
+			*content = ""
+		}
+		*ch = ChunkChoice{
+			Logprobs:             ch.Logprobs[:0],
+			ContentFilterResults: ch.ContentFilterResults[:0],
+			Delta:                Delta{Content: content, ToolCalls: ch.Delta.ToolCalls[:0]},
+		}
+	}
+	*c = ChatCompletionChunk{
+		ID: c.ID, Object: c.Object, Model: c.Model, ServiceTier: c.ServiceTier, SystemFingerprint: c.SystemFingerprint,
+		Choices:             c.Choices[:0],
+		Obfuscation:         c.Obfuscation[:0],
+		PromptFilterResults: c.PromptFilterResults[:0],
+		Error:               c.Error[:0],
+	}
 }
 
 // ChunkChoice is one choice's step in a chunk.
