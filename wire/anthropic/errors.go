@@ -50,15 +50,9 @@ func StatusOf(errorType string) int {
 }
 
 // TypeForStatus is the error type for an HTTP status: the listed pairs,
-// 405, 409 and 422 as invalid requests, 503 as overloaded, any other 4xx
-// an invalid request and any other 5xx an API error.
+// any other 4xx an invalid request and any other 5xx (503 included) an API
+// error.
 func TypeForStatus(status int) string {
-	switch status {
-	case http.StatusMethodNotAllowed, http.StatusConflict, http.StatusUnprocessableEntity:
-		return ErrInvalidRequest
-	case http.StatusServiceUnavailable:
-		return ErrOverloaded
-	}
 	for _, t := range errorTypes {
 		if t.status == status {
 			return t.typ

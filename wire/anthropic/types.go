@@ -50,7 +50,7 @@ var knownTypes = func() map[string]Type {
 		m[string(t)] = t
 	}
 	for _, t := range errorTypes {
-		m[string(t.typ)] = Type(t.typ)
+		m[t.typ] = Type(t.typ)
 	}
 	return m
 }()
