@@ -2,8 +2,8 @@ package compat
 
 import (
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
-	"github.com/careerpath/llmgateway/providers/wirejson"
 	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // The Anthropic Messages wire format, written by hand as the real API

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // models answers GET /v1/models and GET /v1/models/{id} with what the

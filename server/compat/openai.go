@@ -2,8 +2,8 @@ package compat
 
 import (
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
-	"github.com/careerpath/llmgateway/providers/wirejson"
 	openaiwire "github.com/careerpath/llmgateway/wire/openai"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // The OpenAI Chat Completions wire format, written by hand as the real API

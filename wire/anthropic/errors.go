@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // Error types (error.type), as Anthropic's API reference lists them.

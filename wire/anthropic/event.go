@@ -1,7 +1,7 @@
 package anthropic
 
 import (
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // Event is the data of any stream event, one flat struct for all event

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // The stop_reason values.

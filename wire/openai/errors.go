@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // Error types (error.type) OpenAI sends. Rate-limit errors name the limit

@@ -1,5 +1,5 @@
-// Package wirejson writes the few JSON values the provider backends and
-// the simulator put into hand-built request and response bodies, exactly
+// Package wirejson writes the few JSON values the vendor wire packages
+// put into hand-built request and response bodies, exactly
 // as encoding/json would (with HTML escaping off), without reflection or
 // allocation.
 package wirejson
