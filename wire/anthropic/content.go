@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // Block is one content block. Type says which of the other fields belong
@@ -50,13 +52,13 @@ func (b Block) MarshalJSON() ([]byte, error) {
 	type plain Block // without this method
 	switch b.Type {
 	case BlockText:
-		return json.Marshal(struct {
+		return marshal(nil, struct {
 			Type         Type          `json:"type"`
 			Text         string        `json:"text"`
 			CacheControl *CacheControl `json:"cache_control,omitempty"`
 		}{b.Type, b.Text, b.CacheControl})
 	case BlockThinking:
-		return json.Marshal(struct {
+		return marshal(nil, struct {
 			Type      Type   `json:"type"`
 			Thinking  string `json:"thinking"`
 			Signature string `json:"signature"`
@@ -66,7 +68,7 @@ func (b Block) MarshalJSON() ([]byte, error) {
 		if input == nil {
 			input = json.RawMessage("{}")
 		}
-		return json.Marshal(struct {
+		return marshal(nil, struct {
 			Type         Type            `json:"type"`
 			ID           string          `json:"id"`
 			Name         string          `json:"name"`
@@ -74,7 +76,7 @@ func (b Block) MarshalJSON() ([]byte, error) {
 			CacheControl *CacheControl   `json:"cache_control,omitempty"`
 		}{b.Type, b.ID, b.Name, input, b.CacheControl})
 	}
-	return json.Marshal(plain(b))
+	return marshal(nil, plain(b))
 }
 
 // Content is a message's content, or the system prompt: a JSON string, or
@@ -111,12 +113,13 @@ func (c *Content) UnmarshalJSON(data []byte) error {
 	return ErrContent
 }
 
-// MarshalJSON implements json.Marshaler.
+// MarshalJSON implements json.Marshaler. Like the hand-written encoders it
+// leaves <, > and & unescaped.
 func (c Content) MarshalJSON() ([]byte, error) {
 	if c.Blocks != nil {
-		return json.Marshal(c.Blocks)
+		return marshal(nil, c.Blocks)
 	}
-	return json.Marshal(c.Text)
+	return wirejson.AppendString(nil, c.Text), nil
 }
 
 // IsZero reports whether c is empty, for omitzero.

@@ -37,6 +37,30 @@ type Delta struct {
 	StopSequence *string `json:"stop_sequence,omitempty"`
 }
 
+// MarshalJSON implements json.Marshaler: a delta has the fields of its
+// type, empty ones included.
+func (d Delta) MarshalJSON() ([]byte, error) {
+	type plain Delta // without this method
+	type typed struct {
+		Type        Type    `json:"type"`
+		Text        *string `json:"text,omitempty"`
+		PartialJSON *string `json:"partial_json,omitempty"`
+		Thinking    *string `json:"thinking,omitempty"`
+		Signature   *string `json:"signature,omitempty"`
+	}
+	switch d.Type {
+	case DeltaText:
+		return marshal(nil, typed{Type: d.Type, Text: &d.Text})
+	case DeltaInputJSON:
+		return marshal(nil, typed{Type: d.Type, PartialJSON: &d.PartialJSON})
+	case DeltaThinking:
+		return marshal(nil, typed{Type: d.Type, Thinking: &d.Thinking})
+	case DeltaSignature:
+		return marshal(nil, typed{Type: d.Type, Signature: &d.Signature})
+	}
+	return marshal(nil, plain(d))
+}
+
 // The events of a one-text-block stream that never vary, with their
 // "event:" lines.
 const (

@@ -28,7 +28,7 @@ type Message struct {
 	Type         Type    `json:"type"`
 	Role         string  `json:"role,omitempty"`
 	Model        string  `json:"model,omitempty"`
-	Content      []Block `json:"content,omitempty"`
+	Content      []Block `json:"content"`
 	StopReason   string  `json:"stop_reason,omitempty"`
 	StopSequence string  `json:"stop_sequence,omitempty"`
 	Usage        *Usage  `json:"usage,omitempty"`

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // The content part types the gateway reads.
@@ -83,12 +85,13 @@ func decodeString(data []byte) string {
 	return ""
 }
 
-// MarshalJSON implements json.Marshaler.
+// MarshalJSON implements json.Marshaler. Like the hand-written encoders it
+// leaves <, > and & unescaped.
 func (c Content) MarshalJSON() ([]byte, error) {
 	if c.Parts != nil {
-		return json.Marshal(c.Parts)
+		return marshal(nil, c.Parts)
 	}
-	return json.Marshal(c.Text)
+	return wirejson.AppendString(nil, c.Text), nil
 }
 
 // IsArray reports whether the content is an array of parts.
