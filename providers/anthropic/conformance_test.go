@@ -1,0 +1,81 @@
+package anthropic_test
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/providers/anthropic"
+	"github.com/careerpath/llmgateway/providers/providertest"
+)
+
+// TestConformance runs the provider suite from the bodies recorded in
+// testdata.
+func TestConformance(t *testing.T) {
+	kit := Kit(t)
+	kit.New = func(t *testing.T, o providertest.Options) providers.Provider {
+		p, err := anthropic.New(providers.Settings{Name: "conformance", BaseURL: o.BaseURL, APIKey: o.APIKey, Timeout: o.Timeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	providertest.Run(t, kit)
+}
+
+// Kit is the Messages API cassettes and what the backend must make of
+// them; the simulator runs the suite with its own recordings.
+func Kit(t *testing.T) providertest.Kit {
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cassette := func(status int, name string) providertest.Cassette {
+		c := providertest.Cassette{Status: status, Body: read(name)}
+		if filepath.Ext(name) == ".html" {
+			c.Header = http.Header{"Content-Type": {"text/html; charset=utf-8"}}
+		}
+		return c
+	}
+	// The recorded stream, cut before its last event.
+	stream := read("stream.sse")
+	cut := stream[:bytes.Index(stream, []byte("event: message_stop"))]
+	return providertest.Kit{
+		Path: "/v1/messages",
+		Complete: providertest.Answer{
+			Cassette: cassette(200, "message.json"),
+			Want: providers.Response{
+				ID: "msg_01XFDUDYJgAACzvnptvVoYEL", Model: "claude-sonnet-4-20250514",
+				Text: "A strong next step toward a data engineering role is to build one end-to-end pipeline project: " +
+					"ingest a public dataset, model it in a warehouse, and schedule it with an orchestrator.",
+				FinishReason: providers.FinishStop,
+				Usage:        providers.Usage{InputTokens: 21 + 188 + 1024, OutputTokens: 42, CachedInputTokens: 1024, CacheCreationInputTokens: 188},
+			},
+		},
+		Stream: providertest.Answer{
+			Cassette: providertest.Cassette{Body: stream},
+			Want: providers.Response{
+				ID: "msg_01Lm5jUz9QD2fJdrkfo2gM7b", Model: "claude-sonnet-4-20250514",
+				Text: "Build one end-to-end pipeline project, then write about it.", FinishReason: providers.FinishStop,
+				Usage: providers.Usage{InputTokens: 21 + 188 + 1024, OutputTokens: 15, CachedInputTokens: 1024, CacheCreationInputTokens: 188},
+			},
+		},
+		Errors: map[providertest.Class]providertest.Cassette{
+			providertest.RateLimited:   cassette(429, "errors/rate_limit.json"),
+			providertest.Overloaded:    cassette(529, "errors/overloaded.json"),
+			providertest.BadRequest:    cassette(400, "errors/invalid_request.json"),
+			providertest.Auth:          cassette(401, "errors/authentication_error.json"),
+			providertest.ContextLength: cassette(400, "errors/prompt_too_long.json"),
+			providertest.Server:        cassette(500, "errors/api_error.json"),
+			providertest.Malformed:     cassette(502, "errors/bad_gateway.html"),
+		},
+		Truncated:   providertest.Cassette{Body: cut},
+		StreamError: cassette(200, "stream_error.sse"),
+	}
+}
