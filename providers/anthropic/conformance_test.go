@@ -45,7 +45,10 @@ func Kit(t *testing.T) providertest.Kit {
 	}
 	// The recorded stream, cut before its last event.
 	stream := read("stream.sse")
-	cut := stream[:bytes.Index(stream, []byte("event: message_stop"))]
+	cut, _, found := bytes.Cut(stream, []byte("event: message_stop"))
+	if !found {
+		t.Fatal("stream.sse has no message_stop")
+	}
 	return providertest.Kit{
 		Path: "/v1/messages",
 		Complete: providertest.Answer{
