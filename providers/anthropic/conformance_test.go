@@ -2,9 +2,6 @@ package anthropic_test
 
 import (
 	"bytes"
-	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/careerpath/llmgateway/providers"
@@ -29,22 +26,11 @@ func TestConformance(t *testing.T) {
 // Kit is the Messages API cassettes and what the backend must make of
 // them; the simulator runs the suite with its own recordings.
 func Kit(t *testing.T) providertest.Kit {
-	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 	cassette := func(status int, name string) providertest.Cassette {
-		c := providertest.Cassette{Status: status, Body: read(name)}
-		if filepath.Ext(name) == ".html" {
-			c.Header = http.Header{"Content-Type": {"text/html; charset=utf-8"}}
-		}
-		return c
+		return providertest.Load(t, "testdata", status, name)
 	}
 	// The recorded stream, cut before its last event.
-	stream := read("stream.sse")
+	stream := cassette(200, "stream.sse").Body
 	cut, _, found := bytes.Cut(stream, []byte("event: message_stop"))
 	if !found {
 		t.Fatal("stream.sse has no message_stop")

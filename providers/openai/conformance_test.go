@@ -1,9 +1,6 @@
 package openai_test
 
 import (
-	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/careerpath/llmgateway/providers"
@@ -35,19 +32,8 @@ func TestConformance(t *testing.T) {
 // Kit is the Chat Completions cassettes and what the backend must make of
 // them; the simulator runs the suite with its own recordings.
 func Kit(t *testing.T) providertest.Kit {
-	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 	cassette := func(status int, name string) providertest.Cassette {
-		c := providertest.Cassette{Status: status, Body: read(name)}
-		if filepath.Ext(name) == ".html" {
-			c.Header = http.Header{"Content-Type": {"text/html; charset=utf-8"}}
-		}
-		return c
+		return providertest.Load(t, "testdata", status, name)
 	}
 	return providertest.Kit{
 		Path: "/v1/chat/completions",

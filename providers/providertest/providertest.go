@@ -24,6 +24,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +59,21 @@ type Cassette struct {
 	Header http.Header
 	// Body is the response body.
 	Body []byte
+}
+
+// Load reads the recorded body dir/name into a cassette with status; an
+// .html body is served as text/html.
+func Load(t testing.TB, dir string, status int, name string) Cassette {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Cassette{Status: status, Body: b}
+	if filepath.Ext(name) == ".html" {
+		c.Header = http.Header{"Content-Type": {"text/html; charset=utf-8"}}
+	}
+	return c
 }
 
 // Answer is a successful exchange and what the backend must make of it.

@@ -10,6 +10,7 @@ import (
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
 	openaiwire "github.com/careerpath/llmgateway/wire/openai"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // streamOptions is what a request asks of the answer besides the gateway
@@ -97,16 +98,16 @@ func decodeChat(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *apiErr
 	switch {
 	case in.N != nil && *in.N != 1:
 		return nil, opts, badRequest("n", "n must be 1: the gateway returns one choice")
-	case openaiwire.InUse(in.Tools) || openaiwire.InUse(in.Functions):
+	case wirejson.InUse(in.Tools) || wirejson.InUse(in.Functions):
 		return nil, opts, badRequest("tools", "tools and functions are not supported: the gateway answers text only")
 	case in.ResponseFormat != nil && in.ResponseFormat.Type != "" && in.ResponseFormat.Type != openaiwire.FormatText:
 		return nil, opts, badRequest("response_format", "response_format "+strconv.Quote(in.ResponseFormat.Type)+
 			" is not supported: only text")
-	case openaiwire.InUse(in.Logprobs):
+	case wirejson.InUse(in.Logprobs):
 		return nil, opts, badRequest("logprobs", "logprobs are not supported")
-	case openaiwire.InUse(in.Audio):
+	case wirejson.InUse(in.Audio):
 		return nil, opts, badRequest("audio", "audio output is not supported: the gateway answers text only")
-	case openaiwire.InUse(in.WebSearchOptions):
+	case wirejson.InUse(in.WebSearchOptions):
 		return nil, opts, badRequest("web_search_options", "web search is not supported")
 	}
 	for _, m := range in.Modalities {
@@ -133,7 +134,7 @@ func decodeChat(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *apiErr
 			return nil, opts, badRequest(field+".role", "unknown role "+strconv.Quote(m.Role)+
 				": one of system, developer, user, assistant")
 		}
-		if openaiwire.InUse(m.ToolCalls) || openaiwire.InUse(m.FunctionCall) {
+		if wirejson.InUse(m.ToolCalls) || wirejson.InUse(m.FunctionCall) {
 			return nil, opts, badRequest(field+".tool_calls", "tool calls are not supported: the gateway answers text only")
 		}
 		text, aerr := flattenOpenAI(field+".content", &m.Content)
@@ -182,7 +183,7 @@ func decodeMessages(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *ap
 	}
 	opts := streamOptions{model: in.Model, stream: in.Stream, created: now()}
 	switch {
-	case anthropicwire.InUse(in.Tools) || anthropicwire.InUse(in.MCPServers):
+	case wirejson.InUse(in.Tools) || wirejson.InUse(in.MCPServers):
 		return nil, opts, badRequest("tools", "tools are not supported: the gateway answers text only")
 	case in.Thinking != nil && in.Thinking.Type != "" && in.Thinking.Type != "disabled":
 		return nil, opts, badRequest("thinking", "extended thinking is not supported")

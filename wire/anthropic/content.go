@@ -1,11 +1,9 @@
 package anthropic
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"strings"
-	"unicode/utf8"
+	"slices"
 
 	"github.com/careerpath/llmgateway/wire/wirejson"
 )
@@ -52,13 +50,13 @@ func (b Block) MarshalJSON() ([]byte, error) {
 	type plain Block // without this method
 	switch b.Type {
 	case BlockText:
-		return marshal(nil, struct {
+		return wirejson.Marshal(nil, struct {
 			Type         Type          `json:"type"`
 			Text         string        `json:"text"`
 			CacheControl *CacheControl `json:"cache_control,omitempty"`
 		}{b.Type, b.Text, b.CacheControl})
 	case BlockThinking:
-		return marshal(nil, struct {
+		return wirejson.Marshal(nil, struct {
 			Type      Type   `json:"type"`
 			Thinking  string `json:"thinking"`
 			Signature string `json:"signature"`
@@ -68,7 +66,7 @@ func (b Block) MarshalJSON() ([]byte, error) {
 		if input == nil {
 			input = json.RawMessage("{}")
 		}
-		return marshal(nil, struct {
+		return wirejson.Marshal(nil, struct {
 			Type         Type            `json:"type"`
 			ID           string          `json:"id"`
 			Name         string          `json:"name"`
@@ -76,7 +74,7 @@ func (b Block) MarshalJSON() ([]byte, error) {
 			CacheControl *CacheControl   `json:"cache_control,omitempty"`
 		}{b.Type, b.ID, b.Name, input, b.CacheControl})
 	}
-	return marshal(nil, plain(b))
+	return wirejson.Marshal(nil, plain(b))
 }
 
 // Content is a message's content, or the system prompt: a JSON string, or
@@ -96,28 +94,14 @@ var ErrContent = errors.New("content must be a string or an array of content blo
 // UnmarshalJSON implements json.Unmarshaler.
 func (c *Content) UnmarshalJSON(data []byte) error {
 	*c = Content{}
-	switch {
-	case len(data) == 0 || data[0] == 'n': // null
-		return nil
-	case data[0] == '"':
-		inner := data[1 : len(data)-1]
-		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-			c.Text = string(inner)
-			return nil
-		}
-		return json.Unmarshal(data, &c.Text)
-	case data[0] == '[':
-		c.Blocks = []Block{}
-		return json.Unmarshal(data, &c.Blocks)
-	}
-	return ErrContent
+	return wirejson.UnmarshalStringOrArray(data, &c.Text, &c.Blocks, ErrContent)
 }
 
 // MarshalJSON implements json.Marshaler. Like the hand-written encoders it
 // leaves <, > and & unescaped.
 func (c Content) MarshalJSON() ([]byte, error) {
 	if c.Blocks != nil {
-		return marshal(nil, c.Blocks)
+		return wirejson.Marshal(nil, c.Blocks)
 	}
 	return wirejson.AppendString(nil, c.Text), nil
 }
@@ -125,36 +109,17 @@ func (c Content) MarshalJSON() ([]byte, error) {
 // IsZero reports whether c is empty, for omitzero.
 func (c Content) IsZero() bool { return c.Text == "" && c.Blocks == nil }
 
-// String is the content's text: the string, or the text blocks joined with
-// newlines. Blocks of other types are left out; see [Content.NonText].
+// String is the content's text: the string, or the text blocks joined
+// with newlines. Blocks of other types are left out; see
+// [Content.NonText].
 func (c *Content) String() string {
 	if c.Blocks == nil {
 		return c.Text
 	}
-	if len(c.Blocks) == 1 && c.Blocks[0].Type == BlockText {
-		return c.Blocks[0].Text
-	}
-	var b strings.Builder
-	first := true
-	for i := range c.Blocks {
-		if c.Blocks[i].Type != BlockText {
-			continue
-		}
-		if !first {
-			b.WriteByte('\n')
-		}
-		first = false
-		b.WriteString(c.Blocks[i].Text)
-	}
-	return b.String()
+	return wirejson.JoinText(c.Blocks, func(b *Block) (string, bool) { return b.Text, b.Type == BlockText })
 }
 
 // NonText returns the index of the first block that is not text, or -1.
 func (c *Content) NonText() int {
-	for i := range c.Blocks {
-		if c.Blocks[i].Type != BlockText {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(c.Blocks, func(b Block) bool { return b.Type != BlockText })
 }

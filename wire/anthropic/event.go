@@ -50,15 +50,15 @@ func (d Delta) MarshalJSON() ([]byte, error) {
 	}
 	switch d.Type {
 	case DeltaText:
-		return marshal(nil, typed{Type: d.Type, Text: &d.Text})
+		return wirejson.Marshal(nil, typed{Type: d.Type, Text: &d.Text})
 	case DeltaInputJSON:
-		return marshal(nil, typed{Type: d.Type, PartialJSON: &d.PartialJSON})
+		return wirejson.Marshal(nil, typed{Type: d.Type, PartialJSON: &d.PartialJSON})
 	case DeltaThinking:
-		return marshal(nil, typed{Type: d.Type, Thinking: &d.Thinking})
+		return wirejson.Marshal(nil, typed{Type: d.Type, Thinking: &d.Thinking})
 	case DeltaSignature:
-		return marshal(nil, typed{Type: d.Type, Signature: &d.Signature})
+		return wirejson.Marshal(nil, typed{Type: d.Type, Signature: &d.Signature})
 	}
-	return marshal(nil, plain(d))
+	return wirejson.Marshal(nil, plain(d))
 }
 
 // The events of a one-text-block stream that never vary, with their

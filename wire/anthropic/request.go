@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 
@@ -58,25 +57,13 @@ type Thinking struct {
 	BudgetTokens int64 `json:"budget_tokens,omitempty"`
 }
 
-// InUse reports whether a raw field asks for a feature: any value but
-// absent, null, false, "" or an empty array or object.
-func InUse(raw json.RawMessage) bool {
-	b := bytes.TrimSpace(raw)
-	switch string(b) {
-	case "", "null", "false", `""`:
-		return false
-	}
-	empty := len(b) >= 2 && (b[0] == '[' || b[0] == '{') && len(bytes.TrimSpace(b[1:len(b)-1])) == 0
-	return !empty
-}
-
 // AppendJSON appends r as JSON. Requests with string contents and the
 // common tuning fields are written by hand, in the field order of
 // [MessagesRequest], without allocating; any other request goes through
 // encoding/json, which writes the same bytes.
 func (r *MessagesRequest) AppendJSON(b []byte) ([]byte, error) {
 	if !r.simple() {
-		return marshal(b, r)
+		return wirejson.Marshal(b, r)
 	}
 	b = append(b, `{"model":`...)
 	b = wirejson.AppendString(b, r.Model)
@@ -114,14 +101,8 @@ func (r *MessagesRequest) AppendJSON(b []byte) ([]byte, error) {
 		b = strconv.AppendInt(b, *r.TopK, 10)
 	}
 	if len(r.StopSequences) > 0 {
-		b = append(b, `,"stop_sequences":[`...)
-		for i, s := range r.StopSequences {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = wirejson.AppendString(b, s)
-		}
-		b = append(b, ']')
+		b = append(b, `,"stop_sequences":`...)
+		b = wirejson.AppendStringArray(b, r.StopSequences)
 	}
 	if r.Metadata != nil {
 		b = append(b, `,"metadata":{`...)
@@ -149,16 +130,4 @@ func (r *MessagesRequest) simple() bool {
 		}
 	}
 	return true
-}
-
-// marshal encodes v as encoding/json does, without HTML escaping (the
-// hand-written encoders do not escape <, > and & either).
-func marshal(dst []byte, v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return dst, err
-	}
-	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...), nil
 }

@@ -1,9 +1,7 @@
 package anthropic
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,14 +13,7 @@ import (
 // recorded is where the provider keeps the bodies recorded from the API.
 const recorded = "../../providers/anthropic/testdata"
 
-func readRecorded(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(recorded, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func readRecorded(t *testing.T, name string) []byte { return wiretest.Read(t, recorded, name) }
 
 func TestRoundTripMessages(t *testing.T) {
 	for _, name := range []string{"message.json", "message_blocks.json"} {
@@ -100,13 +91,7 @@ func TestRoundTripRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		slow, err := marshal(nil, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(fast, slow) {
-			t.Errorf("%s: AppendJSON\n%s\nencoding/json\n%s", name, fast, slow)
-		}
+		wiretest.SameAsEncodingJSON(t, name, r, fast)
 	}
 }
 
@@ -114,10 +99,7 @@ func TestRoundTripRequests(t *testing.T) {
 // encoding/json.
 func checkUsageWriter(t *testing.T, name string, u *Usage) {
 	t.Helper()
-	want, _ := json.Marshal(u)
-	if got := u.AppendJSON(nil); !bytes.Equal(got, want) {
-		t.Errorf("%s: usage AppendJSON\n%s\nencoding/json\n%s", name, got, want)
-	}
+	wiretest.SameAsEncodingJSON(t, name, u, u.AppendJSON(nil))
 }
 
 func TestContentShapes(t *testing.T) {
@@ -149,15 +131,6 @@ func TestContentShapes(t *testing.T) {
 	var c Content
 	if err := json.Unmarshal([]byte(`{}`), &c); err == nil || !strings.Contains(err.Error(), "string or an array") {
 		t.Errorf("an object content: %v", err)
-	}
-}
-
-func TestInUse(t *testing.T) {
-	for in, want := range map[string]bool{`null`: false, `false`: false, `[]`: false, `{ }`: false, `""`: false,
-		`[{"name":"f"}]`: true, `true`: true} {
-		if got := InUse(json.RawMessage(in)); got != want {
-			t.Errorf("%s: %v, want %v", in, got, want)
-		}
 	}
 }
 

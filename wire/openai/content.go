@@ -1,11 +1,8 @@
 package openai
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"strings"
-	"unicode/utf8"
+	"slices"
 
 	"github.com/careerpath/llmgateway/wire/wirejson"
 )
@@ -58,38 +55,14 @@ var ErrContent = errors.New("content must be a string or an array of content par
 // UnmarshalJSON implements json.Unmarshaler.
 func (c *Content) UnmarshalJSON(data []byte) error {
 	*c = Content{}
-	switch {
-	case len(data) == 0 || data[0] == 'n': // null
-		return nil
-	case data[0] == '"':
-		c.Text = decodeString(data)
-		if c.Text == "" && len(data) > 2 {
-			return json.Unmarshal(data, &c.Text)
-		}
-		return nil
-	case data[0] == '[':
-		c.Parts = []Part{}
-		return json.Unmarshal(data, &c.Parts)
-	}
-	return ErrContent
-}
-
-// decodeString returns the value of a JSON string token that encoding/json
-// has already validated, without reflection when it holds no escapes. It
-// returns "" when the slow path is needed.
-func decodeString(data []byte) string {
-	inner := data[1 : len(data)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return string(inner)
-	}
-	return ""
+	return wirejson.UnmarshalStringOrArray(data, &c.Text, &c.Parts, ErrContent)
 }
 
 // MarshalJSON implements json.Marshaler. Like the hand-written encoders it
 // leaves <, > and & unescaped.
 func (c Content) MarshalJSON() ([]byte, error) {
 	if c.Parts != nil {
-		return marshal(nil, c.Parts)
+		return wirejson.Marshal(nil, c.Parts)
 	}
 	return wirejson.AppendString(nil, c.Text), nil
 }
@@ -103,30 +76,10 @@ func (c *Content) String() string {
 	if c.Parts == nil {
 		return c.Text
 	}
-	if len(c.Parts) == 1 && c.Parts[0].Type == PartText {
-		return c.Parts[0].Text
-	}
-	var b strings.Builder
-	first := true
-	for i := range c.Parts {
-		if c.Parts[i].Type != PartText {
-			continue
-		}
-		if !first {
-			b.WriteByte('\n')
-		}
-		first = false
-		b.WriteString(c.Parts[i].Text)
-	}
-	return b.String()
+	return wirejson.JoinText(c.Parts, func(p *Part) (string, bool) { return p.Text, p.Type == PartText })
 }
 
 // NonText returns the index of the first part that is not text, or -1.
 func (c *Content) NonText() int {
-	for i := range c.Parts {
-		if c.Parts[i].Type != PartText {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(c.Parts, func(p Part) bool { return p.Type != PartText })
 }

@@ -1,24 +1,10 @@
 package openai
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
 
 	"github.com/careerpath/llmgateway/wire/wirejson"
 )
-
-// marshal encodes v as encoding/json does, without HTML escaping (the
-// hand-written encoders do not escape <, > and & either).
-func marshal(dst []byte, v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return dst, err
-	}
-	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...), nil
-}
 
 // AppendJSON appends r as JSON. Requests that use only text messages and
 // the common tuning fields are written by hand, in the field order of
@@ -26,7 +12,7 @@ func marshal(dst []byte, v any) ([]byte, error) {
 // encoding/json, which writes the same bytes.
 func (r *ChatRequest) AppendJSON(b []byte) ([]byte, error) {
 	if !r.simple() {
-		return marshal(b, r)
+		return wirejson.Marshal(b, r)
 	}
 	b = append(b, `{"model":`...)
 	b = wirejson.AppendString(b, r.Model)
@@ -54,14 +40,8 @@ func (r *ChatRequest) AppendJSON(b []byte) ([]byte, error) {
 		b = wirejson.AppendFloat(b, *r.TopP)
 	}
 	if len(r.Stop) > 0 {
-		b = append(b, `,"stop":[`...)
-		for i, s := range r.Stop {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = wirejson.AppendString(b, s)
-		}
-		b = append(b, ']')
+		b = append(b, `,"stop":`...)
+		b = wirejson.AppendStringArray(b, r.Stop)
 	}
 	b = appendOptInt(b, `,"seed":`, r.Seed)
 	if r.User != "" {

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bytes"
 	"encoding/json"
 )
 
@@ -117,16 +116,4 @@ func (s *StringList) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	return json.Unmarshal(b, (*[]string)(s))
-}
-
-// InUse reports whether a raw field asks for a feature: any value but
-// absent, null, false, "" or an empty array or object.
-func InUse(raw json.RawMessage) bool {
-	b := bytes.TrimSpace(raw)
-	switch string(b) {
-	case "", "null", "false", `""`:
-		return false
-	}
-	empty := len(b) >= 2 && (b[0] == '[' || b[0] == '{') && len(bytes.TrimSpace(b[1:len(b)-1])) == 0
-	return !empty
 }

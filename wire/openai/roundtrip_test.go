@@ -3,7 +3,6 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,14 +15,7 @@ import (
 // from compatible hosts.
 const recorded = "../../providers/openai/testdata"
 
-func readRecorded(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(recorded, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func readRecorded(t *testing.T, name string) []byte { return wiretest.Read(t, recorded, name) }
 
 func TestRoundTripCompletions(t *testing.T) {
 	for _, name := range []string{"chat_completion.json", "chat_completion_empty_choices.json"} {
@@ -124,18 +116,11 @@ func TestRoundTripRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := wiretest.RoundTrip[ChatRequest](t, name, golden.Body)
-		// The hand-written encoder writes what encoding/json writes.
 		fast, err := r.AppendJSON(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		slow, err := marshal(nil, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(fast, slow) {
-			t.Errorf("%s: AppendJSON\n%s\nencoding/json\n%s", name, fast, slow)
-		}
+		wiretest.SameAsEncodingJSON(t, name, r, fast)
 	}
 }
 
@@ -143,10 +128,7 @@ func TestRoundTripRequests(t *testing.T) {
 // encoding/json.
 func checkUsageWriter(t *testing.T, name string, u *Usage) {
 	t.Helper()
-	want, _ := json.Marshal(u)
-	if got := u.AppendJSON(nil); !bytes.Equal(got, want) {
-		t.Errorf("%s: usage AppendJSON\n%s\nencoding/json\n%s", name, got, want)
-	}
+	wiretest.SameAsEncodingJSON(t, name, u, u.AppendJSON(nil))
 }
 
 func TestContentShapes(t *testing.T) {

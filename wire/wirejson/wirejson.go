@@ -88,3 +88,15 @@ func AppendFloat(dst []byte, f float64) []byte {
 	}
 	return dst
 }
+
+// AppendStringArray appends ss as a JSON array of strings.
+func AppendStringArray(dst []byte, ss []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, s)
+	}
+	return append(dst, ']')
+}

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/careerpath/llmgateway/providers/sse"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // RoundTrip decodes body into a new value of v's type, refusing unknown
@@ -114,5 +116,29 @@ func Events(t testing.TB, path string) []Event {
 			continue
 		}
 		out = append(out, Event{Name: ev.Name, Data: bytes.Clone(ev.Data)})
+	}
+}
+
+// Read reads a recorded body.
+func Read(t testing.TB, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// SameAsEncodingJSON fails t unless got, written by a hand-written
+// encoder, is byte for byte what encoding/json writes for v (without HTML
+// escaping, as the hand-written encoders write).
+func SameAsEncodingJSON(t testing.TB, name string, v any, got []byte) {
+	t.Helper()
+	want, err := wirejson.Marshal(nil, v)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s: hand-written\n%s\nencoding/json\n%s", name, got, want)
 	}
 }
