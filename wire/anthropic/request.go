@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"encoding/json"
-	"strconv"
 
 	"github.com/careerpath/llmgateway/wire/wirejson"
 )
@@ -67,39 +66,16 @@ func (r *MessagesRequest) AppendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(b, `{"model":`...)
 	b = wirejson.AppendString(b, r.Model)
-	if r.MaxTokens != nil {
-		b = append(b, `,"max_tokens":`...)
-		b = strconv.AppendInt(b, *r.MaxTokens, 10)
-	}
+	b = wirejson.AppendOptInt(b, `,"max_tokens":`, r.MaxTokens)
 	if r.System.Text != "" {
 		b = append(b, `,"system":`...)
 		b = wirejson.AppendString(b, r.System.Text)
 	}
-	b = append(b, `,"messages":[`...)
-	for i := range r.Messages {
-		m := &r.Messages[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"role":`...)
-		b = wirejson.AppendString(b, m.Role)
-		b = append(b, `,"content":`...)
-		b = wirejson.AppendString(b, m.Content.Text)
-		b = append(b, '}')
-	}
-	b = append(b, ']')
-	if r.Temperature != nil {
-		b = append(b, `,"temperature":`...)
-		b = wirejson.AppendFloat(b, *r.Temperature)
-	}
-	if r.TopP != nil {
-		b = append(b, `,"top_p":`...)
-		b = wirejson.AppendFloat(b, *r.TopP)
-	}
-	if r.TopK != nil {
-		b = append(b, `,"top_k":`...)
-		b = strconv.AppendInt(b, *r.TopK, 10)
-	}
+	b = append(b, `,"messages":`...)
+	b = wirejson.AppendTextMessages(b, r.Messages, func(m *MessageParam) (string, string) { return m.Role, m.Content.Text })
+	b = wirejson.AppendOptFloat(b, `,"temperature":`, r.Temperature)
+	b = wirejson.AppendOptFloat(b, `,"top_p":`, r.TopP)
+	b = wirejson.AppendOptInt(b, `,"top_k":`, r.TopK)
 	if len(r.StopSequences) > 0 {
 		b = append(b, `,"stop_sequences":`...)
 		b = wirejson.AppendStringArray(b, r.StopSequences)

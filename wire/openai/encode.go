@@ -16,34 +16,17 @@ func (r *ChatRequest) AppendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(b, `{"model":`...)
 	b = wirejson.AppendString(b, r.Model)
-	b = append(b, `,"messages":[`...)
-	for i := range r.Messages {
-		m := &r.Messages[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"role":`...)
-		b = wirejson.AppendString(b, m.Role)
-		b = append(b, `,"content":`...)
-		b = wirejson.AppendString(b, m.Content.Text)
-		b = append(b, '}')
-	}
-	b = append(b, ']')
-	b = appendOptInt(b, `,"max_tokens":`, r.MaxTokens)
-	b = appendOptInt(b, `,"max_completion_tokens":`, r.MaxCompletionTokens)
-	if r.Temperature != nil {
-		b = append(b, `,"temperature":`...)
-		b = wirejson.AppendFloat(b, *r.Temperature)
-	}
-	if r.TopP != nil {
-		b = append(b, `,"top_p":`...)
-		b = wirejson.AppendFloat(b, *r.TopP)
-	}
+	b = append(b, `,"messages":`...)
+	b = wirejson.AppendTextMessages(b, r.Messages, func(m *Message) (string, string) { return m.Role, m.Content.Text })
+	b = wirejson.AppendOptInt(b, `,"max_tokens":`, r.MaxTokens)
+	b = wirejson.AppendOptInt(b, `,"max_completion_tokens":`, r.MaxCompletionTokens)
+	b = wirejson.AppendOptFloat(b, `,"temperature":`, r.Temperature)
+	b = wirejson.AppendOptFloat(b, `,"top_p":`, r.TopP)
 	if len(r.Stop) > 0 {
 		b = append(b, `,"stop":`...)
 		b = wirejson.AppendStringArray(b, r.Stop)
 	}
-	b = appendOptInt(b, `,"seed":`, r.Seed)
+	b = wirejson.AppendOptInt(b, `,"seed":`, r.Seed)
 	if r.User != "" {
 		b = append(b, `,"user":`...)
 		b = wirejson.AppendString(b, r.User)
@@ -77,12 +60,4 @@ func (r *ChatRequest) simple() bool {
 		}
 	}
 	return true
-}
-
-func appendOptInt(b []byte, key string, v *int64) []byte {
-	if v == nil {
-		return b
-	}
-	b = append(b, key...)
-	return strconv.AppendInt(b, *v, 10)
 }
