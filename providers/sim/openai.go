@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"sync"
 
+	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
 	openaiwire "github.com/careerpath/llmgateway/wire/openai"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // chatRequestPool holds decoded requests. The simulator reads the model,
@@ -229,34 +231,13 @@ func (s *Server) serveModels(w http.ResponseWriter, r *http.Request) {
 var modelNames = []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "claude-3-5-haiku-latest", "claude-sonnet-4-20250514"}
 
 var openAIModelList, anthropicModelList = func() ([]byte, []byte) {
-	type oaModel struct {
-		ID      string `json:"id"`
-		Object  string `json:"object"`
-		Created int64  `json:"created"`
-		OwnedBy string `json:"owned_by"`
+	oa := make([]openaiwire.Model, len(modelNames))
+	an := make([]anthropicwire.ModelInfo, len(modelNames))
+	for i, m := range modelNames {
+		oa[i] = openaiwire.NewModel(m, "llmsim", 1715367049)
+		an[i] = anthropicwire.ModelInfo{Type: anthropicwire.TypeModel, ID: m, DisplayName: m, CreatedAt: "2024-05-10T00:00:00Z"}
 	}
-	type anModel struct {
-		Type        string `json:"type"`
-		ID          string `json:"id"`
-		DisplayName string `json:"display_name"`
-		CreatedAt   string `json:"created_at"`
-	}
-	oa := struct {
-		Object string    `json:"object"`
-		Data   []oaModel `json:"data"`
-	}{Object: "list"}
-	an := struct {
-		Data    []anModel `json:"data"`
-		HasMore bool      `json:"has_more"`
-		FirstID string    `json:"first_id"`
-		LastID  string    `json:"last_id"`
-	}{}
-	for _, m := range modelNames {
-		oa.Data = append(oa.Data, oaModel{ID: m, Object: "model", Created: 1715367049, OwnedBy: "llmsim"})
-		an.Data = append(an.Data, anModel{Type: "model", ID: m, DisplayName: m, CreatedAt: "2024-05-10T00:00:00Z"})
-	}
-	an.FirstID, an.LastID = modelNames[0], modelNames[len(modelNames)-1]
-	a, _ := json.Marshal(oa)
-	b, _ := json.Marshal(an)
+	a, _ := wirejson.Marshal(nil, openaiwire.NewModelList(oa))
+	b, _ := wirejson.Marshal(nil, anthropicwire.NewModelList(an))
 	return a, b
 }()
