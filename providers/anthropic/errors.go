@@ -75,6 +75,9 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 	switch typeKind := errorTypeKind(w.Error.Type); {
 	case e.Kind == providers.KindBadRequest && isContextLength(w.Error.Message):
 		e.Kind = providers.KindContextLength
+	case w.Error.Type == "billing_error":
+		// Out of credit: another provider may answer, waiting will not.
+		e.Kind = providers.KindQuotaExhausted
 	case (e.Kind == providers.KindServer || e.Kind == providers.KindUnknown) &&
 		typeKind != providers.KindUnknown && typeKind != providers.KindAuth:
 		// e.g. overloaded_error behind a 500 or an odd status.

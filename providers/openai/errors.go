@@ -109,6 +109,12 @@ func (u upstreamError) codeOrType() string {
 	return u.typ
 }
 
+// isQuotaExhausted reports OpenAI's insufficient_quota: the account is
+// out of credit, which a 429 status alone does not tell from a rate limit.
+func (u upstreamError) isQuotaExhausted() bool {
+	return u.code == "insufficient_quota" || u.typ == "insufficient_quota"
+}
+
 // isContextLength reports an over-long prompt: OpenAI's code, or the
 // message vLLM and other compatible hosts send with a plain 400.
 func (u upstreamError) isContextLength() bool {
@@ -158,6 +164,10 @@ func (p *Provider) statusError(resp *http.Response) *providers.Error {
 	if e.Kind == providers.KindBadRequest && u.isContextLength() {
 		e.Kind = providers.KindContextLength
 	}
+	if u.isQuotaExhausted() {
+		// A 429 about billing, not rate: waiting does not help.
+		e.Kind = providers.KindQuotaExhausted
+	}
 	e.Code = p.safeCode(u.codeOrType())
 	e.Message = p.sanitize(u.message)
 	if e.Message == "" {
@@ -193,11 +203,14 @@ func inBandKind(u upstreamError) providers.ErrorKind {
 	if u.isContextLength() {
 		return providers.KindContextLength
 	}
+	if u.isQuotaExhausted() {
+		return providers.KindQuotaExhausted
+	}
 	for _, s := range [...]string{u.code, u.typ} {
 		switch strings.ToLower(s) {
 		case "":
 			continue
-		case "rate_limit_exceeded", "rate_limit_error", "requests", "tokens", "insufficient_quota", "429":
+		case "rate_limit_exceeded", "rate_limit_error", "requests", "tokens", "429":
 			return providers.KindRateLimited
 		case "overloaded", "overloaded_error", "service_unavailable", "engine_overloaded", "503", "529":
 			return providers.KindOverloaded
