@@ -98,6 +98,11 @@ type Retry struct {
 	// it doubles for each further retry up to MaxBackoff (default 5s).
 	InitialBackoff Duration `json:"initial_backoff,omitempty"`
 	MaxBackoff     Duration `json:"max_backoff,omitempty"`
+	// MaxRetryAfter caps how long a retry waits for a provider's
+	// Retry-After (default: MaxBackoff). A longer Retry-After is not
+	// waited for: the chain moves on at once, and the provider stays
+	// cooled down for the time it asked for.
+	MaxRetryAfter Duration `json:"max_retry_after,omitempty"`
 	// Jitter is the random fraction added to or taken from each delay
 	// (default 0.2).
 	Jitter float64 `json:"jitter,omitempty"`
@@ -173,6 +178,11 @@ type Route struct {
 	Backups []Target `json:"backups,omitempty"`
 	// DegradedAnswer is served, marked as degraded, when everything failed.
 	DegradedAnswer string `json:"degraded_answer,omitempty"`
+	// Timeout bounds the failover chain of a request to the route (until
+	// its answer, or a stream's first token) when the caller's own deadline
+	// is later or absent. Default: what the primary provider's timeout and
+	// retries allow (see resilience.DefaultRouteTimeout).
+	Timeout Duration `json:"timeout,omitempty"`
 	// Experiment identifies the A/B experiment that splits the route's
 	// traffic between its variants; without it the experiment id is the
 	// route name and the salt is empty.
