@@ -51,7 +51,8 @@ func TestInBandKind(t *testing.T) {
 	}{
 		{upstreamError{typ: "server_error"}, providers.KindServer},
 		{upstreamError{typ: "tokens", code: "rate_limit_exceeded"}, providers.KindRateLimited},
-		{upstreamError{typ: "insufficient_quota", code: "insufficient_quota"}, providers.KindRateLimited},
+		{upstreamError{typ: "insufficient_quota", code: "insufficient_quota"}, providers.KindQuotaExhausted},
+		{upstreamError{typ: "insufficient_quota"}, providers.KindQuotaExhausted},
 		{upstreamError{typ: "invalid_request_error", code: "context_length_exceeded"}, providers.KindContextLength},
 		{upstreamError{typ: "invalid_request_error"}, providers.KindBadRequest},
 		{upstreamError{typ: "invalid_request_error", code: "invalid_api_key"}, providers.KindAuth},
