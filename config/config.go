@@ -180,8 +180,9 @@ type Route struct {
 	DegradedAnswer string `json:"degraded_answer,omitempty"`
 	// Timeout bounds the failover chain of a request to the route (until
 	// its answer, or a stream's first token) when the caller's own deadline
-	// is later or absent. Default: what the primary provider's timeout and
-	// retries allow (see resilience.DefaultRouteTimeout).
+	// is later or absent. Default: what the timeouts and retries of the
+	// route's providers (primary and backups) allow, see
+	// resilience.DefaultRouteTimeout.
 	Timeout Duration `json:"timeout,omitempty"`
 	// Experiment identifies the A/B experiment that splits the route's
 	// traffic between its variants; without it the experiment id is the

@@ -105,7 +105,7 @@ type ChainOption func(*Chain)
 
 // WithTimeout bounds every run of the chain (a unary answer, a stream's
 // first token) to d, or the caller's deadline when that is earlier. 0
-// means the default, [DefaultRouteTimeout] of the primary.
+// means the default, [DefaultRouteTimeout] of the chain's providers.
 func WithTimeout(d time.Duration) ChainOption {
 	return func(c *Chain) { c.timeout = d }
 }
@@ -164,7 +164,7 @@ func (s *Set) Chain(route string, primary Target, backups []Target, degraded str
 		}))
 	}
 	if c.timeout <= 0 {
-		c.timeout = DefaultRouteTimeout(c.guards[0])
+		c.timeout = DefaultRouteTimeout(c.guards...)
 	}
 	if h := c.guards[0].hedge; h != nil && len(c.targets) > 1 {
 		unary = append(unary, h)

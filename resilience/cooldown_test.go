@@ -320,4 +320,8 @@ func TestDefaultRouteTimeout(t *testing.T) {
 	if got, want := resilience.DefaultRouteTimeout(rep.set.Guards()["backup"]), resilience.DefaultAttemptBudget; got != want {
 		t.Fatalf("one attempt without a timeout: %v, want %v", got, want)
 	}
+	g := rep.set.Guards()
+	if got, want := resilience.DefaultRouteTimeout(g["primary"], g["backup"]), 34*time.Second+resilience.DefaultAttemptBudget; got != want {
+		t.Fatalf("primary and backup: %v, want the sum %v", got, want)
+	}
 }

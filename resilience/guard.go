@@ -194,14 +194,19 @@ func newHedge(name string, h *config.Hedge, obs Observer) failsafe.Policy[*Answe
 		Build()
 }
 
-// DefaultRouteTimeout is the timeout of a route that sets none, given its
-// primary provider's guard: every attempt the provider's retry policy
-// allows, each for the provider's timeout (or [DefaultAttemptBudget]),
-// plus the longest backoff between two of them.
-func DefaultRouteTimeout(g *Guard) time.Duration {
-	per := orDefault(g.attemptTimeout, DefaultAttemptBudget)
-	n := time.Duration(max(g.maxAttempts, 1))
-	return n*per + (n-1)*g.maxBackoff
+// DefaultRouteTimeout is the timeout of a route that sets none, given the
+// guards of its chain (primary and backups): what their timeouts and
+// retries allow, no more. For each provider, every attempt its retry
+// policy allows, each for its timeout (or [DefaultAttemptBudget]), plus
+// its longest backoff between two of them.
+func DefaultRouteTimeout(guards ...*Guard) time.Duration {
+	var total time.Duration
+	for _, g := range guards {
+		per := orDefault(g.attemptTimeout, DefaultAttemptBudget)
+		n := time.Duration(max(g.maxAttempts, 1))
+		total += n*per + (n-1)*g.maxBackoff
+	}
+	return total
 }
 
 // Cooldown is how long the provider stays cooled down (skipped by every
