@@ -57,8 +57,9 @@ func (m *Malformed) UnmarshalJSON(data []byte) error {
 }
 
 // Fault is one injected failure. Exactly one effect must be chosen: Status,
-// ContextLength, InsufficientQuota, Hang, Disconnect (or DisconnectAfterTokens > 0) or
-// Malformed. The others narrow which requests it hits.
+// ContextLength, InsufficientQuota, Hang, Disconnect (or
+// DisconnectAfterTokens > 0) or Malformed. The others narrow which
+// requests it hits.
 //
 // In JSON the keys are snake_case; the presence of disconnect_after_tokens,
 // even 0, selects the disconnect effect:
@@ -122,9 +123,8 @@ type faultJSON struct {
 func (f Fault) MarshalJSON() ([]byte, error) {
 	j := faultJSON{
 		Status: f.Status, RetryAfter: f.RetryAfter, ContextLength: f.ContextLength,
-		InsufficientQuota: f.InsufficientQuota,
 		Hang: f.Hang, Malformed: f.Malformed, Probability: f.Probability,
-		Count: f.Count, Path: f.Path,
+		Count: f.Count, Path: f.Path, InsufficientQuota: f.InsufficientQuota,
 	}
 	if f.disconnects() {
 		n := f.DisconnectAfterTokens
@@ -141,9 +141,8 @@ func (f *Fault) UnmarshalJSON(data []byte) error {
 	}
 	*f = Fault{
 		Status: j.Status, RetryAfter: j.RetryAfter, ContextLength: j.ContextLength,
-		InsufficientQuota: j.InsufficientQuota,
 		Hang: j.Hang, Disconnect: j.Disconnect, Malformed: j.Malformed,
-		Probability: j.Probability, Count: j.Count, Path: j.Path,
+		Probability: j.Probability, Count: j.Count, Path: j.Path, InsufficientQuota: j.InsufficientQuota,
 	}
 	if j.DisconnectAfterTokens != nil {
 		f.Disconnect = true
