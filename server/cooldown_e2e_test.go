@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/careerpath/llmgateway/config"
+	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
 )
 
@@ -250,5 +251,53 @@ func TestReloadCarriesBreakerState(t *testing.T) {
 	resp, err = g.client.Complete(ctxT(t), request("degraded", ""))
 	if err != nil || resp.Provider != "openai" {
 		t.Fatalf("%v, %v: want the provider's answer", resp, err)
+	}
+}
+
+// experimentTotal is the number of requests the route's experiment has
+// counted, once it reaches want or after a few seconds.
+func experimentTotal(t *testing.T, g *gateway, route string, want int64) int64 {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rep, err := g.client.GetExperiment(ctxT(t), &gatewayv1.GetExperimentRequest{Route: route})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total int64
+		for _, v := range rep.GetVariants() {
+			total += v.GetRequests()
+		}
+		if total == want || time.Now().After(deadline) {
+			return total
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An experiment whose id did not change keeps its statistics across a
+// reload.
+func TestReloadKeepsExperimentStatistics(t *testing.T) {
+	g := startGateway(t, sim.Config{})
+	for i := range 4 {
+		if _, err := g.client.Complete(ctxT(t), request("career_advice", "user-"+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := experimentTotal(t, g, "career_advice", 4); n != 4 {
+		t.Fatalf("experiment counted %d requests, want 4", n)
+	}
+	replace(t, g.dir, config.ABTestConfigFile, strings.Replace(testRoutes, "You are a career coach.", "You are a careers adviser.", 2))
+	if changed, err := g.srv.Reloader().Reload(context.Background(), "test"); err != nil || !changed {
+		t.Fatalf("reload: changed %v, %v", changed, err)
+	}
+	if n := experimentTotal(t, g, "career_advice", 4); n != 4 {
+		t.Fatalf("after the reload the experiment counts %d requests, want the 4 from before", n)
+	}
+	if _, err := g.client.Complete(ctxT(t), request("career_advice", "user-9")); err != nil {
+		t.Fatal(err)
+	}
+	if n := experimentTotal(t, g, "career_advice", 5); n != 5 {
+		t.Fatalf("experiment counts %d requests, want 5", n)
 	}
 }
