@@ -157,6 +157,9 @@ type Price struct {
 	CacheWriteInputPerMTok float64 `json:"cache_write_input_per_mtok,omitempty"`
 }
 
+// MaxRouteTimeout is the longest timeout a route may set.
+const MaxRouteTimeout = time.Hour
+
 // ABTestConfig is ab_test_config.json.
 type ABTestConfig struct {
 	// Routes by name (e.g. "career_advice").
@@ -179,10 +182,10 @@ type Route struct {
 	// DegradedAnswer is served, marked as degraded, when everything failed.
 	DegradedAnswer string `json:"degraded_answer,omitempty"`
 	// Timeout bounds the failover chain of a request to the route (until
-	// its answer, or a stream's first token) when the caller's own deadline
-	// is later or absent. Default: what the timeouts and retries of the
-	// route's providers (primary and backups) allow, see
-	// resilience.DefaultRouteTimeout.
+	// its answer, or a stream's first token) when the caller's own
+	// deadline is later or absent; at most [MaxRouteTimeout]. Default:
+	// what the timeouts and retries of the route's providers (primary and
+	// backups) allow, see resilience.DefaultRouteTimeout.
 	Timeout Duration `json:"timeout,omitempty"`
 	// Experiment identifies the A/B experiment that splits the route's
 	// traffic between its variants; without it the experiment id is the

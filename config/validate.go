@@ -137,6 +137,9 @@ func (c *Config) Validate() error {
 				backups[b] = i
 			}
 		}
+		if r.Timeout > Duration(MaxRouteTimeout) {
+			add(ab, path+".timeout", "must be at most %s", MaxRouteTimeout)
+		}
 		c.validateExperiment(add, path, r)
 		c.validateEnrichment(add, path, r)
 	}
