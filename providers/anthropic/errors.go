@@ -76,7 +76,8 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 	case e.Kind == providers.KindBadRequest && isContextLength(w.Error.Message):
 		e.Kind = providers.KindContextLength
 	case w.Error.Type == "billing_error":
-		// Out of credit: another provider may answer, waiting will not.
+		// Out of credit (402): another provider may answer, waiting will
+		// not.
 		e.Kind = providers.KindQuotaExhausted
 	case (e.Kind == providers.KindServer || e.Kind == providers.KindUnknown) &&
 		typeKind != providers.KindUnknown && typeKind != providers.KindAuth:
@@ -139,8 +140,10 @@ func errorTypeKind(t string) providers.ErrorKind {
 		return providers.KindBadRequest
 	case "request_too_large":
 		return providers.KindContextLength
-	case "authentication_error", "permission_error", "billing_error":
+	case "authentication_error", "permission_error":
 		return providers.KindAuth
+	case "billing_error":
+		return providers.KindQuotaExhausted
 	}
 	return providers.KindUnknown
 }
