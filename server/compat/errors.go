@@ -87,6 +87,9 @@ func fromError(err error, hdr metadata.MD) *apiError {
 		}
 	case "UPSTREAM_RATE_LIMITED":
 		e.openAIType, e.code = "requests", "rate_limit_exceeded"
+	case "UPSTREAM_QUOTA_EXHAUSTED":
+		// The provider's account is out of credit: OpenAI's own words.
+		e.openAIType, e.code = "insufficient_quota", "insufficient_quota"
 	}
 	return e
 }

@@ -258,6 +258,16 @@ func TestChatCompletionUpstreamFailures(t *testing.T) {
 		}
 	}
 
+	// A provider out of credit is OpenAI's insufficient_quota.
+	if err := g.openai.SetFault(sim.Fault{InsufficientQuota: true}); err != nil {
+		t.Fatal(err)
+	}
+	c = g.post(t, "/v1/chat/completions", `{"model": "openai_only", "messages": [{"role": "user", "content": "Hi"}]}`)
+	if v := c.decode(t); c.status != http.StatusTooManyRequests || path(v, "error", "type") != "insufficient_quota" ||
+		path(v, "error", "code") != "insufficient_quota" {
+		t.Fatalf("upstream insufficient_quota: %d %s", c.status, c.body)
+	}
+
 	// Upstream rate limiting reaches the caller as 429 with Retry-After,
 	// and so does the cooldown that follows it, without calling the
 	// provider again.
