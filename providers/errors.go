@@ -51,6 +51,11 @@ const (
 	// KindCanceled is the caller giving up (context canceled or its deadline
 	// exceeded); never retried, never counted against the vendor.
 	KindCanceled
+	// KindQuotaExhausted is our account's credit or billing quota used up
+	// (OpenAI's 429 insufficient_quota, Anthropic's billing_error): an
+	// operator problem that waiting does not fix, so the provider is not
+	// tried again but another one may answer.
+	KindQuotaExhausted
 	// KindSchemaMismatch is an answer that is not valid JSON, or does not
 	// satisfy the request's JSON Schema (or a tool call whose arguments do
 	// not satisfy its tool's): a failed attempt, which another attempt may
@@ -71,6 +76,7 @@ var kindNames = [...]string{
 	KindMalformed:      "malformed",
 	KindTruncated:      "truncated",
 	KindCanceled:       "canceled",
+	KindQuotaExhausted: "quota_exhausted",
 	KindSchemaMismatch: "schema_mismatch",
 }
 
@@ -83,8 +89,9 @@ func (k ErrorKind) String() string {
 	return kindNames[k]
 }
 
-// Retryable reports whether another attempt (on the same or another
-// provider) may succeed.
+// Retryable reports whether another attempt on the same provider may
+// succeed. Every retryable kind may also be failed over to another
+// provider, and so may [KindQuotaExhausted], which is not retryable.
 func (k ErrorKind) Retryable() bool {
 	switch k {
 	case KindRateLimited, KindOverloaded, KindServer, KindTimeout,
