@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/careerpath/llmgateway/auth"
+	"github.com/careerpath/llmgateway/console"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/routing"
 	"github.com/careerpath/llmgateway/telemetry"
@@ -94,6 +95,7 @@ type observer struct {
 	knownRoute func(string) bool
 	// content records prompts and answers on the RPC's span.
 	content bool
+	console *console.Console // nil: no console
 }
 
 // observation is one call as the observer saw it.
@@ -180,6 +182,7 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 			CostUSD: a.cost, SavedUSD: rec.saved,
 		})
 	}
+	o.toConsole(ob, &rec, &a, code, took)
 	span := trace.SpanFromContext(ctx)
 	if span.IsRecording() && ob.req != nil {
 		o.annotate(span, ob, &rec, &a)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/cache"
+	"github.com/careerpath/llmgateway/console"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/quota"
@@ -31,6 +32,7 @@ type Service struct {
 	cache       cache.Store
 	limiter     *quota.Limiter
 	ledger      *Ledger
+	console     *console.Console // nil: no console
 }
 
 // Feedback implements gatewayv1.LLMGatewayServer.

@@ -28,6 +28,7 @@ import (
 	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/config/remote"
+	"github.com/careerpath/llmgateway/console"
 	"github.com/careerpath/llmgateway/experiment"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/server"
@@ -78,6 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		tlsAuth   = fs.String("tls-client-auth", "", "with -tls-client-ca: require (default) or verify-if-given")
 		redisName = fs.String("redis-master-name", "", "Redis Sentinel master name: -redis-addrs are then the sentinels")
 		redisClus = fs.Bool("redis-cluster", false, "treat a single -redis-addrs address as a Redis Cluster endpoint (several addresses always are a Cluster)")
+		adminEnv  = fs.String("admin-token-env", "", "environment variable holding the admin token that the console and the admin endpoints require (all but /healthz, /readyz, /metrics); without it they answer loopback clients only")
 	)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
@@ -131,7 +133,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
 	metrics := telemetry.NewMetrics()
-	rtOpts := server.RuntimeOptions{Getenv: getenv, Observer: server.LogBreakers(log, metrics)}
+	cons := console.New(console.Options{})
+	rtOpts := server.RuntimeOptions{Getenv: getenv, Observer: cons.Observe(server.LogBreakers(log, metrics))}
 	rt, err := server.BuildRuntime(cfg, rtOpts)
 	if err != nil {
 		return fmt.Errorf("configuration refused: %w", err)
@@ -145,6 +148,15 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if rt.Keys.Disabled() {
 		log.Warn("AUTHENTICATION IS DISABLED: no clients.json (or \"auth\": {\"disabled\": true}); " +
 			"every caller is \"anonymous\" with every permission. Use this for local development only.")
+	}
+
+	adminToken := ""
+	if *adminEnv != "" {
+		if adminToken = getenv(*adminEnv); adminToken == "" {
+			return fmt.Errorf("-admin-token-env: environment variable %s is empty or not set", *adminEnv)
+		}
+	} else {
+		log.Warn("no admin token (-admin-token-env): the console and the admin endpoints answer loopback clients only")
 	}
 
 	stores, closeStores := openStores(*redisAddr, *redisName, *redisClus, getenv(*redisPass), *cacheMax, metrics)
@@ -172,6 +184,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		LogLevel:        level,
 		TraceContent:    *traceText,
 		Pprof:           *withPprof,
+		Console:         cons,
+		AdminToken:      adminToken,
 		TLS: server.TLSOptions{CertFile: *tlsCert, KeyFile: *tlsKey, ClientCAFile: *tlsCA,
 			ClientAuth: server.ClientAuth(*tlsAuth)},
 	}, rt)
