@@ -1,0 +1,69 @@
+// Charts with uPlot: time series with time axes, and stacked bars (uPlot
+// draws series in order, so the cumulative totals are drawn first and each
+// smaller sum over them).
+
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { Num } from './api';
+import { h } from './dom';
+
+const palette = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d'];
+
+export function color(i: number): string {
+  return palette[i % palette.length];
+}
+
+const charts: uPlot[] = [];
+
+/** Destroys every chart (before a page is drawn again). */
+export function clearCharts(): void {
+  while (charts.length) charts.pop()?.destroy();
+}
+
+function width(el: HTMLElement): number {
+  return Math.max(280, Math.min(el.clientWidth || 600, 1200) - 16);
+}
+
+export interface Line { label: string; values: Num[]; dash?: boolean; color?: string }
+
+/** A time-series chart of lines; ts are Unix seconds. */
+export function lineChart(parent: HTMLElement, title: string, ts: number[], lines: Line[], yLabel = ''): void {
+  const box = h('figure', { class: 'chart', role: 'img', 'aria-label': title }, h('figcaption', {}, title));
+  parent.append(box);
+  const opts: uPlot.Options = {
+    width: width(parent),
+    height: 220,
+    series: [{}, ...lines.map((l, i) => ({
+      label: l.label, stroke: l.color ?? color(i), width: 1.5, dash: l.dash ? [6, 4] : undefined, spanGaps: false,
+    }))],
+    axes: [{}, { label: yLabel, size: 60 }],
+    scales: { x: { time: true } },
+    cursor: { drag: { x: true, y: false } },
+  };
+  charts.push(new uPlot(opts, [ts, ...lines.map((l) => l.values)] as uPlot.AlignedData, box));
+}
+
+/** A stacked bar chart by category (days), one stack part per series. */
+export function stackedBars(parent: HTMLElement, title: string, labels: string[], parts: { label: string; values: number[] }[]): void {
+  const box = h('figure', { class: 'chart', role: 'img', 'aria-label': title }, h('figcaption', {}, title));
+  parent.append(box);
+  const xs = labels.map((_, i) => i);
+  const cumulative: number[][] = [];
+  parts.forEach((p, i) => {
+    cumulative.push(p.values.map((v, j) => v + (i ? cumulative[i - 1][j] : 0)));
+  });
+  const order = parts.map((_, i) => parts.length - 1 - i); // totals first
+  const bars = uPlot.paths.bars!({ size: [0.7, 60] });
+  const opts: uPlot.Options = {
+    width: width(parent),
+    height: 240,
+    series: [{ label: 'day', value: (_u, v) => labels[v] ?? '' },
+      ...order.map((i) => ({
+        label: parts[i].label, fill: color(i), stroke: color(i), paths: bars, points: { show: false },
+        value: (_u: uPlot, _v: number, _s: number, idx: number | null) => (idx === null ? '' : parts[i].values[idx].toFixed(6)),
+      }))],
+    axes: [{ values: (_u, splits) => splits.map((s) => labels[s] ?? ''), space: 40 }, { size: 70 }],
+    scales: { x: { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] } },
+  };
+  charts.push(new uPlot(opts, [xs, ...order.map((i) => cumulative[i])] as uPlot.AlignedData, box));
+}
