@@ -234,9 +234,14 @@ type Row struct {
 	Figures
 }
 
-// seconds is how long of sp the window has been filling.
+// seconds is how long of sp the window has been filling: the range, or
+// the time since the console started when that is shorter.
 func (c *Console) seconds(sp span, now time.Time, ts []int64) float64 {
-	return math.Max(1, now.Sub(time.Unix(ts[0], 0)).Seconds())
+	from := time.Unix(ts[0], 0)
+	if c.started.After(from) {
+		from = c.started
+	}
+	return math.Max(1, now.Sub(from).Seconds())
 }
 
 func (c *Console) overview(sp span) Overview {

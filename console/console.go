@@ -16,6 +16,7 @@ import (
 type Console struct {
 	replica string
 	now     func() time.Time
+	started time.Time
 	win     *window
 	calls   recent
 
@@ -46,7 +47,7 @@ func New(opts Options) *Console {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Console{replica: opts.Replica, now: opts.Now, win: newWindow(),
+	return &Console{replica: opts.Replica, now: opts.Now, started: opts.Now(), win: newWindow(),
 		breakers: map[string]circuitbreaker.State{}, errClasses: map[string]map[string]int64{}}
 }
 

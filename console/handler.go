@@ -101,7 +101,7 @@ func (c *Console) Handler(src Sources) http.Handler {
 	mux.HandleFunc("GET /console/api/calls", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, c.recentCalls(r))
 	})
-	mux.HandleFunc("/console/api/", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /console/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such console API endpoint"})
 	})
 	assets, err := fs.Sub(dist, "dist")

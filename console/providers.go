@@ -2,6 +2,7 @@ package console
 
 import (
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -96,7 +97,7 @@ func (c *Console) providers(sp span, src *Sources) Providers {
 	for _, r := range slices.Sorted(maps.Keys(routes)) {
 		t := c.total(sp, now, func(s *series) bool { return s.route == r })
 		if t.requests > 0 {
-			out.Failover = append(out.Failover, Row{Name: r, Figures: figures(&t, sp.step.Seconds()*float64(sp.slots))})
+			out.Failover = append(out.Failover, Row{Name: r, Figures: figures(&t, c.seconds(sp, now, []int64{now.Add(-sp.step * time.Duration(sp.slots)).Unix()}))})
 		}
 	}
 	return out
@@ -139,7 +140,10 @@ func (c *Console) recentCalls(r *http.Request) Calls {
 		call := Call{Time: o.Time.UTC(), RPC: o.RPC, Route: o.Route, Variant: o.Variant, Provider: o.Provider,
 			Model: o.Model, Client: o.Client, Status: codeName(o.Code), Step: o.Step, Cache: o.Cache,
 			InputTokens: o.InputTokens, OutputTokens: o.OutputTokens, CostUSD: num(float64(o.CostNanos) / 1e9),
-			LatencyMS: num(msOf(o.Latency)), TTFTMS: num(msOf(o.TTFT)), FailedAttempts: o.FailedAttempts}
+			LatencyMS: num(msOf(o.Latency)), TTFTMS: num(math.NaN()), FailedAttempts: o.FailedAttempts}
+		if o.TTFT > 0 {
+			call.TTFTMS = num(msOf(o.TTFT))
+		}
 		if match("route", call.Route) && match("variant", call.Variant) && match("provider", call.Provider) &&
 			match("status", call.Status) && match("step", call.Step) && match("client", call.Client) {
 			out.Calls = append(out.Calls, call)
