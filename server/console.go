@@ -32,8 +32,8 @@ func (o *observer) toConsole(ob *observation, rec *callRecord, a *answer, code c
 // consoleSources are what the console reads from the server.
 func (s *Server) consoleSources() console.Sources {
 	return console.Sources{
-		Usage:       s.opts.Usage,
-		Experiments: s.opts.Experiments,
+		Usage:       s.service.ledger.store,
+		Experiments: s.service.experiments.store,
 		Config:      func() *config.Config { return s.service.Runtime().Config },
 		Reload:      func() any { return s.reload.Status() },
 		Breakers: func() []console.Breaker {
