@@ -20,19 +20,24 @@ export function clearCharts(): void {
   while (charts.length) charts.pop()?.destroy();
 }
 
-function width(el: HTMLElement): number {
-  return Math.max(280, Math.min(el.clientWidth || 600, 1200) - 16);
+// The chart fills its box (a grid cell, laid out once appended).
+function width(box: HTMLElement): number {
+  return Math.max(240, (box.clientWidth || 600) - 18);
 }
+
+// Times are shown in UTC, as the gateway's logs and the API give them.
+const utc = (ts: number) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC');
 
 export interface Line { label: string; values: Num[]; dash?: boolean; color?: string }
 
 /** A time-series chart of lines; ts are Unix seconds. */
 export function lineChart(parent: HTMLElement, title: string, ts: number[], lines: Line[], yLabel = ''): void {
-  const box = h('figure', { class: 'chart', role: 'img', 'aria-label': title }, h('figcaption', {}, title));
+  const box = h('figure', { class: 'chart', role: 'img', 'aria-label': `${title} (UTC)` }, h('figcaption', {}, `${title}, UTC`));
   parent.append(box);
   const opts: uPlot.Options = {
-    width: width(parent),
+    width: width(box),
     height: 220,
+    tzDate: utc,
     series: [{}, ...lines.map((l, i) => ({
       label: l.label, stroke: l.color ?? color(i), width: 1.5, dash: l.dash ? [6, 4] : undefined, spanGaps: false,
     }))],
@@ -55,7 +60,7 @@ export function stackedBars(parent: HTMLElement, title: string, labels: string[]
   const order = parts.map((_, i) => parts.length - 1 - i); // totals first
   const bars = uPlot.paths.bars!({ size: [0.7, 60] });
   const opts: uPlot.Options = {
-    width: width(parent),
+    width: width(box),
     height: 240,
     series: [{ label: 'day', value: (_u, v) => labels[v] ?? '' },
       ...order.map((i) => ({
