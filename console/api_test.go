@@ -262,7 +262,7 @@ func TestStaticPages(t *testing.T) {
 	}
 	b, _ := io.ReadAll(res.Body)
 	_ = res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(b), "LLM gateway console") ||
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "LLM gateway console") ||
 		!strings.Contains(res.Header.Get("Content-Security-Policy"), "default-src 'self'") {
 		t.Errorf("index: %d %s", res.StatusCode, b)
 	}

@@ -59,7 +59,7 @@ func TestGuardComparesDigests(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	g := Guard("0123456789abcdef", nil, ok)
 	for _, tok := range []string{"0123456789abcdeX", "0", "0123456789abcdef0123456789abcdef", ""} {
-		r := httptest.NewRequest("GET", "/console/", nil)
+		r := httptest.NewRequest(http.MethodGet, "/console/", nil)
 		r.Header.Set("Authorization", "Bearer "+tok)
 		w := httptest.NewRecorder()
 		g.ServeHTTP(w, r)
