@@ -30,7 +30,7 @@ GOVULNCHECK_VERSION    := v1.9.0
 VULNDB_VERSION         := v0.0.0-20261105234957-e22db6528018
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := protobuf-compiler protobuf-compiler-grpc ruby ruby-grpc ruby-google-protobuf redis-server prometheus
+APT_PACKAGES := protobuf-compiler protobuf-compiler-grpc ruby ruby-grpc ruby-google-protobuf redis-server prometheus chromium
 
 GO_TEST_FLAGS ?= -race -count=1 -timeout=15m
 FUZZTIME ?= 5s
@@ -80,7 +80,7 @@ GEN_TOOLS := $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VE
 tools: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) $(BIN)/.grpcurl-$(GRPCURL_VERSION) ## Install the pinned Go tools into ./bin.
 
 .PHONY: system-deps
-system-deps: ## Install protoc, the gRPC Ruby plugin, Ruby gRPC, redis-server and promtool if missing.
+system-deps: ## Install protoc, the gRPC Ruby plugin, Ruby gRPC, redis-server, promtool and Chromium if missing.
 	@missing=""; \
 	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
 	command -v grpc_ruby_plugin >/dev/null || missing="$$missing protobuf-compiler-grpc"; \
@@ -88,6 +88,7 @@ system-deps: ## Install protoc, the gRPC Ruby plugin, Ruby gRPC, redis-server an
 	ruby -e 'require "grpc"' 2>/dev/null || missing="$$missing ruby-grpc ruby-google-protobuf"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -132,10 +133,11 @@ lint: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) ## gofmt, go v
 	fi
 
 .PHONY: test
-test: system-deps check-generate lint check-deploy ## Everything CI runs: generated-code drift, lint, deploy files, all tests with -race, govulncheck.
+test: system-deps check-generate check-console lint check-deploy ## Everything CI runs: generated-code drift, lint, deploy files, all tests with -race, govulncheck.
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/internal/chaos$$')
 	$(MAKE) --no-print-directory test-clients
 	$(MAKE) --no-print-directory test-node
+	$(MAKE) --no-print-directory test-console
 	$(MAKE) --no-print-directory chaos
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory vulncheck
@@ -153,6 +155,32 @@ $(SDK_TEST_DIR)/node_modules/.package-lock.json: $(SDK_TEST_DIR)/package.json $(
 test-node: $(SDK_TEST_DIR)/node_modules/.package-lock.json ## The OpenAI and Anthropic Node SDKs against bin/gateway (compatible API).
 	go build -trimpath -o $(BIN)/gateway ./cmd/gateway
 	cd $(SDK_TEST_DIR) && GATEWAY_BIN=$(BIN)/gateway npm test
+
+# The operator console's pages: TypeScript built by Vite (pinned in
+# console/web's committed lockfile) into console/dist, which the binary
+# embeds. The build is deterministic; check-console fails when the
+# committed files differ from a fresh build.
+CONSOLE_DIR := console/web
+
+$(CONSOLE_DIR)/node_modules/.package-lock.json: $(CONSOLE_DIR)/package.json $(CONSOLE_DIR)/package-lock.json
+	cd $(CONSOLE_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: console
+console: $(CONSOLE_DIR)/node_modules/.package-lock.json ## Build the console's pages into console/dist (embedded in bin/gateway).
+	cd $(CONSOLE_DIR) && npm run build
+
+.PHONY: check-console
+check-console: console ## Fail if console/dist differs from what `make console` produces.
+	@if [ -n "$$(git status --porcelain -- console/dist)" ]; then \
+	  echo "console/dist is out of date: run 'make console' and commit the result"; \
+	  git status --porcelain -- console/dist; exit 1; \
+	fi
+
+.PHONY: test-console
+test-console: system-deps $(CONSOLE_DIR)/node_modules/.package-lock.json ## The console in headless Chromium (playwright-core, axe-core) against bin/gateway; screenshots in console/web/test-results.
+	go build -trimpath -o $(BIN)/gateway ./cmd/gateway
+	cd $(CONSOLE_DIR) && GATEWAY_BIN=$(BIN)/gateway npm test
 
 # The chaos soak runs on its own, not beside the other packages' tests, so
 # that neither starves the other of CPU.
