@@ -157,6 +157,8 @@ func figures(s *sums, seconds float64) Figures {
 		f.RPS = num(float64(s.requests) / seconds)
 		f.TokensPerMin = num(float64(s.inTok+s.outTok) / seconds * 60)
 		f.CostPerHour = num(float64(s.cost) / usage.NanosPerUSD / seconds * 3600)
+	} else {
+		f.RPS, f.TokensPerMin, f.CostPerHour = num(math.NaN()), num(math.NaN()), num(math.NaN())
 	}
 	for i, n := range s.steps {
 		if n > 0 {
@@ -189,7 +191,9 @@ type Timeline struct {
 	CostPerHour  []num   `json:"cost_per_hour_usd"`
 }
 
-func timelineOf(sp span, now time.Time, ts []int64, per []sums) Timeline {
+// timelineOf charts per; buckets that ended before started (when the
+// window began to fill) are null.
+func timelineOf(sp span, now, started time.Time, ts []int64, per []sums) Timeline {
 	n := len(ts)
 	tl := Timeline{StepSeconds: int(sp.step / time.Second), T: ts, RPS: make([]num, n), ErrorRate: make([]num, n),
 		P50MS: make([]num, n), P95MS: make([]num, n), P99MS: make([]num, n), TTFTP95MS: make([]num, n),
@@ -199,6 +203,9 @@ func timelineOf(sp span, now time.Time, ts []int64, per []sums) Timeline {
 		secs := sp.step.Seconds()
 		if i == n-1 { // the current bucket, still filling
 			secs = math.Max(1, now.Sub(time.Unix(ts[i], 0)).Seconds())
+		}
+		if time.Unix(ts[i], 0).Add(sp.step).Before(started) {
+			secs = 0 // nothing was measured: every figure is null
 		}
 		f := figures(s, secs)
 		tl.RPS[i], tl.ErrorRate[i], tl.P50MS[i], tl.P95MS[i], tl.P99MS[i] = f.RPS, f.ErrorRate, f.P50MS, f.P95MS, f.P99MS
@@ -253,7 +260,7 @@ func (c *Console) overview(sp span) Overview {
 	}
 	secs := c.seconds(sp, now, ts)
 	o := Overview{header: c.header(now, ScopeReplica), Range: sp.name, TargetP95MS: msOf(TargetP95),
-		Totals: figures(&tot, secs), Timeline: timelineOf(sp, now, ts, per), Routes: []Row{}}
+		Totals: figures(&tot, secs), Timeline: timelineOf(sp, now, c.started, ts, per), Routes: []Row{}}
 	byRoute := map[string]*sums{}
 	for _, s := range c.win.all() {
 		if s.route == "" && s.variant == "" && s.model == "" {

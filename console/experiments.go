@@ -241,7 +241,7 @@ func (c *Console) variantTimeline(sp span, now time.Time, route string, variants
 	vt := VariantTimeline{StepSeconds: int(sp.step / time.Second), RPS: map[string][]num{}, P95MS: map[string][]num{}}
 	for _, v := range variants {
 		ts, per := c.timeline(sp, now, func(s *series) bool { return s.route == route && s.variant == v.Name })
-		tl := timelineOf(sp, now, ts, per)
+		tl := timelineOf(sp, now, c.started, ts, per)
 		vt.T, vt.RPS[v.Name], vt.P95MS[v.Name] = tl.T, tl.RPS, tl.P95MS
 	}
 	if vt.T == nil {

@@ -78,7 +78,7 @@ func (c *Console) providers(sp span, src *Sources) Providers {
 			tot.add(&per[i])
 		}
 		pr := ProviderReport{Name: name, Breaker: breakers[name], Figures: figures(&tot, c.seconds(sp, now, ts)),
-			Models: []Row{}, ErrorClasses: classes[name], Timeline: timelineOf(sp, now, ts, per)}
+			Models: []Row{}, ErrorClasses: classes[name], Timeline: timelineOf(sp, now, c.started, ts, per)}
 		if pr.ErrorClasses == nil {
 			pr.ErrorClasses = map[string]int64{}
 		}

@@ -15,6 +15,18 @@ export function color(i: number): string {
 
 const charts: uPlot[] = [];
 
+// Charts are drawn once every box of the page is in place (a microtask
+// later), so that each one takes the width its grid cell ends up with.
+function draw(make: () => uPlot): void {
+  queueMicrotask(() => charts.push(make()));
+}
+
+// Small numbers keep three significant digits on the axis.
+const axisValues = (_u: uPlot, splits: number[]) => splits.map((v) => (v === null ? '' : String(Number(v.toPrecision(3)))));
+
+// Bars start at zero.
+const fromZero = (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, max > 0 ? max * 1.1 : 1];
+
 /** Destroys every chart (before a page is drawn again). */
 export function clearCharts(): void {
   while (charts.length) charts.pop()?.destroy();
@@ -27,6 +39,8 @@ function width(box: HTMLElement): number {
 
 // Times are shown in UTC, as the gateway's logs and the API give them.
 const utc = (ts: number) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC');
+const hhmm = uPlot.fmtDate('{HH}:{mm}');
+const timeValues = (_u: uPlot, splits: number[]) => splits.map((v) => hhmm(utc(v)));
 
 export interface Line { label: string; values: Num[]; dash?: boolean; color?: string }
 
@@ -40,12 +54,14 @@ export function lineChart(parent: HTMLElement, title: string, ts: number[], line
     tzDate: utc,
     series: [{}, ...lines.map((l, i) => ({
       label: l.label, stroke: l.color ?? color(i), width: 1.5, dash: l.dash ? [6, 4] : undefined, spanGaps: false,
+      // A lone bucket between empty ones is a point, not a line.
+      points: { show: !l.dash, size: 4, fill: l.color ?? color(i) },
     }))],
-    axes: [{}, { label: yLabel, size: 60 }],
+    axes: [{ values: timeValues }, { label: yLabel, size: 60, values: axisValues }],
     scales: { x: { time: true } },
     cursor: { drag: { x: true, y: false } },
   };
-  charts.push(new uPlot(opts, [ts, ...lines.map((l) => l.values)] as uPlot.AlignedData, box));
+  draw(() => new uPlot({ ...opts, width: width(box) }, [ts, ...lines.map((l) => l.values)] as uPlot.AlignedData, box));
 }
 
 /** A stacked bar chart by category (days), one stack part per series. */
@@ -67,8 +83,8 @@ export function stackedBars(parent: HTMLElement, title: string, labels: string[]
         label: parts[i].label, fill: color(i), stroke: color(i), paths: bars, points: { show: false },
         value: (_u: uPlot, _v: number, _s: number, idx: number | null) => (idx === null ? '' : parts[i].values[idx].toFixed(6)),
       }))],
-    axes: [{ values: (_u, splits) => splits.map((s) => labels[s] ?? ''), space: 40 }, { size: 70 }],
-    scales: { x: { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] } },
+    axes: [{ values: (_u, splits) => splits.map((s) => labels[s] ?? ''), space: 40 }, { size: 70, values: axisValues }],
+    scales: { x: { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] }, y: { range: fromZero } },
   };
-  charts.push(new uPlot(opts, [xs, ...order.map((i) => cumulative[i])] as uPlot.AlignedData, box));
+  draw(() => new uPlot({ ...opts, width: width(box) }, [xs, ...order.map((i) => cumulative[i])] as uPlot.AlignedData, box));
 }
