@@ -163,11 +163,14 @@ func BenchmarkRecord(b *testing.B) {
 	o := Outcome{RPC: "Complete", Route: "career_advice", Variant: "b", Provider: "anthropic", Model: "claude",
 		Client: "web", Code: codes.OK, Step: "primary", Cache: "miss", InputTokens: 100, OutputTokens: 200,
 		CostNanos: 1234, Latency: 800 * time.Millisecond}
+	// The server passes the call's end time in; the benchmark's clock
+	// moves a microsecond a call, across bucket boundaries.
+	start := time.Now()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		o := o
-		for pb.Next() {
-			o.Time = time.Now()
+		for i := 0; pb.Next(); i++ {
+			o.Time = start.Add(time.Duration(i) * time.Microsecond)
 			c.Record(o)
 		}
 	})
