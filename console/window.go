@@ -181,9 +181,11 @@ type series struct {
 	hour, day ring
 }
 
-// maxSeries bounds the number of series; calls past it are counted under
-// one overflow series, so that memory stays bounded whatever the labels.
-const maxSeries = 512
+// maxSeries bounds the number of series (one per route, variant, provider
+// and model seen, about 1.4 MB each once both rings have filled); calls
+// past it are counted under one overflow series, so that memory stays
+// bounded (about 180 MB at worst) whatever the labels.
+const maxSeries = 128
 
 // overflowKey is the series calls past [maxSeries] are counted in.
 var overflowKey = key{route: "(other)"}
