@@ -29,6 +29,7 @@ import (
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/config/remote"
 	"github.com/careerpath/llmgateway/console"
+	"github.com/careerpath/llmgateway/cooldown"
 	"github.com/careerpath/llmgateway/experiment"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/server"
@@ -133,8 +134,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
 	metrics := telemetry.NewMetrics()
+	stores, closeStores := openStores(*redisAddr, *redisName, *redisClus, getenv(*redisPass), *cacheMax, metrics)
+	defer closeStores()
+	if *redisAddr != "" {
+		log.Info("shared state in Redis", "addrs", *redisAddr, "master_name", *redisName)
+	}
 	cons := console.New(console.Options{})
-	rtOpts := server.RuntimeOptions{Getenv: getenv, Observer: cons.Observe(server.LogBreakers(log, metrics))}
+	rtOpts := server.RuntimeOptions{Getenv: getenv, Observer: cons.Observe(server.LogBreakers(log, metrics)), Cooldowns: stores.cooldowns}
 	rt, err := server.BuildRuntime(cfg, rtOpts)
 	if err != nil {
 		return fmt.Errorf("configuration refused: %w", err)
@@ -157,12 +163,6 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		}
 	} else {
 		log.Warn("no admin token (-admin-token-env): the console and the admin endpoints answer loopback clients only")
-	}
-
-	stores, closeStores := openStores(*redisAddr, *redisName, *redisClus, getenv(*redisPass), *cacheMax, metrics)
-	defer closeStores()
-	if *redisAddr != "" {
-		log.Info("shared state in Redis", "addrs", *redisAddr, "master_name", *redisName)
 	}
 
 	srv, err := server.New(server.Options{
@@ -308,6 +308,7 @@ type stores struct {
 	experiments experiment.Store
 	quota       quota.Store
 	usage       usage.Store
+	cooldowns   cooldown.Store
 }
 
 // openStores builds the answer cache, quota and experiment stores: in
@@ -320,7 +321,7 @@ type stores struct {
 func openStores(addrs, masterName string, cluster bool, password string, cacheMax int64, m *telemetry.Metrics) (stores, func()) {
 	if addrs == "" {
 		mem := cache.NewMemoryStore(cache.MemoryOptions{MaxBytes: cacheMax, Observer: m.CacheObserver()})
-		return stores{cache: mem}, func() { _ = mem.Close() }
+		return stores{cache: mem, cooldowns: cooldown.NewMemoryStore()}, func() { _ = mem.Close() }
 	}
 	client := redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs:                 strings.Split(addrs, ","),
@@ -338,5 +339,6 @@ func openStores(addrs, masterName string, cluster bool, password string, cacheMa
 		experiments: experiment.NewRedisStore(client, experiment.RedisOptions{}),
 		quota:       quota.NewRedisStore(client, quota.RedisOptions{}),
 		usage:       usage.NewRedisStore(client, usage.RedisOptions{}),
+		cooldowns:   cooldown.NewRedisStore(client, cooldown.RedisOptions{}),
 	}, func() { _ = client.Close() }
 }

@@ -405,6 +405,13 @@ func errorCases() []errorCase {
 			kind: providers.KindRateLimited, status: 429, code: "rate_limit_error", retryAfter: 90 * time.Second,
 		},
 		{
+			name: "402 billing_error",
+			handler: func(t *testing.T) http.HandlerFunc {
+				return replay(t, 402, "application/json", "errors/billing_error.json")
+			},
+			kind: providers.KindQuotaExhausted, status: 402, code: "billing_error", msg: "credit balance is too low",
+		},
+		{
 			name: "500 api_error",
 			handler: func(t *testing.T) http.HandlerFunc {
 				return replay(t, 500, "application/json", "errors/api_error.json")

@@ -63,6 +63,7 @@ func Kit(t *testing.T) providertest.Kit {
 			providertest.ContextLength: cassette(400, "errors/prompt_too_long.json"),
 			providertest.Server:        cassette(500, "errors/api_error.json"),
 			providertest.Malformed:     cassette(502, "errors/bad_gateway.html"),
+			providertest.Quota:         cassette(402, "errors/billing_error.json"),
 		},
 		Truncated:   providertest.Cassette{Body: cut},
 		StreamError: cassette(200, "stream_error.sse"),

@@ -79,6 +79,10 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 	switch typeKind := errorTypeKind(w.Error.Type); {
 	case e.Kind == providers.KindBadRequest && wire.IsContextLength(w.Error.Message):
 		e.Kind = providers.KindContextLength
+	case w.Error.Type == wire.ErrBilling:
+		// Out of credit (402): another provider may answer, waiting will
+		// not.
+		e.Kind = providers.KindQuotaExhausted
 	case (e.Kind == providers.KindServer || e.Kind == providers.KindUnknown) &&
 		typeKind != providers.KindUnknown && typeKind != providers.KindAuth:
 		// e.g. overloaded_error behind a 500 or an odd status.
@@ -129,10 +133,11 @@ func (p *Provider) eventError(w *wire.ErrorObject) *providers.Error {
 }
 
 // errorTypeKind maps Anthropic's error.type by the HTTP status it stands
-// for; a billing error is the operator's account, as a rejected key is.
+// for; a billing error is the operator's account out of credit, which
+// another provider may answer and waiting will not.
 func errorTypeKind(t string) providers.ErrorKind {
 	if t == wire.ErrBilling {
-		return providers.KindAuth
+		return providers.KindQuotaExhausted
 	}
 	if status := wire.StatusOf(t); status != 0 {
 		return providers.StatusKind(status)

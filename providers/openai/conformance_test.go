@@ -67,7 +67,6 @@ func Kit(t *testing.T) providertest.Kit {
 		},
 		// OpenAI answers exhausted credit with a 429; the code
 		// insufficient_quota tells it from a rate limit.
-		QuotaKind:   providers.KindRateLimited,
 		Truncated:   cassette(200, "stream_truncated.sse"),
 		StreamError: cassette(200, "stream_error.sse"),
 	}

@@ -65,6 +65,10 @@ func (p *Provider) statusError(resp *http.Response) *providers.Error {
 	if e.Kind == providers.KindBadRequest && u.IsContextLength() {
 		e.Kind = providers.KindContextLength
 	}
+	if u.IsQuotaExhausted() {
+		// A 429 about billing, not rate: waiting does not help.
+		e.Kind = providers.KindQuotaExhausted
+	}
 	e.Code = p.safeCode(u.CodeOrType())
 	e.Message = p.sanitize(u.Message)
 	if e.Message == "" {
@@ -100,6 +104,9 @@ func (p *Provider) upstreamErr(u wire.ErrorObject, status int) *providers.Error 
 func inBandKind(u wire.ErrorObject) providers.ErrorKind {
 	if u.IsContextLength() {
 		return providers.KindContextLength
+	}
+	if u.IsQuotaExhausted() {
+		return providers.KindQuotaExhausted
 	}
 	for _, s := range [...]string{u.Code, u.Type} {
 		if status := wire.StatusOf(s); status != 0 {

@@ -52,7 +52,8 @@ func TestInBandKind(t *testing.T) {
 	}{
 		{wire.ErrorObject{Type: "server_error"}, providers.KindServer},
 		{wire.ErrorObject{Type: "tokens", Code: "rate_limit_exceeded"}, providers.KindRateLimited},
-		{wire.ErrorObject{Type: "insufficient_quota", Code: "insufficient_quota"}, providers.KindRateLimited},
+		{wire.ErrorObject{Type: "insufficient_quota", Code: "insufficient_quota"}, providers.KindQuotaExhausted},
+		{wire.ErrorObject{Type: "insufficient_quota"}, providers.KindQuotaExhausted},
 		{wire.ErrorObject{Type: "invalid_request_error", Code: "context_length_exceeded"}, providers.KindContextLength},
 		{wire.ErrorObject{Type: "invalid_request_error"}, providers.KindBadRequest},
 		{wire.ErrorObject{Type: "invalid_request_error", Code: "invalid_api_key"}, providers.KindAuth},

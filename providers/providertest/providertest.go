@@ -108,9 +108,9 @@ const (
 	// Malformed is an answer that is not the API's (an HTML error page of
 	// a proxy): [providers.KindMalformed].
 	Malformed Class = "malformed"
-	// Quota is exhausted credit. Vendors disagree on what it is (OpenAI
-	// sends a 429, Anthropic a billing error), so the kit names the kind
-	// in [Kit.QuotaKind]; the vendor's code must be kept.
+	// Quota is exhausted credit (OpenAI's insufficient_quota behind a
+	// 429, Anthropic's billing_error): [providers.KindQuotaExhausted],
+	// never retried. A vendor without one skips it.
 	Quota Class = "quota"
 )
 
@@ -122,6 +122,7 @@ var wantKinds = map[Class]providers.ErrorKind{
 	ContextLength: providers.KindContextLength,
 	Server:        providers.KindServer,
 	Malformed:     providers.KindMalformed,
+	Quota:         providers.KindQuotaExhausted,
 }
 
 // Options are what the suite configures a backend with.
@@ -146,9 +147,6 @@ type Kit struct {
 	Complete, Stream Answer
 	// Errors records each error class.
 	Errors map[Class]Cassette
-	// QuotaKind is the kind the backend gives the [Quota] cassette, when
-	// there is one.
-	QuotaKind providers.ErrorKind
 	// Truncated is a stream cut before its terminal event, after some
 	// text.
 	Truncated Cassette
@@ -346,14 +344,12 @@ func checkRequest(t *testing.T, kit Kit, r recorded, stream bool) {
 
 func testError(t *testing.T, kit Kit, class Class) {
 	c, ok := kit.Errors[class]
-	want, fixed := wantKinds[class]
+	want := wantKinds[class]
 	switch {
 	case !ok && class == Quota:
 		t.Skip("the vendor has no quota error of its own")
 	case !ok:
 		t.Fatalf("the kit has no %s cassette", class)
-	case class == Quota:
-		want = kit.QuotaKind
 	}
 	var wantRetry time.Duration // 0: any positive back-off
 	if class == RateLimited && c.Header.Get("Retry-After") == "" && c.Header.Get("Retry-After-Ms") == "" {
@@ -374,9 +370,6 @@ func testError(t *testing.T, kit Kit, class Class) {
 		_, err = s.Recv()
 	}
 	checkError(t, "Stream", err, want, c, class, wantRetry)
-	if !fixed && want == providers.KindUnknown {
-		t.Error("the kit names no kind for its quota cassette")
-	}
 }
 
 func checkError(t *testing.T, call string, err error, want providers.ErrorKind, c Cassette, class Class, wantRetry time.Duration) {

@@ -110,6 +110,16 @@ func statusError(f wireFormat, status int, model string) apiError {
 	return e
 }
 
+// quotaError is the vendor's answer to an account out of credit: OpenAI's
+// 429 insufficient_quota, Anthropic's 402 billing_error.
+func quotaError(f wireFormat) apiError {
+	if f == formatAnthropic {
+		return statusError(f, http.StatusPaymentRequired, "")
+	}
+	return apiError{status: http.StatusTooManyRequests, typ: "insufficient_quota", code: "insufficient_quota",
+		message: "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors."}
+}
+
 // contextLengthError is the vendor's "prompt too long" 400.
 func contextLengthError(f wireFormat, inputTokens int) apiError {
 	if f == formatAnthropic {

@@ -236,6 +236,9 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, cfg *Config, ex
 		case faultContextLength:
 			writeAPIError(w, ex.format, contextLengthError(ex.format, ex.inputTokens), f.RetryAfter)
 			return
+		case faultQuota:
+			writeAPIError(w, ex.format, quotaError(ex.format), f.RetryAfter)
+			return
 		case faultMalformed:
 			if f.Malformed == MalformedHTML {
 				writeHTML(w)

@@ -88,6 +88,9 @@ func fromError(err error, hdr metadata.MD) *apiError {
 		}
 	case "UPSTREAM_RATE_LIMITED":
 		e.openAIType, e.code = openaiwire.TypeRequests, openaiwire.CodeRateLimitExceeded
+	case "UPSTREAM_QUOTA_EXHAUSTED":
+		// The provider's account is out of credit: OpenAI's own words.
+		e.openAIType, e.code = openaiwire.TypeInsufficientQuota, openaiwire.CodeInsufficientQuota
 	}
 	return e
 }

@@ -222,3 +222,9 @@ func (e *ErrorObject) UnmarshalJSON(b []byte) error {
 	*e = v
 	return nil
 }
+
+// IsQuotaExhausted reports OpenAI's insufficient_quota: the account is out
+// of credit, which a 429 status alone does not tell from a rate limit.
+func (e *ErrorObject) IsQuotaExhausted() bool {
+	return e.Code == CodeInsufficientQuota || e.Type == TypeInsufficientQuota
+}
