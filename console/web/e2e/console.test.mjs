@@ -75,7 +75,7 @@ before(async () => {
   res = await fetch(`${gw.admin}/admin/config/reload`, { method: 'POST', headers: auth });
   assert.equal(res.status, 422, await res.text());
 
-  // After the reloads (a reload rebuilds the breakers): a failing primary: retried, failed over to the backup; its breaker opens.
+  // A failing primary: retried, failed over to the backup; its breaker opens.
   for (let i = 0; i < 6; i++) {
     const r = await ask('resume_review', `review-${i}`, 'batch-jobs');
     assert.equal(r.status, 200, r.text);
