@@ -186,6 +186,31 @@ func TestDashboardQueries(t *testing.T) {
 	}
 }
 
+// runbookBase is how alerts.yml begins each runbook link: the external
+// label that prometheus.yml sets.
+const runbookBase = "{{ $externalLabels.runbook_base }}"
+
+// TestPrometheusSetsRunbookBase: the scrape configuration sets the external
+// label the alerts' runbook links start with, to an absolute URL.
+func TestPrometheusSetsRunbookBase(t *testing.T) {
+	b, err := os.ReadFile("../prometheus/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Global struct {
+			ExternalLabels map[string]string `json:"external_labels"`
+		} `json:"global"`
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	base := f.Global.ExternalLabels["runbook_base"]
+	if !strings.HasPrefix(base, "https://") || strings.Contains(base, "#") {
+		t.Fatalf("prometheus.yml: global.external_labels.runbook_base = %q, want an https URL without a fragment", base)
+	}
+}
+
 func TestAlertsUseExportedMetrics(t *testing.T) {
 	b, err := os.ReadFile("../prometheus/alerts.yml")
 	if err != nil {
@@ -226,11 +251,13 @@ func TestAlertsUseExportedMetrics(t *testing.T) {
 			if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
 				t.Errorf("%s: needs summary and description", r.Alert)
 			}
-			// The runbook link points at a heading of the README.
+			// The runbook link is the operator's runbook page (the
+			// external label runbook_base) and the anchor of a heading
+			// of the README.
 			url := r.Annotations["runbook_url"]
 			anchor := strings.ToLower(r.Alert)
-			if !strings.HasSuffix(url, "#"+anchor) {
-				t.Errorf("%s: runbook_url %q, want …#%s", r.Alert, url, anchor)
+			if want := runbookBase + "#" + anchor; url != want {
+				t.Errorf("%s: runbook_url %q, want %q", r.Alert, url, want)
 			}
 			if !strings.Contains(string(readme), "\n#### "+r.Alert+"\n") {
 				t.Errorf("%s: README.md has no '#### %s' runbook heading", r.Alert, r.Alert)
