@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/careerpath/llmgateway/auth"
+	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/experiment"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
@@ -127,6 +128,17 @@ func (e *ExperimentService) experimentID(route string) string {
 	return route
 }
 
+// costNanos rounds a variant's summed cost to the nano-dollar. Every
+// answer's cost is a whole number of nano-dollars, and the float sum of
+// them is off by far less than half of one, so rounding gives the exact
+// total back.
+func costNanos(usd float64) int64 {
+	if !(usd > 0) || usd >= math.MaxInt64/config.NanosPerUSD {
+		return 0
+	}
+	return int64(math.Round(usd * config.NanosPerUSD))
+}
+
 // errExperimentsDisabled answers the RPCs of a nil service.
 var errExperimentsDisabled = status.Error(codes.Unimplemented, "experiments are not enabled on this gateway")
 
@@ -235,7 +247,8 @@ func experimentResponse(r *experiment.Report) *gatewayv1.GetExperimentResponse {
 			SuccessRate:         v.SuccessRate,
 			ScoreCount:          v.ScoreCount,
 			MeanScore:           v.MeanScore,
-			CostUsd:             v.CostUSD,
+			CostUsd:             float64(costNanos(v.CostUSD)) / config.NanosPerUSD,
+			CostNanoUsd:         costNanos(v.CostUSD),
 			CostPerRequestUsd:   v.CostPerRequestUSD,
 			LatencyP50:          durationpb.New(v.LatencyP50),
 			LatencyP95:          durationpb.New(v.LatencyP95),
