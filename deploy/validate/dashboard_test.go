@@ -186,8 +186,13 @@ func TestDashboardQueries(t *testing.T) {
 	}
 }
 
+// runbookPage is the page, relative to the repository's root, that holds a
+// runbook heading for every alert.
+const runbookPage = "docs/operations.md"
+
 // runbookBase is how alerts.yml begins each runbook link: the external
-// label that prometheus.yml sets.
+// label that prometheus.yml sets, the root of the operator's copy of the
+// repository.
 const runbookBase = "{{ $externalLabels.runbook_base }}"
 
 // TestPrometheusSetsRunbookBase: the scrape configuration sets the external
@@ -206,8 +211,8 @@ func TestPrometheusSetsRunbookBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := f.Global.ExternalLabels["runbook_base"]
-	if !strings.HasPrefix(base, "https://") || strings.Contains(base, "#") {
-		t.Fatalf("prometheus.yml: global.external_labels.runbook_base = %q, want an https URL without a fragment", base)
+	if !strings.HasPrefix(base, "https://") || strings.ContainsAny(base, "#?") || strings.HasSuffix(base, "/") {
+		t.Fatalf("prometheus.yml: global.external_labels.runbook_base = %q, want an https URL without a trailing slash, query or fragment", base)
 	}
 }
 
@@ -231,7 +236,7 @@ func TestAlertsUseExportedMetrics(t *testing.T) {
 	if err := yaml.UnmarshalStrict(b, &f); err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile("../../README.md")
+	runbooks, err := os.ReadFile("../../" + runbookPage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,16 +256,16 @@ func TestAlertsUseExportedMetrics(t *testing.T) {
 			if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
 				t.Errorf("%s: needs summary and description", r.Alert)
 			}
-			// The runbook link is the operator's runbook page (the
-			// external label runbook_base) and the anchor of a heading
-			// of the README.
+			// The runbook link is the operator's copy of the operations
+			// page (under the external label runbook_base) and the anchor
+			// of one of its headings.
 			url := r.Annotations["runbook_url"]
 			anchor := strings.ToLower(r.Alert)
-			if want := runbookBase + "#" + anchor; url != want {
+			if want := runbookBase + "/" + runbookPage + "#" + anchor; url != want {
 				t.Errorf("%s: runbook_url %q, want %q", r.Alert, url, want)
 			}
-			if !strings.Contains(string(readme), "\n#### "+r.Alert+"\n") {
-				t.Errorf("%s: README.md has no '#### %s' runbook heading", r.Alert, r.Alert)
+			if !regexp.MustCompile(`(?m)^#{2,6} ` + regexp.QuoteMeta(r.Alert) + `$`).Match(runbooks) {
+				t.Errorf("%s: %s has no '### %s' runbook heading", r.Alert, runbookPage, r.Alert)
 			}
 		}
 	}
