@@ -192,3 +192,15 @@ func TestParquetFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestParquetCountsTowardTheVersion: a changed Parquet dataset changes the
+// configuration's version, so that a reload picks it up.
+func TestParquetCountsTowardTheVersion(t *testing.T) {
+	a := fstest.MapFS{ABTestConfigFile: {Data: []byte(`{}`)}, "job_market.parquet": {Data: writeParquet(t, jobRows(), 10)}}
+	b := fstest.MapFS{ABTestConfigFile: {Data: []byte(`{}`)}, "job_market.parquet": {Data: writeParquet(t, jobRows()[:2], 10)}}
+	va, errA := Version(a)
+	vb, errB := Version(b)
+	if errA != nil || errB != nil || va == vb {
+		t.Fatalf("versions %q %v, %q %v: want two different ones", va, errA, vb, errB)
+	}
+}
