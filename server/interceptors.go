@@ -122,6 +122,7 @@ func defaultChain(log *slog.Logger, svc *Service, m *telemetry.Metrics, content 
 func statusUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	resp, err := h(ctx, req)
 	if err != nil {
+		retryAfterHeader(ctx, err)
 		return nil, Status(err).Err()
 	}
 	return resp, nil
@@ -130,6 +131,7 @@ func statusUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.U
 // statusStream maps the handler's domain errors to gRPC statuses.
 func statusStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	if err := h(srv, ss); err != nil {
+		retryAfterHeader(ss.Context(), err)
 		return Status(err).Err()
 	}
 	return nil

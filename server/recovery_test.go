@@ -37,7 +37,7 @@ func TestPanicBecomesInternalAndServerSurvives(t *testing.T) {
 		}},
 	}
 	rt := &Runtime{Config: cfg, Providers: map[string]providers.Provider{"panicky": panicky{}}}
-	if err := rt.assemble(nil); err != nil {
+	if err := rt.assemble(RuntimeOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := New(Options{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"}, rt)

@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -99,6 +101,18 @@ func Status(err error) *status.Status {
 	return status.New(codes.Internal, "internal error")
 }
 
+// retryAfterHeader sends a provider's back-off (a 429 with Retry-After,
+// or a cooldown) as a retry-after header, which the REST shim passes on
+// as Retry-After, beside the status's RetryInfo.
+func retryAfterHeader(ctx context.Context, err error) {
+	pe, ok := providers.AsError(err)
+	if !ok || pe.RetryAfter <= 0 || (pe.Kind != providers.KindRateLimited && pe.Kind != providers.KindOverloaded) {
+		return
+	}
+	secs := int64(pe.RetryAfter.Seconds() + 0.999)
+	_ = grpc.SetHeader(ctx, metadata.Pairs("retry-after", strconv.FormatInt(max(secs, 1), 10)))
+}
+
 // providerStatus maps a typed upstream failure.
 func providerStatus(pe *providers.Error) *status.Status {
 	info := &errdetails.ErrorInfo{
@@ -121,7 +135,7 @@ func providerStatus(pe *providers.Error) *status.Status {
 	switch pe.Kind {
 	case providers.KindBadRequest, providers.KindContextLength:
 		code = codes.InvalidArgument
-	case providers.KindRateLimited:
+	case providers.KindRateLimited, providers.KindQuotaExhausted:
 		code = codes.ResourceExhausted
 	case providers.KindTimeout:
 		code = codes.DeadlineExceeded

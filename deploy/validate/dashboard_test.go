@@ -44,6 +44,10 @@ var metrics = map[string]bool{
 	"llmgateway_redis_up":                         true,
 	"grpc_server_handled_total":                   true,
 	"grpc_server_handling_seconds":                true,
+
+	// Provider cooldowns after a 429 with Retry-After.
+	"llmgateway_provider_cooldowns_total":                  true,
+	"llmgateway_provider_cooldown_until_timestamp_seconds": true,
 }
 
 // labelNames share the metric names' prefix.
