@@ -24,6 +24,10 @@ GRPC_GATEWAY_VERSION   := v2.33.0
 GOLANGCI_LINT_VERSION  := v2.15.0
 GRPCURL_VERSION        := v1.9.4
 GOVULNCHECK_VERSION    := v1.9.0
+# promtool of a current Prometheus 3 (its Go module is versioned v0.3xx.y for
+# Prometheus 3.xx.y), beside Debian's 2.42 from system-deps: the alert rules
+# and their unit tests must hold on both.
+PROMETHEUS_VERSION     := v0.316.0
 # The Go vulnerability database is built offline from this commit of the
 # golang.org/x/vulndb module (its data/osv files); bump it to pick up new
 # advisories.
@@ -67,6 +71,11 @@ $(BIN)/.grpcurl-$(GRPCURL_VERSION):
 $(BIN)/.govulncheck-$(GOVULNCHECK_VERSION):
 	go install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 	@touch $@
+# In a directory of its own, so that it does not shadow Debian's promtool on
+# PATH; the versioned directory is its stamp.
+PROMTOOL3 := $(BIN)/prometheus-$(PROMETHEUS_VERSION)/promtool
+$(PROMTOOL3):
+	GOBIN=$(dir $@) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)
 VULNDB := $(BIN)/vulndb-$(VULNDB_VERSION)
 $(VULNDB)/index/db.json:
 	go install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
@@ -249,10 +258,14 @@ bench-go: ## Go benchmarks of the hot paths (-benchmem).
 # ---- deployment and security -----------------------------------------------
 
 .PHONY: check-deploy
-check-deploy: system-deps build ## Alert rules and their unit tests, scrape config, dashboard, Kubernetes manifests (offline).
-	promtool check rules deploy/prometheus/alerts.yml
-	promtool test rules deploy/prometheus/*_test.yml
-	promtool check config deploy/prometheus/prometheus.yml
+check-deploy: system-deps build $(PROMTOOL3) ## Alert rules and their unit tests (Prometheus 2.42 and 3), scrape config, dashboard, Kubernetes manifests (offline).
+	@# Debian's promtool (system-deps), then the pinned Prometheus 3 one.
+	@for p in /usr/bin/promtool $(PROMTOOL3); do \
+	  echo "== $$p"; \
+	  $$p check rules deploy/prometheus/alerts.yml; \
+	  $$p test rules deploy/prometheus/*_test.yml; \
+	  $$p check config deploy/prometheus/prometheus.yml; \
+	done
 	@# deploy/validate is a module of its own: the manifests against the
 	@# Kubernetes OpenAPI schemas (k8s.io/kubernetes from the module proxy),
 	@# their wiring, the real gateway on the ConfigMap, the dashboard's JSON

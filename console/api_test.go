@@ -111,7 +111,7 @@ func TestAPIExperimentWinner(t *testing.T) {
 				Latency: time.Millisecond}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.exp.Feedback(ctx, rid, experiment.Bool(j < wins)); err != nil {
+			if _, err := f.exp.Feedback(ctx, rid, experiment.AnyClient, experiment.Bool(j < wins)); err != nil {
 				t.Fatal(err)
 			}
 		}
