@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -486,20 +485,26 @@ func (c *Config) ModelFor(provider, name string) (Model, bool) {
 	return c.Providers.Models[i], true
 }
 
-// Cost is the price in US dollars of an answer with usage u: [Price.CostNanos]
-// in dollars.
+// Cost is the price in US dollars of an answer with usage u:
+// [Price.CostNanos] as dollars, so that it carries no binary-float tail
+// beyond the nearest double to that exact amount (12150 nano-dollars are
+// 1.215e-05, never 1.2149999999999999e-05).
 func (p Price) Cost(u providers.Usage) float64 {
-	return float64(p.CostNanos(u)) / 1e9
+	return float64(p.CostNanos(u)) / NanosPerUSD
 }
 
-// CostNanos is the price in nano-dollars of an answer with usage u,
-// computed in integers and rounded once, to the nearest nano-dollar.
+// NanosPerUSD is one US dollar in nano-dollars, the unit money is exact in.
+const NanosPerUSD = 1_000_000_000
+
+// CostNanos is the price of an answer with usage u in nano-dollars,
+// computed exactly and rounded (half up) to the nearest nano-dollar once.
 // Cached and cache-write input tokens are billed at their own prices when
 // configured, else at the input price. Reasoning tokens are part of the
-// output tokens and billed as output. Each price per million tokens is
-// taken to the nano-dollar (nine decimals of a dollar); a cost past the
-// int64 range is clamped.
+// output tokens and billed as output. Each price per million tokens
+// counts to the nano-dollar (nine decimals), as prices are quoted.
 func (p Price) CostNanos(u providers.Usage) int64 {
+	cached, written := u.CachedInputTokens, u.CacheCreationInputTokens
+	plain := max(u.InputTokens-cached-written, 0)
 	cachedPrice, writePrice := p.CachedInputPerMTok, p.CacheWriteInputPerMTok
 	if cachedPrice == 0 {
 		cachedPrice = p.InputPerMTok
@@ -507,41 +512,22 @@ func (p Price) CostNanos(u providers.Usage) int64 {
 	if writePrice == 0 {
 		writePrice = p.InputPerMTok
 	}
-	cached, written := max(u.CachedInputTokens, 0), max(u.CacheCreationInputTokens, 0)
-	plain := max(u.InputTokens-cached-written, 0)
-	// The sum of tokens times nano-dollars per million tokens, in 128 bits.
-	var hi, lo uint64
-	for _, t := range []struct {
+	// tokens × nano-dollars per million tokens / 10⁶, split so that no
+	// product overflows: whole nano-dollars, and millionths of one.
+	var whole, millionths int64
+	for _, c := range [...]struct {
 		tokens int64
-		price  float64
-	}{{plain, p.InputPerMTok}, {cached, cachedPrice}, {written, writePrice}, {max(u.OutputTokens, 0), p.OutputPerMTok}} {
-		ph, pl := bits.Mul64(uint64(t.tokens), nanosPerMTok(t.price))
-		var carry uint64
-		lo, carry = bits.Add64(lo, pl, 0)
-		hi, _ = bits.Add64(hi, ph, carry)
+		perM   float64
+	}{
+		{plain, p.InputPerMTok}, {cached, cachedPrice},
+		{written, writePrice}, {u.OutputTokens, p.OutputPerMTok},
+	} {
+		if c.tokens <= 0 || !(c.perM > 0) {
+			continue
+		}
+		n := int64(math.Round(c.perM * NanosPerUSD))
+		whole += c.tokens * (n / 1_000_000)
+		millionths += c.tokens * (n % 1_000_000)
 	}
-	const million = 1_000_000
-	if hi >= million {
-		return math.MaxInt64
-	}
-	q, r := bits.Div64(hi, lo, million)
-	if r >= million/2 {
-		q++
-	}
-	if q > math.MaxInt64 {
-		return math.MaxInt64
-	}
-	return int64(q)
-}
-
-// nanosPerMTok is a price in dollars per million tokens in nano-dollars,
-// 0 for a negative or NaN price.
-func nanosPerMTok(usd float64) uint64 {
-	if !(usd > 0) {
-		return 0
-	}
-	if usd >= math.MaxUint64/1e9 {
-		return math.MaxUint64 / 2
-	}
-	return uint64(math.Round(usd * 1e9))
+	return whole + (millionths+500_000)/1_000_000
 }

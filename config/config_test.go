@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,7 +193,8 @@ func TestPriceCost(t *testing.T) {
 	}
 }
 
-func TestPriceCostNanos(t *testing.T) {
+// Cached input, cache writes and reasoning are priced by their parts.
+func TestPriceCostParts(t *testing.T) {
 	gpt := Price{InputPerMTok: 0.15, OutputPerMTok: 0.6, CachedInputPerMTok: 0.075}
 	claude := Price{InputPerMTok: 3, OutputPerMTok: 15, CachedInputPerMTok: 0.3, CacheWriteInputPerMTok: 3.75}
 	tests := []struct {
@@ -203,24 +203,53 @@ func TestPriceCostNanos(t *testing.T) {
 		usage providers.Usage
 		want  int64
 	}{
-		{"nothing", gpt, providers.Usage{}, 0},
-		// $0.15 per million is 150 nano-dollars a token: 1,234 * 150 + 56 * 600.
-		{"small answer", gpt, providers.Usage{InputTokens: 1234, OutputTokens: 56}, 218_700},
-		{"rounds up once", Price{InputPerMTok: 0.0000015, OutputPerMTok: 0.0000015}, providers.Usage{InputTokens: 500, OutputTokens: 500}, 2},
-		{"rounds down once", Price{InputPerMTok: 0.0000015, OutputPerMTok: 0.0000015}, providers.Usage{InputTokens: 499, OutputTokens: 500}, 1},
+		// $0.15 per million is 150 nano-dollars a token.
 		{"cached input at its price", gpt, providers.Usage{InputTokens: 1000, CachedInputTokens: 800}, 200*150 + 800*75},
 		{"cache write at its price", claude, providers.Usage{InputTokens: 10_000, CacheCreationInputTokens: 10_000}, 37_500_000},
 		// Reasoning tokens are inside the output count: priced once, as output.
 		{"reasoning is output", claude, providers.Usage{InputTokens: 100, OutputTokens: 1000, ReasoningTokens: 900}, 15_300_000},
 		{"no cached price falls back to input", Price{InputPerMTok: 2}, providers.Usage{InputTokens: 500, CachedInputTokens: 500}, 1_000_000},
-		{"corrupt counts", claude, providers.Usage{InputTokens: -5, CachedInputTokens: 10, OutputTokens: -1}, 3000},
-		{"absurd", Price{OutputPerMTok: 1e9}, providers.Usage{OutputTokens: math.MaxInt64}, math.MaxInt64},
-		{"sub-nano prices", Price{InputPerMTok: 0.0000000004}, providers.Usage{InputTokens: 1_000_000}, 0},
 	}
 	for _, tt := range tests {
 		if got := tt.price.CostNanos(tt.usage); got != tt.want {
 			t.Errorf("%s: CostNanos = %d, want %d", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestPriceCostNanos: costs are exact integer nano-dollars, rounded half
+// up once, and Cost is that amount as the nearest double.
+func TestPriceCostNanos(t *testing.T) {
+	mini := Price{InputPerMTok: 0.15, OutputPerMTok: 0.6}
+	for _, tc := range []struct {
+		name  string
+		price Price
+		u     providers.Usage
+		want  int64
+	}{
+		// 21 × 0.15 + 15 × 0.6 dollars per million: 3.15 + 9 µ$; as
+		// floats, 1.2149999999999999e-05.
+		{"small answer", mini, providers.Usage{InputTokens: 21, OutputTokens: 15}, 12_150},
+		{"one token", mini, providers.Usage{InputTokens: 1}, 150},
+		{"under half a nano-dollar", Price{InputPerMTok: 0.0003}, providers.Usage{InputTokens: 1}, 0},
+		{"half a nano-dollar rounds up", Price{InputPerMTok: 0.0005}, providers.Usage{InputTokens: 1}, 1},
+		{"fractions add up before rounding", Price{InputPerMTok: 0.0003, OutputPerMTok: 0.0003}, providers.Usage{InputTokens: 1, OutputTokens: 1}, 1},
+		{"cached and written at their own prices",
+			Price{InputPerMTok: 3, OutputPerMTok: 15, CachedInputPerMTok: 0.3, CacheWriteInputPerMTok: 3.75},
+			providers.Usage{InputTokens: 1_000_000, CachedInputTokens: 200_000, CacheCreationInputTokens: 100_000, OutputTokens: 10_000},
+			2_685_000_000},
+		{"a billion tokens at $100 per million", Price{OutputPerMTok: 100}, providers.Usage{OutputTokens: 1_000_000_000}, 100_000 * NanosPerUSD},
+		{"no price", Price{}, providers.Usage{InputTokens: 5, OutputTokens: 5}, 0},
+	} {
+		if got := tc.price.CostNanos(tc.u); got != tc.want {
+			t.Errorf("%s: CostNanos = %d, want %d", tc.name, got, tc.want)
+		}
+		if got, want := tc.price.Cost(tc.u), float64(tc.want)/NanosPerUSD; got != want {
+			t.Errorf("%s: Cost = %v, want %v", tc.name, got, want)
+		}
+	}
+	if got := mini.Cost(providers.Usage{InputTokens: 21, OutputTokens: 15}); got != 0.00001215 {
+		t.Errorf("Cost = %v, want 0.00001215", got)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/careerpath/llmgateway/auth"
+	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/experiment"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
@@ -126,6 +128,17 @@ func (e *ExperimentService) experimentID(route string) string {
 	return route
 }
 
+// costNanos rounds a variant's summed cost to the nano-dollar. Every
+// answer's cost is a whole number of nano-dollars, and the float sum of
+// them is off by far less than half of one, so rounding gives the exact
+// total back.
+func costNanos(usd float64) int64 {
+	if !(usd > 0) || usd >= math.MaxInt64/config.NanosPerUSD {
+		return 0
+	}
+	return int64(math.Round(usd * config.NanosPerUSD))
+}
+
 // errExperimentsDisabled answers the RPCs of a nil service.
 var errExperimentsDisabled = status.Error(codes.Unimplemented, "experiments are not enabled on this gateway")
 
@@ -160,14 +173,20 @@ func (e *ExperimentService) Feedback(ctx context.Context, req *gatewayv1.Feedbac
 	if err := e.Flush(ctx); err != nil {
 		return nil, storeError(ctx, err)
 	}
-	a, err := e.store.Feedback(ctx, id, o)
+	// Only the client that received the answer judges it, or one allowed
+	// to see every client's usage; to others it is unknown.
+	from := experiment.AnyClient
+	if c, ok := auth.FromContext(ctx); ok && !c.AllowAllUsage {
+		from = c.Name
+	}
+	a, err := e.store.Feedback(ctx, id, from, o)
 	if errors.Is(err, experiment.ErrUnknownResponse) {
 		// Perhaps an answer another replica served a moment ago and is
 		// still writing.
 		t := time.NewTimer(feedbackRetry)
 		select {
 		case <-t.C:
-			a, err = e.store.Feedback(ctx, id, o)
+			a, err = e.store.Feedback(ctx, id, from, o)
 		case <-ctx.Done():
 			t.Stop()
 		}
@@ -228,7 +247,8 @@ func experimentResponse(r *experiment.Report) *gatewayv1.GetExperimentResponse {
 			SuccessRate:         v.SuccessRate,
 			ScoreCount:          v.ScoreCount,
 			MeanScore:           v.MeanScore,
-			CostUsd:             v.CostUSD,
+			CostUsd:             float64(costNanos(v.CostUSD)) / config.NanosPerUSD,
+			CostNanoUsd:         costNanos(v.CostUSD),
 			CostPerRequestUsd:   v.CostPerRequestUSD,
 			LatencyP50:          durationpb.New(v.LatencyP50),
 			LatencyP95:          durationpb.New(v.LatencyP95),
@@ -261,7 +281,7 @@ func (e *ExperimentService) RecordComplete(ctx context.Context, d *routing.Decis
 	if e == nil || d == nil || d.Route == "" {
 		return
 	}
-	o := e.observation(d, err, latency)
+	o := e.observation(ctx, d, err, latency)
 	if err == nil && resp != nil {
 		answered(&o, resp.GetId(), resp.GetProvider(), resp.GetModel(), resp.GetUsage(), resp.GetCostUsd(),
 			resp.GetServedFrom(), resp.GetStep(), resp.GetFailedAttempts())
@@ -275,7 +295,7 @@ func (e *ExperimentService) RecordStream(ctx context.Context, d *routing.Decisio
 	if e == nil || d == nil || d.Route == "" {
 		return
 	}
-	o := e.observation(d, err, latency)
+	o := e.observation(ctx, d, err, latency)
 	if err == nil && final != nil {
 		answered(&o, final.GetId(), final.GetProvider(), final.GetModel(), final.GetUsage(), final.GetCostUsd(),
 			final.GetServedFrom(), final.GetStep(), final.GetFailedAttempts())
@@ -283,11 +303,15 @@ func (e *ExperimentService) RecordStream(ctx context.Context, d *routing.Decisio
 	e.record(ctx, o)
 }
 
-// observation starts the observation of a request routed by d.
-func (e *ExperimentService) observation(d *routing.Decision, err error, latency time.Duration) experiment.Observation {
+// observation starts the observation of a request routed by d, made by
+// the authenticated client of ctx.
+func (e *ExperimentService) observation(ctx context.Context, d *routing.Decision, err error, latency time.Duration) experiment.Observation {
 	o := experiment.Observation{
 		Route: d.Route, Experiment: decisionExperiment(e, d), Variant: d.Variant,
 		Model: d.Model, Latency: latency,
+	}
+	if c, ok := auth.FromContext(ctx); ok {
+		o.Client = c.Name
 	}
 	if d.Provider != nil {
 		o.Provider = d.Provider.Name()

@@ -102,7 +102,7 @@ func defaultChain(log *slog.Logger, svc *Service, m *telemetry.Metrics, content 
 	notHealth := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
 		return c.Service != grpc_health_v1.Health_ServiceDesc.ServiceName
 	})
-	obs := &observer{log: log, metrics: m, knownRoute: svc.HasRoute, content: content}
+	obs := &observer{log: log, metrics: m, knownRoute: svc.HasRoute, content: content, console: svc.console}
 	metrics := Interceptor{Name: "metrics"}
 	if m != nil {
 		metrics.Unary, metrics.Stream = m.GRPCServer().UnaryServerInterceptor(), m.GRPCServer().StreamServerInterceptor()

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/careerpath/llmgateway/cache"
+	"github.com/careerpath/llmgateway/console"
 	"github.com/careerpath/llmgateway/experiment"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/quota"
@@ -95,6 +96,12 @@ type Options struct {
 	// HTTPTimeouts bound slow REST clients; zero fields take
 	// [DefaultHTTPTimeouts].
 	HTTPTimeouts HTTPTimeouts
+	// Console, when set, is fed every finished call and served on the
+	// admin port at /console/.
+	Console *console.Console
+	// AdminToken guards the admin port (all but /healthz, /readyz and
+	// /metrics); empty lets only loopback clients in.
+	AdminToken string
 }
 
 // Server runs the gateway's three listeners.
@@ -141,6 +148,7 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opts: opts, log: log, service: NewService(rt), serveErr: make(chan error, 3), stopper: newCallStopper()}
+	s.service.console = opts.Console
 
 	validUnary, validStream, err := NewValidationInterceptors(opts.Limits)
 	if err != nil {
@@ -209,6 +217,8 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 		opts.Metrics.GRPCServer().InitializeMetrics(s.grpc)
 	}
 	s.reload = NewReloader(opts.ConfigDir, s.service, opts.Runtime, log, opts.Metrics)
+	s.reload.notify = s.noteReload
+	s.noteReload(rt.Config, "", "start", nil)
 	return s, nil
 }
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/cache"
+	"github.com/careerpath/llmgateway/console"
+	"github.com/careerpath/llmgateway/config"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/protoconv"
 	"github.com/careerpath/llmgateway/providers"
@@ -31,6 +33,7 @@ type Service struct {
 	cache       cache.Store
 	limiter     *quota.Limiter
 	ledger      *Ledger
+	console     *console.Console // nil: no console
 }
 
 // Feedback implements gatewayv1.LLMGatewayServer.
@@ -297,6 +300,7 @@ func completeResponse(ctx context.Context, d *routing.Decision, resp *providers.
 		Route:           d.Route,
 		Variant:         d.Variant,
 		CostUsd:         a.cost,
+		CostNanoUsd:     a.costNanos,
 		UpstreamLatency: durationpb.New(upstream),
 		GatewayOverhead: durationpb.New(time.Since(start) - upstream),
 		ServedFrom:      a.servedFrom,
@@ -323,6 +327,7 @@ func finalMessage(c *gatewayv1.CompleteResponse, ttft time.Duration) *gatewayv1.
 		Route:            c.Route,
 		Variant:          c.Variant,
 		CostUsd:          c.CostUsd,
+		CostNanoUsd:      c.CostNanoUsd,
 		GatewayOverhead:  c.GatewayOverhead,
 		UpstreamLatency:  c.UpstreamLatency,
 		ServedFrom:       c.ServedFrom,
@@ -336,7 +341,8 @@ func finalMessage(c *gatewayv1.CompleteResponse, ttft time.Duration) *gatewayv1.
 // accounting is who answered and what it cost.
 type accounting struct {
 	provider, model string
-	cost            float64
+	cost            float64 // costNanos in dollars
+	costNanos       int64
 	servedFrom      gatewayv1.ServedFrom
 	step            gatewayv1.FailoverStep
 }
@@ -360,7 +366,8 @@ func account(rt *Runtime, d *routing.Decision, ans *resilience.Answer, u provide
 			price = td.Price
 		}
 	}
-	a.cost = price.Cost(u)
+	a.costNanos = price.CostNanos(u)
+	a.cost = float64(a.costNanos) / config.NanosPerUSD
 	return a
 }
 

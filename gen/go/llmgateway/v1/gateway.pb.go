@@ -2123,7 +2123,11 @@ type CompleteResponse struct {
 	Parts []*Part `protobuf:"bytes,15,rep,name=parts,proto3" json:"parts,omitempty"`
 	// SchemaCheck says whether the answer was validated against the
 	// request's JSON Schema.
-	SchemaCheck   SchemaCheck `protobuf:"varint,16,opt,name=schema_check,json=schemaCheck,proto3,enum=llmgateway.v1.SchemaCheck" json:"schema_check,omitempty"`
+	SchemaCheck SchemaCheck `protobuf:"varint,16,opt,name=schema_check,json=schemaCheck,proto3,enum=llmgateway.v1.SchemaCheck" json:"schema_check,omitempty"`
+	// CostNanoUsd is cost_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, computed once from the token counts and prices, of which cost_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	CostNanoUsd   int64 `protobuf:"varint,50,opt,name=cost_nano_usd,json=costNanoUsd,proto3" json:"cost_nano_usd,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2268,6 +2272,13 @@ func (x *CompleteResponse) GetSchemaCheck() SchemaCheck {
 		return x.SchemaCheck
 	}
 	return SchemaCheck_SCHEMA_CHECK_UNSPECIFIED
+}
+
+func (x *CompleteResponse) GetCostNanoUsd() int64 {
+	if x != nil {
+		return x.CostNanoUsd
+	}
+	return 0
 }
 
 // ToolCallDelta is a piece of a streamed tool call. The first delta of a
@@ -2457,7 +2468,11 @@ type StreamResponse struct {
 	Thinking *ThinkingDelta `protobuf:"bytes,18,opt,name=thinking,proto3" json:"thinking,omitempty"`
 	// SchemaCheck says whether the answer was validated against the
 	// request's JSON Schema; final message only.
-	SchemaCheck   SchemaCheck `protobuf:"varint,19,opt,name=schema_check,json=schemaCheck,proto3,enum=llmgateway.v1.SchemaCheck" json:"schema_check,omitempty"`
+	SchemaCheck SchemaCheck `protobuf:"varint,19,opt,name=schema_check,json=schemaCheck,proto3,enum=llmgateway.v1.SchemaCheck" json:"schema_check,omitempty"`
+	// CostNanoUsd is cost_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount (final message only), of which cost_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	CostNanoUsd   int64 `protobuf:"varint,50,opt,name=cost_nano_usd,json=costNanoUsd,proto3" json:"cost_nano_usd,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2623,6 +2638,13 @@ func (x *StreamResponse) GetSchemaCheck() SchemaCheck {
 		return x.SchemaCheck
 	}
 	return SchemaCheck_SCHEMA_CHECK_UNSPECIFIED
+}
+
+func (x *StreamResponse) GetCostNanoUsd() int64 {
+	if x != nil {
+		return x.CostNanoUsd
+	}
+	return 0
 }
 
 // FailedAttempt is one provider attempt that did not produce the answer.
@@ -3077,8 +3099,12 @@ type VariantStats struct {
 	// true success rate is the highest of all variants, under independent
 	// Beta(1 + successes, 1 + failures) posteriors.
 	ProbabilityToBeBest float64 `protobuf:"fixed64,19,opt,name=probability_to_be_best,json=probabilityToBeBest,proto3" json:"probability_to_be_best,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// CostNanoUsd is cost_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, rounded to the nano-dollar, of which cost_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	CostNanoUsd   int64 `protobuf:"varint,50,opt,name=cost_nano_usd,json=costNanoUsd,proto3" json:"cost_nano_usd,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VariantStats) Reset() {
@@ -3240,6 +3266,13 @@ func (x *VariantStats) GetOutputTokens() int64 {
 func (x *VariantStats) GetProbabilityToBeBest() float64 {
 	if x != nil {
 		return x.ProbabilityToBeBest
+	}
+	return 0
+}
+
+func (x *VariantStats) GetCostNanoUsd() int64 {
+	if x != nil {
+		return x.CostNanoUsd
 	}
 	return 0
 }
@@ -3587,7 +3620,15 @@ type UsageRow struct {
 	CostUsd float64 `protobuf:"fixed64,11,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
 	// SavedUsd is what the cache hits would have cost at their model's
 	// configured price.
-	SavedUsd      float64 `protobuf:"fixed64,12,opt,name=saved_usd,json=savedUsd,proto3" json:"saved_usd,omitempty"`
+	SavedUsd float64 `protobuf:"fixed64,12,opt,name=saved_usd,json=savedUsd,proto3" json:"saved_usd,omitempty"`
+	// CostNanoUsd is cost_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, of which cost_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	CostNanoUsd int64 `protobuf:"varint,50,opt,name=cost_nano_usd,json=costNanoUsd,proto3" json:"cost_nano_usd,omitempty"`
+	// SavedNanoUsd is saved_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, of which saved_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	SavedNanoUsd  int64 `protobuf:"varint,51,opt,name=saved_nano_usd,json=savedNanoUsd,proto3" json:"saved_nano_usd,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3706,6 +3747,20 @@ func (x *UsageRow) GetSavedUsd() float64 {
 	return 0
 }
 
+func (x *UsageRow) GetCostNanoUsd() int64 {
+	if x != nil {
+		return x.CostNanoUsd
+	}
+	return 0
+}
+
+func (x *UsageRow) GetSavedNanoUsd() int64 {
+	if x != nil {
+		return x.SavedNanoUsd
+	}
+	return 0
+}
+
 // UsageTotals are the sums of a usage report's rows.
 type UsageTotals struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3723,7 +3778,15 @@ type UsageTotals struct {
 	// CostUsd is what the answers cost in US dollars.
 	CostUsd float64 `protobuf:"fixed64,6,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
 	// SavedUsd is what the cache hits would have cost.
-	SavedUsd      float64 `protobuf:"fixed64,7,opt,name=saved_usd,json=savedUsd,proto3" json:"saved_usd,omitempty"`
+	SavedUsd float64 `protobuf:"fixed64,7,opt,name=saved_usd,json=savedUsd,proto3" json:"saved_usd,omitempty"`
+	// CostNanoUsd is cost_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, of which cost_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	CostNanoUsd int64 `protobuf:"varint,50,opt,name=cost_nano_usd,json=costNanoUsd,proto3" json:"cost_nano_usd,omitempty"`
+	// SavedNanoUsd is saved_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, of which saved_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	SavedNanoUsd  int64 `protobuf:"varint,51,opt,name=saved_nano_usd,json=savedNanoUsd,proto3" json:"saved_nano_usd,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3803,6 +3866,20 @@ func (x *UsageTotals) GetCostUsd() float64 {
 func (x *UsageTotals) GetSavedUsd() float64 {
 	if x != nil {
 		return x.SavedUsd
+	}
+	return 0
+}
+
+func (x *UsageTotals) GetCostNanoUsd() int64 {
+	if x != nil {
+		return x.CostNanoUsd
+	}
+	return 0
+}
+
+func (x *UsageTotals) GetSavedNanoUsd() int64 {
+	if x != nil {
+		return x.SavedNanoUsd
 	}
 	return 0
 }
@@ -3932,7 +4009,7 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\routput_tokens\x18\x02 \x01(\x05R\foutputTokens\x12.\n" +
 	"\x13cached_input_tokens\x18\x03 \x01(\x05R\x11cachedInputTokens\x12=\n" +
 	"\x1bcache_creation_input_tokens\x18\x04 \x01(\x05R\x18cacheCreationInputTokens\x12)\n" +
-	"\x10reasoning_tokens\x18\x05 \x01(\x05R\x0freasoningTokens\"\xcb\x05\n" +
+	"\x10reasoning_tokens\x18\x05 \x01(\x05R\x0freasoningTokens\"\xef\x05\n" +
 	"\x10CompleteResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12@\n" +
@@ -3951,7 +4028,8 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x04step\x18\r \x01(\x0e2\x1b.llmgateway.v1.FailoverStepR\x04step\x12E\n" +
 	"\x0ffailed_attempts\x18\x0e \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\x12)\n" +
 	"\x05parts\x18\x0f \x03(\v2\x13.llmgateway.v1.PartR\x05parts\x12=\n" +
-	"\fschema_check\x18\x10 \x01(\x0e2\x1a.llmgateway.v1.SchemaCheckR\vschemaCheck\"g\n" +
+	"\fschema_check\x18\x10 \x01(\x0e2\x1a.llmgateway.v1.SchemaCheckR\vschemaCheck\x12\"\n" +
+	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\"g\n" +
 	"\rToolCallDelta\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
@@ -3960,7 +4038,7 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\rThinkingDelta\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\x12\x1a\n" +
-	"\bredacted\x18\x03 \x01(\tR\bredacted\"\xf3\x06\n" +
+	"\bredacted\x18\x03 \x01(\tR\bredacted\"\x97\a\n" +
 	"\x0eStreamResponse\x12\x14\n" +
 	"\x05delta\x18\x01 \x01(\tR\x05delta\x12\x12\n" +
 	"\x04done\x18\x02 \x01(\bR\x04done\x12\x0e\n" +
@@ -3982,7 +4060,8 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x0ffailed_attempts\x18\x10 \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\x129\n" +
 	"\ttool_call\x18\x11 \x01(\v2\x1c.llmgateway.v1.ToolCallDeltaR\btoolCall\x128\n" +
 	"\bthinking\x18\x12 \x01(\v2\x1c.llmgateway.v1.ThinkingDeltaR\bthinking\x12=\n" +
-	"\fschema_check\x18\x13 \x01(\x0e2\x1a.llmgateway.v1.SchemaCheckR\vschemaCheck\"\xc8\x01\n" +
+	"\fschema_check\x18\x13 \x01(\x0e2\x1a.llmgateway.v1.SchemaCheckR\vschemaCheck\x12\"\n" +
+	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\"\xc8\x01\n" +
 	"\rFailedAttempt\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12/\n" +
@@ -4013,7 +4092,7 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"experiment\x127\n" +
 	"\bvariants\x18\x03 \x03(\v2\x1b.llmgateway.v1.VariantStatsR\bvariants\x12\x16\n" +
 	"\x06leader\x18\x04 \x01(\tR\x06leader\x12B\n" +
-	"\vcomparisons\x18\x05 \x03(\v2 .llmgateway.v1.VariantComparisonR\vcomparisons\"\x96\a\n" +
+	"\vcomparisons\x18\x05 \x03(\v2 .llmgateway.v1.VariantComparisonR\vcomparisons\"\xba\a\n" +
 	"\fVariantStats\x12\x18\n" +
 	"\avariant\x18\x01 \x01(\tR\avariant\x12\x1a\n" +
 	"\brequests\x18\x02 \x01(\x03R\brequests\x12\x16\n" +
@@ -4039,7 +4118,8 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"latencyP95\x12!\n" +
 	"\finput_tokens\x18\x11 \x01(\x03R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x12 \x01(\x03R\foutputTokens\x123\n" +
-	"\x16probability_to_be_best\x18\x13 \x01(\x01R\x13probabilityToBeBest\x1a@\n" +
+	"\x16probability_to_be_best\x18\x13 \x01(\x01R\x13probabilityToBeBest\x12\"\n" +
+	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\x1a@\n" +
 	"\x12ErrorsByClassEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a9\n" +
@@ -4070,7 +4150,7 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x05start\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
 	"\x03end\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x12+\n" +
 	"\x04rows\x18\x04 \x03(\v2\x17.llmgateway.v1.UsageRowR\x04rows\x122\n" +
-	"\x06totals\x18\x05 \x01(\v2\x1a.llmgateway.v1.UsageTotalsR\x06totals\"\x94\x03\n" +
+	"\x06totals\x18\x05 \x01(\v2\x1a.llmgateway.v1.UsageTotalsR\x06totals\"\xde\x03\n" +
 	"\bUsageRow\x12=\n" +
 	"\fbucket_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vbucketStart\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12\x14\n" +
@@ -4085,7 +4165,9 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x13cached_input_tokens\x18\n" +
 	" \x01(\x03R\x11cachedInputTokens\x12\x19\n" +
 	"\bcost_usd\x18\v \x01(\x01R\acostUsd\x12\x1b\n" +
-	"\tsaved_usd\x18\f \x01(\x01R\bsavedUsd\"\xf8\x01\n" +
+	"\tsaved_usd\x18\f \x01(\x01R\bsavedUsd\x12\"\n" +
+	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\x12$\n" +
+	"\x0esaved_nano_usd\x183 \x01(\x03R\fsavedNanoUsd\"\xc2\x02\n" +
 	"\vUsageTotals\x12\x1a\n" +
 	"\brequests\x18\x01 \x01(\x03R\brequests\x12\x1d\n" +
 	"\n" +
@@ -4094,7 +4176,9 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\routput_tokens\x18\x04 \x01(\x03R\foutputTokens\x12.\n" +
 	"\x13cached_input_tokens\x18\x05 \x01(\x03R\x11cachedInputTokens\x12\x19\n" +
 	"\bcost_usd\x18\x06 \x01(\x01R\acostUsd\x12\x1b\n" +
-	"\tsaved_usd\x18\a \x01(\x01R\bsavedUsd*\xa2\x01\n" +
+	"\tsaved_usd\x18\a \x01(\x01R\bsavedUsd\x12\"\n" +
+	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\x12$\n" +
+	"\x0esaved_nano_usd\x183 \x01(\x03R\fsavedNanoUsd*\xa2\x01\n" +
 	"\x0eToolChoiceMode\x12 \n" +
 	"\x1cTOOL_CHOICE_MODE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15TOOL_CHOICE_MODE_AUTO\x10\x01\x12\x19\n" +

@@ -136,6 +136,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       repeated :failed_attempts, :message, 14, "llmgateway.v1.FailedAttempt", json_name: "failedAttempts"
       repeated :parts, :message, 15, "llmgateway.v1.Part", json_name: "parts"
       optional :schema_check, :enum, 16, "llmgateway.v1.SchemaCheck", json_name: "schemaCheck"
+      optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
     end
     add_message "llmgateway.v1.ToolCallDelta" do
       optional :index, :int32, 1, json_name: "index"
@@ -168,6 +169,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :tool_call, :message, 17, "llmgateway.v1.ToolCallDelta", json_name: "toolCall"
       optional :thinking, :message, 18, "llmgateway.v1.ThinkingDelta", json_name: "thinking"
       optional :schema_check, :enum, 19, "llmgateway.v1.SchemaCheck", json_name: "schemaCheck"
+      optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
     end
     add_message "llmgateway.v1.FailedAttempt" do
       optional :provider, :string, 1, json_name: "provider"
@@ -220,6 +222,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :input_tokens, :int64, 17, json_name: "inputTokens"
       optional :output_tokens, :int64, 18, json_name: "outputTokens"
       optional :probability_to_be_best, :double, 19, json_name: "probabilityToBeBest"
+      optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
     end
     add_message "llmgateway.v1.VariantComparison" do
       optional :leader, :string, 1, json_name: "leader"
@@ -260,6 +263,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :cached_input_tokens, :int64, 10, json_name: "cachedInputTokens"
       optional :cost_usd, :double, 11, json_name: "costUsd"
       optional :saved_usd, :double, 12, json_name: "savedUsd"
+      optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
+      optional :saved_nano_usd, :int64, 51, json_name: "savedNanoUsd"
     end
     add_message "llmgateway.v1.UsageTotals" do
       optional :requests, :int64, 1, json_name: "requests"
@@ -269,6 +274,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :cached_input_tokens, :int64, 5, json_name: "cachedInputTokens"
       optional :cost_usd, :double, 6, json_name: "costUsd"
       optional :saved_usd, :double, 7, json_name: "savedUsd"
+      optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
+      optional :saved_nano_usd, :int64, 51, json_name: "savedNanoUsd"
     end
     add_enum "llmgateway.v1.ToolChoiceMode" do
       value :TOOL_CHOICE_MODE_UNSPECIFIED, 0
