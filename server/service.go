@@ -14,8 +14,8 @@ import (
 
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/cache"
-	"github.com/careerpath/llmgateway/console"
 	"github.com/careerpath/llmgateway/config"
+	"github.com/careerpath/llmgateway/console"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/protoconv"
 	"github.com/careerpath/llmgateway/providers"
