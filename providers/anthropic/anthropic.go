@@ -104,6 +104,10 @@ type Options struct {
 	// DefaultMaxTokens is the max_tokens sent when a request sets none
 	// (default [DefaultMaxTokens]).
 	DefaultMaxTokens int `json:"default_max_tokens,omitempty"`
+	// StructuredOutput chooses how a JSON-schema answer is asked for:
+	// [StructuredAuto] (the default), [StructuredNative] or
+	// [StructuredTool]. A JSON-object answer always uses the forced tool.
+	StructuredOutput string `json:"structured_output,omitempty"`
 }
 
 // Provider talks to the Anthropic Messages API. It is safe for concurrent
@@ -116,6 +120,8 @@ type Provider struct {
 	apiKey    string      // kept only to redact it from upstream text
 	timeout   time.Duration
 	maxTokens int
+	// structured is Options.StructuredOutput.
+	structured string
 }
 
 // New builds a Provider from s. It does no network I/O.
@@ -167,6 +173,8 @@ func New(s providers.Settings) (*Provider, error) {
 		apiKey:    s.APIKey,
 		timeout:   s.Timeout,
 		maxTokens: opts.DefaultMaxTokens,
+
+		structured: opts.StructuredOutput,
 	}, nil
 }
 
@@ -189,6 +197,13 @@ func decodeOptions(raw json.RawMessage) (Options, error) {
 	if o.DefaultMaxTokens == 0 {
 		o.DefaultMaxTokens = DefaultMaxTokens
 	}
+	switch o.StructuredOutput {
+	case "":
+		o.StructuredOutput = StructuredAuto
+	case StructuredAuto, StructuredNative, StructuredTool:
+	default:
+		return o, fmt.Errorf("structured_output %q is not one of %q, %q, %q", o.StructuredOutput, StructuredAuto, StructuredNative, StructuredTool)
+	}
 	if o.AnthropicVersion == "" {
 		o.AnthropicVersion = DefaultVersion
 	}
@@ -201,7 +216,7 @@ func (p *Provider) Name() string { return p.name }
 // Complete sends req and waits for the whole answer. Settings.Timeout
 // bounds the attempt from sending to the last byte of the answer.
 func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*providers.Response, error) {
-	rb, err := p.encode(req, false)
+	rb, unwrap, err := p.encode(req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -228,14 +243,14 @@ func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*provi
 	if buf.Len() > maxResponseBytes {
 		return nil, providers.Errorf(providers.KindMalformed, p.name, "response body exceeds %d bytes", maxResponseBytes)
 	}
-	return p.parseResponse(buf.Bytes())
+	return p.parseResponse(buf.Bytes(), unwrap)
 }
 
 // Stream sends req with "stream": true. Settings.Timeout bounds the
 // attempt only until the response headers arrive; after that the caller's
 // context and Close end the stream.
 func (p *Provider) Stream(ctx context.Context, req *providers.Request) (providers.Stream, error) {
-	rb, err := p.encode(req, true)
+	rb, unwrap, err := p.encode(req, true)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +287,7 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request) (provider
 		closeBody(resp)
 		return fail(p.transportError(ctx, sctx, context.DeadlineExceeded))
 	}
-	return newStream(ctx, cancel, resp.Body, p), nil
+	return newStream(ctx, cancel, resp.Body, p, unwrap), nil
 }
 
 // send posts the encoded request. It always releases rb.

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/careerpath/llmgateway/providers"
 )
 
@@ -283,9 +285,13 @@ func TestComplete(t *testing.T) {
 			name: "thinking and several text blocks",
 			file: "message_blocks.json",
 			want: providers.Response{
-				ID:           "msg_01Aq9w938a90dw8q",
-				Model:        "claude-sonnet-4-20250514",
-				Text:         "Top skills: SQL, Python and dbt.",
+				ID:    "msg_01Aq9w938a90dw8q",
+				Model: "claude-sonnet-4-20250514",
+				Text:  "Top skills: SQL, Python and dbt.",
+				Parts: &[]providers.Part{
+					{Kind: providers.PartThinking, Thinking: &providers.Thinking{Text: "The user wants a short list of skills.", Signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"}},
+					providers.TextPart("Top skills: SQL, "), providers.TextPart("Python and dbt."),
+				},
 				FinishReason: providers.FinishLength,
 				Usage:        providers.Usage{InputTokens: 310, OutputTokens: 16},
 			},
@@ -299,8 +305,8 @@ func TestComplete(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *got != tt.want {
-				t.Errorf("got  %+v\nwant %+v", *got, tt.want)
+			if diff := cmp.Diff(tt.want, *got); diff != "" {
+				t.Errorf("response (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -590,8 +596,8 @@ func TestBadRequestWithoutNetwork(t *testing.T) {
 			r.Messages = []providers.Message{{Role: providers.RoleSystem, Content: "Be brief."}}
 		}, "user message"},
 		{"unknown role", func(r *providers.Request) {
-			r.Messages = append(r.Messages, providers.Message{Role: "tool", Content: "{}"})
-		}, `role "tool"`},
+			r.Messages = append(r.Messages, providers.Message{Role: "developer", Content: "{}"})
+		}, `role "developer"`},
 	}
 	f := newFake(t, replay(t, 200, "application/json", "message.json"))
 	p := newProvider(t, f.URL)

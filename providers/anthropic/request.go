@@ -9,32 +9,43 @@ import (
 
 // encode validates req and writes its wire JSON into a pooled buffer. The
 // caller owns one reference to the buffer and must release it.
-func (p *Provider) encode(req *providers.Request, stream bool) (*reqBuf, error) {
-	rb := getReqBuf()
-	b, err := p.appendRequest(rb.b[:0], req, stream)
+// unwrap reports whether the answer is the input of a forced
+// [JSONAnswerTool] call.
+func (p *Provider) encode(req *providers.Request, stream bool) (rb *reqBuf, unwrap bool, err error) {
+	rb = getReqBuf()
+	b, unwrap, err := p.appendRequest(rb.b[:0], req, stream)
 	rb.b = b
 	if err != nil {
 		rb.release()
-		return nil, err
+		return nil, false, err
 	}
-	return rb, nil
+	return rb, unwrap, nil
 }
 
 // appendRequest validates req and appends the Messages API request body to
 // dst. The common request (string contents, no turns to merge) costs no
 // allocation beyond the (pooled) buffer.
-func (p *Provider) appendRequest(dst []byte, req *providers.Request, stream bool) ([]byte, error) {
+func (p *Provider) appendRequest(dst []byte, req *providers.Request, stream bool) ([]byte, bool, error) {
 	if err := p.validate(req); err != nil {
-		return dst, err
+		return dst, false, err
 	}
 	t := translationPool.Get().(*translation)
 	defer t.release()
-	t.fill(req, p.maxTokens, stream)
+	unwrap := false
+	if rich(req) {
+		t.fillCommon(req, p.maxTokens, stream)
+		var err error
+		if unwrap, err = t.fillRich(p, req); err != nil {
+			return dst, false, err
+		}
+	} else {
+		t.fill(req, p.maxTokens, stream)
+	}
 	out, err := t.r.AppendJSON(dst)
 	if err != nil {
-		return dst, &providers.Error{Kind: providers.KindBadRequest, Provider: p.name, Message: "cannot encode request", Err: err}
+		return dst, false, &providers.Error{Kind: providers.KindBadRequest, Provider: p.name, Message: "cannot encode request", Err: err}
 	}
-	return out, nil
+	return out, unwrap, nil
 }
 
 // translation is a pooled wire request with the values its pointers refer
@@ -64,12 +75,7 @@ func (t *translation) release() {
 // deliberately ignored: the Messages API has no seed.
 func (t *translation) fill(req *providers.Request, defaultMaxTokens int, stream bool) {
 	r := &t.r
-	r.Model = req.Model
-	t.maxTokens = int64(req.MaxTokens)
-	if t.maxTokens == 0 {
-		t.maxTokens = int64(defaultMaxTokens)
-	}
-	r.MaxTokens = &t.maxTokens
+	t.fillCommon(req, defaultMaxTokens, stream)
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		if m.Role == providers.RoleSystem && m.Content != "" {
@@ -88,6 +94,17 @@ func (t *translation) fill(req *providers.Request, defaultMaxTokens int, stream 
 		}
 		r.Messages = append(r.Messages, wire.MessageParam{Role: string(m.Role), Content: wire.Content{Text: m.Content}})
 	}
+}
+
+// fillCommon translates what every request has beyond its messages.
+func (t *translation) fillCommon(req *providers.Request, defaultMaxTokens int, stream bool) {
+	r := &t.r
+	r.Model = req.Model
+	t.maxTokens = int64(req.MaxTokens)
+	if t.maxTokens == 0 {
+		t.maxTokens = int64(defaultMaxTokens)
+	}
+	r.MaxTokens = &t.maxTokens
 	r.Temperature, r.TopP = req.Temperature, req.TopP
 	r.StopSequences = req.Stop
 	if req.User != "" {
@@ -133,10 +150,12 @@ func (p *Provider) validate(req *providers.Request) error {
 		case providers.RoleSystem:
 			continue
 		case providers.RoleUser, providers.RoleAssistant:
+		case providers.RoleTool:
+			// Tool results go back in a user turn.
 		default:
 			return bad("messages[%d]: role %q is not supported", i, m.Role)
 		}
-		if first == "" && m.Content != "" {
+		if first == "" && (m.Content != "" || len(m.Parts) > 0) {
 			first = m.Role
 		}
 	}
@@ -145,6 +164,9 @@ func (p *Provider) validate(req *providers.Request) error {
 		return bad("at least one non-empty user message is required")
 	case providers.RoleAssistant:
 		return bad("the first non-system message must be a user message, not an assistant message")
+	}
+	if req.Reasoning.Effort != providers.EffortDefault {
+		return bad("reasoning.effort is not supported by the Messages API; set reasoning.budget_tokens")
 	}
 	return nil
 }

@@ -87,7 +87,7 @@ func TestGoldenRequests(t *testing.T) {
 	p := newProvider(t, "")
 	for _, tt := range goldenRequests() {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := p.appendRequest(nil, &tt.req, tt.stream)
+			got, _, err := p.appendRequest(nil, &tt.req, tt.stream)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +126,7 @@ func TestRequestOnTheWire(t *testing.T) {
 	if _, err := p.Complete(context.Background(), &req); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := p.appendRequest(nil, &req, false)
+	want, _, _ := p.appendRequest(nil, &req, false)
 	r := f.requests()[0]
 	if !bytes.Equal(r.Body, want) {
 		t.Errorf("server got %s\nwant %s", r.Body, want)
@@ -212,7 +212,7 @@ func FuzzTranslateRequest(f *testing.F) {
 			req.Stop = []string{stop, stop}
 		}
 		p := &Provider{name: "fuzz", maxTokens: DefaultMaxTokens}
-		got, err := p.appendRequest(nil, req, roles&4 != 0)
+		got, _, err := p.appendRequest(nil, req, roles&4 != 0)
 		first := providers.Role("")
 		for _, m := range req.Messages[1:] {
 			if m.Content != "" {
@@ -238,7 +238,7 @@ func FuzzTranslateRequest(f *testing.F) {
 
 func TestDefaultMaxTokensOption(t *testing.T) {
 	p := newProvider(t, "", func(s *providers.Settings) { s.Options = json.RawMessage(`{"default_max_tokens":777}`) })
-	got, err := p.appendRequest(nil, simpleRequest(), false)
+	got, _, err := p.appendRequest(nil, simpleRequest(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,8 @@ func normalize(c *wire.Counts) providers.Usage {
 }
 
 // parseResponse maps a 2xx response body.
-func (p *Provider) parseResponse(body []byte) (*providers.Response, error) {
+// With unwrap the input of the forced [JSONAnswerTool] call is the answer.
+func (p *Provider) parseResponse(body []byte, unwrap bool) (*providers.Response, error) {
 	var w wire.Message
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, p.malformed(body, err)
@@ -35,11 +36,17 @@ func (p *Provider) parseResponse(body []byte) (*providers.Response, error) {
 	if w.Usage != nil {
 		w.Usage.Merge(&usage)
 	}
+	text, parts := answerParts(w.Content, unwrap)
+	finish := finishReason(w.StopReason)
+	if unwrap && finish == providers.FinishToolCalls {
+		finish = providers.FinishStop
+	}
 	return &providers.Response{
 		ID:           w.ID,
 		Model:        w.Model,
-		Text:         wire.AnswerText(w.Content),
-		FinishReason: finishReason(w.StopReason),
+		Text:         text,
+		Parts:        parts,
+		FinishReason: finish,
 		Usage:        normalize(&usage),
 	}, nil
 }

@@ -44,7 +44,7 @@ func FuzzParseResponse(f *testing.F) {
 		var err error
 		if status/100 == 2 {
 			var r *providers.Response
-			if r, err = p.parseResponse(body); err == nil {
+			if r, err = p.parseResponse(body, false); err == nil {
 				if r == nil {
 					t.Fatal("nil response without an error")
 				}

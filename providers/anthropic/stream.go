@@ -55,10 +55,19 @@ type parser struct {
 	usage     wire.Counts
 	stop      string
 	done      bool
+
+	// unwrap makes the forced json_answer call's input the answer text.
+	unwrap bool
+	// tools maps the block index of each open tool_use block to its
+	// ordinal among the answer's tool calls; answerBlock is the index of
+	// the json_answer block, or -1.
+	tools       map[int]int
+	nextTool    int
+	answerBlock int
 }
 
-func newParser(r io.Reader, p *Provider) *parser {
-	ps := &parser{rd: sse.NewReader(r), p: p}
+func newParser(r io.Reader, p *Provider, unwrap bool) *parser {
+	ps := &parser{rd: sse.NewReader(r), p: p, unwrap: unwrap, answerBlock: -1}
 	ps.dec = json.NewDecoder(&ps.src)
 	return ps
 }
@@ -138,12 +147,12 @@ func (ps *parser) next() (providers.Chunk, error) {
 				}
 			}
 		case wire.TypeContentBlockStart:
-			if b := ev.ContentBlock; b != nil && b.Type == wire.BlockText && b.Text != "" {
-				return providers.Chunk{Delta: b.Text}, nil
+			if c, ok := ps.blockStart(ev); ok {
+				return c, nil
 			}
 		case wire.TypeContentBlockDelta:
-			if d := ev.Delta; d != nil && d.Type == wire.DeltaText && d.Text != "" {
-				return providers.Chunk{Delta: d.Text}, nil
+			if c, ok := ps.blockDelta(ev); ok {
+				return c, nil
 			}
 		case wire.TypeMessageDelta:
 			if d := ev.Delta; d != nil && d.StopReason != "" {
@@ -155,9 +164,13 @@ func (ps *parser) next() (providers.Chunk, error) {
 			}
 		case wire.TypeMessageStop:
 			ps.done = true
+			finish := finishReason(ps.stop)
+			if ps.unwrap && finish == providers.FinishToolCalls {
+				finish = providers.FinishStop
+			}
 			return providers.Chunk{
 				Done:         true,
-				FinishReason: finishReason(ps.stop),
+				FinishReason: finish,
 				Usage:        normalize(&ps.usage),
 				ID:           ps.id,
 				Model:        ps.model,
@@ -168,6 +181,76 @@ func (ps *parser) next() (providers.Chunk, error) {
 		// Pings, block ends and event types added to the API after this
 		// code was written carry nothing to emit.
 	}
+}
+
+// blockStart maps a content_block_start event: text already begun, a tool
+// call's id and name, a redacted thinking block's data.
+func (ps *parser) blockStart(ev *wire.Event) (providers.Chunk, bool) {
+	b := ev.ContentBlock
+	if b == nil {
+		return providers.Chunk{}, false
+	}
+	switch b.Type {
+	case wire.BlockText:
+		if b.Text != "" && !ps.unwrap {
+			return providers.Chunk{Delta: b.Text}, true
+		}
+	case wire.BlockToolUse:
+		if ev.Index == nil {
+			return providers.Chunk{}, false
+		}
+		if ps.unwrap && b.Name == JSONAnswerTool {
+			ps.answerBlock = *ev.Index
+			return providers.Chunk{}, false
+		}
+		if ps.tools == nil {
+			ps.tools = make(map[int]int)
+		}
+		n := ps.nextTool
+		ps.tools[*ev.Index] = n
+		ps.nextTool++
+		return providers.Chunk{ToolCall: &providers.ToolCallDelta{Index: n, ID: b.ID, Name: b.Name}}, true
+	case wire.BlockThinking:
+		if b.Thinking != "" || b.Signature != "" {
+			return providers.Chunk{Thinking: &providers.ThinkingDelta{Text: b.Thinking, Signature: b.Signature}}, true
+		}
+	case wire.BlockRedactedThinking:
+		return providers.Chunk{Thinking: &providers.ThinkingDelta{Redacted: b.Data}}, true
+	}
+	return providers.Chunk{}, false
+}
+
+// blockDelta maps a content_block_delta event.
+func (ps *parser) blockDelta(ev *wire.Event) (providers.Chunk, bool) {
+	d := ev.Delta
+	if d == nil {
+		return providers.Chunk{}, false
+	}
+	switch d.Type {
+	case wire.DeltaText:
+		if d.Text != "" && !ps.unwrap {
+			return providers.Chunk{Delta: d.Text}, true
+		}
+	case wire.DeltaInputJSON:
+		if d.PartialJSON == "" || ev.Index == nil {
+			return providers.Chunk{}, false
+		}
+		if ps.unwrap && *ev.Index == ps.answerBlock {
+			return providers.Chunk{Delta: d.PartialJSON}, true
+		}
+		if n, ok := ps.tools[*ev.Index]; ok {
+			return providers.Chunk{ToolCall: &providers.ToolCallDelta{Index: n, Arguments: d.PartialJSON}}, true
+		}
+	case wire.DeltaThinking:
+		if d.Thinking != "" {
+			return providers.Chunk{Thinking: &providers.ThinkingDelta{Text: d.Thinking}}, true
+		}
+	case wire.DeltaSignature:
+		if d.Signature != "" {
+			return providers.Chunk{Thinking: &providers.ThinkingDelta{Signature: d.Signature}}, true
+		}
+	}
+	return providers.Chunk{}, false
 }
 
 // stream is the [providers.Stream] of one Messages API call.
@@ -186,8 +269,8 @@ type stream struct {
 	closeErr  error
 }
 
-func newStream(ctx context.Context, cancel context.CancelFunc, body io.ReadCloser, p *Provider) *stream {
-	return &stream{ctx: ctx, cancel: cancel, body: body, ps: newParser(body, p)}
+func newStream(ctx context.Context, cancel context.CancelFunc, body io.ReadCloser, p *Provider, unwrap bool) *stream {
+	return &stream{ctx: ctx, cancel: cancel, body: body, ps: newParser(body, p, unwrap)}
 }
 
 // Recv returns the next chunk; see [providers.Stream].

@@ -66,6 +66,9 @@ func collect(t *testing.T, s providers.Stream) (deltas []string, final providers
 			final = c
 			continue
 		}
+		if c.ToolCall != nil || c.Thinking != nil {
+			continue
+		}
 		if c.Delta == "" {
 			t.Fatalf("empty non-final chunk %+v", c)
 		}

@@ -34,6 +34,8 @@ type MessagesRequest struct {
 	Tools      json.RawMessage `json:"tools,omitempty"`
 	ToolChoice json.RawMessage `json:"tool_choice,omitempty"`
 	MCPServers json.RawMessage `json:"mcp_servers,omitempty"`
+	// OutputConfig constrains the answer (structured output).
+	OutputConfig *OutputConfig `json:"output_config,omitempty"`
 }
 
 // MessageParam is one turn of a request.
@@ -97,7 +99,7 @@ func (r *MessagesRequest) AppendJSON(b []byte) ([]byte, error) {
 // simple reports whether the hand-written encoder covers r.
 func (r *MessagesRequest) simple() bool {
 	if r.System.Blocks != nil || r.Messages == nil || r.Thinking != nil ||
-		r.Tools != nil || r.ToolChoice != nil || r.MCPServers != nil {
+		r.Tools != nil || r.ToolChoice != nil || r.MCPServers != nil || r.OutputConfig != nil {
 		return false
 	}
 	for i := range r.Messages {
