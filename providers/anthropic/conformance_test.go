@@ -65,6 +65,7 @@ func Kit(t *testing.T) providertest.Kit {
 			providertest.Malformed:     cassette(502, "errors/bad_gateway.html"),
 			providertest.Quota:         cassette(402, "errors/billing_error.json"),
 		},
+		Rich:        RichCases(t),
 		Truncated:   providertest.Cassette{Body: cut},
 		StreamError: cassette(200, "stream_error.sse"),
 	}
