@@ -19,9 +19,12 @@ func writeUnary(w http.ResponseWriter, ex *exchange, disconnect, malformed bool)
 	bp := getBuf()
 	defer putBuf(bp)
 	b := (*bp)[:0]
-	if ex.format == formatAnthropic {
+	switch {
+	case ex.rich != nil:
+		b = ex.appendRichUnary(b)
+	case ex.format == formatAnthropic:
 		b = ex.appendAnthropicUnary(b)
-	} else {
+	default:
 		b = ex.appendOpenAIUnary(b)
 	}
 	*bp = b
@@ -49,6 +52,10 @@ func writeUnary(w http.ResponseWriter, ex *exchange, disconnect, malformed bool)
 // few writes as possible. disconnectAt >= 0 drops the connection after that
 // many content tokens; malformed sends a broken event.
 func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, cfg *Config, ex *exchange, disconnectAt int, malformed bool) {
+	if ex.rich != nil {
+		s.writeRichStream(w, r, cfg, ex, disconnectAt, malformed)
+		return
+	}
 	h := w.Header()
 	h["Content-Type"] = hdrEventStream
 	h["Cache-Control"] = hdrNoCache

@@ -10,8 +10,9 @@ import (
 )
 
 // messagesRequestPool holds decoded requests. The simulator reads the
-// model, the system prompt, the messages, max_tokens and stream; other
-// fields are accepted and ignored.
+// model, the system prompt, the messages, max_tokens, stream, tools,
+// tool_choice, thinking and output_config (see planRich); other fields
+// are accepted and ignored.
 var messagesRequestPool = sync.Pool{New: func() any { return new(anthropicwire.MessagesRequest) }}
 
 func getMessagesRequest() *anthropicwire.MessagesRequest {
@@ -77,7 +78,13 @@ func (ex *exchange) fromMessages(w http.ResponseWriter, cfg *Config, req *anthro
 		ex.model = req.Model
 		ex.stream = req.Stream
 		ex.ans = planAnswer(req.Model, lastUser, cfg.answerTokens(), intOf(req.MaxTokens))
-		ex.inputTokens = estimateInputTokens(n, count)
+		ex.inputTokens = estimateInputTokens(n, count) + imageTokens*countImages(req)
+		rich, e := planRich(req, string(ex.ans.appendText(nil)))
+		if e != nil {
+			writeAPIError(w, formatAnthropic, *e, "")
+			return false
+		}
+		ex.rich = rich
 		return true
 	}
 	writeAPIError(w, formatAnthropic, badRequest(msg, "", ""), "")

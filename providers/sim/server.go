@@ -197,6 +197,8 @@ type exchange struct {
 	id           string
 	// pre is the OpenAI chunk prefix, built once per stream.
 	pre []byte
+	// rich, when set, is an Anthropic answer beyond one text block.
+	rich *richAnswer
 }
 
 func (ex *exchange) init(f wireFormat, path string) {
