@@ -102,7 +102,9 @@ func (g *Guard) startStream(ctx context.Context, r *Request, t Target, release f
 		if err != nil {
 			return fail(err)
 		}
-		if c.Delta != "" || c.Done {
+		// A tool call or thinking is a first token as much as text: an
+		// answer may begin with either, and the chunk must not be lost.
+		if c.Delta != "" || c.ToolCall != nil || c.Thinking != nil || c.Done {
 			if !timer.Stop() {
 				// The timeout fired as the token arrived: the attempt's
 				// context is canceled, so the stream cannot go on.
