@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,6 +51,9 @@ func planRich(req *anthropicwire.MessagesRequest, text string) (*richAnswer, *ap
 			e := badRequest("tool_choice: Input should be a valid tool choice", "", "")
 			return nil, &e
 		}
+	}
+	if e := checkToolPairs(req); e != nil {
+		return nil, e
 	}
 	format := req.OutputConfig != nil && req.OutputConfig.Format != nil
 	thinking := req.Thinking != nil && req.Thinking.Type == "enabled"
@@ -114,6 +118,47 @@ func planRich(req *anthropicwire.MessagesRequest, text string) (*richAnswer, *ap
 	ra.blocks = append(ra.blocks, anthropicwire.Block{Type: anthropicwire.BlockText, Text: text})
 	ra.out += len(strings.Fields(text))
 	return ra, nil
+}
+
+// checkToolPairs refuses a conversation whose tool calls and results do
+// not pair up as the API requires: every tool_result answers a tool_use
+// of the assistant turn just before it, and every tool_use of a turn
+// followed by another is answered in that next turn.
+func checkToolPairs(req *anthropicwire.MessagesRequest) *apiError {
+	var calls []string
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		var results []string
+		for j := range m.Content.Blocks {
+			b := &m.Content.Blocks[j]
+			if b.Type == anthropicwire.BlockToolResult {
+				results = append(results, b.ToolUseID)
+			}
+		}
+		for _, id := range results {
+			if !slices.Contains(calls, id) {
+				e := badRequest("messages."+strconv.Itoa(i)+".content: unexpected `tool_use_id` found in `tool_result` blocks: "+id+
+					". Each `tool_result` block must have a corresponding `tool_use` block in the previous message.", "", "")
+				return &e
+			}
+		}
+		for _, id := range calls {
+			if !slices.Contains(results, id) {
+				e := badRequest("messages."+strconv.Itoa(i)+": `tool_use` ids were found without `tool_result` blocks immediately after: "+id+
+					". Each `tool_use` block must have a corresponding `tool_result` block in the next message.", "", "")
+				return &e
+			}
+		}
+		calls = calls[:0]
+		if m.Role == anthropicwire.RoleAssistant {
+			for j := range m.Content.Blocks {
+				if b := &m.Content.Blocks[j]; b.Type == anthropicwire.BlockToolUse {
+					calls = append(calls, b.ID)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // answersToolResults reports whether the last turn carries tool results.

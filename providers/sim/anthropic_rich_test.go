@@ -250,3 +250,27 @@ func TestAnthropicRichFaults(t *testing.T) {
 		t.Fatalf("err = %v, want overloaded", err)
 	}
 }
+
+// The simulator refuses tool results that answer no call of the turn
+// before, as the API does, so a translation that loses or changes ids
+// fails.
+func TestAnthropicToolPairs(t *testing.T) {
+	_, p := anthropicOnSim(t, "")
+	req := richRequest(func(r *providers.Request) {
+		r.Tools = richTools
+		r.Messages = append(r.Messages,
+			providers.Message{Role: providers.RoleAssistant, Parts: []providers.Part{{Kind: providers.PartToolCall,
+				ToolCall: &providers.ToolCall{ID: "call_1", Name: "now", Arguments: "{}"}}}},
+			providers.Message{Role: providers.RoleTool, Parts: []providers.Part{{Kind: providers.PartToolResult,
+				ToolResult: &providers.ToolResult{ToolCallID: "call_2", Content: "x"}}}})
+	})
+	_, err := p.Complete(context.Background(), req)
+	var pe *providers.Error
+	if !errors.As(err, &pe) || pe.Kind != providers.KindBadRequest || !strings.Contains(err.Error(), "call_2") {
+		t.Fatalf("err = %v, want a bad request naming call_2", err)
+	}
+	req.Messages[2].Parts[0].ToolResult.ToolCallID = "call_1"
+	if _, err := p.Complete(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+}
