@@ -18,8 +18,8 @@
 //
 //   - System messages, wherever they appear, are hoisted into the top-level
 //     "system" string, joined with a blank line.
-//   - The remaining turns must start with a user turn and are sent as
-//     string content; consecutive turns of the same role are merged with a
+//   - The remaining turns must start with a user turn and, in a text-only
+//     request, are sent as string content; consecutive turns of the same role are merged with a
 //     blank line because the API requires strict alternation. Empty turns
 //     are dropped.
 //   - max_tokens is required by the API: a request without one gets
@@ -29,6 +29,37 @@
 //     before any network call.
 //   - Stop becomes stop_sequences, User becomes metadata.user_id.
 //   - Seed is ignored: the Messages API has no deterministic sampling.
+//
+// Rich requests (message parts, tools, response formats, reasoning, cache
+// points) are sent as content blocks:
+//
+//   - Text, image (base64 source; a data: URL is decoded into one, any
+//     other URL is a url source), tool_use, tool_result, thinking (with its
+//     signature) and redacted_thinking blocks, each as received. Tool
+//     results (role tool) go back in a user turn; consecutive ones merge
+//     into one message, so the calls of one assistant turn are answered
+//     together. Call ids are passed through unchanged.
+//   - A cache point on a part or message becomes cache_control
+//     {"type":"ephemeral"} on its (last) block, with ttl "5m" up to five
+//     minutes and "1h" above; a cache point on a system message sends the
+//     system prompt as text blocks.
+//   - Tools become tools with input_schema; tool choice auto, required,
+//     tool and none become auto, any, tool and none; parallel tool calls
+//     off sets disable_parallel_tool_use.
+//   - reasoning.budget_tokens enables extended thinking; reasoning.effort
+//     is refused by name (see [Provider.Supports]).
+//   - A JSON-schema answer uses output_config.format on the models that
+//     take it (see [Options].StructuredOutput), otherwise a forced tool
+//     named [JSONAnswerTool] whose input is unwrapped into the answer text,
+//     streamed too; a JSON-object answer always uses the forced tool. The
+//     forced tool cannot be combined with the caller's tools or with
+//     thinking: such requests are refused before any network call.
+//
+// Answers carry their parts in order (text, tool calls, thinking with its
+// signature, redacted thinking); stop_reason tool_use is
+// [providers.FinishToolCalls]. Streams emit tool-call deltas numbered by
+// call (content_block_start with the id and name, then input_json_delta
+// fragments) and thinking deltas (thinking_delta, signature_delta).
 //
 // Usage is normalised as [providers.Usage] requires: Anthropic's
 // input_tokens excludes cached tokens, so InputTokens is input_tokens +
