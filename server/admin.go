@@ -9,6 +9,7 @@ import (
 	"net/http/pprof"
 	"sort"
 
+	"github.com/careerpath/llmgateway/internal/strictjson"
 	"github.com/careerpath/llmgateway/telemetry"
 )
 
@@ -116,9 +117,7 @@ func (s *Server) handleLogLevel(w http.ResponseWriter, r *http.Request) {
 			Level string `json:"level"`
 		}
 		var lvl slog.Level
-		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
+		if err := strictjson.DecodeReader(io.LimitReader(r.Body, 1<<10), &body); err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "body must be {\"level\": \"debug|info|warn|error\"}"})
 			return
 		}

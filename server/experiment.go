@@ -5,17 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"strconv"
-	"sync/atomic"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/careerpath/llmgateway/experiment"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
+	"github.com/careerpath/llmgateway/internal/batchwriter"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/routing"
 )
@@ -55,10 +52,7 @@ type ExperimentService struct {
 	store  experiment.Store
 	opts   ExperimentOptions
 	log    *slog.Logger
-	writer *backgroundWriter[experiment.Observation]
-
-	pausedUntil atomic.Int64 // unix nanoseconds
-	dropped     atomic.Int64 // observations skipped while paused
+	writer *batchwriter.Writer[experiment.Observation]
 }
 
 // NewExperimentService returns a service keeping outcomes in st.
@@ -74,7 +68,9 @@ func NewExperimentService(st experiment.Store, opts ExperimentOptions) *Experime
 		log = slog.New(slog.DiscardHandler)
 	}
 	e := &ExperimentService{store: st, opts: opts, log: log}
-	e.writer = newBackgroundWriter(experimentQueue, experimentBatch, e.write)
+	e.writer = batchwriter.New(batchwriter.Options[experiment.Observation]{
+		Queue: experimentQueue, Batch: experimentBatch, Timeout: opts.RecordTimeout, Pause: opts.RecordPause,
+		Write: e.write, Failed: e.failed})
 	return e
 }
 
@@ -90,7 +86,7 @@ const (
 // their requests. It may be called more than once.
 func (e *ExperimentService) Close() {
 	if e != nil {
-		e.writer.close()
+		e.writer.Close()
 	}
 }
 
@@ -100,7 +96,7 @@ func (e *ExperimentService) Flush(ctx context.Context) error {
 	if e == nil {
 		return nil
 	}
-	return e.writer.flush(ctx)
+	return e.writer.Flush(ctx)
 }
 
 // HasRoute reports whether the current runtime has the named route; it
@@ -127,20 +123,20 @@ func (e *ExperimentService) experimentID(route string) string {
 }
 
 // errExperimentsDisabled answers the RPCs of a nil service.
-var errExperimentsDisabled = status.Error(codes.Unimplemented, "experiments are not enabled on this gateway")
+var errExperimentsDisabled = &gwerr.Error{Kind: gwerr.Disabled, Message: "experiments are not enabled on this gateway"}
 
 // Feedback implements the Feedback RPC of gatewayv1.LLMGatewayServer.
 func (e *ExperimentService) Feedback(ctx context.Context, req *gatewayv1.FeedbackRequest) (*gatewayv1.FeedbackResponse, error) {
 	if e == nil {
 		return nil, errExperimentsDisabled
 	}
-	var v []FieldError
+	var v []gwerr.FieldError
 	id := req.GetResponseId()
 	switch {
 	case id == "":
-		v = append(v, FieldError{Field: "response_id", Description: "is required"})
+		v = append(v, gwerr.FieldError{Field: "response_id", Description: "is required"})
 	case len(id) > experiment.MaxResponseIDBytes:
-		v = append(v, FieldError{Field: "response_id", Description: "must be at most 256 bytes"})
+		v = append(v, gwerr.FieldError{Field: "response_id", Description: "must be at most 256 bytes"})
 	}
 	var o experiment.Outcome
 	switch x := req.GetOutcome().(type) {
@@ -148,14 +144,14 @@ func (e *ExperimentService) Feedback(ctx context.Context, req *gatewayv1.Feedbac
 		o = experiment.Bool(x.Success)
 	case *gatewayv1.FeedbackRequest_Score:
 		if math.IsNaN(x.Score) || math.Abs(x.Score) > experiment.MaxScore {
-			v = append(v, FieldError{Field: "score", Description: "must be a finite number between -1e6 and 1e6"})
+			v = append(v, gwerr.FieldError{Field: "score", Description: "must be a finite number between -1e6 and 1e6"})
 		}
 		o = experiment.Score(x.Score)
 	default:
-		v = append(v, FieldError{Field: "outcome", Description: "one of success or score is required"})
+		v = append(v, gwerr.FieldError{Field: "outcome", Description: "one of success or score is required"})
 	}
 	if len(v) > 0 {
-		return nil, &InvalidRequestError{Violations: v}
+		return nil, &gwerr.InvalidRequestError{Violations: v}
 	}
 	if err := e.Flush(ctx); err != nil {
 		return nil, storeError(ctx, err)
@@ -174,7 +170,7 @@ func (e *ExperimentService) Feedback(ctx context.Context, req *gatewayv1.Feedbac
 	}
 	switch {
 	case errors.Is(err, experiment.ErrUnknownResponse):
-		return nil, &NotFoundError{ResourceType: "response", Name: id, Reason: "UNKNOWN_RESPONSE", Err: err}
+		return nil, &gwerr.NotFoundError{ResourceType: "response", Name: id, Reason: gwerr.ReasonUnknownResponse, Err: err}
 	case err != nil:
 		return nil, storeError(ctx, err)
 	}
@@ -192,7 +188,7 @@ func (e *ExperimentService) GetExperiment(ctx context.Context, req *gatewayv1.Ge
 	}
 	route := req.GetRoute()
 	if err := experiment.CheckName(route); err != nil {
-		return nil, &InvalidRequestError{Violations: []FieldError{{Field: "route", Description: err.Error()}}}
+		return nil, &gwerr.InvalidRequestError{Violations: []gwerr.FieldError{{Field: "route", Description: err.Error()}}}
 	}
 	id := e.experimentID(route)
 	if err := e.Flush(ctx); err != nil {
@@ -203,7 +199,7 @@ func (e *ExperimentService) GetExperiment(ctx context.Context, req *gatewayv1.Ge
 		return nil, storeError(ctx, err)
 	}
 	if len(snap.Variants) == 0 && (e.opts.KnownRoute == nil || !e.opts.KnownRoute(route)) {
-		return nil, &NotFoundError{ResourceType: "experiment", Name: route, Reason: "UNKNOWN_EXPERIMENT",
+		return nil, &gwerr.NotFoundError{ResourceType: "experiment", Name: route, Reason: gwerr.ReasonUnknownExperiment,
 			Err: errors.New("no route or recorded traffic by this name")}
 	}
 	if snap.Route == "" {
@@ -356,98 +352,40 @@ func errorClass(err error) string {
 
 // record queues o for the writer (see [ExperimentService]).
 func (e *ExperimentService) record(_ context.Context, o experiment.Observation) {
-	e.writer.add(o)
+	e.writer.Add(o)
 }
 
-// write hands os to the store without letting the store hold up or fail
-// a request: it is bounded by RecordTimeout, and after a failure
-// recording pauses for RecordPause.
-func (e *ExperimentService) write(os []experiment.Observation) {
-	now := time.Now().UnixNano()
-	if now < e.pausedUntil.Load() {
-		e.dropped.Add(int64(len(os)))
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RecordTimeout)
-	defer cancel()
-	var err error
+// write hands os to the store, one by one unless it takes batches. An
+// observation the store refuses as invalid is logged and skipped.
+func (e *ExperimentService) write(ctx context.Context, os []experiment.Observation) (int, error) {
 	if b, ok := e.store.(experiment.BatchStore); ok && len(os) > 1 {
-		err = b.RecordAll(ctx, os)
-	} else {
-		for _, o := range os {
-			if err = e.store.Record(ctx, o); errors.Is(err, experiment.ErrInvalid) {
-				e.log.Warn("experiment observation refused", "route", o.Route, "variant", o.Variant, "error", err)
-				err = nil
-			}
+		err := b.RecordAll(ctx, os)
+		if !errors.Is(err, experiment.ErrInvalid) {
 			if err != nil {
-				break
+				return 0, err
 			}
+			return len(os), nil
+		}
+		// One of the batch is invalid: write them one by one.
+	}
+	for i, o := range os {
+		err := e.store.Record(ctx, o)
+		if errors.Is(err, experiment.ErrInvalid) {
+			e.log.Warn("experiment observation refused", "route", o.Route, "variant", o.Variant, "error", err)
+			continue
+		}
+		if err != nil {
+			return i, err
 		}
 	}
-	if err == nil {
-		return
-	}
-	if errors.Is(err, experiment.ErrInvalid) {
-		// One of a batch is invalid: write them one by one.
-		for _, o := range os {
-			e.write([]experiment.Observation{o})
-		}
-		return
-	}
-	e.pausedUntil.Store(now + int64(e.opts.RecordPause))
+	return len(os), nil
+}
+
+// failed logs a failed write: recording pauses for RecordPause, so that
+// the store cannot hold up or fail requests.
+func (e *ExperimentService) failed(err error, unwritten int) {
 	e.log.Warn("experiment store failed; recording paused",
-		"pause", e.opts.RecordPause.String(), "dropped_before", e.dropped.Swap(0), "error", err)
-}
-
-// NotFoundError is a resource a request names that the gateway does not
-// have: a response id it never issued or no longer remembers, an
-// experiment without route or traffic. [Status] maps it to NotFound with
-// an ErrorInfo (Reason) and a ResourceInfo.
-type NotFoundError struct {
-	// ResourceType is what was looked for, e.g. "response".
-	ResourceType string
-	// Name is the name or id looked for.
-	Name string
-	// Reason is the ErrorInfo reason, e.g. "UNKNOWN_RESPONSE".
-	Reason string
-	// Err is the underlying error, for errors.Is and errors.As; its text
-	// is not repeated in the message.
-	Err error
-}
-
-func (e *NotFoundError) Error() string {
-	return e.ResourceType + " " + strconv.Quote(e.Name) + " not found"
-}
-
-// Unwrap returns the underlying error.
-func (e *NotFoundError) Unwrap() error { return e.Err }
-
-// GRPCStatus is the NotFound status of the error.
-func (e *NotFoundError) GRPCStatus() *status.Status {
-	return withDetails(codes.NotFound, e.Error(),
-		&errdetails.ErrorInfo{Reason: e.Reason, Domain: ErrorDomain},
-		&errdetails.ResourceInfo{ResourceType: e.ResourceType, ResourceName: e.Name, Description: "not found"})
-}
-
-// StoreError is a backing store (Redis) that failed. [Status] maps it to
-// Unavailable: the caller may retry.
-type StoreError struct {
-	// Store names the store, e.g. "experiments".
-	Store string
-	// Err is the store's error.
-	Err error
-}
-
-func (e *StoreError) Error() string { return e.Store + " store unavailable: " + e.Err.Error() }
-
-// Unwrap returns the store's error.
-func (e *StoreError) Unwrap() error { return e.Err }
-
-// GRPCStatus is the Unavailable status of the error; the store's own
-// error, which may name internal hosts, is not shown.
-func (e *StoreError) GRPCStatus() *status.Status {
-	return withDetails(codes.Unavailable, e.Store+" store unavailable",
-		&errdetails.ErrorInfo{Reason: "STORE_UNAVAILABLE", Domain: ErrorDomain, Metadata: map[string]string{"store": e.Store}})
+		"pause", e.opts.RecordPause.String(), "unwritten", unwritten, "error", err)
 }
 
 // storeError wraps a store failure, leaving the caller's own cancellation
@@ -456,7 +394,7 @@ func storeError(ctx context.Context, err error) error {
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return err
 	}
-	return &StoreError{Store: "experiments", Err: err}
+	return &gwerr.StoreError{Store: "experiments", Err: err}
 }
 
 // decisionExperiment is the experiment of the configuration that routed

@@ -24,6 +24,7 @@ import (
 
 	"github.com/careerpath/llmgateway/experiment"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
 	"github.com/careerpath/llmgateway/internal/redistest"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/routing"
@@ -50,7 +51,7 @@ func (w experimentsOnly) GetExperiment(ctx context.Context, r *gatewayv1.GetExpe
 func statusInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	resp, err := h(ctx, req)
 	if err != nil {
-		return nil, server.Status(err).Err()
+		return nil, gwerr.Status(err).Err()
 	}
 	return resp, nil
 }
@@ -284,7 +285,7 @@ func TestExperimentServiceErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := client.Feedback(ctx, tc.req)
 			st, info, br := statusOf(t, err)
-			if st.Code() != tc.code || info.GetReason() != tc.reason || info.GetDomain() != server.ErrorDomain {
+			if st.Code() != tc.code || info.GetReason() != tc.reason || info.GetDomain() != gwerr.Domain {
 				t.Fatalf("status %v %q, info %v; want %v %s", st.Code(), st.Message(), info, tc.code, tc.reason)
 			}
 			var fields []string
@@ -304,9 +305,9 @@ func TestExperimentServiceErrors(t *testing.T) {
 	}
 	// The typed error is what Status maps; errors.As finds it.
 	_, err := e.Feedback(ctx, &gatewayv1.FeedbackRequest{ResponseId: "gone", Outcome: &gatewayv1.FeedbackRequest_Success{}})
-	var nf *server.NotFoundError
+	var nf *gwerr.NotFoundError
 	if !errors.As(err, &nf) || nf.ResourceType != "response" || !errors.Is(err, experiment.ErrUnknownResponse) ||
-		server.Status(err).Code() != codes.NotFound {
+		gwerr.Status(err).Code() != codes.NotFound {
 		t.Errorf("Feedback(unknown) error %T %v", err, err)
 	}
 }

@@ -9,12 +9,11 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/status"
 
 	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
 	"github.com/careerpath/llmgateway/internal/stack"
 	"github.com/careerpath/llmgateway/telemetry"
 )
@@ -92,7 +91,7 @@ func (c Chain) Names() []string {
 func defaultChain(log *slog.Logger, svc *Service, m *telemetry.Metrics, content bool) Chain {
 	onPanic := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in handler", "panic", p, "stack", string(debug.Stack()))
-		return status.Error(codes.Internal, "internal error")
+		return gwerr.Err(&gwerr.Error{Kind: gwerr.Internal, Message: "internal error"})
 	})
 	// Keys come from the runtime serving now, so that a reloaded
 	// clients.json applies to the next call.
@@ -122,7 +121,7 @@ func defaultChain(log *slog.Logger, svc *Service, m *telemetry.Metrics, content 
 func statusUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	resp, err := h(ctx, req)
 	if err != nil {
-		return nil, Status(err).Err()
+		return nil, gwerr.Err(err)
 	}
 	return resp, nil
 }
@@ -130,7 +129,7 @@ func statusUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.U
 // statusStream maps the handler's domain errors to gRPC statuses.
 func statusStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	if err := h(srv, ss); err != nil {
-		return Status(err).Err()
+		return gwerr.Err(err)
 	}
 	return nil
 }

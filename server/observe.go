@@ -10,13 +10,12 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
-	rpccode "google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
 	"github.com/careerpath/llmgateway/routing"
 	"github.com/careerpath/llmgateway/telemetry"
 )
@@ -174,7 +173,7 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 	if o.metrics != nil {
 		o.metrics.ObserveRequest(&telemetry.Request{
 			RPC: ob.rpc, Route: rec.route, Variant: rec.variant, Provider: rec.provider, Model: rec.model,
-			Status: codeName(code), Generation: ob.req != nil, Duration: took, TTFT: a.ttft,
+			Status: gwerr.CodeName(ob.err), Generation: ob.req != nil, Duration: took, TTFT: a.ttft,
 			Answered: a.ok, Overhead: a.overhead, Fresh: a.servedFrom == gatewayv1.ServedFrom_SERVED_FROM_FRESH,
 			InputTokens: int64(a.usage.GetInputTokens()), OutputTokens: int64(a.usage.GetOutputTokens()),
 			CostUSD: a.cost, SavedUSD: rec.saved,
@@ -192,7 +191,7 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
-	attrs = append(attrs, slog.String("rpc", ob.rpc), slog.String("status", codeName(code)))
+	attrs = append(attrs, slog.String("rpc", ob.rpc), slog.String("status", gwerr.CodeName(ob.err)))
 	if rec.client != "" {
 		attrs = append(attrs, slog.String("client", rec.client))
 	}
@@ -357,15 +356,6 @@ func methodName(full string) string {
 		return full[i+1:]
 	}
 	return full
-}
-
-// codeName is a gRPC code's canonical name (OK, RESOURCE_EXHAUSTED, …),
-// as google.rpc.Code spells it.
-func codeName(c codes.Code) string {
-	if n, ok := rpccode.Code_name[int32(c)]; ok {
-		return n
-	}
-	return c.String()
 }
 
 func stepName(s gatewayv1.FailoverStep) string {

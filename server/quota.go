@@ -10,15 +10,12 @@ import (
 	"strconv"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/telemetry"
@@ -183,9 +180,10 @@ func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteReque
 	}
 	switch {
 	case errors.As(err, &ex):
-		return nil, quotaStatus(ctx, ex)
+		_ = grpc.SetHeader(ctx, refusalHeaders(ex))
+		return nil, gwerr.Err(err)
 	case err != nil:
-		return nil, status.Error(codes.Unavailable, "quota store unavailable")
+		return nil, gwerr.Err(&gwerr.StoreError{Store: "quota", Err: err})
 	}
 	if md := remainingHeaders(res.Remaining()); md != nil {
 		// For a stream, ctx is the stream's: the header leaves with its
@@ -265,27 +263,18 @@ func headerDim(k quota.Kind) int {
 	return -1
 }
 
-// quotaStatus is a refused request: ResourceExhausted with RetryInfo (or
-// FailedPrecondition for a request that can never fit), and the limit in
-// rate-limit response headers, which the REST shim passes on.
-func quotaStatus(ctx context.Context, ex *quota.ExceededError) error {
+// refusalHeaders are the rate-limit response headers of a refused
+// request, which the REST shim and the compatible APIs pass on.
+func refusalHeaders(ex *quota.ExceededError) metadata.MD {
 	md := metadata.Pairs(
 		"x-ratelimit-limit", strconv.FormatFloat(ex.Max, 'f', -1, 64),
 		"x-ratelimit-remaining", strconv.FormatFloat(ex.Remaining, 'f', -1, 64),
 		"x-ratelimit-scope", ex.Limit+"/"+ex.Kind.String(),
 	)
-	info := &errdetails.ErrorInfo{Reason: "QUOTA_EXCEEDED", Domain: ErrorDomain,
-		Metadata: map[string]string{"limit": ex.Limit, "kind": ex.Kind.String()}}
-	if ex.TooLarge {
-		_ = grpc.SetHeader(ctx, md)
-		info.Reason = "REQUEST_EXCEEDS_QUOTA"
-		return withDetails(codes.FailedPrecondition, ex.Error(), info).Err()
+	if !ex.TooLarge {
+		md.Append("retry-after", gwerr.RetryAfter(ex.RetryAfter))
 	}
-	secs := int64(ex.RetryAfter.Seconds() + 0.999)
-	md.Append("retry-after", strconv.FormatInt(max(secs, 1), 10))
-	_ = grpc.SetHeader(ctx, md)
-	return withDetails(codes.ResourceExhausted, ex.Error(), info,
-		&errdetails.RetryInfo{RetryDelay: durationpb.New(ex.RetryAfter)}).Err()
+	return md
 }
 
 func settle(ctx context.Context, log *slog.Logger, res *quota.Reservation, u *gatewayv1.Usage, cost float64) {

@@ -7,12 +7,13 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
 )
 
 // FuzzRESTCompleteRequest feeds arbitrary bodies to the REST shim's JSON
 // decoding of a CompleteRequest, then to validation: neither panics, a
 // decoded request survives a round trip through the shim's JSON, and
-// validation answers nil or an [*InvalidRequestError].
+// validation answers nil or an [*gwerr.InvalidRequestError].
 func FuzzRESTCompleteRequest(f *testing.F) {
 	for _, s := range []string{
 		`{"route": "career_advice", "messages": [{"role": "ROLE_USER", "content": "How do I become a data engineer?"}]}`,
@@ -49,7 +50,7 @@ func FuzzRESTCompleteRequest(f *testing.F) {
 			t.Fatalf("round trip changed the request:\n%v\n%v", &req, &again)
 		}
 		if err := v.check(&req); err != nil {
-			var ir *InvalidRequestError
+			var ir *gwerr.InvalidRequestError
 			if !errors.As(err, &ir) {
 				t.Fatalf("validation failed with %T %v", err, err)
 			}

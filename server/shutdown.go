@@ -6,14 +6,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2"
+	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
 	"google.golang.org/grpc"
-)
 
-// ErrShuttingDown ends the calls still running when shutdown's grace
-// period is over. It maps to Unavailable with reason SHUTTING_DOWN: the
-// caller may retry on another replica.
-var ErrShuttingDown = errors.New("the gateway is shutting down; retry the call")
+	"github.com/careerpath/llmgateway/gwerr"
+)
 
 // finalWindow is how long the calls ended at the end of the grace period
 // have to send their status (a REST stream its error event) before the
@@ -41,18 +38,18 @@ func (c *callStopper) stop() {
 	defer c.mu.Unlock()
 	c.stopped = true
 	for k := range c.calls {
-		k.cancel(ErrShuttingDown)
+		k.cancel(gwerr.ErrShuttingDown)
 	}
 }
 
 // bind returns a context for one call that is cancelled, with cause
-// ErrShuttingDown, when the stopper stops.
+// gwerr.ErrShuttingDown, when the stopper stops.
 func (c *callStopper) bind(ctx context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	k := &call{cancel: cancel}
 	c.mu.Lock()
 	if c.stopped {
-		cancel(ErrShuttingDown)
+		cancel(gwerr.ErrShuttingDown)
 	} else {
 		c.calls[k] = struct{}{}
 	}
@@ -66,14 +63,14 @@ func (c *callStopper) bind(ctx context.Context) (context.Context, func()) {
 }
 
 // ended reports whether the call's context was ended by the stopper.
-func ended(ctx context.Context) bool { return errors.Is(context.Cause(ctx), ErrShuttingDown) }
+func ended(ctx context.Context) bool { return errors.Is(context.Cause(ctx), gwerr.ErrShuttingDown) }
 
 func (c *callStopper) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	ctx, done := c.bind(ctx)
 	defer done()
 	resp, err := h(ctx, req)
 	if err != nil && ended(ctx) {
-		return nil, Status(ErrShuttingDown).Err()
+		return nil, gwerr.Err(gwerr.ErrShuttingDown)
 	}
 	return resp, err
 }
@@ -85,7 +82,7 @@ func (c *callStopper) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServer
 	w.WrappedContext = ctx
 	err := h(srv, w)
 	if err != nil && ended(ctx) {
-		return Status(ErrShuttingDown).Err()
+		return gwerr.Err(gwerr.ErrShuttingDown)
 	}
 	return err
 }

@@ -7,9 +7,9 @@ import (
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/status"
 
 	"github.com/careerpath/llmgateway/cache"
+	"github.com/careerpath/llmgateway/gwerr"
 	"github.com/careerpath/llmgateway/routing"
 )
 
@@ -30,8 +30,8 @@ const (
 // endSpan ends span, marking it failed with err's gRPC code, if any.
 func endSpan(span trace.Span, err error) {
 	if err != nil {
-		span.SetStatus(otelcodes.Error, codeName(status.Code(err)))
-		span.SetAttributes(attrErrorType.String(codeName(status.Code(err))))
+		span.SetStatus(otelcodes.Error, gwerr.CodeName(err))
+		span.SetAttributes(attrErrorType.String(gwerr.CodeName(err)))
 	}
 	span.End()
 }

@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/config"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
+	"github.com/careerpath/llmgateway/internal/batchwriter"
 	ledger "github.com/careerpath/llmgateway/usage"
 )
 
@@ -47,27 +46,27 @@ type Ledger struct {
 	obs   ledger.Observer
 	log   *slog.Logger
 	now   func() time.Time
-	// timeout bounds one write to the store: usageRecordTimeout.
-	timeout time.Duration
 
-	pausedUntil atomic.Int64 // unix nanoseconds
-	failed      atomic.Int64
-	dropped     atomic.Int64
-
-	writer *backgroundWriter[ledger.Entry]
+	writer *batchwriter.Writer[ledger.Entry]
 }
 
 // newLedger returns a ledger keeping entries in st. Its writer starts with
 // the first answer; [Ledger.Close] stops it.
 func newLedger(st ledger.Store, obs ledger.Observer, log *slog.Logger) *Ledger {
-	l := &Ledger{store: st, obs: obs, log: log, now: time.Now, timeout: usageRecordTimeout}
-	l.writer = newBackgroundWriter(usageQueue, usageBatch, l.write)
+	l := &Ledger{store: st, obs: obs, log: log, now: time.Now}
+	l.writer = batchwriter.New(l.writerOptions(usageQueue, usageBatch, usageRecordTimeout))
 	return l
 }
 
 // Failures is the number of answers the ledger failed to record: store
 // errors, and answers skipped while recording paused after one.
-func (l *Ledger) Failures() int64 { return l.failed.Load() + l.dropped.Load() }
+func (l *Ledger) Failures() int64 { return l.writer.Lost() }
+
+// writerOptions are the ledger's background writer's.
+func (l *Ledger) writerOptions(queue, batch int, timeout time.Duration) batchwriter.Options[ledger.Entry] {
+	return batchwriter.Options[ledger.Entry]{Queue: queue, Batch: batch, Timeout: timeout, Pause: usagePause,
+		Write: l.write, Failed: l.failed}
+}
 
 // answerAccount is what the ledger reads of an answer: a unary response
 // or a stream's final message.
@@ -138,40 +137,32 @@ func (l *Ledger) entry(ctx context.Context, a answerAccount) ledger.Entry {
 // record adds the answer to the ledger: it queues its entry for the
 // writer, or, with the queue full or the ledger closed, writes it itself.
 func (l *Ledger) record(ctx context.Context, a answerAccount) {
-	l.writer.add(l.entry(ctx, a))
+	l.writer.Add(l.entry(ctx, a))
 }
 
 // Flush waits until every answer queued before it was called is written
 // (or counted as failed), or until ctx ends.
-func (l *Ledger) Flush(ctx context.Context) error { return l.writer.flush(ctx) }
+func (l *Ledger) Flush(ctx context.Context) error { return l.writer.Flush(ctx) }
 
 // Close writes what is queued and stops the writer; answers recorded
 // after it are written on their own goroutines.
-func (l *Ledger) Close() { l.writer.close() }
+func (l *Ledger) Close() { l.writer.Close() }
 
-// write writes es to the store within usageRecordTimeout, unless
-// recording is paused.
-func (l *Ledger) write(es []ledger.Entry) {
-	if time.Now().UnixNano() < l.pausedUntil.Load() {
-		l.dropped.Add(int64(len(es)))
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
-	defer cancel()
+// write writes es to the store and tells the observer of those written.
+func (l *Ledger) write(ctx context.Context, es []ledger.Entry) (int, error) {
 	n, err := recordAll(ctx, l.store, es)
 	if l.obs != nil {
 		for _, e := range es[:n] {
 			l.obs.Recorded(e)
 		}
 	}
-	if err == nil {
-		return
-	}
-	l.failed.Add(1)
-	l.dropped.Add(int64(len(es) - n - 1))
-	l.pausedUntil.Store(time.Now().Add(usagePause).UnixNano())
+	return n, err
+}
+
+// failed logs a failed write and tells the observer.
+func (l *Ledger) failed(err error, unwritten int) {
 	l.log.Warn("usage ledger: recording failed; pausing", "error", err.Error(), "pause", usagePause.String(),
-		"entries", len(es)-n)
+		"entries", unwritten)
 	if l.obs != nil {
 		l.obs.Failed(err)
 	}
@@ -232,12 +223,12 @@ var dimensions = map[gatewayv1.UsageDimension]ledger.Dimension{
 func (l *Ledger) Usage(ctx context.Context, req *gatewayv1.UsageRequest) (*gatewayv1.UsageResponse, error) {
 	client, ok := auth.FromContext(ctx)
 	if !ok {
-		return nil, withDetails(codes.PermissionDenied, "usage needs an authenticated client",
-			&errdetails.ErrorInfo{Reason: "USAGE_NOT_ALLOWED", Domain: ErrorDomain}).Err()
+		return nil, &gwerr.Error{Kind: gwerr.Denied, Reason: gwerr.ReasonUsageNotAllowed,
+			Message: "usage needs an authenticated client"}
 	}
 	g, ok := granularities[req.GetGranularity()]
 	if !ok {
-		return nil, &InvalidRequestError{Violations: []FieldError{{Field: "granularity", Description: "is not a granularity"}}}
+		return nil, &gwerr.InvalidRequestError{Violations: []gwerr.FieldError{{Field: "granularity", Description: "is not a granularity"}}}
 	}
 	q := ledger.Query{Granularity: g, Filter: ledger.Dims{
 		Provider: req.GetProvider(), Model: req.GetModel(), Route: req.GetRoute(), Client: req.GetClient()}}
@@ -250,16 +241,15 @@ func (l *Ledger) Usage(ctx context.Context, req *gatewayv1.UsageRequest) (*gatew
 	for _, d := range req.GetGroupBy() {
 		by, ok := dimensions[d]
 		if !ok {
-			return nil, &InvalidRequestError{Violations: []FieldError{{Field: "group_by", Description: "is not a dimension"}}}
+			return nil, &gwerr.InvalidRequestError{Violations: []gwerr.FieldError{{Field: "group_by", Description: "is not a dimension"}}}
 		}
 		q.GroupBy |= by
 	}
 	if !client.AllowAllUsage {
 		if q.Filter.Client != "" && q.Filter.Client != client.Name {
-			return nil, withDetails(codes.PermissionDenied,
-				"client "+client.Name+" may read only its own usage (allow_all_usage in clients.json)",
-				&errdetails.ErrorInfo{Reason: "USAGE_NOT_ALLOWED", Domain: ErrorDomain,
-					Metadata: map[string]string{"client": client.Name}}).Err()
+			return nil, &gwerr.Error{Kind: gwerr.Denied, Reason: gwerr.ReasonUsageNotAllowed,
+				Message:  "client " + client.Name + " may read only its own usage (allow_all_usage in clients.json)",
+				Metadata: map[string]string{"client": client.Name}}
 		}
 		q.Filter.Client = client.Name
 	}
@@ -270,10 +260,10 @@ func (l *Ledger) Usage(ctx context.Context, req *gatewayv1.UsageRequest) (*gatew
 	var qe *ledger.QueryError
 	switch {
 	case errors.As(err, &qe):
-		return nil, &InvalidRequestError{Violations: []FieldError{{Field: qe.Field, Description: qe.Reason}}}
+		return nil, &gwerr.InvalidRequestError{Violations: []gwerr.FieldError{{Field: qe.Field, Description: qe.Reason}}}
 	case err != nil:
 		if ctx.Err() == nil || (!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)) {
-			err = &StoreError{Store: "usage", Err: err}
+			err = &gwerr.StoreError{Store: "usage", Err: err}
 		}
 		return nil, err
 	}

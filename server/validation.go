@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
 )
 
 // NewValidationInterceptors returns the interceptors that refuse invalid
@@ -22,7 +23,7 @@ import (
 // A refused request ends with InvalidArgument, a BadRequest detail listing
 // every violated field (fields in .proto declaration order, a field's own
 // elements and members before the field itself) and an ErrorInfo with reason
-// INVALID_REQUEST: the interceptors map the [*InvalidRequestError] through
+// INVALID_REQUEST: the interceptors map the [*gwerr.InvalidRequestError] through
 // [Status] themselves, so they may sit anywhere in the chain. A rule that
 // cannot be evaluated is an Internal error.
 //
@@ -83,7 +84,7 @@ func ruleCeilings() (Limits, error) {
 	return c, nil
 }
 
-// check returns nil, an [*InvalidRequestError] naming every violated field,
+// check returns nil, an [*gwerr.InvalidRequestError] naming every violated field,
 // or the error of a rule that could not be evaluated.
 func (v *requestValidator) check(m any) error {
 	msg, ok := m.(proto.Message)
@@ -93,7 +94,7 @@ func (v *requestValidator) check(m any) error {
 	if v.lim.MaxRequestBytes > 0 {
 		if n := proto.Size(msg); n > v.lim.MaxRequestBytes {
 			// Nothing else is worth checking in a request this large.
-			return &InvalidRequestError{Violations: []FieldError{{
+			return &gwerr.InvalidRequestError{Violations: []gwerr.FieldError{{
 				Field:       "request",
 				Description: fmt.Sprintf("request is %d bytes, the limit is %d", n, v.lim.MaxRequestBytes),
 			}}}
@@ -143,7 +144,7 @@ func (v *requestValidator) checkLimits(req *gatewayv1.CompleteRequest, vs []fiel
 
 func (v *requestValidator) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	if err := v.check(req); err != nil {
-		return nil, Status(err).Err()
+		return nil, gwerr.Err(err)
 	}
 	return h(ctx, req)
 }
@@ -163,7 +164,7 @@ func (s *validatingStream) RecvMsg(m any) error {
 		return err
 	}
 	if err := s.v.check(m); err != nil {
-		return Status(err).Err()
+		return gwerr.Err(err)
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
 	"github.com/careerpath/llmgateway/server"
 )
 
@@ -304,8 +305,8 @@ func checkRefusal(t *testing.T, kind string, err error, fields []string) {
 	if strings.Join(got, " ") != strings.Join(fields, " ") {
 		t.Errorf("%s: fields = %q, want %q (%v)", kind, got, fields, err)
 	}
-	if info.GetReason() != "INVALID_REQUEST" || info.GetDomain() != server.ErrorDomain {
-		t.Errorf("%s: error info = %v, want INVALID_REQUEST in %s", kind, info, server.ErrorDomain)
+	if info.GetReason() != "INVALID_REQUEST" || info.GetDomain() != gwerr.Domain {
+		t.Errorf("%s: error info = %v, want INVALID_REQUEST in %s", kind, info, gwerr.Domain)
 	}
 }
 

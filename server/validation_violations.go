@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
 )
 
 // The fields the Go checks report, and read the rules' ceilings from.
@@ -108,11 +109,11 @@ func reported(vs []fieldViolation, v fieldViolation) bool {
 
 // invalidRequest sorts vs into declaration order, a field's elements and
 // members before the field itself, and returns them as one error.
-func invalidRequest(vs []fieldViolation) *InvalidRequestError {
+func invalidRequest(vs []fieldViolation) *gwerr.InvalidRequestError {
 	slices.SortStableFunc(vs, comparePaths)
-	out := &InvalidRequestError{Violations: make([]FieldError, len(vs))}
+	out := &gwerr.InvalidRequestError{Violations: make([]gwerr.FieldError, len(vs))}
 	for i, v := range vs {
-		out.Violations[i] = FieldError{
+		out.Violations[i] = gwerr.FieldError{
 			Field:       protovalidate.FieldPathString(validatepb.FieldPath_builder{Elements: v.path}.Build()),
 			Description: v.description,
 		}

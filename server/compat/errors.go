@@ -8,11 +8,10 @@ import (
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/careerpath/llmgateway/gwerr"
 	"github.com/careerpath/llmgateway/providers/wirejson"
 )
 
@@ -45,39 +44,25 @@ func badRequest(param, msg string) *apiError {
 // model_not_found, a refused quota says which limit in OpenAI's rate-limit
 // error types, and a back-off becomes Retry-After.
 func fromError(err error, hdr metadata.MD) *apiError {
-	st, ok := status.FromError(err)
-	if !ok {
-		st = status.FromContextError(err)
-	}
+	st := gwerr.Status(err)
 	e := &apiError{status: runtime.HTTPStatusFromCode(st.Code()), message: st.Message()}
 	if st.Code() == codes.Canceled && errors.Is(err, context.Canceled) {
 		e.message = "the request was canceled"
 	}
-	var reason, kind string
-	for _, d := range st.Details() {
-		switch d := d.(type) {
-		case *errdetails.ErrorInfo:
-			reason, kind = d.GetReason(), d.GetMetadata()["kind"]
-		case *errdetails.BadRequest:
-			if fv := d.GetFieldViolations(); len(fv) > 0 && e.param == "" {
-				e.param = fv[0].GetField()
-			}
-		case *errdetails.RetryInfo:
-			if rd := d.GetRetryDelay(); rd != nil && e.retryAfter == "" {
-				secs := int64(rd.AsDuration().Seconds() + 0.999)
-				e.retryAfter = strconv.FormatInt(max(secs, 1), 10)
-			}
-		}
+	d := gwerr.DetailsOf(st)
+	e.param = d.Field
+	if d.RetryDelay != nil {
+		e.retryAfter = gwerr.RetryAfter(d.RetryDelay.AsDuration())
 	}
 	if v := hdr.Get("retry-after"); len(v) > 0 {
 		e.retryAfter = v[0]
 	}
-	e.code = strings.ToLower(reason)
-	switch reason {
-	case "UNKNOWN_ROUTE", "UNKNOWN_MODEL":
+	e.code = strings.ToLower(d.Reason)
+	switch d.Reason {
+	case gwerr.ReasonUnknownRoute, gwerr.ReasonUnknownModel:
 		e.status, e.code, e.param = http.StatusNotFound, "model_not_found", "model"
-	case "QUOTA_EXCEEDED":
-		switch {
+	case gwerr.ReasonQuotaExceeded:
+		switch kind := d.Metadata["kind"]; {
 		case strings.HasPrefix(kind, "usd_"):
 			e.openAIType, e.code = "insufficient_quota", "insufficient_quota"
 		case strings.HasPrefix(kind, "tokens"):
@@ -85,7 +70,7 @@ func fromError(err error, hdr metadata.MD) *apiError {
 		default:
 			e.openAIType, e.code = "requests", "rate_limit_exceeded"
 		}
-	case "UPSTREAM_RATE_LIMITED":
+	case gwerr.ReasonUpstreamRateLimited:
 		e.openAIType, e.code = "requests", "rate_limit_exceeded"
 	}
 	return e

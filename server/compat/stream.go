@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"sync"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
 )
 
 // events writes one API's stream events into a buffer.
@@ -46,7 +44,7 @@ func (bp *byteBuffers) put(b *[]byte) {
 var bufPool byteBuffers
 
 // errNoFinal is a gRPC stream that ended without its final message.
-var errNoFinal = status.Error(codes.Unavailable, "the answer stream ended before it was complete")
+var errNoFinal = &gwerr.Error{Kind: gwerr.Unavailable, Message: "the answer stream ended before it was complete"}
 
 // stream answers a streaming request. Nothing is written until the first
 // message of the gRPC stream arrives (the gateway holds a stream back

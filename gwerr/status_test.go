@@ -1,4 +1,4 @@
-package server
+package gwerr
 
 import (
 	"context"
@@ -59,7 +59,7 @@ func TestStatus(t *testing.T) {
 			if tt.reason == "" {
 				return
 			}
-			if info == nil || info.Reason != tt.reason || info.Domain != ErrorDomain {
+			if info == nil || info.Reason != tt.reason || info.Domain != Domain {
 				t.Fatalf("ErrorInfo = %v, want reason %s", info, tt.reason)
 			}
 		})
