@@ -8,15 +8,14 @@ import (
 
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/config"
-	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/server/compat"
 )
 
 // withCompat serves the OpenAI- and Anthropic-compatible endpoints
 // (package compat) beside the REST shim on the HTTP port. Like the shim,
-// they call the gateway's own gRPC server over s.conn.
+// they call the service in process through the interceptor chain.
 func (s *Server) withCompat(rest http.Handler) http.Handler {
-	h := compat.New(gatewayv1.NewLLMGatewayClient(s.conn), catalog{s.service},
+	h := compat.New(s.local, catalog{s.service},
 		compat.Options{MaxBodyBytes: int64(s.opts.Limits.MaxRequestBytes)})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if compat.Handles(r.URL.Path) {

@@ -48,6 +48,53 @@ func (c Chain) Options() []grpc.ServerOption {
 	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}
 }
 
+// unaryInterceptor is the chain as one unary interceptor, with the
+// semantics of grpc.ChainUnaryInterceptor: the first is outermost. It is
+// how in-process callers enter the same chain as gRPC callers.
+func (c Chain) unaryInterceptor() grpc.UnaryServerInterceptor {
+	its := []grpc.UnaryServerInterceptor{growStack}
+	for _, i := range c {
+		if i.Unary != nil {
+			its = append(its, i.Unary)
+		}
+	}
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		return its[0](ctx, req, info, unaryNext(its, 1, info, h))
+	}
+}
+
+func unaryNext(its []grpc.UnaryServerInterceptor, i int, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) grpc.UnaryHandler {
+	if i == len(its) {
+		return h
+	}
+	return func(ctx context.Context, req any) (any, error) {
+		return its[i](ctx, req, info, unaryNext(its, i+1, info, h))
+	}
+}
+
+// streamInterceptor is the chain as one stream interceptor, with the
+// semantics of grpc.ChainStreamInterceptor.
+func (c Chain) streamInterceptor() grpc.StreamServerInterceptor {
+	var its []grpc.StreamServerInterceptor
+	for _, i := range c {
+		if i.Stream != nil {
+			its = append(its, i.Stream)
+		}
+	}
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		return streamNext(its, 0, info, h)(srv, ss)
+	}
+}
+
+func streamNext(its []grpc.StreamServerInterceptor, i int, info *grpc.StreamServerInfo, h grpc.StreamHandler) grpc.StreamHandler {
+	if i == len(its) {
+		return h
+	}
+	return func(srv any, ss grpc.ServerStream) error {
+		return its[i](srv, ss, info, streamNext(its, i+1, info, h))
+	}
+}
+
 // growStack grows the call's goroutine stack before the chain runs.
 func growStack(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	_ = stack.Grow()

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -36,10 +35,10 @@ func jsonMarshaler() *runtime.JSONPb {
 	}
 }
 
-// newRESTHandler returns the grpc-gateway REST shim. It forwards every call
-// over conn to the gateway's own gRPC server, so REST callers pass through
-// exactly the same interceptors as gRPC callers.
-func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (http.Handler, error) {
+// newRESTHandler returns the grpc-gateway REST shim. It calls the service
+// through client, in process, so REST callers pass through exactly the
+// same interceptors as gRPC callers.
+func newRESTHandler(ctx context.Context, client gatewayv1.LLMGatewayClient, maxBody int64) (http.Handler, error) {
 	jm := jsonMarshaler()
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jm),
@@ -61,7 +60,7 @@ func newRESTHandler(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (
 			return runtime.MetadataHeaderPrefix + k, true
 		}),
 	)
-	if err := gatewayv1.RegisterLLMGatewayHandlerClient(ctx, mux, gatewayv1.NewLLMGatewayClient(conn)); err != nil {
+	if err := gatewayv1.RegisterLLMGatewayHandlerClient(ctx, mux, client); err != nil {
 		return nil, fmt.Errorf("register REST shim: %w", err)
 	}
 	return serveOpenAPI(limitBody(maxBody, defaultStreamToSSE(mux))), nil

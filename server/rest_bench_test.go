@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkRESTComplete is one unary REST call through the shim (HTTP in,
-// the in-memory gRPC hop, the interceptors) to the simulator.
+// the in-process call through the interceptors) to the simulator.
 func BenchmarkRESTComplete(b *testing.B) {
 	g := startGateway(b, sim.Config{}).httpAddr
 	body := []byte(`{"route": "openai_only", "messages": [{"role": "ROLE_USER", "content": "How do I become a data engineer?"}], "params": {"temperature": 1}}`)

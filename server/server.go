@@ -106,9 +106,8 @@ type Server struct {
 	health  *health.Server
 	http    *http.Server
 	admin   *http.Server
-	conn    *grpc.ClientConn // the REST shim's connection to grpc
-	shim    *shimConn        // the in-memory listener conn dials
-	tls     *certReloader    // nil without TLS
+	local   *localClient  // the REST shim's and compatible APIs' way in
+	tls     *certReloader // nil without TLS
 	reload  *Reloader
 	chain   Chain
 	owned   []io.Closer // stores the server made itself, closed at shutdown
@@ -197,10 +196,11 @@ func New(opts Options, rt *Runtime) (*Server, error) {
 	s.service.experiments = NewExperimentService(opts.Experiments, ExperimentOptions{
 		Logger: log, KnownRoute: s.service.HasRoute, ExperimentID: s.service.experimentID})
 	if s.tls != nil {
-		sopts = append(sopts, grpc.Creds(internalOrTLS{credentials.NewTLS(s.tls.config("h2"))}))
+		sopts = append(sopts, grpc.Creds(credentials.NewTLS(s.tls.config("h2"))))
 	}
 	s.grpc = grpc.NewServer(sopts...)
 	gatewayv1.RegisterLLMGatewayServer(s.grpc, s.service)
+	s.local = newLocalClient(s.service, chain)
 	s.health = health.NewServer()
 	grpc_health_v1.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -235,14 +235,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("listen admin on %s: %w", s.opts.AdminAddr, err)
 	}
 
-	s.shim = newShimConn()
-	s.conn, err = s.shim.dial(grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
-		// The REST caller's traceparent goes on to the gRPC call.
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
-	if err != nil {
-		return fmt.Errorf("connect REST shim: %w", err)
-	}
-	rest, err := newRESTHandler(context.Background(), s.conn, int64(s.opts.Limits.MaxRequestBytes))
+	rest, err := newRESTHandler(context.Background(), s.local, int64(s.opts.Limits.MaxRequestBytes))
 	if err != nil {
 		return err
 	}
@@ -263,7 +256,6 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 
 	s.serve("grpc", func() error { return s.grpc.Serve(s.grpcLn) })
-	s.serve("grpc (REST shim)", func() error { return s.grpc.Serve(internalListener{s.shim.ln}) })
 	if s.tls != nil {
 		s.http.TLSConfig = s.tls.config("h2", "http/1.1")
 		s.serve("http", func() error { return s.http.ServeTLS(s.httpLn, "", "") })
@@ -323,9 +315,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.ShutdownGrace)
 	defer cancel()
 
-	// Both listeners drain together under the one grace period: the REST
-	// shim's requests are gRPC calls below it, and new gRPC calls are
-	// refused from now on.
+	// Both listeners drain together under the one grace period; new gRPC
+	// calls are refused from now on.
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -357,9 +348,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = s.http.Close()
 	}
 	s.stopper.stop()
+	// The in-process streams' server sides end once the stopper has
+	// cancelled them, before what they queued is written.
+	s.local.wait()
 	s.service.ledger.Close() // what the last answers queued is written
 	s.service.experiments.Close()
-	_ = s.conn.Close()
 	adminErr := s.admin.Shutdown(context.Background())
 	s.wg.Wait()
 	for _, c := range s.owned {

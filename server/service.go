@@ -202,12 +202,9 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 	store := cacheable && hit == nil && ans.Stream != nil
 	defer func() { _ = st.Close() }()
 
-	var (
-		ttft time.Duration
-		// msg is reused for every delta: SendMsg has encoded it when it
-		// returns, so one allocation serves the whole stream.
-		msg gatewayv1.StreamResponse
-	)
+	// Each delta is a message of its own: an in-process caller keeps
+	// what SendMsg hands it.
+	var ttft time.Duration
 	for {
 		c, err := st.Recv()
 		if errors.Is(err, io.EOF) {
@@ -220,8 +217,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 			if ttft == 0 {
 				ttft = time.Since(start)
 			}
-			msg.Delta = c.Delta
-			if err := ss.Send(&msg); err != nil {
+			if err := ss.Send(&gatewayv1.StreamResponse{Delta: c.Delta}); err != nil {
 				return err
 			}
 			if store {

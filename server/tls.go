@@ -2,13 +2,11 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,10 +15,6 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
 )
 
 // ClientAuth says whether the TLS listeners ask callers for a certificate.
@@ -243,64 +237,3 @@ func (r *certReloader) config(nextProtos ...string) *tls.Config {
 		},
 	}
 }
-
-// shimConn is the REST shim's connection to the gRPC server: an in-memory
-// listener served by the same grpc.Server, so REST calls pass through the
-// same interceptors without the network. With TLS on, that in-process
-// path skips the TLS handshake (see [internalOrTLS]) and needs no client
-// certificate; nothing outside the process can reach it.
-type shimConn struct {
-	ln *bufconn.Listener
-}
-
-// internalConn marks connections accepted from the shim's in-memory
-// listener.
-type internalConn struct{ net.Conn }
-
-// internalListener wraps the shim's listener so that its connections are
-// recognised by [internalOrTLS].
-type internalListener struct{ *bufconn.Listener }
-
-// Accept implements net.Listener.
-func (l internalListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return internalConn{c}, nil
-}
-
-func newShimConn() *shimConn { return &shimConn{ln: bufconn.Listen(1 << 20)} }
-
-// dial connects a gRPC client to the in-memory listener.
-func (c *shimConn) dial(opts ...grpc.DialOption) (*grpc.ClientConn, error) {
-	opts = append(opts,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return c.ln.DialContext(ctx) }))
-	return grpc.NewClient("passthrough:///rest-shim", opts...)
-}
-
-// internalOrTLS are the gRPC server's transport credentials with TLS on:
-// the TLS handshake for network connections, none for the REST shim's
-// in-memory connections.
-type internalOrTLS struct {
-	credentials.TransportCredentials
-}
-
-// ServerHandshake implements credentials.TransportCredentials.
-func (c internalOrTLS) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	if _, ok := conn.(internalConn); ok {
-		return insecure.NewCredentials().ServerHandshake(conn)
-	}
-	return c.TransportCredentials.ServerHandshake(conn)
-}
-
-// Clone implements credentials.TransportCredentials.
-func (c internalOrTLS) Clone() credentials.TransportCredentials {
-	return internalOrTLS{c.TransportCredentials.Clone()}
-}
-
-var (
-	_ credentials.TransportCredentials = internalOrTLS{}
-	_ net.Listener                     = internalListener{}
-)

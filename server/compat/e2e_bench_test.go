@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkCompatibleAPI is one request through the whole path, over real
-// sockets: HTTP in, JSON translated, the gRPC call with its interceptor
+// sockets: HTTP in, JSON translated, the in-process call through the interceptor
 // chain, the provider backend against an instant simulator, and the
 // answer written back in the vendor's format.
 func BenchmarkCompatibleAPI(b *testing.B) {

@@ -8,8 +8,8 @@
 //   - Anthropic Messages: POST /v1/messages (JSON, and server-sent events).
 //
 // It is a translation layer and nothing else. Each request becomes a
-// [gatewayv1.CompleteRequest] sent over a real gRPC connection to the
-// gateway's own server, with the caller's API key and trace context as
+// [gatewayv1.CompleteRequest] passed, in process, through the gateway's
+// own interceptor chain, with the caller's API key and trace context as
 // metadata, so that authentication, quotas, the cache, A/B assignment,
 // failover and metrics are exactly those of a gRPC call. The answer, or the
 // gRPC status of a failure, is translated back into the vendor's JSON, its
@@ -96,9 +96,9 @@ type Handler struct {
 	maxBody int64
 }
 
-// New returns a handler that answers through client, which must be
-// connected to the gateway's own gRPC server, resolving models with
-// catalog.
+// New returns a handler that answers through client, which must reach
+// the gateway's own service through its interceptor chain, resolving
+// models with catalog.
 func New(client gatewayv1.LLMGatewayClient, catalog Catalog, opts Options) *Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20

@@ -58,8 +58,7 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, d dialect, 
 		writeError(w, d, fromError(err, nil))
 		return
 	}
-	var msg gatewayv1.StreamResponse // reused: RecvMsg resets it
-	err = st.RecvMsg(&msg)
+	msg, err := st.Recv()
 	hdr, _ := st.Header()
 	copyRateLimitHeaders(w.Header(), hdr)
 	if err != nil {
@@ -91,7 +90,7 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, d dialect, 
 			b = ev.delta(b, msg.Delta)
 		}
 		if msg.Done {
-			b = ev.finish(b, &msg)
+			b = ev.finish(b, msg)
 			setGatewayHeaders(wh, msg.GetRoute(), msg.GetVariant(), msg.GetProvider(), msg.GetModel(),
 				msg.GetStep(), msg.GetServedFrom(), msg.GetCostUsd(), msg.GetId())
 		}
@@ -105,7 +104,7 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, d dialect, 
 			return
 		}
 		b = b[:0]
-		if err := st.RecvMsg(&msg); err != nil {
+		if msg, err = st.Recv(); err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errNoFinal
 			}
