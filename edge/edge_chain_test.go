@@ -68,7 +68,7 @@ func (r *recorder) wrap(c Chain) Chain {
 // TestEveryEdgeRunsTheWholeChainInOrder: a gRPC call, a REST call and a
 // compatible-API call, unary and streamed, each pass every link of the
 // chain (recovery, metrics, access log, shutdown, auth, validation,
-// quota, usage, status), in the same order.
+// quota, status), in the same order.
 func TestEveryEdgeRunsTheWholeChainInOrder(t *testing.T) {
 	cfg, err := config.Default(func(string) string { return "" })
 	if err != nil {
@@ -99,7 +99,7 @@ func TestEveryEdgeRunsTheWholeChainInOrder(t *testing.T) {
 		}
 		srv.Service().Close()
 	})
-	want := []string{"recovery", "metrics", "logging", "shutdown", "auth", "validation", "quota", "usage", "status"}
+	want := []string{"recovery", "metrics", "logging", "shutdown", "auth", "validation", "quota", "status"}
 	if got := srv.chain.Names(); !slices.Equal(got, want) {
 		t.Fatalf("chain %v, want %v", got, want)
 	}

@@ -69,11 +69,9 @@ func newBenchSetupLog(b *testing.B, log *slog.Logger) *benchSetup {
 		}
 	})
 	quotaUnary, quotaStream := svc.QuotaInterceptors()
-	usageUnary, usageStream := svc.UsageInterceptors()
 	chain := defaultChain(log, svc, telemetry.NewMetrics()).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
-		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream}).
-		Insert("quota", Interceptor{"usage", usageUnary, usageStream})
+		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream})
 	stopper := newCallStopper()
 	chain = chain.Insert("logging", Interceptor{"shutdown", stopper.unary, stopper.stream})
 	return &benchSetup{
@@ -127,7 +125,7 @@ func runUnary(b *testing.B, s *benchSetup, it grpc.UnaryServerInterceptor) {
 }
 
 func BenchmarkInterceptor(b *testing.B) {
-	for _, name := range []string{"recovery", "metrics", "logging", "shutdown", "auth", "validation", "quota", "usage", "status"} {
+	for _, name := range []string{"recovery", "metrics", "logging", "shutdown", "auth", "validation", "quota", "status"} {
 		b.Run(name, func(b *testing.B) {
 			s := newBenchSetup(b)
 			it := s.unary(b, name)

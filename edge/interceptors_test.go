@@ -15,8 +15,6 @@ import (
 // logging, so that the calls it ends when the grace period is over are
 // logged with the status they were ended with; auth before validation and
 // quota, so only known clients spend quota and quota is keyed by client;
-// usage after auth and quota, so the ledger names the client and sees the
-// answer of the variant quota chose, and only admitted requests;
 // status innermost, so every interceptor above it sees final gRPC codes.
 func TestChainOrder(t *testing.T) {
 	mem := cache.NewMemoryStore(cache.MemoryOptions{})
@@ -25,7 +23,7 @@ func TestChainOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"recovery", "metrics", "logging", "shutdown", "auth", "validation", "quota", "usage", "status"}
+	want := []string{"recovery", "metrics", "logging", "shutdown", "auth", "validation", "quota", "status"}
 	if got := srv.chain.Names(); !slices.Equal(got, want) {
 		t.Fatalf("chain = %v, want %v", got, want)
 	}

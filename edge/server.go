@@ -158,11 +158,9 @@ func New(opts Options, rt *gateway.Runtime) (*Server, error) {
 		BudgetWebhook: opts.BudgetWebhook, Usage: opts.Usage, UsageObserver: opts.UsageObserver})
 	s.owned = append(s.owned, owned...)
 	quotaUnary, quotaStream := s.service.QuotaInterceptors()
-	usageUnary, usageStream := s.service.UsageInterceptors()
 	chain := defaultChain(log, s.service, opts.Metrics).
 		Insert("auth", Interceptor{"validation", validUnary, validStream}).
 		Insert("validation", Interceptor{"quota", quotaUnary, quotaStream}).
-		Insert("quota", Interceptor{"usage", usageUnary, usageStream}).
 		Insert("logging", Interceptor{"shutdown", s.stopper.unary, s.stopper.stream})
 	s.chain = chain
 	sopts := append(chain.Options(),

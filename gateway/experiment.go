@@ -14,6 +14,7 @@ import (
 	"github.com/careerpath/llmgateway/gwerr"
 	"github.com/careerpath/llmgateway/internal/batchwriter"
 	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/resilience"
 	"github.com/careerpath/llmgateway/routing"
 )
 
@@ -260,7 +261,7 @@ func (e *ExperimentService) RecordComplete(ctx context.Context, d *routing.Decis
 	o := e.observation(d, err, latency)
 	if err == nil && resp != nil {
 		answered(&o, resp.GetId(), resp.GetProvider(), resp.GetModel(), resp.GetUsage(), resp.GetCostUsd(),
-			resp.GetServedFrom(), resp.GetStep(), resp.GetFailedAttempts())
+			resp.GetServedFrom(), resp.GetStep(), primaryFailure(resp.GetFailedAttempts()))
 	}
 	e.record(ctx, o)
 }
@@ -274,7 +275,7 @@ func (e *ExperimentService) RecordStream(ctx context.Context, d *routing.Decisio
 	o := e.observation(d, err, latency)
 	if err == nil && final != nil {
 		answered(&o, final.GetId(), final.GetProvider(), final.GetModel(), final.GetUsage(), final.GetCostUsd(),
-			final.GetServedFrom(), final.GetStep(), final.GetFailedAttempts())
+			final.GetServedFrom(), final.GetStep(), primaryFailure(final.GetFailedAttempts()))
 	}
 	e.record(ctx, o)
 }
@@ -300,7 +301,7 @@ func (e *ExperimentService) observation(d *routing.Decision, err error, latency 
 // degraded answer is an error of the variant, classed by its primary's
 // first failure.
 func answered(o *experiment.Observation, id, provider, model string, u *gatewayv1.Usage, cost float64,
-	served gatewayv1.ServedFrom, step gatewayv1.FailoverStep, failed []*gatewayv1.FailedAttempt,
+	served gatewayv1.ServedFrom, step gatewayv1.FailoverStep, primaryKind string,
 ) {
 	o.ResponseID = id
 	if provider != "" {
@@ -315,16 +316,49 @@ func answered(o *experiment.Observation, id, provider, model string, u *gatewayv
 		step == gatewayv1.FailoverStep_FAILOVER_STEP_BACKUP || step == gatewayv1.FailoverStep_FAILOVER_STEP_STALE_CACHE ||
 		step == gatewayv1.FailoverStep_FAILOVER_STEP_DEGRADED:
 		o.ErrorClass = "fallback"
-		for _, f := range failed {
-			if f.GetStep() == gatewayv1.FailoverStep_FAILOVER_STEP_PRIMARY {
-				o.ErrorClass = providers.KindUnknown.String()
-				if k := f.GetErrorKind(); snakeCase(k) {
-					o.ErrorClass = k
-				}
-				break
+		if primaryKind != "" {
+			o.ErrorClass = providers.KindUnknown.String()
+			if snakeCase(primaryKind) {
+				o.ErrorClass = primaryKind
 			}
 		}
 	}
+}
+
+// primaryFailure is the error kind of the primary's first failed attempt,
+// "" when the primary did not fail.
+func primaryFailure(failed []*gatewayv1.FailedAttempt) string {
+	for _, f := range failed {
+		if f.GetStep() == gatewayv1.FailoverStep_FAILOVER_STEP_PRIMARY {
+			if k := f.GetErrorKind(); k != "" {
+				return k
+			}
+			return providers.KindUnknown.String()
+		}
+	}
+	return ""
+}
+
+// Outcome implements [Subscriber]: a finished routed call is recorded in
+// its route's experiment. Calls that forced a variant, were moved to the
+// budget fallback variant, or bypassed routing are in no experiment.
+func (e *ExperimentService) Outcome(ctx context.Context, o *Outcome) {
+	d := o.Decision
+	if e == nil || d == nil || d.Route == "" || o.Request.GetForceVariant() != "" || o.Downgraded {
+		return
+	}
+	obs := e.observation(d, o.Err, o.Latency)
+	if o.Err == nil {
+		primary := ""
+		for _, a := range o.Attempts {
+			if a.Step == resilience.StepPrimary {
+				primary = a.Kind.String()
+				break
+			}
+		}
+		answered(&obs, o.ResponseID, o.Provider, o.Model, usage(o.Usage), o.Cost.USD(), o.ServedFrom, o.Step, primary)
+	}
+	e.record(ctx, obs)
 }
 
 // snakeCase reports whether s is a usable error class: 1 to 64 bytes of

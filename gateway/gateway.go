@@ -85,6 +85,9 @@ func New(rt *Runtime, opts Options) (*Service, []io.Closer) {
 	}
 	s.experiments = NewExperimentService(opts.Experiments, ExperimentOptions{
 		Logger: log, KnownRoute: s.HasRoute, ExperimentID: s.experimentID})
+	// Every outcome settles the quota, is written to the ledger and is
+	// recorded in its experiment; [Service.Subscribe] adds more.
+	s.fanout = []Subscriber{quotaSettler{log: log}, s.ledger, s.experiments}
 	return s, owned
 }
 
@@ -109,10 +112,4 @@ func (s *Service) ObserverInterceptors() (grpc.UnaryServerInterceptor, grpc.Stre
 // QuotaInterceptors are the chain's "quota" link (see [quotaInterceptors]).
 func (s *Service) QuotaInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
 	return quotaInterceptors(s.limiter, s.budgetFallbackVariant, s.log)
-}
-
-// UsageInterceptors are the chain's "usage" link: the ledger records the
-// answer of every call.
-func (s *Service) UsageInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
-	return s.ledger.interceptors()
 }

@@ -58,15 +58,6 @@ func noteAnswer(ctx context.Context, a accounting, saved float64) {
 	}
 }
 
-// savedOf is what the call's answer, a cache hit, saved: the price of the
-// answer as noted by [noteAnswer]; 0 outside an observed call.
-func savedOf(ctx context.Context) float64 {
-	if r := recordOf(ctx); r != nil {
-		return r.saved
-	}
-	return 0
-}
-
 // NoteClient records, for the call's access line, the client
 // authentication found in ctx.
 func NoteClient(ctx context.Context) {

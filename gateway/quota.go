@@ -43,34 +43,22 @@ func quotaInterceptors(l *quota.Limiter, fallbackFor func(route string) string, 
 		if !ok {
 			return h(ctx, req)
 		}
-		dg := &downgrade{}
-		ctx = context.WithValue(ctx, downgradeKey{}, dg)
-		res, err := reserve(ctx, l, cr, false, fallbackFor, dg, log)
+		g, err := reserve(ctx, l, cr, false, fallbackFor, log)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := h(ctx, req)
-		if out, ok := resp.(*gatewayv1.CompleteResponse); ok && err == nil {
-			settle(ctx, log, res, out.GetUsage(), out.GetCostUsd())
-		} else {
-			release(ctx, log, res)
-		}
+		resp, err := h(withGrant(ctx, g), req)
+		release(ctx, log, g.res) // nothing, when the answer settled it
 		return resp, err
 	}
 	stream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 		if info.FullMethod != gatewayv1.LLMGateway_Stream_FullMethodName {
 			return h(srv, ss)
 		}
-		dg := &downgrade{}
-		qs := &quotaStream{finalStream: finalStream{ServerStream: ss}, limiter: l, fallbackFor: fallbackFor, log: log, dg: dg,
-			ctx: context.WithValue(ss.Context(), downgradeKey{}, dg)}
+		qs := &quotaStream{ServerStream: ss, limiter: l, fallbackFor: fallbackFor, log: log, ctx: ss.Context()}
 		err := h(srv, qs)
-		switch {
-		case qs.res == nil:
-		case qs.final != nil:
-			settle(ss.Context(), log, qs.res, qs.final.GetUsage(), qs.final.GetCostUsd())
-		default:
-			release(ss.Context(), log, qs.res)
+		if qs.grant != nil {
+			release(ss.Context(), log, qs.grant.res) // nothing, when the answer settled it
 		}
 		if err == nil && qs.err != nil {
 			err = qs.err
@@ -80,36 +68,20 @@ func quotaInterceptors(l *quota.Limiter, fallbackFor func(route string) string, 
 	return unary, stream
 }
 
-// quotaStream reserves on the stream's request and watches its final
-// message for the usage to settle with.
+// quotaStream reserves on the stream's request and hands the grant on in
+// its context.
 type quotaStream struct {
-	finalStream
+	grpc.ServerStream
 	limiter     *quota.Limiter
 	fallbackFor func(string) string
 	log         *slog.Logger
-	dg          *downgrade
 	ctx         context.Context
-	res         *quota.Reservation
+	grant       *grant
 	err         error
 }
 
-// Context implements grpc.ServerStream: the handler sees the downgrade.
+// Context implements grpc.ServerStream: the handler sees the grant.
 func (s *quotaStream) Context() context.Context { return s.ctx }
-
-// downgrade is set when a request continues on its route's budget
-// fallback variant; the service routes it there.
-type downgrade struct{ variant string }
-
-type downgradeKey struct{}
-
-// budgetFallback returns the variant a budget downgrade assigned to the
-// request in ctx, if any.
-func budgetFallback(ctx context.Context) string {
-	if dg, ok := ctx.Value(downgradeKey{}).(*downgrade); ok {
-		return dg.variant
-	}
-	return ""
-}
 
 // RecvMsg implements grpc.ServerStream.
 func (s *quotaStream) RecvMsg(m any) error {
@@ -117,35 +89,65 @@ func (s *quotaStream) RecvMsg(m any) error {
 		return err
 	}
 	cr, ok := m.(*gatewayv1.CompleteRequest)
-	if !ok || s.res != nil {
+	if !ok || s.grant != nil {
 		return nil
 	}
-	res, err := reserve(s.ctx, s.limiter, cr, true, s.fallbackFor, s.dg, s.log)
+	g, err := reserve(s.ctx, s.limiter, cr, true, s.fallbackFor, s.log)
 	if err != nil {
 		s.err = err
 		return err
 	}
-	s.res = res
+	s.grant, s.ctx = g, withGrant(s.ctx, g)
 	return nil
 }
 
-// finalStream is a Stream call's server stream that keeps the final
-// message sent, the one with the answer's usage and cost.
-type finalStream struct {
-	grpc.ServerStream
-	final *gatewayv1.StreamResponse
+// grant is what the quota link admitted a call with, handed to the
+// service as an input (as auth hands it the client): the reservation the
+// call's outcome settles, and, when the route's budget is exhausted, the
+// budget fallback variant it goes on with.
+type grant struct {
+	res     *quota.Reservation
+	variant string
 }
 
-// SendMsg implements grpc.ServerStream.
-func (s *finalStream) SendMsg(m any) error {
-	if r, ok := m.(*gatewayv1.StreamResponse); ok && r.GetDone() {
-		s.final = r
+type grantKey struct{}
+
+func withGrant(ctx context.Context, g *grant) context.Context {
+	return context.WithValue(ctx, grantKey{}, g)
+}
+
+// grantOf is the grant the quota link made for the call in ctx, or nil.
+func grantOf(ctx context.Context) *grant {
+	g, _ := ctx.Value(grantKey{}).(*grant)
+	return g
+}
+
+// fallbackVariant is the budget fallback variant the call goes on with,
+// if any.
+func (g *grant) fallbackVariant() string {
+	if g == nil {
+		return ""
 	}
-	return s.ServerStream.SendMsg(m)
+	return g.variant
+}
+
+// quotaSettler settles a call's reservation with what its answer used and
+// cost; a call that failed is released by the quota link.
+type quotaSettler struct{ log *slog.Logger }
+
+// Outcome implements [Subscriber].
+func (q quotaSettler) Outcome(ctx context.Context, o *Outcome) {
+	if o.grant == nil || o.Err != nil {
+		return
+	}
+	tokens := o.Usage.InputTokens + o.Usage.OutputTokens
+	if err := o.grant.res.Commit(context.WithoutCancel(ctx), tokens, o.Cost.USD()); err != nil {
+		q.log.WarnContext(ctx, "quota reconciliation failed", "error", err.Error())
+	}
 }
 
 func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteRequest, stream bool,
-	fallbackFor func(string) string, dg *downgrade, log *slog.Logger) (_ *quota.Reservation, err error) {
+	fallbackFor func(string) string, log *slog.Logger) (_ *grant, err error) {
 	ctx, span := tracer.Start(ctx, spanQuota)
 	defer func() { endSpan(span, err) }()
 	client := auth.Anonymous()
@@ -166,13 +168,14 @@ func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteReque
 		EstimatedTokens: int64(quota.EstimateTokens(req.GetModel().GetModel(), msgs)) + out,
 		Stream:          stream,
 	}
+	g := &grant{}
 	res, err := l.Reserve(ctx, qr)
 	var ex *quota.ExceededError
 	if errors.As(err, &ex) && (ex.Kind == quota.KindUSDPerDay || ex.Kind == quota.KindUSDPerMonth) && req.GetRoute() != "" {
 		if v := fallbackFor(req.GetRoute()); v != "" {
 			qr.IgnoreBudgets = true
 			if res, err = l.Reserve(ctx, qr); err == nil {
-				dg.variant = v
+				g.variant = v
 				log.InfoContext(ctx, "budget exhausted: serving the route's fallback variant",
 					"route", req.GetRoute(), "variant", v, "limit", ex.Limit)
 			}
@@ -190,7 +193,8 @@ func reserve(ctx context.Context, l *quota.Limiter, req *gatewayv1.CompleteReque
 		// first message.
 		_ = grpc.SetHeader(ctx, md)
 	}
-	return res, nil
+	g.res = res
+	return g, nil
 }
 
 // remainingHeaders says, per dimension, what is left of the tightest limit
@@ -275,13 +279,6 @@ func refusalHeaders(ex *quota.ExceededError) metadata.MD {
 		md.Append("retry-after", gwerr.RetryAfter(ex.RetryAfter))
 	}
 	return md
-}
-
-func settle(ctx context.Context, log *slog.Logger, res *quota.Reservation, u *gatewayv1.Usage, cost float64) {
-	tokens := int64(u.GetInputTokens()) + int64(u.GetOutputTokens())
-	if err := res.Commit(context.WithoutCancel(ctx), tokens, cost); err != nil {
-		log.WarnContext(ctx, "quota reconciliation failed", "error", err.Error())
-	}
 }
 
 func release(ctx context.Context, log *slog.Logger, res *quota.Reservation) {

@@ -33,6 +33,7 @@ type Service struct {
 	cache       cache.Store
 	limiter     *quota.Limiter
 	ledger      *Ledger
+	fanout      []Subscriber
 	log         *slog.Logger
 	metrics     *telemetry.Metrics // nil: no metrics
 	content     bool               // prompts and answers on spans
@@ -106,11 +107,18 @@ func (s *Service) Runtime() *Runtime { return s.runtime.Load() }
 var errStreamEnded = errors.New("upstream stream ended without a final chunk")
 
 // Complete implements gatewayv1.LLMGatewayServer.
-func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) (*gatewayv1.CompleteResponse, error) {
-	start := time.Now()
+func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) (_ *gatewayv1.CompleteResponse, err error) {
+	o := s.begin(ctx, req, false)
+	// Published before the answer leaves: Feedback on this replica waits
+	// for what the experiment recorder queued, so that feedback on the
+	// answer always finds its attribution.
+	defer func() {
+		o.Err, o.Latency = err, time.Since(o.start)
+		s.publish(ctx, o)
+	}()
 	rt := s.acquire()
 	defer rt.release()
-	d, err := decide(ctx, rt, req)
+	d, err := s.decide(ctx, rt, o)
 	if err != nil {
 		return nil, err
 	}
@@ -122,9 +130,7 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	plan, cacheable := planCache(ctx, rt, d, req, preq)
 	if cacheable {
 		if e, ok := s.lookup(ctx, plan); ok {
-			out := cachedResponse(ctx, d, e.Response(), hitAccounting(e.Provider, e.Model), start)
-			s.record(ctx, req, d, out, nil, nil, time.Since(start))
-			return out, nil
+			return cachedResponse(ctx, o, e.Response(), hitAccounting(e.Provider, e.Model)), nil
 		}
 		r.Stale = cache.StaleFunc(s.cache, plan.key)
 	}
@@ -138,32 +144,33 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	}
 	upstream := time.Since(upStart)
 	if err != nil {
-		s.record(ctx, req, d, nil, nil, err, time.Since(start))
 		return nil, err
 	}
 	if shared && ans.Step == resilience.StepPrimary {
 		// Coalesced with an identical request in flight: this caller's
 		// answer cost nothing upstream.
-		out := cachedResponse(ctx, d, ans.Response, hitAccounting(ans.Target.Provider, ans.Target.Model), start)
-		s.record(ctx, req, d, out, nil, nil, time.Since(start))
-		return out, nil
+		return cachedResponse(ctx, o, ans.Response, hitAccounting(ans.Target.Provider, ans.Target.Model)), nil
 	}
 	resp := ans.Response
-	acct := account(rt, d, ans, resp.Usage)
-	out := completeResponse(ctx, d, resp, acct, r.Attempts(), upstream, start)
-	// Queued before the answer leaves; Feedback on this replica waits for
-	// it, so that feedback on the answer always finds its attribution.
-	s.record(ctx, req, d, out, nil, nil, time.Since(start))
-	return out, nil
+	a := account(rt, d, ans, resp.Usage)
+	o.fill(resp, a, 0, r.Attempts(), upstream)
+	noteAnswer(ctx, a, 0)
+	return completeResponse(o, resp), nil
 }
 
 // Stream implements gatewayv1.LLMGatewayServer.
 func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway_StreamServer) (err error) {
-	start := time.Now()
 	ctx := ss.Context()
+	o := s.begin(ctx, req, true)
+	defer func() {
+		// A stream that was answered published before its final message;
+		// this is one that failed.
+		o.Err, o.Latency = err, time.Since(o.start)
+		s.publish(ctx, o)
+	}()
 	rt := s.acquire()
 	defer rt.release()
-	d, err := decide(ctx, rt, req)
+	d, err := s.decide(ctx, rt, o)
 	if err != nil {
 		return err
 	}
@@ -171,12 +178,6 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 	if err != nil {
 		return err
 	}
-	var final *gatewayv1.StreamResponse
-	defer func() {
-		if err != nil && final == nil {
-			s.record(ctx, req, d, nil, nil, err, time.Since(start))
-		}
-	}()
 	r := &resilience.Request{Provider: preq}
 	plan, cacheable := planCache(ctx, rt, d, req, preq)
 	var (
@@ -210,7 +211,6 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 
 	// Each delta is a message of its own: an in-process caller keeps
 	// what SendMsg hands it.
-	var ttft time.Duration
 	for {
 		c, err := st.Recv()
 		if errors.Is(err, io.EOF) {
@@ -220,8 +220,8 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 			return err
 		}
 		if c.Delta != "" {
-			if ttft == 0 {
-				ttft = time.Since(start)
+			if o.TTFT == 0 {
+				o.TTFT = time.Since(o.start)
 			}
 			if err := ss.Send(&gatewayv1.StreamResponse{Delta: c.Delta}); err != nil {
 				return err
@@ -234,10 +234,13 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 			continue
 		}
 		upstream := time.Since(upStart)
+		resp := &providers.Response{ID: c.ID, Model: c.Model, FinishReason: c.FinishReason, Usage: c.Usage}
 		var acct accounting
+		saved := 0.0
 		if hit != nil {
 			acct, upstream = hitAccounting(hit.Provider, hit.Model), 0
-			c.ID = ""
+			resp.ID = ""
+			saved = d.Price.Cost(resp.Usage)
 		} else {
 			acct = account(rt, d, ans, c.Usage)
 		}
@@ -246,63 +249,61 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 				Text: text.String(), FinishReason: c.FinishReason, Usage: c.Usage})
 			_ = s.cache.Set(ctx, plan.key, e, plan.ttl, plan.maxStale)
 		}
-		final = finalMessage(completeResponse(ctx, d, &providers.Response{ID: c.ID, Model: c.Model,
-			FinishReason: c.FinishReason, Usage: c.Usage}, acct, r.Attempts(), upstream, start), ttft)
-		s.record(ctx, req, d, nil, final, nil, time.Since(start))
+		attempts := r.Attempts()
+		if hit != nil {
+			attempts = nil
+		}
+		o.fill(resp, acct, saved, attempts, upstream)
+		noteAnswer(ctx, acct, saved)
+		final := finalMessage(completeResponse(o, resp), o.TTFT)
+		// The answer was produced and billed, whether or not its final
+		// message reaches the caller.
+		o.Latency = time.Since(o.start)
+		s.publish(ctx, o)
 		return ss.Send(final)
 	}
 }
 
-// record adds a finished request to its route's experiment. Requests that
-// forced a variant or bypassed routing are not part of any experiment.
-func (s *Service) record(ctx context.Context, req *gatewayv1.CompleteRequest, d *routing.Decision,
-	resp *gatewayv1.CompleteResponse, final *gatewayv1.StreamResponse, err error, latency time.Duration) {
-	if d.Route == "" || req.GetForceVariant() != "" || budgetFallback(ctx) != "" {
-		return
-	}
-	if final != nil {
-		s.experiments.RecordStream(ctx, d, final, err, latency)
-		return
-	}
-	s.experiments.RecordComplete(ctx, d, resp, err, latency) // also a failed stream
-
+// begin starts the outcome of a call: the request, the client, and the
+// quota grant the quota link made for it.
+func (s *Service) begin(ctx context.Context, req *gatewayv1.CompleteRequest, stream bool) *Outcome {
+	return &Outcome{Stream: stream, Request: req, Client: clientName(ctx), grant: grantOf(ctx), start: time.Now()}
 }
 
 // cachedResponse is the response for an answer served from the cache (or
-// shared with an identical request): a fresh response id, zero cost.
-func cachedResponse(ctx context.Context, d *routing.Decision, resp *providers.Response, a accounting, start time.Time) *gatewayv1.CompleteResponse {
+// shared with an identical request): a fresh response id, zero cost, and
+// as saving what it would have cost from the provider routing chose.
+func cachedResponse(ctx context.Context, o *Outcome, resp *providers.Response, a accounting) *gatewayv1.CompleteResponse {
 	hit := *resp
 	hit.ID = ""
-	return completeResponse(ctx, d, &hit, a, nil, 0, start)
+	saved := o.Decision.Price.Cost(hit.Usage)
+	o.fill(&hit, a, saved, nil, 0)
+	noteAnswer(ctx, a, saved)
+	return completeResponse(o, &hit)
 }
 
 // completeResponse is the account of an answer: its text and usage, who
-// answered it, what it cost, how it was produced and how long it took.
-// A stream's final message carries the same (see finalMessage). It is
-// also where the request's observer learns who answered (see noteAnswer).
-func completeResponse(ctx context.Context, d *routing.Decision, resp *providers.Response, a accounting, attempts []resilience.Attempt,
-	upstream time.Duration, start time.Time) *gatewayv1.CompleteResponse {
-	saved := 0.0
-	if a.servedFrom == gatewayv1.ServedFrom_SERVED_FROM_CACHE_HIT {
-		// What the answer would have cost from the provider routing chose.
-		saved = d.Price.Cost(resp.Usage)
-	}
-	noteAnswer(ctx, a, saved)
+// answered it, what it cost, how it was produced and how long it took,
+// as o says. A stream's final message carries the same (see
+// finalMessage). It fills in o's response id.
+func completeResponse(o *Outcome, resp *providers.Response) *gatewayv1.CompleteResponse {
+	o.ResponseID = responseID(resp.ID)
+	elapsed := time.Since(o.start)
 	return &gatewayv1.CompleteResponse{
-		Id:              responseID(resp.ID),
+		Id:              o.ResponseID,
 		Text:            resp.Text,
 		FinishReason:    finishReason(resp.FinishReason),
-		Usage:           usage(resp.Usage),
-		Provider:        a.provider,
-		Model:           modelName(a.model, resp.Model),
-		Route:           d.Route,
-		Variant:         d.Variant,
-		CostUsd:         a.cost,
-		UpstreamLatency: durationpb.New(upstream),
-		GatewayOverhead: durationpb.New(time.Since(start) - upstream),
-		ServedFrom:      a.servedFrom,
-		Step:            a.step,
-		FailedAttempts:  failedAttempts(attempts),
+		Usage:           usage(o.Usage),
+		Provider:        o.Provider,
+		Model:           o.Model,
+		Route:           o.Decision.Route,
+		Variant:         o.Decision.Variant,
+		CostUsd:         o.Cost.USD(),
+		UpstreamLatency: durationpb.New(o.Upstream),
+		GatewayOverhead: durationpb.New(elapsed - o.Upstream),
+		ServedFrom:      o.ServedFrom,
+		Step:            o.Step,
+		FailedAttempts:  failedAttempts(o.Attempts),
 	}
 }
 
@@ -389,16 +390,20 @@ func failoverStep(s resilience.Step) gatewayv1.FailoverStep {
 	return gatewayv1.FailoverStep_FAILOVER_STEP_PRIMARY
 }
 
-// decide picks where req goes. Forcing a variant needs a client allowed
-// to; without authentication every caller is.
-func decide(ctx context.Context, rt *Runtime, req *gatewayv1.CompleteRequest) (d *routing.Decision, err error) {
+// decide picks where o's request goes and notes it on o. Forcing a
+// variant needs a client allowed to; without authentication every caller
+// is. A request the quota link admitted on its route's budget fallback
+// variant goes there.
+func (s *Service) decide(ctx context.Context, rt *Runtime, o *Outcome) (d *routing.Decision, err error) {
 	ctx, span := tracer.Start(ctx, spanRouting)
 	defer func() {
 		if err == nil {
+			o.Decision = d
 			noteDecision(ctx, d)
 		}
 		endRouting(span, d, err)
 	}()
+	req := o.Request
 	if m := req.GetModel(); m != nil {
 		return rt.Router.Direct(m.GetProvider(), m.GetModel())
 	}
@@ -409,9 +414,10 @@ func decide(ctx context.Context, rt *Runtime, req *gatewayv1.CompleteRequest) (d
 		ForceVariant: req.GetForceVariant(),
 		ForceAllowed: client != nil && client.AllowForcedVariant,
 	}
-	if v := budgetFallback(ctx); v != "" {
+	if v := o.grant.fallbackVariant(); v != "" {
 		// The route's budget is exhausted: its cheaper variant answers.
 		sel.ForceVariant, sel.ForceAllowed = v, true
+		o.Downgraded = true
 	}
 	return rt.Router.Select(sel)
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/careerpath/llmgateway/auth"
@@ -68,76 +67,34 @@ func (l *Ledger) writerOptions(queue, batch int, timeout time.Duration) batchwri
 		Write: l.write, Failed: l.failed}
 }
 
-// answerAccount is what the ledger reads of an answer: a unary response
-// or a stream's final message.
-type answerAccount interface {
-	GetUsage() *gatewayv1.Usage
-	GetCostUsd() float64
-	GetProvider() string
-	GetModel() string
-	GetRoute() string
-	GetServedFrom() gatewayv1.ServedFrom
-}
-
-var (
-	_ answerAccount = (*gatewayv1.CompleteResponse)(nil)
-	_ answerAccount = (*gatewayv1.StreamResponse)(nil)
-)
-
-// interceptors record the answer of every Complete call and every
-// Stream call that sent its final message; failed calls record nothing.
-// They belong after auth (the entry names the client) and after quota,
-// so that they see the answer of the variant the quota chose.
-func (l *Ledger) interceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
-	unary := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		resp, err := h(ctx, req)
-		if out, ok := resp.(*gatewayv1.CompleteResponse); ok && err == nil {
-			l.record(ctx, out)
-		}
-		return resp, err
+// Outcome implements [Subscriber]: the ledger records every answered
+// call; failed calls record nothing. It queues the answer's entry for the
+// writer, or, with the queue full or the ledger closed, writes it itself.
+func (l *Ledger) Outcome(_ context.Context, o *Outcome) {
+	if o.Err == nil {
+		l.writer.Add(l.entry(o))
 	}
-	stream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		if info.FullMethod != gatewayv1.LLMGateway_Stream_FullMethodName {
-			return h(srv, ss)
-		}
-		fs := &finalStream{ServerStream: ss}
-		err := h(srv, fs)
-		if fs.final != nil {
-			// The answer was produced and billed, whether or not its
-			// final message reached the caller.
-			l.record(ss.Context(), fs.final)
-		}
-		return err
-	}
-	return unary, stream
 }
 
 // entry is the ledger entry of an answer. A fresh answer carries its
 // tokens and cost; a cache hit no tokens and no cost, but what it would
 // have cost; a stale or degraded answer nothing but its count.
-func (l *Ledger) entry(ctx context.Context, a answerAccount) ledger.Entry {
+func (l *Ledger) entry(o *Outcome) ledger.Entry {
 	e := ledger.Entry{Time: l.now(), Dims: ledger.Dims{
-		Client: clientName(ctx), Provider: a.GetProvider(), Model: a.GetModel(), Route: a.GetRoute()}}
-	u := a.GetUsage()
-	switch a.GetServedFrom() {
+		Client: o.Client, Provider: o.Provider, Model: o.Model, Route: o.Decision.Route}}
+	switch o.ServedFrom {
 	case gatewayv1.ServedFrom_SERVED_FROM_FRESH:
-		e.InputTokens = int64(u.GetInputTokens())
-		e.OutputTokens = int64(u.GetOutputTokens())
-		e.CachedInputTokens = int64(u.GetCachedInputTokens())
-		e.Cost = ledger.FromUSD(a.GetCostUsd())
+		e.InputTokens = o.Usage.InputTokens
+		e.OutputTokens = o.Usage.OutputTokens
+		e.CachedInputTokens = o.Usage.CachedInputTokens
+		e.Cost = o.Cost
 	case gatewayv1.ServedFrom_SERVED_FROM_CACHE_HIT:
 		e.CacheHit = true
 		// What the service priced the answer at when it served the hit
 		// (the same figure the request's metrics and access line carry).
-		e.Saved = ledger.FromUSD(savedOf(ctx))
+		e.Saved = o.Saved
 	}
 	return e
-}
-
-// record adds the answer to the ledger: it queues its entry for the
-// writer, or, with the queue full or the ledger closed, writes it itself.
-func (l *Ledger) record(ctx context.Context, a answerAccount) {
-	l.writer.Add(l.entry(ctx, a))
 }
 
 // Flush waits until every answer queued before it was called is written

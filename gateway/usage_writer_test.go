@@ -35,7 +35,7 @@ func TestLedgerWriterLosesNothing(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for range each {
-				l.record(ctx, benchAnswer)
+				l.Outcome(ctx, benchOutcome)
 			}
 		})
 	}
@@ -45,7 +45,7 @@ func TestLedgerWriterLosesNothing(t *testing.T) {
 	}
 	checkLedger(t, st, workers*each)
 	l.Close()
-	l.record(ctx, benchAnswer)
+	l.Outcome(ctx, benchOutcome)
 	checkLedger(t, st, workers*each+1)
 	if f := l.Failures(); f != 0 {
 		t.Errorf("%d failures", f)
@@ -53,7 +53,7 @@ func TestLedgerWriterLosesNothing(t *testing.T) {
 }
 
 // checkLedger checks that st's current month holds n answers of
-// benchAnswer.
+// benchOutcome.
 func checkLedger(t *testing.T, st ledger.Store, n int64) {
 	t.Helper()
 	start := ledger.Month.Start(time.Now())
@@ -70,9 +70,9 @@ func checkLedger(t *testing.T, st ledger.Store, n int64) {
 			got.Cost += c.Cost
 		}
 	}
-	u := benchAnswer.GetUsage()
-	want := ledger.Counts{Requests: n, InputTokens: n * int64(u.GetInputTokens()), OutputTokens: n * int64(u.GetOutputTokens()),
-		Cost: ledger.Nanos(n) * ledger.FromUSD(benchAnswer.GetCostUsd())}
+	u := benchOutcome.Usage
+	want := ledger.Counts{Requests: n, InputTokens: n * u.InputTokens, OutputTokens: n * u.OutputTokens,
+		Cost: ledger.Nanos(n) * benchOutcome.Cost}
 	if got != want {
 		t.Errorf("ledger %+v, want %+v", got, want)
 	}
