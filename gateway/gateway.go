@@ -15,6 +15,7 @@ import (
 	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/experiment"
 	"github.com/careerpath/llmgateway/quota"
+	"github.com/careerpath/llmgateway/quota/quotagrpc"
 	"github.com/careerpath/llmgateway/telemetry"
 	ledger "github.com/careerpath/llmgateway/usage"
 )
@@ -109,7 +110,8 @@ func (s *Service) ObserverInterceptors() (grpc.UnaryServerInterceptor, grpc.Stre
 	return selector.UnaryServerInterceptor(obs.unary, notHealth), selector.StreamServerInterceptor(obs.stream, notHealth)
 }
 
-// QuotaInterceptors are the chain's "quota" link (see [quotaInterceptors]).
+// QuotaInterceptors are the chain's "quota" link, with the service's
+// limiter (see [quotagrpc.Interceptors]).
 func (s *Service) QuotaInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
-	return quotaInterceptors(s.limiter, s.budgetFallbackVariant, s.log)
+	return quotagrpc.Interceptors(s.limiter, quotagrpc.Options{FallbackVariant: s.budgetFallbackVariant, Logger: s.log})
 }

@@ -6,6 +6,7 @@ import (
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/quota/quotagrpc"
 	"github.com/careerpath/llmgateway/resilience"
 	"github.com/careerpath/llmgateway/routing"
 	ledger "github.com/careerpath/llmgateway/usage"
@@ -52,8 +53,8 @@ type Outcome struct {
 	// Err is the call's failure, nil when it was answered.
 	Err error
 
-	grant     *grant    // the quota reservation, settled by the quota subscriber
-	start     time.Time // when the service took the call on
+	grant     *quotagrpc.Grant // the quota reservation, settled by the quota subscriber
+	start     time.Time        // when the service took the call on
 	published bool
 }
 

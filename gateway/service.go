@@ -19,6 +19,7 @@ import (
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/quota"
+	"github.com/careerpath/llmgateway/quota/quotagrpc"
 	"github.com/careerpath/llmgateway/resilience"
 	"github.com/careerpath/llmgateway/routing"
 	"github.com/careerpath/llmgateway/telemetry"
@@ -122,7 +123,7 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	if err != nil {
 		return nil, err
 	}
-	preq, err := providerRequest(d, req)
+	preq, err := providerRequest(d, req, o.grant)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +175,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 	if err != nil {
 		return err
 	}
-	preq, err := providerRequest(d, req)
+	preq, err := providerRequest(d, req, o.grant)
 	if err != nil {
 		return err
 	}
@@ -267,7 +268,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 // begin starts the outcome of a call: the request, the client, and the
 // quota grant the quota link made for it.
 func (s *Service) begin(ctx context.Context, req *gatewayv1.CompleteRequest, stream bool) *Outcome {
-	return &Outcome{Stream: stream, Request: req, Client: clientName(ctx), grant: grantOf(ctx), start: time.Now()}
+	return &Outcome{Stream: stream, Request: req, Client: clientName(ctx), grant: quotagrpc.FromContext(ctx), start: time.Now()}
 }
 
 // cachedResponse is the response for an answer served from the cache (or
@@ -414,9 +415,9 @@ func (s *Service) decide(ctx context.Context, rt *Runtime, o *Outcome) (d *routi
 		ForceVariant: req.GetForceVariant(),
 		ForceAllowed: client != nil && client.AllowForcedVariant,
 	}
-	if v := o.grant.fallbackVariant(); v != "" {
+	if g := o.grant; g != nil && g.FallbackVariant != "" {
 		// The route's budget is exhausted: its cheaper variant answers.
-		sel.ForceVariant, sel.ForceAllowed = v, true
+		sel.ForceVariant, sel.ForceAllowed = g.FallbackVariant, true
 		o.Downgraded = true
 	}
 	return rt.Router.Select(sel)
@@ -426,10 +427,13 @@ func (s *Service) decide(ctx context.Context, rt *Runtime, o *Outcome) (d *routi
 // system prompt and templates rendered with the caller's variables and
 // enrichment record, then the caller's messages, with the variant's
 // generation defaults under the caller's own parameters.
-func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest) (*providers.Request, error) {
-	in := make([]providers.Message, len(req.GetMessages()))
-	for i, m := range req.GetMessages() {
-		in[i] = providers.Message{Role: role(m.GetRole()), Content: m.GetContent()}
+func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest, g *quotagrpc.Grant) (*providers.Request, error) {
+	// The quota link converted the messages for its estimate already.
+	var in []providers.Message
+	if g != nil {
+		in = g.Messages
+	} else {
+		in = quotagrpc.Messages(req)
 	}
 	msgs, err := d.Messages(routing.Prompt{Vars: req.GetVariables(), Tags: req.GetCaller().GetTags(), Messages: in})
 	if err != nil {
@@ -456,16 +460,6 @@ func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest) (*prov
 		p.Seed = gp.Seed
 	}
 	return p, nil
-}
-
-func role(r gatewayv1.Role) providers.Role {
-	switch r {
-	case gatewayv1.Role_ROLE_SYSTEM:
-		return providers.RoleSystem
-	case gatewayv1.Role_ROLE_ASSISTANT:
-		return providers.RoleAssistant
-	}
-	return providers.RoleUser
 }
 
 func finishReason(f providers.FinishReason) gatewayv1.FinishReason {

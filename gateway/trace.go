@@ -18,7 +18,6 @@ var tracer = otel.Tracer("github.com/careerpath/llmgateway/gateway")
 // Names of the spans the server starts under the RPC's span; each
 // provider attempt is a span of the resilience package.
 const (
-	spanQuota   = "llmgateway.quota"
 	spanCache   = "llmgateway.cache.lookup"
 	spanRouting = "llmgateway.routing"
 )

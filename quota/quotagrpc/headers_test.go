@@ -1,4 +1,4 @@
-package gateway
+package quotagrpc
 
 import (
 	"testing"
