@@ -88,7 +88,7 @@ func New(rt *Runtime, opts Options) (*Service, []io.Closer) {
 		Logger: log, KnownRoute: s.HasRoute, ExperimentID: s.experimentID})
 	// Every outcome settles the quota, is written to the ledger and is
 	// recorded in its experiment; [Service.Subscribe] adds more.
-	s.fanout = []Subscriber{quotaSettler{log: log}, s.ledger, s.experiments}
+	s.fanout.Store(&[]Subscriber{quotaSettler{log: log}, s.ledger, s.experiments})
 	return s, owned
 }
 

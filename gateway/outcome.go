@@ -75,9 +75,22 @@ type SubscriberFunc func(ctx context.Context, o *Outcome)
 func (f SubscriberFunc) Outcome(ctx context.Context, o *Outcome) { f(ctx, o) }
 
 // Subscribe adds sub to the subscribers every outcome is handed to, after
-// those the service has itself (quota, ledger, experiments). Call it
-// before the service serves.
-func (s *Service) Subscribe(sub Subscriber) { s.fanout = append(s.fanout, sub) }
+// those the service has itself (quota, ledger, experiments). It may be
+// called while the service serves: calls that start later are handed to
+// sub.
+func (s *Service) Subscribe(sub Subscriber) {
+	for {
+		old := s.fanout.Load()
+		var subs []Subscriber
+		if old != nil {
+			subs = append(subs, *old...)
+		}
+		subs = append(subs, sub)
+		if s.fanout.CompareAndSwap(old, &subs) {
+			return
+		}
+	}
+}
 
 // publish hands o to every subscriber, once.
 func (s *Service) publish(ctx context.Context, o *Outcome) {
@@ -85,8 +98,10 @@ func (s *Service) publish(ctx context.Context, o *Outcome) {
 		return
 	}
 	o.published = true
-	for _, sub := range s.fanout {
-		sub.Outcome(ctx, o)
+	if subs := s.fanout.Load(); subs != nil {
+		for _, sub := range *subs {
+			sub.Outcome(ctx, o)
+		}
 	}
 }
 

@@ -29,7 +29,7 @@ type Service struct {
 	cache       cache.Store
 	limiter     *quota.Limiter
 	ledger      *Ledger
-	fanout      []Subscriber
+	fanout      atomic.Pointer[[]Subscriber]
 	log         *slog.Logger
 	metrics     *telemetry.Metrics // nil: no metrics
 	content     bool               // prompts and answers on spans
