@@ -124,12 +124,23 @@ lint: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) ## gofmt, go v
 	@bad=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	go vet ./...
-	golangci-lint run ./...
+	golangci-lint run --allow-serial-runners ./...
 	buf lint
 	buf format -d --exit-code proto
 	@if git rev-parse --verify -q main >/dev/null && [ "$$(git rev-parse HEAD)" != "$$(git rev-parse main)" ]; then \
 	  echo "buf breaking --against main"; buf breaking --against '.git#branch=main'; \
 	fi
+
+# The inner loop's tests: -short skips the soak-like ones (the chaos soak,
+# the load harness's end-to-end run); results of unchanged packages come
+# from the test cache (add -count=1 to run them all again).
+CHECK_TEST_FLAGS ?= -race -short -timeout=10m
+
+.PHONY: check
+check: system-deps ## The fast inner loop: go build, lint, Go tests with -race and -short (no chaos soak, fuzzing, client suites, govulncheck).
+	go build ./...
+	$(MAKE) --no-print-directory lint
+	go test $(CHECK_TEST_FLAGS) $$(go list ./... | grep -v '/internal/chaos$$')
 
 .PHONY: test
 test: system-deps check-generate lint check-deploy ## Everything CI runs: generated-code drift, lint, deploy files, all tests with -race, govulncheck.
@@ -184,7 +195,7 @@ fuzz: ## Run every Fuzz target for FUZZTIME each (default 5s; seed corpora run i
 # ---- clients ---------------------------------------------------------------
 
 .PHONY: test-clients
-test-clients: test-ruby test-grpcurl ## The Ruby client's and the README's grpcurl tests against a live gateway.
+test-clients: test-ruby test-grpcurl ## The Ruby client's tests and docs/api.md's grpcurl commands against a live gateway.
 
 .PHONY: test-ruby
 test-ruby: system-deps build ## The Ruby client's tests (minitest) against a live bin/gateway.
@@ -192,8 +203,8 @@ test-ruby: system-deps build ## The Ruby client's tests (minitest) against a liv
 	  -e 'Dir["clients/ruby/test/*_test.rb"].sort.each { |f| require File.expand_path(f) }'
 
 .PHONY: test-grpcurl
-test-grpcurl: build $(BIN)/.grpcurl-$(GRPCURL_VERSION) ## Run the README's grpcurl commands verbatim against a live gateway.
-	LLMGW_TEST_GATEWAY=$(BIN)/gateway go test -count=1 -run '^TestREADMEGrpcurl$$' ./cmd/gateway/
+test-grpcurl: build $(BIN)/.grpcurl-$(GRPCURL_VERSION) ## Run docs/api.md's grpcurl commands verbatim against a live gateway.
+	LLMGW_TEST_GATEWAY=$(BIN)/gateway go test -count=1 -run '^TestDocsGrpcurl$$' ./cmd/gateway/
 
 # The load harness's flags, e.g. BENCH_FLAGS='-paths grpc-miss,floor -compare bench/results/latest.json'.
 BENCH_FLAGS ?=

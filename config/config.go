@@ -99,6 +99,11 @@ type Retry struct {
 	// it doubles for each further retry up to MaxBackoff (default 5s).
 	InitialBackoff Duration `json:"initial_backoff,omitempty"`
 	MaxBackoff     Duration `json:"max_backoff,omitempty"`
+	// MaxRetryAfter caps how long a retry waits for a provider's
+	// Retry-After (default: MaxBackoff). A longer Retry-After is not
+	// waited for: the chain moves on at once, and the provider stays
+	// cooled down for the time it asked for.
+	MaxRetryAfter Duration `json:"max_retry_after,omitempty"`
 	// Jitter is the random fraction added to or taken from each delay
 	// (default 0.2).
 	Jitter float64 `json:"jitter,omitempty"`
@@ -153,6 +158,9 @@ type Price struct {
 	CacheWriteInputPerMTok float64 `json:"cache_write_input_per_mtok,omitempty"`
 }
 
+// MaxRouteTimeout is the longest timeout a route may set.
+const MaxRouteTimeout = time.Hour
+
 // ABTestConfig is ab_test_config.json.
 type ABTestConfig struct {
 	// Routes by name (e.g. "career_advice").
@@ -174,6 +182,12 @@ type Route struct {
 	Backups []Target `json:"backups,omitempty"`
 	// DegradedAnswer is served, marked as degraded, when everything failed.
 	DegradedAnswer string `json:"degraded_answer,omitempty"`
+	// Timeout bounds the failover chain of a request to the route (until
+	// its answer, or a stream's first token) when the caller's own
+	// deadline is later or absent; at most [MaxRouteTimeout]. Default:
+	// what the timeouts and retries of the route's providers (primary and
+	// backups) allow, see resilience.DefaultRouteTimeout.
+	Timeout Duration `json:"timeout,omitempty"`
 	// Experiment identifies the A/B experiment that splits the route's
 	// traffic between its variants; without it the experiment id is the
 	// route name and the salt is empty.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/careerpath/llmgateway/providers"
 )
@@ -44,6 +45,23 @@ func TestLoadGood(t *testing.T) {
 	}
 }
 
+func TestRouteTimeoutAndMaxRetryAfter(t *testing.T) {
+	cfg, err := LoadFS(fstest.MapFS{
+		ProviderSettingsFile: {Data: []byte(strings.Replace(goodProviders, `"timeout": "10s"`,
+			`"timeout": "10s", "retry": {"max_backoff": "2s", "max_retry_after": "20s"}`, 1))},
+		ABTestConfigFile: {Data: []byte(strings.Replace(goodRoutes, `"variants"`, `"timeout": "15s", "variants"`, 1))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Duration(cfg.Routes.Routes["career_advice"].Timeout); got != 15*time.Second {
+		t.Errorf("route timeout %v, want 15s", got)
+	}
+	if got := time.Duration(cfg.Providers.Providers["openai"].Retry.MaxRetryAfter); got != 20*time.Second {
+		t.Errorf("max_retry_after %v, want 20s", got)
+	}
+}
+
 func TestLoadErrorsNameFileAndPath(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -71,6 +89,12 @@ func TestLoadErrorsNameFileAndPath(t *testing.T) {
 			[]string{`$.providers.openai.api_key_env: must be an environment variable name, not a key`}},
 		{"bad temperature", goodProviders, strings.Replace(goodRoutes, `"weight": 1`, `"weight": 1, "params": {"temperature": 3}`, 1),
 			[]string{`$.routes.career_advice.variants[0].params.temperature: must be between 0 and 2`}},
+		{"route timeout not a duration", goodProviders, strings.Replace(goodRoutes, `"variants"`, `"timeout": "soon", "variants"`, 1),
+			[]string{`ab_test_config.json`, `invalid duration "soon"`}},
+		{"route timeout too long", goodProviders, strings.Replace(goodRoutes, `"variants"`, `"timeout": "2h", "variants"`, 1),
+			[]string{`ab_test_config.json: $.routes.career_advice.timeout: must be at most 1h0m0s`}},
+		{"max_retry_after not a duration", strings.Replace(goodProviders, `"timeout": "10s"`, `"timeout": "10s", "retry": {"max_retry_after": "a while"}`, 1), goodRoutes,
+			[]string{`provider_settings.json`, `invalid duration "a while"`}},
 		{"no routes", goodProviders, `{"routes": {}}`, []string{`ab_test_config.json: $.routes: at least one route is required`}},
 		{"two errors at once", strings.Replace(goodProviders, `"kind": "openai"`, `"kind": "gpt"`, 1),
 			strings.Replace(goodRoutes, `"weight": 1`, `"weight": -1`, 1),

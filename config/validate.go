@@ -137,6 +137,9 @@ func (c *Config) Validate() error {
 				backups[b] = i
 			}
 		}
+		if r.Timeout > Duration(MaxRouteTimeout) {
+			add(ab, path+".timeout", "must be at most %s", MaxRouteTimeout)
+		}
 		c.validateExperiment(add, path, r)
 		c.validateEnrichment(add, path, r)
 	}
@@ -160,6 +163,9 @@ func validateResilience(add func(file, path, format string, args ...any), file, 
 		}
 		if r.MaxBackoff != 0 && r.MaxBackoff < r.InitialBackoff {
 			add(file, path+".retry.max_backoff", "must not be less than initial_backoff")
+		}
+		if r.MaxRetryAfter < 0 {
+			add(file, path+".retry.max_retry_after", "must not be negative")
 		}
 		if r.Jitter < 0 || r.Jitter >= 1 {
 			add(file, path+".retry.jitter", "must be at least 0 and less than 1")

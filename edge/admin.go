@@ -94,16 +94,20 @@ type breakerStatus struct {
 	State       string  `json:"state"`
 	FailureRate float64 `json:"failure_rate"`
 	Executions  uint    `json:"executions"`
+	// CooldownSeconds is how long the provider stays skipped after a 429
+	// with a Retry-After; 0 when it is not cooled down.
+	CooldownSeconds float64 `json:"cooldown_seconds"`
 }
 
-// handleBreakers lists every provider's circuit breaker state.
-func (s *Server) handleBreakers(w http.ResponseWriter, _ *http.Request) {
+// handleBreakers lists every provider's circuit breaker state and
+// cooldown.
+func (s *Server) handleBreakers(w http.ResponseWriter, r *http.Request) {
 	rt := s.service.Runtime()
 	out := []breakerStatus{}
 	for name, g := range rt.Resilience.Guards() {
 		m := g.BreakerMetrics()
 		out = append(out, breakerStatus{Provider: name, State: telemetry.BreakerStateName(g.BreakerState()),
-			FailureRate: m.FailureRate(), Executions: m.Executions()})
+			FailureRate: m.FailureRate(), Executions: m.Executions(), CooldownSeconds: g.Cooldown(r.Context()).Seconds()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
 	writeJSON(w, http.StatusOK, map[string]any{"breakers": out})

@@ -7,12 +7,14 @@ import (
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/gateway"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/gwerr"
 	"github.com/careerpath/llmgateway/internal/stack"
+	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/telemetry"
 )
 
@@ -161,6 +163,7 @@ func defaultChain(log *slog.Logger, svc *gateway.Service, m *telemetry.Metrics) 
 func statusUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	resp, err := h(ctx, req)
 	if err != nil {
+		retryAfterHeader(ctx, err)
 		return nil, gwerr.Err(err)
 	}
 	return resp, nil
@@ -169,7 +172,19 @@ func statusUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.U
 // statusStream maps the handler's domain errors to gRPC statuses.
 func statusStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	if err := h(srv, ss); err != nil {
+		retryAfterHeader(ss.Context(), err)
 		return gwerr.Err(err)
 	}
 	return nil
+}
+
+// retryAfterHeader sends a provider's back-off (a 429 with Retry-After,
+// or a cooldown) as a retry-after header, which the REST shim passes on
+// as Retry-After, beside the status's RetryInfo.
+func retryAfterHeader(ctx context.Context, err error) {
+	pe, ok := providers.AsError(err)
+	if !ok || pe.RetryAfter <= 0 || (pe.Kind != providers.KindRateLimited && pe.Kind != providers.KindOverloaded) {
+		return
+	}
+	_ = grpc.SetHeader(ctx, metadata.Pairs("retry-after", gwerr.RetryAfter(pe.RetryAfter)))
 }

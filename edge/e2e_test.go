@@ -355,11 +355,12 @@ func TestUpstreamErrors(t *testing.T) {
 		reason string
 		retry  time.Duration
 	}{
-		{"rate limited", sim.Fault{Status: 429, RetryAfter: "7"}, codes.ResourceExhausted, "UPSTREAM_RATE_LIMITED", 7 * time.Second},
 		{"overloaded", sim.Fault{Status: 529}, codes.Unavailable, "UPSTREAM_OVERLOADED", 0},
 		{"server error", sim.Fault{Status: 500}, codes.Unavailable, "UPSTREAM_SERVER_ERROR", 0},
 		{"context length", sim.Fault{ContextLength: true}, codes.InvalidArgument, "UPSTREAM_CONTEXT_LENGTH", 0},
 		{"malformed", sim.Fault{Malformed: "html"}, codes.Unavailable, "UPSTREAM_MALFORMED", 0},
+		// Last: a 429 with Retry-After cools the provider down for 7s.
+		{"rate limited", sim.Fault{Status: 429, RetryAfter: "7"}, codes.ResourceExhausted, "UPSTREAM_RATE_LIMITED", 7 * time.Second},
 	}
 	for _, tt := range tests {
 		for _, route := range []string{"openai_only", "anthropic_only"} {

@@ -27,7 +27,7 @@ import (
 const failoverProviders = `{
   "providers": {
     "openai": {"kind": "openai", "base_url": "%OPENAI%/v1", "api_key_env": "TEST_OPENAI_KEY", "timeout": "300ms",
-      "retry": {"max_attempts": 3, "initial_backoff": "10ms", "max_backoff": "50ms"},
+      "retry": {"max_attempts": 3, "initial_backoff": "10ms", "max_backoff": "50ms", "max_retry_after": "2s"},
       "circuit_breaker": {"failure_rate": 0.5, "min_requests": 4, "window": "10s", "open_for": "300ms", "half_open_probes": 1},
       "stream": {"first_token_timeout": "300ms", "idle_timeout": "300ms"}},
     "anthropic": {"kind": "anthropic", "base_url": "%ANTHROPIC%", "api_key_env": "TEST_ANTHROPIC_KEY", "timeout": "2s",

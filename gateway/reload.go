@@ -107,7 +107,9 @@ func (r *Reloader) Reload(ctx context.Context, reason string) (changed bool, err
 	if err != nil {
 		return false, err
 	}
-	rt, err := BuildRuntime(cfg, r.opts)
+	opts := r.opts
+	opts.Previous = r.svc.Runtime() // unchanged providers keep their state
+	rt, err := BuildRuntime(cfg, opts)
 	if err != nil {
 		return false, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/config"
+	"github.com/careerpath/llmgateway/cooldown"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/resilience"
 	"github.com/careerpath/llmgateway/routing"
@@ -57,6 +58,14 @@ type RuntimeOptions struct {
 	// Observer is told what the resilience policies do; nil observes
 	// nothing.
 	Observer resilience.Observer
+	// Cooldowns holds the providers cooled down after a 429 with a
+	// Retry-After; nil keeps them in memory of the runtime's own. Give
+	// every runtime the same store, so that cooldowns survive reloads.
+	Cooldowns cooldown.Store
+	// Previous is the runtime being replaced: providers whose settings
+	// did not change keep their breaker, concurrency limit and hedging
+	// latency estimate.
+	Previous *Runtime
 }
 
 // BuildRuntime builds providers, their guards, the routing table and every
@@ -103,7 +112,7 @@ func BuildRuntime(cfg *config.Config, opts RuntimeOptions) (_ *Runtime, err erro
 		}
 		rt.Providers[name] = p
 	}
-	if err := rt.assemble(opts.Observer); err != nil {
+	if err := rt.assemble(opts); err != nil {
 		return nil, err
 	}
 	return rt, nil
@@ -111,7 +120,7 @@ func BuildRuntime(cfg *config.Config, opts RuntimeOptions) (_ *Runtime, err erro
 
 // assemble builds the routing table, the guards and every decision's
 // failover chain over rt's providers.
-func (rt *Runtime) assemble(obs resilience.Observer) error {
+func (rt *Runtime) assemble(opts RuntimeOptions) error {
 	var err error
 	if rt.Config.Clients == nil || rt.Config.Clients.Auth.Disabled {
 		rt.Keys = auth.DisabledKeyStore()
@@ -122,7 +131,11 @@ func (rt *Runtime) assemble(obs resilience.Observer) error {
 	if err != nil {
 		return &config.Error{File: config.ABTestConfigFile, Reason: err.Error()}
 	}
-	if rt.Resilience, err = resilience.NewSet(rt.Config, rt.Providers, obs); err != nil {
+	setOpts := []resilience.SetOption{resilience.WithCooldowns(opts.Cooldowns)}
+	if opts.Previous != nil {
+		setOpts = append(setOpts, resilience.Adopting(opts.Previous.Resilience))
+	}
+	if rt.Resilience, err = resilience.NewSet(rt.Config, rt.Providers, opts.Observer, setOpts...); err != nil {
 		return err
 	}
 	decisions := rt.Router.Decisions()
@@ -133,7 +146,8 @@ func (rt *Runtime) assemble(obs resilience.Observer) error {
 			backups[i] = resilience.Target{Provider: b.Provider.Name(), Model: b.Model}
 		}
 		primary := resilience.Target{Provider: d.Provider.Name(), Model: d.Model}
-		if rt.chains[d], err = rt.Resilience.Chain(d.Route, primary, backups, d.DegradedAnswer); err != nil {
+		timeout := resilience.WithTimeout(time.Duration(rt.Config.Routes.Routes[d.Route].Timeout))
+		if rt.chains[d], err = rt.Resilience.Chain(d.Route, primary, backups, d.DegradedAnswer, timeout); err != nil {
 			return &config.Error{File: config.ABTestConfigFile, Reason: err.Error()}
 		}
 	}

@@ -44,6 +44,9 @@ const (
 	// ReasonUpstreamRateLimited is [UpstreamReason] of a provider that
 	// refused for its rate limit.
 	ReasonUpstreamRateLimited = "UPSTREAM_RATE_LIMITED"
+	// ReasonUpstreamQuotaExhausted is [UpstreamReason] of a provider whose
+	// account is out of credit.
+	ReasonUpstreamQuotaExhausted = "UPSTREAM_QUOTA_EXHAUSTED"
 )
 
 // UpstreamReason is the ErrorInfo reason of a provider failure of the

@@ -126,7 +126,7 @@ func providerStatus(pe *providers.Error) *status.Status {
 	switch pe.Kind {
 	case providers.KindBadRequest, providers.KindContextLength:
 		code = codes.InvalidArgument
-	case providers.KindRateLimited:
+	case providers.KindRateLimited, providers.KindQuotaExhausted:
 		code = codes.ResourceExhausted
 	case providers.KindTimeout:
 		code = codes.DeadlineExceeded

@@ -51,21 +51,27 @@ const (
 	// KindCanceled is the caller giving up (context canceled or its deadline
 	// exceeded); never retried, never counted against the vendor.
 	KindCanceled
+	// KindQuotaExhausted is our account's credit or billing quota used up
+	// (OpenAI's 429 insufficient_quota, Anthropic's billing_error): an
+	// operator problem that waiting does not fix, so the provider is not
+	// tried again but another one may answer.
+	KindQuotaExhausted
 )
 
 var kindNames = [...]string{
-	KindUnknown:       "unknown",
-	KindRateLimited:   "rate_limited",
-	KindOverloaded:    "overloaded",
-	KindServer:        "server_error",
-	KindTimeout:       "timeout",
-	KindBadRequest:    "bad_request",
-	KindContextLength: "context_length",
-	KindAuth:          "auth",
-	KindUnavailable:   "unavailable",
-	KindMalformed:     "malformed",
-	KindTruncated:     "truncated",
-	KindCanceled:      "canceled",
+	KindUnknown:        "unknown",
+	KindRateLimited:    "rate_limited",
+	KindOverloaded:     "overloaded",
+	KindServer:         "server_error",
+	KindTimeout:        "timeout",
+	KindBadRequest:     "bad_request",
+	KindContextLength:  "context_length",
+	KindAuth:           "auth",
+	KindUnavailable:    "unavailable",
+	KindMalformed:      "malformed",
+	KindTruncated:      "truncated",
+	KindCanceled:       "canceled",
+	KindQuotaExhausted: "quota_exhausted",
 }
 
 // String is the kind's stable snake_case name, used as a metric label and in
@@ -77,8 +83,9 @@ func (k ErrorKind) String() string {
 	return kindNames[k]
 }
 
-// Retryable reports whether another attempt (on the same or another
-// provider) may succeed.
+// Retryable reports whether another attempt on the same provider may
+// succeed. Every retryable kind may also be failed over to another
+// provider, and so may [KindQuotaExhausted], which is not retryable.
 func (k ErrorKind) Retryable() bool {
 	switch k {
 	case KindRateLimited, KindOverloaded, KindServer, KindTimeout,

@@ -8,31 +8,73 @@ import (
 
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/fallback"
-	"github.com/failsafe-go/failsafe-go/hedgepolicy"
 
 	"github.com/careerpath/llmgateway/config"
+	"github.com/careerpath/llmgateway/cooldown"
 	"github.com/careerpath/llmgateway/providers"
 )
 
 // Set holds one [Guard] per provider instance of a configuration.
 type Set struct {
-	guards map[string]*Guard
-	obs    Observer
+	guards    map[string]*Guard
+	obs       Observer
+	cooldowns cooldown.Store
+}
+
+// SetOption configures [NewSet].
+type SetOption func(*setOptions)
+
+type setOptions struct {
+	cooldowns cooldown.Store
+	previous  *Set
+}
+
+// WithCooldowns keeps the cooldowns of providers that answered 429 with a
+// Retry-After in store, which outlives configurations and may be shared by
+// several replicas. Without it, a set keeps them in the store of the set
+// it adopts (see [Adopting]), else in memory of its own.
+func WithCooldowns(store cooldown.Store) SetOption {
+	return func(o *setOptions) { o.cooldowns = store }
+}
+
+// Adopting carries the state of the configuration being replaced over to
+// the new set: the guard of a provider whose settings in
+// provider_settings.json are exactly the same keeps its circuit breaker
+// (state and counts), its concurrency limit and its hedging latency
+// estimate. A provider whose settings changed in any way starts afresh.
+// prev may be nil.
+func Adopting(prev *Set) SetOption {
+	return func(o *setOptions) { o.previous = prev }
 }
 
 // NewSet builds a guard for every provider in cfg; provs must hold them
 // all. obs may be nil.
-func NewSet(cfg *config.Config, provs map[string]providers.Provider, obs Observer) (*Set, error) {
+func NewSet(cfg *config.Config, provs map[string]providers.Provider, obs Observer, opts ...SetOption) (*Set, error) {
 	if obs == nil {
 		obs = NopObserver{}
 	}
-	s := &Set{guards: make(map[string]*Guard, len(provs)), obs: obs}
+	var o setOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch {
+	case o.cooldowns != nil:
+	case o.previous != nil:
+		o.cooldowns = o.previous.cooldowns
+	default:
+		o.cooldowns = cooldown.NewMemoryStore()
+	}
+	s := &Set{guards: make(map[string]*Guard, len(provs)), obs: obs, cooldowns: o.cooldowns}
 	for name, pc := range cfg.Providers.Providers {
 		p, ok := provs[name]
 		if !ok {
 			return nil, fmt.Errorf("provider %q is not built", name)
 		}
-		s.guards[name] = newGuard(name, p, pc, obs)
+		var prev *Guard
+		if o.previous != nil {
+			prev = o.previous.guards[name]
+		}
+		s.guards[name] = newGuard(name, p, pc, obs, o.cooldowns, prev)
 	}
 	return s, nil
 }
@@ -55,13 +97,27 @@ type Chain struct {
 	unary   failsafe.Executor[*Answer]
 	stream  failsafe.Executor[*Answer]
 	obs     Observer
+	timeout time.Duration
+}
+
+// ChainOption configures [Set.Chain].
+type ChainOption func(*Chain)
+
+// WithTimeout bounds every run of the chain (a unary answer, a stream's
+// first token) to d, or the caller's deadline when that is earlier. 0
+// means the default, [DefaultRouteTimeout] of the chain's providers.
+func WithTimeout(d time.Duration) ChainOption {
+	return func(c *Chain) { c.timeout = d }
 }
 
 // Chain builds the failover chain for route: primary first, then backups
 // in order (a backup equal to an earlier target is skipped), then the
 // stale cache, then degraded when it is not empty.
-func (s *Set) Chain(route string, primary Target, backups []Target, degraded string) (*Chain, error) {
+func (s *Set) Chain(route string, primary Target, backups []Target, degraded string, opts ...ChainOption) (*Chain, error) {
 	c := &Chain{route: route, obs: s.obs}
+	for _, opt := range opts {
+		opt(c)
+	}
 	for _, t := range append([]Target{primary}, backups...) {
 		if containsTarget(c.targets, t) {
 			continue
@@ -107,8 +163,11 @@ func (s *Set) Chain(route string, primary Target, backups []Target, degraded str
 			return g.openStream(exec.Context(), requestFrom(exec.Context()), t, StepBackup)
 		}))
 	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultRouteTimeout(c.guards...)
+	}
 	if h := c.guards[0].hedge; h != nil && len(c.targets) > 1 {
-		unary = append(unary, c.hedgePolicy(h))
+		unary = append(unary, h)
 	}
 	c.unary = failsafe.With(unary...)
 	c.stream = failsafe.With(stream...)
@@ -126,29 +185,10 @@ func (c *Chain) fallback(step Step, fn func(failsafe.Execution[*Answer]) (*Answe
 	}).Build()
 }
 
-// hedgePolicy sends a second attempt, to the first backup, when the
-// primary has not answered after the configured delay or the primary's
-// observed latency quantile. The first success wins and cancels the other.
-func (c *Chain) hedgePolicy(h *config.Hedge) failsafe.Policy[*Answer] {
-	var b hedgepolicy.Builder[*Answer]
-	if h.Quantile > 0 {
-		b = hedgepolicy.NewBuilderWithDelayQuantile[*Answer](h.Quantile, 200, 20)
-	} else {
-		b = hedgepolicy.NewBuilderWithDelay[*Answer](time.Duration(h.Delay))
-	}
-	primary := c.guards[0].name
-	return b.WithMaxHedges(1).
-		// Stop on the first success, and on a failure no other provider
-		// can fix (a bad request): hedging it would only waste a call.
-		CancelIf(func(a *Answer, err error) bool {
-			return (err == nil && a != nil) || (err != nil && !failoverable(context.Background(), err))
-		}).
-		OnHedge(func(failsafe.ExecutionEvent[*Answer]) { c.obs.Hedge(primary, false) }).
-		Build()
-}
-
 // Complete runs the chain for a unary answer.
 func (c *Chain) Complete(ctx context.Context, r *Request) (ans *Answer, err error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	ctx, span := c.startChain(ctx, false)
 	defer func() { endChain(span, ans, err) }()
 	ans, err = c.unary.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
@@ -170,9 +210,14 @@ func (c *Chain) Complete(ctx context.Context, r *Request) (ans *Answer, err erro
 
 // Stream runs the chain for a stream. The answer's Stream, if set, has
 // its first token ready; a stale or degraded answer comes as a Response.
+//
+// The chain's timeout bounds the wait for the first token only: the
+// stream that answers lives on, watched by its provider's idle timeout.
 func (c *Chain) Stream(ctx context.Context, r *Request) (ans *Answer, err error) {
 	ctx, span := c.startChain(ctx, true)
 	defer func() { endChain(span, ans, err) }()
+	ctx, end := c.openingTimeout(ctx)
+	defer func() { ans, err = end(ans, err) }()
 	ans, err = c.stream.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
 		return c.guards[0].openStream(exec.Context(), r, c.targets[0], StepPrimary)
 	})
@@ -187,6 +232,46 @@ func (c *Chain) Stream(ctx context.Context, r *Request) (ans *Answer, err error)
 	return ans, err
 }
 
+// openingTimeout bounds the opening of a stream by the chain's timeout
+// without bounding the stream itself. end must be called with the
+// chain's result: it stops the clock, and hands the stream the duty of
+// releasing its context when it is closed.
+func (c *Chain) openingTimeout(parent context.Context) (context.Context, func(*Answer, error) (*Answer, error)) {
+	ctx, cancel := context.WithCancelCause(parent)
+	deadline := time.Now().Add(c.timeout)
+	ctx = WithCallerDeadline(ctx, deadline)
+	timer := time.AfterFunc(c.timeout, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func(ans *Answer, err error) (*Answer, error) {
+		stopped := timer.Stop()
+		if err != nil || ans == nil || ans.Stream == nil {
+			cancel(context.Canceled)
+			return ans, err
+		}
+		if !stopped {
+			// The clock ran out as the first token arrived: the stream's
+			// context is gone with it.
+			_ = ans.Stream.Close()
+			cancel(context.Canceled)
+			return nil, context.DeadlineExceeded
+		}
+		ans.Stream = &releasingStream{Stream: ans.Stream, release: func() { cancel(context.Canceled) }}
+		return ans, nil
+	}
+}
+
+// releasingStream releases its context when closed.
+type releasingStream struct {
+	providers.Stream
+	release func()
+}
+
+// Close implements providers.Stream.
+func (s *releasingStream) Close() error {
+	err := s.Stream.Close()
+	s.release()
+	return err
+}
+
 // result makes sure the chain never reports an empty success and that a
 // caller who gave up hears about it as such.
 func (c *Chain) result(ctx context.Context, ans *Answer, err error) (*Answer, error) {
@@ -194,7 +279,12 @@ func (c *Chain) result(ctx context.Context, ans *Answer, err error) (*Answer, er
 		err = errors.New("resilience: chain produced no answer")
 	}
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		if ctx.Err() != nil {
+			// The chain's own timeout ends the context as a deadline.
+			ctxErr := context.Cause(ctx)
+			if errors.Is(err, ctxErr) {
+				return nil, err
+			}
 			// Only the caller's error stays in the chain, so that it maps
 			// to the caller's status; the last failure is kept as text.
 			return nil, fmt.Errorf("%w (last failure: %s)", ctxErr, err.Error())

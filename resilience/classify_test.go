@@ -30,6 +30,7 @@ func TestClassify(t *testing.T) {
 		{"context length", pe(providers.KindContextLength), false, false, false},
 		{"caller canceled", pe(providers.KindCanceled), false, false, false},
 		{"auth", pe(providers.KindAuth), false, true, true},
+		{"quota exhausted", pe(providers.KindQuotaExhausted), false, true, true},
 		{"breaker open", circuitbreaker.ErrOpen, false, true, false},
 		{"bulkhead full", bulkhead.ErrFull, false, true, false},
 		{"retry-after too long", &errFailoverNow{pe(providers.KindRateLimited)}, false, true, true},
@@ -74,7 +75,7 @@ func TestRetryDelay(t *testing.T) {
 }
 
 func TestFitRetryAfter(t *testing.T) {
-	g := &Guard{name: "p"}
+	g := &Guard{name: "p", maxRetryAfter: 5 * time.Second}
 	ra := &providers.Error{Kind: providers.KindRateLimited, RetryAfter: time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
@@ -87,8 +88,16 @@ func TestFitRetryAfter(t *testing.T) {
 	if errors.As(g.fitRetryAfter(ctx2, ra), &now) {
 		t.Error("a Retry-After inside the deadline must be waited for")
 	}
-	long := &providers.Error{Kind: providers.KindRateLimited, RetryAfter: time.Hour}
+	long := &providers.Error{Kind: providers.KindRateLimited, RetryAfter: 30 * time.Second}
+	ctx3, cancel3 := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel3()
+	if !errors.As(g.fitRetryAfter(ctx3, long), &now) {
+		t.Error("a Retry-After over max_retry_after must fail over however long the deadline")
+	}
 	if !errors.As(g.fitRetryAfter(context.Background(), long), &now) {
-		t.Error("a Retry-After over MaxRetryAfter must fail over")
+		t.Error("a Retry-After over max_retry_after must fail over without a deadline")
+	}
+	if errors.As(g.fitRetryAfter(context.Background(), ra), &now) {
+		t.Error("a Retry-After within max_retry_after must be waited for without a deadline")
 	}
 }

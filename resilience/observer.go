@@ -20,6 +20,10 @@ type Observer interface {
 	// slow, and again with won set when the hedged attempt's answer is the
 	// one returned.
 	Hedge(provider string, won bool)
+	// Cooldown is called when provider answered 429 with a Retry-After and
+	// is cooled down for left (skipped false), and when a call skips it
+	// because it still is, for left more (skipped true).
+	Cooldown(provider string, left time.Duration, skipped bool)
 }
 
 // NopObserver observes nothing.
@@ -36,6 +40,9 @@ func (NopObserver) Fallback(string, Step) {}
 
 // Hedge implements Observer.
 func (NopObserver) Hedge(string, bool) {}
+
+// Cooldown implements Observer.
+func (NopObserver) Cooldown(string, time.Duration, bool) {}
 
 var _ Observer = NopObserver{}
 

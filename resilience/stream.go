@@ -26,6 +26,9 @@ import (
 // mid-way) or completes, never at its first token.
 func (g *Guard) openStream(ctx context.Context, r *Request, t Target, step Step) (*Answer, error) {
 	start := time.Now()
+	if err := g.cooledDown(ctx, r, t, step); err != nil {
+		return nil, err
+	}
 	release := func() {}
 	if g.bulkhead != nil {
 		if err := g.bulkhead.AcquirePermitWithMaxWait(ctx, g.maxWait); err != nil {
@@ -51,6 +54,7 @@ func (g *Guard) openStream(ctx context.Context, r *Request, t Target, step Step)
 			if ctx.Err() == nil {
 				g.breaker.RecordError(err)
 			}
+			g.hold(err)
 			err = g.fitRetryAfter(ctx, err)
 			r.record(Attempt{Target: t, Step: step, Kind: kindOf(err), Err: err, Duration: time.Since(attemptStart)})
 			return nil, err

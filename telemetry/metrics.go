@@ -42,6 +42,8 @@ type Metrics struct {
 	breakerState *prometheus.GaugeVec
 	fallbacks    *prometheus.CounterVec
 	hedges       *prometheus.CounterVec
+	cooldowns    *prometheus.CounterVec
+	cooldownEnd  *prometheus.GaugeVec
 
 	cacheLookups   *prometheus.CounterVec
 	cacheEvictions prometheus.Counter
@@ -80,6 +82,14 @@ func NewMetrics() *Metrics {
 		Name: "llmgateway_hedges_total",
 		Help: "Hedged attempts sent to a backup because the provider was slow (result=sent), and those whose answer won (result=won).",
 	}, []string{"provider", "result"})
+	m.cooldowns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llmgateway_provider_cooldowns_total",
+		Help: "Provider cooldowns: started when a provider answered 429 with a Retry-After (event=started), and calls that skipped a cooled-down provider (event=skipped).",
+	}, []string{"provider", "event"})
+	m.cooldownEnd = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "llmgateway_provider_cooldown_until_timestamp_seconds",
+		Help: "When the provider's latest known cooldown ends, as a Unix time; in the past when it is not cooled down.",
+	}, []string{"provider"})
 	m.configReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "llmgateway_config_reloads_total",
 		Help: "Configuration reloads by result: ok, unchanged, failed (refused; the last good configuration stays live).",
@@ -121,7 +131,7 @@ func NewMetrics() *Metrics {
 		Help: "Quota store failures; fell_back=true when a fail-open limiter answered from local memory.",
 	}, []string{"fell_back"})
 	m.reg.MustRegister(m.quotaRejections, m.budgetEvents, m.quotaStoreErrs)
-	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges, m.configReloads, m.configInfo, m.configLoadedAt,
+	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges, m.cooldowns, m.cooldownEnd, m.configReloads, m.configInfo, m.configLoadedAt,
 		m.cacheLookups, m.cacheEvictions, m.cacheErrors, m.cacheStored)
 	m.req = newRequestMetrics(m.reg)
 	return m
@@ -157,6 +167,16 @@ func (m *Metrics) BreakerState(provider string, s circuitbreaker.State) {
 // Fallback implements resilience.Observer.
 func (m *Metrics) Fallback(route string, step resilience.Step) {
 	m.fallbacks.WithLabelValues(route, step.String()).Inc()
+}
+
+// Cooldown implements resilience.Observer.
+func (m *Metrics) Cooldown(provider string, left time.Duration, skipped bool) {
+	event := "started"
+	if skipped {
+		event = "skipped"
+	}
+	m.cooldowns.WithLabelValues(provider, event).Inc()
+	m.cooldownEnd.WithLabelValues(provider).Set(float64(time.Now().Add(left).UnixMilli()) / 1000)
 }
 
 // Hedge implements resilience.Observer.

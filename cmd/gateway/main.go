@@ -28,6 +28,7 @@ import (
 	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/config/remote"
+	"github.com/careerpath/llmgateway/cooldown"
 	"github.com/careerpath/llmgateway/edge"
 	"github.com/careerpath/llmgateway/experiment"
 	"github.com/careerpath/llmgateway/gateway"
@@ -132,7 +133,12 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
 	metrics := telemetry.NewMetrics()
-	rtOpts := gateway.RuntimeOptions{Getenv: getenv, Observer: gateway.LogBreakers(log, metrics)}
+	stores, closeStores := openStores(*redisAddr, *redisName, *redisClus, getenv(*redisPass), *cacheMax, metrics)
+	defer closeStores()
+	if *redisAddr != "" {
+		log.Info("shared state in Redis", "addrs", *redisAddr, "master_name", *redisName)
+	}
+	rtOpts := gateway.RuntimeOptions{Getenv: getenv, Observer: gateway.LogBreakers(log, metrics), Cooldowns: stores.cooldowns}
 	rt, err := gateway.BuildRuntime(cfg, rtOpts)
 	if err != nil {
 		return fmt.Errorf("configuration refused: %w", err)
@@ -146,12 +152,6 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if rt.Keys.Disabled() {
 		log.Warn("AUTHENTICATION IS DISABLED: no clients.json (or \"auth\": {\"disabled\": true}); " +
 			"every caller is \"anonymous\" with every permission. Use this for local development only.")
-	}
-
-	stores, closeStores := openStores(*redisAddr, *redisName, *redisClus, getenv(*redisPass), *cacheMax, metrics)
-	defer closeStores()
-	if *redisAddr != "" {
-		log.Info("shared state in Redis", "addrs", *redisAddr, "master_name", *redisName)
 	}
 
 	srv, err := edge.New(edge.Options{
@@ -295,6 +295,7 @@ type stores struct {
 	experiments experiment.Store
 	quota       quota.Store
 	usage       usage.Store
+	cooldowns   cooldown.Store
 }
 
 // openStores builds the answer cache, quota and experiment stores: in
@@ -307,7 +308,7 @@ type stores struct {
 func openStores(addrs, masterName string, cluster bool, password string, cacheMax int64, m *telemetry.Metrics) (stores, func()) {
 	if addrs == "" {
 		mem := cache.NewMemoryStore(cache.MemoryOptions{MaxBytes: cacheMax, Observer: m.CacheObserver()})
-		return stores{cache: mem}, func() { _ = mem.Close() }
+		return stores{cache: mem, cooldowns: cooldown.NewMemoryStore()}, func() { _ = mem.Close() }
 	}
 	client := redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs:                 strings.Split(addrs, ","),
@@ -325,5 +326,6 @@ func openStores(addrs, masterName string, cluster bool, password string, cacheMa
 		experiments: experiment.NewRedisStore(client, experiment.RedisOptions{}),
 		quota:       quota.NewRedisStore(client, quota.RedisOptions{}),
 		usage:       usage.NewRedisStore(client, usage.RedisOptions{}),
+		cooldowns:   cooldown.NewRedisStore(client, cooldown.RedisOptions{}),
 	}, func() { _ = client.Close() }
 }

@@ -9,8 +9,8 @@
 // The Go types in package config are the source of truth; this package's
 // tests keep the schemas in step with them (every JSON field and no other
 // is a property), check that every configuration file in the repository
-// and every complete example in README.md validates, and that invalid
-// documents are refused.
+// and every complete example in README.md and docs/*.md validates, and
+// that invalid documents are refused.
 //
 // A schema checks one file on its own. Rules across files (a variant
 // naming a model that provider_settings.json does not list, a rate limit

@@ -29,7 +29,7 @@ import (
 
 // files lists the configuration files with a schema, the Go type each
 // decodes into, and the top-level key that identifies a complete file in
-// README.md.
+// the documentation.
 var files = []struct {
 	name   string
 	goType reflect.Type
@@ -281,68 +281,97 @@ func TestRepoConfigsValidate(t *testing.T) {
 	}
 }
 
-// knownInvalidREADME lists README.md's complete examples (by configuration
-// file and number among that file's examples) that do not validate, with
-// the instance locations that fail. Fix the example, then delete its
-// entry: the test fails when an example listed here validates.
-var knownInvalidREADME = map[string][]string{}
+// knownInvalidDocs lists the documentation's complete examples (by page,
+// configuration file and number among that page's examples of that file)
+// that do not validate, with the instance locations that fail. Fix the
+// example, then delete its entry: the test fails when an example listed
+// here validates.
+var knownInvalidDocs = map[string][]string{}
 
-// 2. Every complete configuration file shown in README.md validates.
-func TestREADMEExamples(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+// docPages returns README.md and the pages under docs/, relative to the
+// repository's root.
+func docPages(t *testing.T) []string {
+	t.Helper()
+	pages, err := filepath.Glob("../../docs/*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(pages) == 0 {
+		t.Fatal("no pages in docs/")
+	}
+	out := []string{"README.md"}
+	for _, p := range pages {
+		out = append(out, filepath.ToSlash(strings.TrimPrefix(p, "../../")))
+	}
+	return out
+}
+
+// 2. Every complete configuration file shown in README.md or a page of
+// docs/ validates.
+func TestDocsExamples(t *testing.T) {
 	count := map[string]int{}
 	seen := map[string]bool{}
-	for _, ex := range jsonFences(string(readme)) {
-		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(ex.text))
+	for _, page := range docPages(t) {
+		md, err := os.ReadFile(filepath.Join("../..", page))
 		if err != nil {
-			if strings.Contains(ex.text, "…") {
-				t.Logf("README.md:%d: skipped, not JSON (placeholders): %v", ex.line, err)
+			t.Fatal(err)
+		}
+		for _, ex := range jsonFences(string(md)) {
+			// A block may open with a comment naming its file
+			// ("// config/llmgateway.json"); the JSON follows it.
+			text := ex.text
+			for strings.HasPrefix(strings.TrimSpace(text), "//") {
+				_, text, _ = strings.Cut(strings.TrimSpace(text), "\n")
+			}
+			doc, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
+			if err != nil {
+				if strings.Contains(text, "…") {
+					t.Logf("%s:%d: skipped, not JSON (placeholders): %v", page, ex.line, err)
+					continue
+				}
+				t.Errorf("%s:%d: a ```json block that is not JSON: %v", page, ex.line, err)
 				continue
 			}
-			t.Errorf("README.md:%d: a ```json block that is not JSON: %v", ex.line, err)
-			continue
-		}
-		obj, _ := doc.(map[string]any)
-		var file string
-		for _, f := range files {
-			if _, ok := obj[f.topKey]; ok {
-				if file != "" {
-					t.Errorf("README.md:%d: looks like both %s and %s", ex.line, file, f.name)
+			obj, _ := doc.(map[string]any)
+			var file string
+			for _, f := range files {
+				if _, ok := obj[f.topKey]; ok {
+					if file != "" {
+						t.Errorf("%s:%d: looks like both %s and %s", page, ex.line, file, f.name)
+					}
+					file = f.name
 				}
-				file = f.name
+			}
+			if file == "" {
+				t.Logf("%s:%d: skipped, not a complete configuration file", page, ex.line)
+				continue
+			}
+			count[file]++
+			count[page+" "+file]++
+			id := fmt.Sprintf("%s: %s #%d", page, file, count[page+" "+file])
+			seen[id] = true
+			err = schemaFor(t, file).Validate(doc)
+			want, known := knownInvalidDocs[id]
+			switch {
+			case known && err == nil:
+				t.Errorf("%s:%d (%s) now validates: delete it from knownInvalidDocs", page, ex.line, id)
+			case known && !slices.Equal(failures(err), want):
+				t.Errorf("%s:%d (%s) fails at %v, knownInvalidDocs says %v:\n%v", page, ex.line, id, failures(err), want, err)
+			case known:
+				t.Logf("%s:%d (%s): known invalid, fix the example: %v", page, ex.line, id, err)
+			case err != nil:
+				t.Errorf("%s:%d (%s): %v", page, ex.line, id, err)
 			}
 		}
-		if file == "" {
-			t.Logf("README.md:%d: skipped, not a complete configuration file", ex.line)
-			continue
-		}
-		count[file]++
-		id := fmt.Sprintf("%s #%d", file, count[file])
-		seen[id] = true
-		err = schemaFor(t, file).Validate(doc)
-		want, known := knownInvalidREADME[id]
-		switch {
-		case known && err == nil:
-			t.Errorf("README.md:%d (%s) now validates: delete it from knownInvalidREADME", ex.line, id)
-		case known && !slices.Equal(failures(err), want):
-			t.Errorf("README.md:%d (%s) fails at %v, knownInvalidREADME says %v:\n%v", ex.line, id, failures(err), want, err)
-		case known:
-			t.Logf("README.md:%d (%s): known invalid, fix the example: %v", ex.line, id, err)
-		case err != nil:
-			t.Errorf("README.md:%d (%s): %v", ex.line, id, err)
-		}
 	}
-	for id := range knownInvalidREADME {
+	for id := range knownInvalidDocs {
 		if !seen[id] {
-			t.Errorf("knownInvalidREADME lists %s, which README.md no longer has", id)
+			t.Errorf("knownInvalidDocs lists %s, which the documentation no longer has", id)
 		}
 	}
 	for _, f := range files {
 		if count[f.name] == 0 {
-			t.Errorf("README.md shows no complete %s", f.name)
+			t.Errorf("the documentation shows no complete %s", f.name)
 		}
 	}
 }

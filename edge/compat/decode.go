@@ -1,15 +1,16 @@
 package compat
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
+	openaiwire "github.com/careerpath/llmgateway/wire/openai"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // streamOptions is what a request asks of the answer besides the gateway
@@ -27,100 +28,26 @@ type streamOptions struct {
 	created int64
 }
 
-// content is a message's content: a string, or an array of typed parts
-// (OpenAI's content parts, Anthropic's content blocks) of which only text
-// is supported.
-type content struct {
-	text  string
-	parts []contentPart
-	multi bool
+// flatten returns the text of a message's content, given the count of
+// its array parts and the index of the first part that is not text (-1
+// for none): an array's text parts are joined with newlines. Any other
+// part type is refused, naming field.
+func flatten(field, text string, nonText int, partType func(int) string) (string, *apiError) {
+	if nonText >= 0 {
+		return "", badRequest(field+"["+strconv.Itoa(nonText)+"].type",
+			"content of type "+strconv.Quote(partType(nonText))+" is not supported: the gateway answers text only")
+	}
+	return text, nil
 }
 
-// contentPart is one part of an array content; fields of other part
-// types are not decoded.
-type contentPart struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+// flattenOpenAI is [flatten] for an OpenAI content.
+func flattenOpenAI(field string, c *openaiwire.Content) (string, *apiError) {
+	return flatten(field, c.String(), c.NonText(), func(i int) string { return c.Parts[i].Type })
 }
 
-// errContent is a content that is neither a string nor an array.
-var errContent = errors.New("content must be a string or an array of content parts")
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (c *content) UnmarshalJSON(b []byte) error {
-	switch b[0] { // encoding/json never passes an empty value
-	case '"':
-		return json.Unmarshal(b, &c.text)
-	case 'n':
-		return nil
-	case '[':
-		c.multi = true
-		return json.Unmarshal(b, &c.parts)
-	}
-	return errContent
-}
-
-// flatten returns the text of c; an array's text parts are joined with
-// newlines. Any other part type is refused, naming field.
-func (c *content) flatten(field string) (string, *apiError) {
-	if !c.multi {
-		return c.text, nil
-	}
-	for j, p := range c.parts {
-		if p.Type != "text" {
-			return "", badRequest(field+"["+strconv.Itoa(j)+"].type",
-				"content of type "+strconv.Quote(p.Type)+" is not supported: the gateway answers text only")
-		}
-	}
-	if len(c.parts) == 1 {
-		return c.parts[0].Text, nil
-	}
-	var b strings.Builder
-	for j, p := range c.parts {
-		if j > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(p.Text)
-	}
-	return b.String(), nil
-}
-
-// stringList is OpenAI's stop: one string or an array of strings.
-type stringList []string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (s *stringList) UnmarshalJSON(b []byte) error {
-	switch b[0] {
-	case '"':
-		var one string
-		if err := json.Unmarshal(b, &one); err != nil {
-			return err
-		}
-		*s = stringList{one}
-		return nil
-	case 'n':
-		*s = nil
-		return nil
-	}
-	return json.Unmarshal(b, (*[]string)(s))
-}
-
-// unsupported marks a request feature the gateway does not implement
-// (tools, audio …): any value but null, false, "" or an empty array or
-// object means the caller uses it.
-type unsupported bool
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (u *unsupported) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch string(b) {
-	case "null", "false", `""`:
-		*u = false
-		return nil
-	}
-	empty := len(b) >= 2 && (b[0] == '[' || b[0] == '{') && len(bytes.TrimSpace(b[1:len(b)-1])) == 0
-	*u = unsupported(!empty)
-	return nil
+// flattenAnthropic is [flatten] for an Anthropic content.
+func flattenAnthropic(field string, c *anthropicwire.Content) (string, *apiError) {
+	return flatten(field, c.String(), c.NonText(), func(i int) string { return string(c.Blocks[i].Type) })
 }
 
 // decodeError turns encoding/json's error into a message for the caller,
@@ -134,7 +61,7 @@ func decodeError(err error) *apiError {
 	case errors.As(err, &te):
 		field := te.Field
 		return badRequest(field, "the request body's field "+strconv.Quote(field)+" must not be a JSON "+te.Value+" here")
-	case errors.Is(err, errContent):
+	case errors.Is(err, openaiwire.ErrContent), errors.Is(err, anthropicwire.ErrContent):
 		return badRequest("", err.Error())
 	}
 	return badRequest("", "the request body is not valid JSON: "+err.Error())
@@ -153,50 +80,14 @@ func clamp32(n int64) int32 {
 	return int32(n)
 }
 
-// chatRequest is the part of OpenAI's chat completion request the
-// gateway reads. Fields it does not know are ignored, as OpenAI's own
-// optional tuning fields (penalties, logit_bias, store, metadata,
-// service_tier, reasoning_effort …) are; features it cannot honour are
-// refused.
-type chatRequest struct {
-	Model         string        `json:"model"`
-	Messages      []chatMessage `json:"messages"`
-	Stream        bool          `json:"stream"`
-	StreamOptions *struct {
-		IncludeUsage bool `json:"include_usage"`
-	} `json:"stream_options"`
-	MaxTokens           *int64     `json:"max_tokens"`
-	MaxCompletionTokens *int64     `json:"max_completion_tokens"`
-	Temperature         *float64   `json:"temperature"`
-	TopP                *float64   `json:"top_p"`
-	Stop                stringList `json:"stop"`
-	Seed                *int64     `json:"seed"`
-	User                string     `json:"user"`
-	SafetyIdentifier    string     `json:"safety_identifier"`
-	N                   *int64     `json:"n"`
-	ResponseFormat      *struct {
-		Type string `json:"type"`
-	} `json:"response_format"`
-	Modalities       []string    `json:"modalities"`
-	Logprobs         unsupported `json:"logprobs"`
-	Tools            unsupported `json:"tools"`
-	Functions        unsupported `json:"functions"`
-	Audio            unsupported `json:"audio"`
-	WebSearchOptions unsupported `json:"web_search_options"`
-}
-
-// chatMessage is one message of a chat completion request.
-type chatMessage struct {
-	Role         string      `json:"role"`
-	Content      content     `json:"content"`
-	ToolCalls    unsupported `json:"tool_calls"`
-	FunctionCall unsupported `json:"function_call"`
-}
-
 // decodeChat translates an OpenAI chat completion request body into a
 // gateway request. The model field is left for the caller to resolve.
+//
+// Fields it does not know are ignored, as OpenAI's own optional tuning
+// fields (penalties, logit_bias, store, metadata, service_tier,
+// reasoning_effort …) are; features it cannot honour are refused.
 func decodeChat(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *apiError) {
-	var in chatRequest
+	var in openaiwire.ChatRequest
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, streamOptions{}, decodeError(err)
 	}
@@ -207,16 +98,16 @@ func decodeChat(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *apiErr
 	switch {
 	case in.N != nil && *in.N != 1:
 		return nil, opts, badRequest("n", "n must be 1: the gateway returns one choice")
-	case bool(in.Tools) || bool(in.Functions):
+	case wirejson.InUse(in.Tools) || wirejson.InUse(in.Functions):
 		return nil, opts, badRequest("tools", "tools and functions are not supported: the gateway answers text only")
-	case in.ResponseFormat != nil && in.ResponseFormat.Type != "" && in.ResponseFormat.Type != "text":
+	case in.ResponseFormat != nil && in.ResponseFormat.Type != "" && in.ResponseFormat.Type != openaiwire.FormatText:
 		return nil, opts, badRequest("response_format", "response_format "+strconv.Quote(in.ResponseFormat.Type)+
 			" is not supported: only text")
-	case bool(in.Logprobs):
+	case wirejson.InUse(in.Logprobs):
 		return nil, opts, badRequest("logprobs", "logprobs are not supported")
-	case bool(in.Audio):
+	case wirejson.InUse(in.Audio):
 		return nil, opts, badRequest("audio", "audio output is not supported: the gateway answers text only")
-	case bool(in.WebSearchOptions):
+	case wirejson.InUse(in.WebSearchOptions):
 		return nil, opts, badRequest("web_search_options", "web search is not supported")
 	}
 	for _, m := range in.Modalities {
@@ -230,23 +121,23 @@ func decodeChat(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *apiErr
 		field := "messages[" + strconv.Itoa(i) + "]"
 		var role gatewayv1.Role
 		switch m.Role {
-		case "system", "developer":
+		case openaiwire.RoleSystem, openaiwire.RoleDeveloper:
 			role = gatewayv1.Role_ROLE_SYSTEM
-		case "user":
+		case openaiwire.RoleUser:
 			role = gatewayv1.Role_ROLE_USER
-		case "assistant":
+		case openaiwire.RoleAssistant:
 			role = gatewayv1.Role_ROLE_ASSISTANT
-		case "tool", "function":
+		case openaiwire.RoleTool, openaiwire.RoleFunction:
 			return nil, opts, badRequest(field+".role", "messages with role "+strconv.Quote(m.Role)+
 				" are not supported: the gateway answers text only, without tools")
 		default:
 			return nil, opts, badRequest(field+".role", "unknown role "+strconv.Quote(m.Role)+
 				": one of system, developer, user, assistant")
 		}
-		if m.ToolCalls || m.FunctionCall {
+		if wirejson.InUse(m.ToolCalls) || wirejson.InUse(m.FunctionCall) {
 			return nil, opts, badRequest(field+".tool_calls", "tool calls are not supported: the gateway answers text only")
 		}
-		text, aerr := m.Content.flatten(field + ".content")
+		text, aerr := flattenOpenAI(field+".content", &m.Content)
 		if aerr != nil {
 			return nil, opts, aerr
 		}
@@ -256,7 +147,7 @@ func decodeChat(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *apiErr
 	if maxTokens == nil {
 		maxTokens = in.MaxTokens
 	}
-	req.Params = params(maxTokens, in.Temperature, in.TopP, in.Stop, in.Seed)
+	req.Params = params(maxTokens, in.Temperature, in.TopP, []string(in.Stop), in.Seed)
 	subject := in.User
 	if subject == "" {
 		subject = in.SafetyIdentifier
@@ -280,51 +171,24 @@ func params(maxTokens *int64, temperature, topP *float64, stop []string, seed *i
 	return p
 }
 
-// messagesRequest is the part of Anthropic's Messages request the gateway
-// reads. Unknown fields and top_k are ignored; tools, extended thinking
-// and non-text content are refused.
-type messagesRequest struct {
-	Model         string             `json:"model"`
-	Messages      []anthropicMessage `json:"messages"`
-	System        content            `json:"system"`
-	MaxTokens     *int64             `json:"max_tokens"`
-	Temperature   *float64           `json:"temperature"`
-	TopP          *float64           `json:"top_p"`
-	StopSequences []string           `json:"stop_sequences"`
-	Stream        bool               `json:"stream"`
-	Metadata      *struct {
-		UserID string `json:"user_id"`
-	} `json:"metadata"`
-	Tools      unsupported `json:"tools"`
-	MCPServers unsupported `json:"mcp_servers"`
-	Thinking   *struct {
-		Type string `json:"type"`
-	} `json:"thinking"`
-}
-
-// anthropicMessage is one message of a Messages request.
-type anthropicMessage struct {
-	Role    string  `json:"role"`
-	Content content `json:"content"`
-}
-
 // decodeMessages translates an Anthropic Messages request body into a
 // gateway request: the system prompt (a string or text blocks) becomes a
 // leading system message. The model field is left for the caller to
-// resolve.
+// resolve. Unknown fields and top_k are ignored; tools, extended thinking
+// and non-text content are refused.
 func decodeMessages(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *apiError) {
-	var in messagesRequest
+	var in anthropicwire.MessagesRequest
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, streamOptions{}, decodeError(err)
 	}
 	opts := streamOptions{model: in.Model, stream: in.Stream, created: now()}
 	switch {
-	case bool(in.Tools) || bool(in.MCPServers):
+	case wirejson.InUse(in.Tools) || wirejson.InUse(in.MCPServers):
 		return nil, opts, badRequest("tools", "tools are not supported: the gateway answers text only")
 	case in.Thinking != nil && in.Thinking.Type != "" && in.Thinking.Type != "disabled":
 		return nil, opts, badRequest("thinking", "extended thinking is not supported")
 	}
-	system, aerr := in.System.flatten("system")
+	system, aerr := flattenAnthropic("system", &in.System)
 	if aerr != nil {
 		return nil, opts, aerr
 	}
@@ -341,15 +205,15 @@ func decodeMessages(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *ap
 		field := "messages[" + strconv.Itoa(i) + "]"
 		var role gatewayv1.Role
 		switch m.Role {
-		case "user":
+		case anthropicwire.RoleUser:
 			role = gatewayv1.Role_ROLE_USER
-		case "assistant":
+		case anthropicwire.RoleAssistant:
 			role = gatewayv1.Role_ROLE_ASSISTANT
 		default:
 			return nil, opts, badRequest(field+".role", "unknown role "+strconv.Quote(m.Role)+
 				": one of user, assistant (the system prompt is the top-level system field)")
 		}
-		text, aerr := m.Content.flatten(field + ".content")
+		text, aerr := flattenAnthropic(field+".content", &m.Content)
 		if aerr != nil {
 			return nil, opts, aerr
 		}

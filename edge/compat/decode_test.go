@@ -142,16 +142,6 @@ func TestErrorBodies(t *testing.T) {
 	}
 }
 
-func TestUnsupported(t *testing.T) {
-	for in, want := range map[string]bool{`null`: false, `false`: false, `[]`: false, `[ ]`: false, `{}`: false, `""`: false,
-		`[{"type":"function"}]`: true, `true`: true, `{"a":1}`: true, `"x"`: true} {
-		var u unsupported
-		if err := u.UnmarshalJSON([]byte(in)); err != nil || bool(u) != want {
-			t.Errorf("%s: %v, want %v", in, u, want)
-		}
-	}
-}
-
 // FuzzDecode feeds arbitrary bodies to both decoders: they must never
 // panic, and whatever they accept must be a well-formed gateway request
 // with one message per input message (plus Anthropic's system prompt).

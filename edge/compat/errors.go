@@ -12,7 +12,8 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/careerpath/llmgateway/gwerr"
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
+	openaiwire "github.com/careerpath/llmgateway/wire/openai"
 )
 
 // apiError is a failure as both APIs report it: an HTTP status and a
@@ -60,94 +61,60 @@ func fromError(err error, hdr metadata.MD) *apiError {
 	e.code = strings.ToLower(d.Reason)
 	switch d.Reason {
 	case gwerr.ReasonUnknownRoute, gwerr.ReasonUnknownModel:
-		e.status, e.code, e.param = http.StatusNotFound, "model_not_found", "model"
+		e.status, e.code, e.param = http.StatusNotFound, openaiwire.CodeModelNotFound, "model"
 	case gwerr.ReasonQuotaExceeded:
 		switch kind := d.Metadata["kind"]; {
 		case strings.HasPrefix(kind, "usd_"):
-			e.openAIType, e.code = "insufficient_quota", "insufficient_quota"
+			e.openAIType, e.code = openaiwire.TypeInsufficientQuota, openaiwire.CodeInsufficientQuota
 		case strings.HasPrefix(kind, "tokens"):
-			e.openAIType, e.code = "tokens", "rate_limit_exceeded"
+			e.openAIType, e.code = openaiwire.TypeTokens, openaiwire.CodeRateLimitExceeded
 		default:
-			e.openAIType, e.code = "requests", "rate_limit_exceeded"
+			e.openAIType, e.code = openaiwire.TypeRequests, openaiwire.CodeRateLimitExceeded
 		}
 	case gwerr.ReasonUpstreamRateLimited:
-		e.openAIType, e.code = "requests", "rate_limit_exceeded"
+		e.openAIType, e.code = openaiwire.TypeRequests, openaiwire.CodeRateLimitExceeded
+	case gwerr.ReasonUpstreamQuotaExhausted:
+		// The provider's account is out of credit: OpenAI's own words.
+		e.openAIType, e.code = openaiwire.TypeInsufficientQuota, openaiwire.CodeInsufficientQuota
 	}
 	return e
 }
 
 // openAIErrorType is the "type" of OpenAI's error object for e.
 func (e *apiError) openAIErrorType() string {
-	switch {
-	case e.openAIType != "":
+	if e.openAIType != "" {
 		return e.openAIType
-	case e.status == http.StatusTooManyRequests:
-		return "requests"
-	case e.status >= 500:
-		return "server_error"
 	}
-	return "invalid_request_error"
+	return openaiwire.TypeForStatus(e.status)
 }
 
 // anthropicErrorType is the "type" of Anthropic's error object for the
-// HTTP status, as Anthropic's API reference lists them.
+// HTTP status. The gateway answers 503 when no provider could (its
+// Unavailable): SDKs retry an overloaded_error, as they should here.
 func anthropicErrorType(status int) string {
-	switch status {
-	case http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusConflict, http.StatusUnprocessableEntity:
-		return "invalid_request_error"
-	case http.StatusUnauthorized:
-		return "authentication_error"
-	case http.StatusPaymentRequired:
-		return "billing_error"
-	case http.StatusForbidden:
-		return "permission_error"
-	case http.StatusNotFound:
-		return "not_found_error"
-	case http.StatusRequestEntityTooLarge:
-		return "request_too_large"
-	case http.StatusTooManyRequests:
-		return "rate_limit_error"
-	case http.StatusServiceUnavailable, 529:
-		return "overloaded_error"
-	case http.StatusGatewayTimeout:
-		return "timeout_error"
+	if status == http.StatusServiceUnavailable {
+		return anthropicwire.ErrOverloaded
 	}
-	if status < 500 {
-		return "invalid_request_error"
-	}
-	return "api_error"
+	return anthropicwire.TypeForStatus(status)
 }
 
-// appendOpenAIError appends OpenAI's error object,
+// openAIError is e as OpenAI's error object.
+func (e *apiError) openAIError() *openaiwire.ErrorObject {
+	return &openaiwire.ErrorObject{Message: e.message, Type: e.openAIErrorType(), Param: e.param, Code: e.code}
+}
+
+// anthropicError is e as Anthropic's error object.
+func (e *apiError) anthropicError() *anthropicwire.ErrorObject {
+	return &anthropicwire.ErrorObject{Type: anthropicErrorType(e.status), Message: e.message}
+}
+
+// appendOpenAIError appends OpenAI's error body,
 // {"error":{"message","type","param","code"}}.
-func appendOpenAIError(b []byte, e *apiError) []byte {
-	b = append(b, `{"error":{"message":`...)
-	b = wirejson.AppendString(b, e.message)
-	b = append(b, `,"type":`...)
-	b = wirejson.AppendString(b, e.openAIErrorType())
-	b = append(b, `,"param":`...)
-	b = appendStringOrNull(b, e.param)
-	b = append(b, `,"code":`...)
-	b = appendStringOrNull(b, e.code)
-	return append(b, "}}"...)
-}
+func appendOpenAIError(b []byte, e *apiError) []byte { return e.openAIError().AppendJSON(b) }
 
-// appendAnthropicError appends Anthropic's error object,
+// appendAnthropicError appends Anthropic's error body,
 // {"type":"error","error":{"type","message"}}.
-func appendAnthropicError(b []byte, e *apiError) []byte {
-	b = append(b, `{"type":"error","error":{"type":`...)
-	b = wirejson.AppendString(b, anthropicErrorType(e.status))
-	b = append(b, `,"message":`...)
-	b = wirejson.AppendString(b, e.message)
-	return append(b, "}}"...)
-}
-
-func appendStringOrNull(b []byte, s string) []byte {
-	if s == "" {
-		return append(b, "null"...)
-	}
-	return wirejson.AppendString(b, s)
-}
+func appendAnthropicError(b []byte, e *apiError) []byte { return e.anthropicError().AppendJSON(b) }
 
 // writeError answers with e in API d's error shape.
 func writeError(w http.ResponseWriter, d dialect, e *apiError) {

@@ -163,7 +163,34 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, d dialect) {
 		h.stream(ctx, w, d, req, opts)
 		return
 	}
+	if t, ok := clientTimeout(r.Header); ok {
+		// The route's timeout still bounds the call: the hint can only
+		// shorten it.
+		var cancelHint context.CancelFunc
+		ctx, cancelHint = context.WithTimeout(ctx, t)
+		defer cancelHint()
+	}
 	h.complete(ctx, w, d, req, opts)
+}
+
+// HeaderClientTimeout is the timeout, in seconds, that the OpenAI and
+// Anthropic SDKs send with every request. A unary call gets it as its
+// deadline; a stream does not, as the SDKs apply theirs to each read, not
+// to the whole stream.
+const HeaderClientTimeout = "X-Stainless-Timeout"
+
+// clientTimeout reads [HeaderClientTimeout]; a missing, malformed or
+// non-positive value is no hint.
+func clientTimeout(h http.Header) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get(HeaderClientTimeout))
+	if v == "" {
+		return 0, false
+	}
+	secs, err := strconv.ParseFloat(v, 64)
+	if err != nil || secs <= 0 || secs > 1e7 || secs != secs {
+		return 0, false
+	}
+	return time.Duration(secs * float64(time.Second)), true
 }
 
 // target points req at what model names: a route, or a model override.

@@ -2,10 +2,13 @@ package compat
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
+	openaiwire "github.com/careerpath/llmgateway/wire/openai"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // models answers GET /v1/models and GET /v1/models/{id} with what the
@@ -27,71 +30,46 @@ func (h *Handler) models(w http.ResponseWriter, r *http.Request) {
 		writeError(w, d, fromError(err, nil))
 		return
 	}
-	var b []byte
+	var v any
 	if id, one := strings.CutPrefix(r.URL.Path, PathModels+"/"); one {
-		i := -1
-		for j := range list {
-			if list[j].ID == id {
-				i = j
-				break
-			}
-		}
+		i := slices.IndexFunc(list, func(m Model) bool { return m.ID == id })
 		if i < 0 {
 			writeError(w, d, modelNotFound(id))
 			return
 		}
 		if d == openAI {
-			b = appendOpenAIModel(nil, list[i])
+			v = openAIModel(list[i])
 		} else {
-			b = appendAnthropicModel(nil, list[i])
+			v = anthropicModel(list[i])
 		}
 	} else if d == openAI {
-		b = append(b, `{"object":"list","data":[`...)
+		models := make([]openaiwire.Model, len(list))
 		for i, m := range list {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendOpenAIModel(b, m)
+			models[i] = openAIModel(m)
 		}
-		b = append(b, "]}"...)
+		v = openaiwire.NewModelList(models)
 	} else {
-		b = append(b, `{"data":[`...)
+		models := make([]anthropicwire.ModelInfo, len(list))
 		for i, m := range list {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendAnthropicModel(b, m)
+			models[i] = anthropicModel(m)
 		}
-		b = append(b, `],"has_more":false,"first_id":`...)
-		if len(list) > 0 {
-			b = wirejson.AppendString(b, list[0].ID)
-			b = append(b, `,"last_id":`...)
-			b = wirejson.AppendString(b, list[len(list)-1].ID)
-		} else {
-			b = append(b, `null,"last_id":null`...)
-		}
-		b = append(b, '}')
+		v = anthropicwire.NewModelList(models)
+	}
+	b, err := wirejson.Marshal(nil, v)
+	if err != nil {
+		writeError(w, d, &apiError{status: http.StatusInternalServerError, message: "cannot encode the model list"})
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)
 }
 
-// appendOpenAIModel appends OpenAI's model object. The gateway keeps no
-// creation times: created is 0.
-func appendOpenAIModel(b []byte, m Model) []byte {
-	b = append(b, `{"id":`...)
-	b = wirejson.AppendString(b, m.ID)
-	b = append(b, `,"object":"model","created":0,"owned_by":`...)
-	b = wirejson.AppendString(b, m.OwnedBy)
-	return append(b, '}')
-}
+// openAIModel is OpenAI's model object. The gateway keeps no creation
+// times: created is 0.
+func openAIModel(m Model) openaiwire.Model { return openaiwire.NewModel(m.ID, m.OwnedBy, 0) }
 
-// appendAnthropicModel appends Anthropic's model object.
-func appendAnthropicModel(b []byte, m Model) []byte {
-	b = append(b, `{"type":"model","id":`...)
-	b = wirejson.AppendString(b, m.ID)
-	b = append(b, `,"display_name":`...)
-	b = wirejson.AppendString(b, m.ID)
-	return append(b, `,"created_at":"1970-01-01T00:00:00Z"}`...)
+// anthropicModel is Anthropic's model object.
+func anthropicModel(m Model) anthropicwire.ModelInfo {
+	return anthropicwire.ModelInfo{Type: anthropicwire.TypeModel, ID: m.ID, DisplayName: m.ID, CreatedAt: "1970-01-01T00:00:00Z"}
 }

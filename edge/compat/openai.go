@@ -1,10 +1,9 @@
 package compat
 
 import (
-	"strconv"
-
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	openaiwire "github.com/careerpath/llmgateway/wire/openai"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // The OpenAI Chat Completions wire format, written by hand as the real API
@@ -17,13 +16,13 @@ import (
 func openAIFinishReason(r gatewayv1.FinishReason) string {
 	switch r {
 	case gatewayv1.FinishReason_FINISH_REASON_LENGTH:
-		return "length"
+		return openaiwire.FinishLength
 	case gatewayv1.FinishReason_FINISH_REASON_CONTENT_FILTER:
-		return "content_filter"
+		return openaiwire.FinishContentFilter
 	case gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS:
-		return "tool_calls"
+		return openaiwire.FinishToolCalls
 	}
-	return "stop"
+	return openaiwire.FinishStop
 }
 
 // answeredModel is the model that answered, or the requested name when no
@@ -35,37 +34,22 @@ func answeredModel(model, requested string) string {
 	return requested
 }
 
-// appendOpenAIUsage appends a usage object. prompt_tokens includes cached
-// tokens, as in OpenAI's API and the gateway's own usage.
-func appendOpenAIUsage(b []byte, u *gatewayv1.Usage) []byte {
+// openAIUsage is the gateway's usage as OpenAI's. prompt_tokens includes
+// cached tokens, as in OpenAI's API and the gateway's own usage.
+func openAIUsage(u *gatewayv1.Usage) openaiwire.Usage {
 	in, out := int64(u.GetInputTokens()), int64(u.GetOutputTokens())
-	b = append(b, `{"prompt_tokens":`...)
-	b = strconv.AppendInt(b, in, 10)
-	b = append(b, `,"completion_tokens":`...)
-	b = strconv.AppendInt(b, out, 10)
-	b = append(b, `,"total_tokens":`...)
-	b = strconv.AppendInt(b, in+out, 10)
-	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.GetCachedInputTokens()), 10)
-	return append(b, "}}"...)
+	return openaiwire.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out,
+		PromptTokensDetails: &openaiwire.PromptTokensDetails{CachedTokens: int64(u.GetCachedInputTokens())}}
 }
 
 // appendChatCompletion appends the chat.completion object of a unary
 // answer. Its id is the gateway's response id (the one feedback takes).
 func appendChatCompletion(b []byte, r *gatewayv1.CompleteResponse, requested string, created int64) []byte {
-	b = append(b, `{"id":`...)
-	b = wirejson.AppendString(b, r.GetId())
-	b = append(b, `,"object":"chat.completion","created":`...)
-	b = strconv.AppendInt(b, created, 10)
-	b = append(b, `,"model":`...)
-	b = wirejson.AppendString(b, answeredModel(r.GetModel(), requested))
-	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
+	m := openaiwire.Meta{ID: r.GetId(), Created: created, Model: answeredModel(r.GetModel(), requested)}
+	b = openaiwire.AppendCompletionHead(b, &m)
 	b = wirejson.AppendString(b, r.GetText())
-	b = append(b, `,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"`...)
-	b = append(b, openAIFinishReason(r.GetFinishReason())...)
-	b = append(b, `"}],"usage":`...)
-	b = appendOpenAIUsage(b, r.GetUsage())
-	return append(b, '}')
+	u := openAIUsage(r.GetUsage())
+	return openaiwire.AppendCompletionTail(b, &m, openAIFinishReason(r.GetFinishReason()), &u)
 }
 
 // chatChunks writes a stream's chat.completion.chunk events.
@@ -82,38 +66,24 @@ func newChatChunks(opts streamOptions) *chatChunks {
 
 // head appends an event's opening up to and including "choices":.
 func (c *chatChunks) head(b []byte, model string) []byte {
-	b = append(b, `data: {"id":"`...)
-	b = append(b, c.id...) // hex, nothing to escape
-	b = append(b, `","object":"chat.completion.chunk","created":`...)
-	b = strconv.AppendInt(b, c.created, 10)
-	b = append(b, `,"model":`...)
-	b = wirejson.AppendString(b, model)
-	return append(b, `,"choices":`...)
-}
-
-// tail closes an event: usage null on every chunk but the last when usage
-// was asked for, as OpenAI does.
-func (c *chatChunks) tail(b []byte) []byte {
-	if c.includeUsage {
-		b = append(b, `,"usage":null`...)
-	}
-	return append(b, "}\n\n"...)
+	m := openaiwire.Meta{ID: c.id, Created: c.created, Model: model}
+	return openaiwire.AppendChunkHead(b, &m)
 }
 
 // start implements events: the assistant role with empty content.
 func (c *chatChunks) start(b []byte) []byte {
 	b = c.head(b, c.model)
-	b = append(b, `[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]`...)
-	return c.tail(b)
+	b = append(b, openaiwire.ChoicesStart...)
+	return openaiwire.AppendChunkTail(b, c.includeUsage, nil)
 }
 
 // delta implements events.
 func (c *chatChunks) delta(b []byte, text string) []byte {
 	b = c.head(b, c.model)
-	b = append(b, `[{"index":0,"delta":{"content":`...)
-	b = wirejson.AppendString(b, text)
-	b = append(b, `},"logprobs":null,"finish_reason":null}]`...)
-	return c.tail(b)
+	b = append(b, openaiwire.ChoicesDeltaOpen...)
+	b = wirejson.AppendStringBody(b, text)
+	b = append(b, openaiwire.ChoicesDeltaClose...)
+	return openaiwire.AppendChunkTail(b, c.includeUsage, nil)
 }
 
 // finish implements events: the finish_reason chunk, the usage chunk
@@ -122,17 +92,15 @@ func (c *chatChunks) delta(b []byte, text string) []byte {
 func (c *chatChunks) finish(b []byte, m *gatewayv1.StreamResponse) []byte {
 	model := answeredModel(m.GetModel(), c.model)
 	b = c.head(b, model)
-	b = append(b, `[{"index":0,"delta":{},"logprobs":null,"finish_reason":"`...)
-	b = append(b, openAIFinishReason(m.GetFinishReason())...)
-	b = append(b, `"}]`...)
-	b = c.tail(b)
+	b = openaiwire.AppendFinishChoices(b, openAIFinishReason(m.GetFinishReason()))
+	b = openaiwire.AppendChunkTail(b, c.includeUsage, nil)
 	if c.includeUsage {
 		b = c.head(b, model)
-		b = append(b, `[],"usage":`...)
-		b = appendOpenAIUsage(b, m.GetUsage())
-		b = append(b, "}\n\n"...)
+		b = append(b, openaiwire.ChoicesNone...)
+		u := openAIUsage(m.GetUsage())
+		b = openaiwire.AppendChunkTail(b, true, &u)
 	}
-	return append(b, "data: [DONE]\n\n"...)
+	return append(b, openaiwire.DoneEvent...)
 }
 
 // fail implements events: an error event, which the SDKs raise as an

@@ -241,16 +241,6 @@ func TestChatCompletionUpstreamFailures(t *testing.T) {
 		t.Fatalf("stream that never started: %d %s", c.status, c.body)
 	}
 
-	// Upstream rate limiting reaches the caller as 429 with Retry-After.
-	if err := g.openai.SetFault(sim.Fault{Status: 429, RetryAfter: "7"}); err != nil {
-		t.Fatal(err)
-	}
-	c = g.post(t, "/v1/chat/completions", `{"model": "openai_only", "messages": [{"role": "user", "content": "Hi"}]}`)
-	if v := c.decode(t); c.status != http.StatusTooManyRequests || c.header.Get("Retry-After") != "7" ||
-		path(v, "error", "code") != "rate_limit_exceeded" {
-		t.Fatalf("upstream 429: %d %v %s", c.status, c.header, c.body)
-	}
-
 	// A stream cut off after it started ends with an error event, no [DONE].
 	if err := g.openai.SetFault(sim.Fault{DisconnectAfterTokens: 3}); err != nil {
 		t.Fatal(err)
@@ -266,6 +256,37 @@ func TestChatCompletionUpstreamFailures(t *testing.T) {
 		if path(e.obj(t), "object") != "chat.completion.chunk" {
 			t.Fatalf("before the error: %s", e.data)
 		}
+	}
+
+	// A provider out of credit is OpenAI's insufficient_quota.
+	if err := g.openai.SetFault(sim.Fault{InsufficientQuota: true}); err != nil {
+		t.Fatal(err)
+	}
+	c = g.post(t, "/v1/chat/completions", `{"model": "openai_only", "messages": [{"role": "user", "content": "Hi"}]}`)
+	if v := c.decode(t); c.status != http.StatusTooManyRequests || path(v, "error", "type") != "insufficient_quota" ||
+		path(v, "error", "code") != "insufficient_quota" {
+		t.Fatalf("upstream insufficient_quota: %d %s", c.status, c.body)
+	}
+
+	// Upstream rate limiting reaches the caller as 429 with Retry-After,
+	// and so does the cooldown that follows it, without calling the
+	// provider again.
+	if err := g.openai.SetFault(sim.Fault{Status: 429, RetryAfter: "7"}); err != nil {
+		t.Fatal(err)
+	}
+	c = g.post(t, "/v1/chat/completions", `{"model": "openai_only", "messages": [{"role": "user", "content": "Hi"}]}`)
+	if v := c.decode(t); c.status != http.StatusTooManyRequests || c.header.Get("Retry-After") != "7" ||
+		path(v, "error", "code") != "rate_limit_exceeded" {
+		t.Fatalf("upstream 429: %d %v %s", c.status, c.header, c.body)
+	}
+	before := g.openai.Stats().Requests[sim.PathChatCompletions]
+	c = g.post(t, "/v1/chat/completions", `{"model": "openai_only", "messages": [{"role": "user", "content": "Hi"}]}`)
+	if v := c.decode(t); c.status != http.StatusTooManyRequests || c.header.Get("Retry-After") == "" ||
+		path(v, "error", "code") != "rate_limit_exceeded" {
+		t.Fatalf("cooled down: %d %v %s", c.status, c.header, c.body)
+	}
+	if n := g.openai.Stats().Requests[sim.PathChatCompletions]; n != before {
+		t.Fatalf("a cooled-down provider was called again")
 	}
 }
 

@@ -59,6 +59,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/careerpath/llmgateway/internal/strictjson"
 	"github.com/careerpath/llmgateway/providers"
 )
@@ -141,6 +143,9 @@ func New(s providers.Settings) (*Provider, error) {
 
 	h := make(http.Header, len(s.Headers)+3)
 	for k, v := range s.Headers {
+		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
+			return nil, fmt.Errorf("anthropic provider %q: headers: invalid header %q", s.Name, k)
+		}
 		h.Set(k, v)
 	}
 	// The protocol headers win over Settings.Headers; use the options to
@@ -148,6 +153,10 @@ func New(s providers.Settings) (*Provider, error) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Anthropic-Version", opts.AnthropicVersion)
 	if s.APIKey != "" {
+		if !httpguts.ValidHeaderFieldValue(s.APIKey) {
+			// Never echo the key itself.
+			return nil, fmt.Errorf("anthropic provider %q: api key contains invalid characters", s.Name)
+		}
 		h.Set("X-Api-Key", s.APIKey)
 	}
 

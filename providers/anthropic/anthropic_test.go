@@ -180,6 +180,9 @@ func TestNewSettings(t *testing.T) {
 		{name: "trailing data", s: providers.Settings{Options: json.RawMessage(`{} {}`)}, wantErr: "unexpected data"},
 		{name: "relative base url", s: providers.Settings{BaseURL: "api.anthropic.com"}, wantErr: "base_url"},
 		{name: "negative timeout", s: providers.Settings{Timeout: -time.Second}, wantErr: "timeout"},
+		{name: "invalid header name", s: providers.Settings{Headers: map[string]string{"Bad Header": "x"}}, wantErr: `invalid header "Bad Header"`},
+		{name: "invalid header value", s: providers.Settings{Headers: map[string]string{"X-Team": "a\r\nInjected: 1"}}, wantErr: `invalid header "X-Team"`},
+		{name: "invalid api key", s: providers.Settings{APIKey: "sk-ant-\nsecret"}, wantErr: "api key contains invalid characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -400,6 +403,13 @@ func errorCases() []errorCase {
 				return replay(t, 429, "application/json", "errors/rate_limit.json", "Retry-After", retryDate)
 			},
 			kind: providers.KindRateLimited, status: 429, code: "rate_limit_error", retryAfter: 90 * time.Second,
+		},
+		{
+			name: "402 billing_error",
+			handler: func(t *testing.T) http.HandlerFunc {
+				return replay(t, 402, "application/json", "errors/billing_error.json")
+			},
+			kind: providers.KindQuotaExhausted, status: 402, code: "billing_error", msg: "credit balance is too low",
 		},
 		{
 			name: "500 api_error",

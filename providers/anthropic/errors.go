@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/careerpath/llmgateway/providers"
+	wire "github.com/careerpath/llmgateway/wire/anthropic"
 )
 
 // Lengths of upstream text kept in an error.
@@ -46,8 +47,11 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 	}
 	body := buf.Bytes()
 
-	var w wireResponse
+	var w wire.Message
 	jsonErr := json.Unmarshal(body, &w)
+	if w.Error == nil {
+		w.Error = &wire.ErrorObject{}
+	}
 	if e.Kind == providers.KindAuth {
 		e.Message = authMessage
 		if jsonErr == nil {
@@ -73,8 +77,12 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 	e.Code = w.Error.Type
 	e.Message = p.clean(w.Error.Message)
 	switch typeKind := errorTypeKind(w.Error.Type); {
-	case e.Kind == providers.KindBadRequest && isContextLength(w.Error.Message):
+	case e.Kind == providers.KindBadRequest && wire.IsContextLength(w.Error.Message):
 		e.Kind = providers.KindContextLength
+	case w.Error.Type == wire.ErrBilling:
+		// Out of credit (402): another provider may answer, waiting will
+		// not.
+		e.Kind = providers.KindQuotaExhausted
 	case (e.Kind == providers.KindServer || e.Kind == providers.KindUnknown) &&
 		typeKind != providers.KindUnknown && typeKind != providers.KindAuth:
 		// e.g. overloaded_error behind a 500 or an odd status.
@@ -91,9 +99,9 @@ func (p *Provider) unexpectedBody(ctx, actx context.Context, resp *http.Response
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBytes)); err != nil {
 		return p.transportError(ctx, actx, err)
 	}
-	var w wireResponse
-	if json.Unmarshal(buf.Bytes(), &w) == nil && w.Type == typeError {
-		return p.eventError(&w.Error)
+	var w wire.Message
+	if json.Unmarshal(buf.Bytes(), &w) == nil && w.Type == wire.TypeError {
+		return p.eventError(w.Error)
 	}
 	e := p.malformed(buf.Bytes(), nil)
 	e.StatusCode = resp.StatusCode
@@ -103,7 +111,10 @@ func (p *Provider) unexpectedBody(ctx, actx context.Context, resp *http.Response
 
 // eventError maps an error object received with a 2xx status (a stream's
 // error event) by its type.
-func (p *Provider) eventError(w *wireError) *providers.Error {
+func (p *Provider) eventError(w *wire.ErrorObject) *providers.Error {
+	if w == nil {
+		w = &wire.ErrorObject{}
+	}
 	e := &providers.Error{
 		Kind:     errorTypeKind(w.Type),
 		Provider: p.name,
@@ -113,7 +124,7 @@ func (p *Provider) eventError(w *wireError) *providers.Error {
 	switch {
 	case e.Kind == providers.KindAuth:
 		e.Message = authMessage
-	case e.Kind == providers.KindBadRequest && isContextLength(w.Message):
+	case e.Kind == providers.KindBadRequest && wire.IsContextLength(w.Message):
 		e.Kind = providers.KindContextLength
 	case e.Message == "":
 		e.Message = "error event without a message"
@@ -121,37 +132,17 @@ func (p *Provider) eventError(w *wireError) *providers.Error {
 	return e
 }
 
-// errorTypeKind maps Anthropic's error.type.
+// errorTypeKind maps Anthropic's error.type by the HTTP status it stands
+// for; a billing error is the operator's account out of credit, which
+// another provider may answer and waiting will not.
 func errorTypeKind(t string) providers.ErrorKind {
-	switch t {
-	case "overloaded_error":
-		return providers.KindOverloaded
-	case "rate_limit_error":
-		return providers.KindRateLimited
-	case "api_error":
-		return providers.KindServer
-	case "timeout_error":
-		return providers.KindTimeout
-	case "invalid_request_error", "not_found_error":
-		return providers.KindBadRequest
-	case "request_too_large":
-		return providers.KindContextLength
-	case "authentication_error", "permission_error", "billing_error":
-		return providers.KindAuth
+	if t == wire.ErrBilling {
+		return providers.KindQuotaExhausted
+	}
+	if status := wire.StatusOf(t); status != 0 {
+		return providers.StatusKind(status)
 	}
 	return providers.KindUnknown
-}
-
-// isContextLength reports whether an invalid_request_error message says
-// the prompt (plus max_tokens) does not fit the context window, e.g.
-// "prompt is too long: 215045 tokens > 200000 maximum" or "input length
-// and `max_tokens` exceed context limit: 188240 + 21333 > 200000".
-func isContextLength(msg string) bool {
-	m := strings.ToLower(msg)
-	return strings.Contains(m, "prompt is too long") ||
-		strings.Contains(m, "exceed context limit") ||
-		strings.Contains(m, "context window") ||
-		strings.Contains(m, "context length")
 }
 
 // malformed is the error for a body that is not what the API sends.

@@ -1,10 +1,10 @@
 package anthropic
 
 import (
-	"strconv"
+	"sync"
 
 	"github.com/careerpath/llmgateway/providers"
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	wire "github.com/careerpath/llmgateway/wire/anthropic"
 )
 
 // encode validates req and writes its wire JSON into a pooled buffer. The
@@ -21,94 +21,88 @@ func (p *Provider) encode(req *providers.Request, stream bool) (*reqBuf, error) 
 }
 
 // appendRequest validates req and appends the Messages API request body to
-// dst. It writes the JSON by hand, in a fixed field order, so that a request
-// costs no allocation beyond the (pooled) buffer.
+// dst. The common request (string contents, no turns to merge) costs no
+// allocation beyond the (pooled) buffer.
 func (p *Provider) appendRequest(dst []byte, req *providers.Request, stream bool) ([]byte, error) {
 	if err := p.validate(req); err != nil {
 		return dst, err
 	}
-	maxTokens := req.MaxTokens
-	if maxTokens == 0 {
-		maxTokens = p.maxTokens
+	t := translationPool.Get().(*translation)
+	defer t.release()
+	t.fill(req, p.maxTokens, stream)
+	out, err := t.r.AppendJSON(dst)
+	if err != nil {
+		return dst, &providers.Error{Kind: providers.KindBadRequest, Provider: p.name, Message: "cannot encode request", Err: err}
 	}
+	return out, nil
+}
 
-	dst = append(dst, `{"model":`...)
-	dst = wirejson.AppendString(dst, req.Model)
-	dst = append(dst, `,"max_tokens":`...)
-	dst = strconv.AppendInt(dst, int64(maxTokens), 10)
+// translation is a pooled wire request with the values its pointers refer
+// to.
+type translation struct {
+	r         wire.MessagesRequest
+	maxTokens int64
+	metadata  wire.Metadata
+}
 
-	// System messages, hoisted and joined.
-	first := true
+var translationPool = sync.Pool{New: func() any { return new(translation) }}
+
+func (t *translation) release() {
+	msgs := t.r.Messages[:cap(t.r.Messages)]
+	clear(msgs) // drop the references to the caller's strings
+	if cap(msgs) > 256 {
+		msgs = nil
+	}
+	*t = translation{r: wire.MessagesRequest{Messages: msgs[:0]}}
+	translationPool.Put(t)
+}
+
+// fill translates a validated req: system messages hoisted into the system
+// prompt and joined with a blank line, consecutive turns of one role
+// merged the same way (the API requires strict alternation), empty turns
+// dropped. A request without max_tokens gets defaultMaxTokens; req.Seed is
+// deliberately ignored: the Messages API has no seed.
+func (t *translation) fill(req *providers.Request, defaultMaxTokens int, stream bool) {
+	r := &t.r
+	r.Model = req.Model
+	t.maxTokens = int64(req.MaxTokens)
+	if t.maxTokens == 0 {
+		t.maxTokens = int64(defaultMaxTokens)
+	}
+	r.MaxTokens = &t.maxTokens
 	for i := range req.Messages {
 		m := &req.Messages[i]
-		if m.Role != providers.RoleSystem || m.Content == "" {
-			continue
+		if m.Role == providers.RoleSystem && m.Content != "" {
+			r.System.Text = joinTurns(r.System.Text, m.Content)
 		}
-		if first {
-			dst = append(dst, `,"system":"`...)
-			first = false
-		} else {
-			dst = append(dst, `\n\n`...)
-		}
-		dst = wirejson.AppendStringBody(dst, m.Content)
 	}
-	if !first {
-		dst = append(dst, '"')
-	}
-
-	// The conversation, with runs of one role merged into one turn.
-	dst = append(dst, `,"messages":[`...)
-	var last providers.Role
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		if m.Role == providers.RoleSystem || m.Content == "" {
 			continue
 		}
-		switch {
-		case m.Role == last:
-			dst = append(dst, `\n\n`...)
-		case last == "":
-			dst = append(dst, `{"role":"`...)
-		default:
-			dst = append(dst, `"},{"role":"`...)
+		if n := len(r.Messages); n > 0 && r.Messages[n-1].Role == string(m.Role) {
+			last := &r.Messages[n-1].Content
+			last.Text = joinTurns(last.Text, m.Content)
+			continue
 		}
-		if m.Role != last {
-			dst = append(dst, m.Role...) // validated: "user" or "assistant"
-			dst = append(dst, `","content":"`...)
-			last = m.Role
-		}
-		dst = wirejson.AppendStringBody(dst, m.Content)
+		r.Messages = append(r.Messages, wire.MessageParam{Role: string(m.Role), Content: wire.Content{Text: m.Content}})
 	}
-	dst = append(dst, `"}]`...)
-
-	if req.Temperature != nil {
-		dst = append(dst, `,"temperature":`...)
-		dst = wirejson.AppendFloat(dst, *req.Temperature)
-	}
-	if req.TopP != nil {
-		dst = append(dst, `,"top_p":`...)
-		dst = wirejson.AppendFloat(dst, *req.TopP)
-	}
-	if len(req.Stop) > 0 {
-		dst = append(dst, `,"stop_sequences":[`...)
-		for i, s := range req.Stop {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = wirejson.AppendString(dst, s)
-		}
-		dst = append(dst, ']')
-	}
+	r.Temperature, r.TopP = req.Temperature, req.TopP
+	r.StopSequences = req.Stop
 	if req.User != "" {
-		dst = append(dst, `,"metadata":{"user_id":`...)
-		dst = wirejson.AppendString(dst, req.User)
-		dst = append(dst, '}')
+		t.metadata.UserID = req.User
+		r.Metadata = &t.metadata
 	}
-	if stream {
-		dst = append(dst, `,"stream":true`...)
+	r.Stream = stream
+}
+
+// joinTurns joins the contents of two merged turns with a blank line.
+func joinTurns(a, b string) string {
+	if a == "" {
+		return b
 	}
-	// req.Seed is deliberately ignored: the Messages API has no seed.
-	return append(dst, '}'), nil
+	return a + "\n\n" + b
 }
 
 // validate rejects what the Messages API would reject anyway, so that no

@@ -12,35 +12,30 @@ import (
 
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/providers/sse"
+	wire "github.com/careerpath/llmgateway/wire/anthropic"
 )
 
-// streamEvent holds every field this package reads from any Messages
-// stream event, decoded into one flat struct reused for every event.
-// Fields of other event and delta types (partial_json, thinking,
-// signature…) are skipped by the decoder without being stored.
-type streamEvent struct {
-	Type    wireType `json:"type"`
-	Message struct {
-		ID    string    `json:"id"`
-		Model string    `json:"model"`
-		Usage wireUsage `json:"usage"`
-	} `json:"message"`
-	ContentBlock wireBlock `json:"content_block"`
-	Delta        struct {
-		Type       wireType `json:"type"`
-		Text       string   `json:"text"`
-		StopReason string   `json:"stop_reason"`
-	} `json:"delta"`
-	Usage wireUsage `json:"usage"`
-	Error wireError `json:"error"`
+// event is the reused decoding target of a stream's events: the wire
+// event, its pointers aimed before each decode at values kept here, so
+// that an event costs no allocation for the parts it does not carry.
+type event struct {
+	wire.Event
+	msg   wire.Message
+	index int
+	block wire.Block
+	delta wire.Delta
+	errv  wire.ErrorObject
 }
 
-// reset clears ev for the next event, marking the usage fields absent so
-// that the ones an event carries can be told from the ones it does not.
-func (ev *streamEvent) reset() {
-	*ev = streamEvent{}
-	ev.Message.Usage.markAbsent()
-	ev.Usage.markAbsent()
+// reset clears ev for the next event. Usage is left nil: the few events
+// that carry it allocate their counts, and a nil count is one the event
+// did not carry.
+func (ev *event) reset() {
+	ev.msg = wire.Message{}
+	ev.block = wire.Block{}
+	ev.delta = wire.Delta{}
+	ev.errv = wire.ErrorObject{}
+	ev.Event = wire.Event{Message: &ev.msg, Index: &ev.index, ContentBlock: &ev.block, Delta: &ev.delta, Error: &ev.errv}
 }
 
 // parser maps the events of one Messages stream to chunks. It knows
@@ -48,7 +43,7 @@ func (ev *streamEvent) reset() {
 type parser struct {
 	rd *sse.Reader
 	p  *Provider // name and redaction for errors
-	ev streamEvent
+	ev event
 
 	// One decoder for all events, so that its buffers are reused: data is
 	// fed through src, fed counts the bytes fed so far.
@@ -57,7 +52,7 @@ type parser struct {
 	fed int64
 
 	id, model string
-	usage     wireUsage
+	usage     wire.Counts
 	stop      string
 	done      bool
 }
@@ -73,7 +68,7 @@ func (ps *parser) decode(data []byte) error {
 	ps.ev.reset()
 	ps.src.Reset(data)
 	ps.fed += int64(len(data))
-	if err := ps.dec.Decode(&ps.ev); err != nil {
+	if err := ps.dec.Decode(&ps.ev.Event); err != nil {
 		if errors.Is(err, io.EOF) {
 			// Never let io.EOF leak into an error: callers test for it.
 			return errEmptyData
@@ -129,41 +124,46 @@ func (ps *parser) next() (providers.Chunk, error) {
 		if err := ps.decode(e.Data); err != nil {
 			return providers.Chunk{}, ps.p.malformed(e.Data, err)
 		}
-		ev := &ps.ev
+		ev := &ps.ev.Event
 		typ := ev.Type
-		if typ == typeAbsent {
-			typ = lookupType(e.Name)
+		if typ == "" {
+			typ = wire.LookupType(e.Name)
 		}
 		switch typ {
-		case typeMessageStart:
-			ps.id, ps.model = ev.Message.ID, ev.Message.Model
-			ev.Message.Usage.mergeInto(&ps.usage)
-		case typeContentBlockStart:
-			if ev.ContentBlock.Type == typeText && ev.ContentBlock.Text != "" {
-				return providers.Chunk{Delta: ev.ContentBlock.Text}, nil
+		case wire.TypeMessageStart:
+			if m := ev.Message; m != nil {
+				ps.id, ps.model = m.ID, m.Model
+				if m.Usage != nil {
+					m.Usage.Merge(&ps.usage)
+				}
 			}
-		case typeContentBlockDelta:
-			if ev.Delta.Type == typeTextDelta && ev.Delta.Text != "" {
-				return providers.Chunk{Delta: ev.Delta.Text}, nil
+		case wire.TypeContentBlockStart:
+			if b := ev.ContentBlock; b != nil && b.Type == wire.BlockText && b.Text != "" {
+				return providers.Chunk{Delta: b.Text}, nil
 			}
-		case typeMessageDelta:
-			if ev.Delta.StopReason != "" {
-				ps.stop = ev.Delta.StopReason
+		case wire.TypeContentBlockDelta:
+			if d := ev.Delta; d != nil && d.Type == wire.DeltaText && d.Text != "" {
+				return providers.Chunk{Delta: d.Text}, nil
+			}
+		case wire.TypeMessageDelta:
+			if d := ev.Delta; d != nil && d.StopReason != "" {
+				ps.stop = d.StopReason
 			}
 			// Cumulative: the last value wins, never a sum.
-			ev.Usage.mergeInto(&ps.usage)
-		case typeMessageStop:
+			if ev.Usage != nil {
+				ev.Usage.Merge(&ps.usage)
+			}
+		case wire.TypeMessageStop:
 			ps.done = true
 			return providers.Chunk{
 				Done:         true,
 				FinishReason: finishReason(ps.stop),
-				Usage:        ps.usage.normalize(),
+				Usage:        normalize(&ps.usage),
 				ID:           ps.id,
 				Model:        ps.model,
 			}, nil
-		case typeError:
-			return providers.Chunk{}, ps.p.eventError(&ev.Error)
-		case typePing, typeContentBlockStop:
+		case wire.TypeError:
+			return providers.Chunk{}, ps.p.eventError(ev.Error)
 		}
 		// Pings, block ends and event types added to the API after this
 		// code was written carry nothing to emit.

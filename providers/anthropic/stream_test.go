@@ -207,6 +207,7 @@ data: {"type": "error", "error": {"type": "` + typ + `", "message": "` + msg + `
 	}{
 		{"mid-stream overloaded_error", readTestdata(t, "stream_error.sse"), 1, providers.KindOverloaded, "overloaded_error"},
 		{"rate_limit_error event", errorEvent("rate_limit_error", "Number of request tokens has exceeded your rate limit"), 0, providers.KindRateLimited, "rate_limit_error"},
+		{"billing_error event", errorEvent("billing_error", "Your credit balance is too low to access the Anthropic API."), 0, providers.KindQuotaExhausted, "billing_error"},
 		{"api_error event", errorEvent("api_error", "Internal server error"), 0, providers.KindServer, "api_error"},
 		{"invalid_request_error event", errorEvent("invalid_request_error", "messages: text content blocks must be non-empty"), 0, providers.KindBadRequest, "invalid_request_error"},
 		{"prompt too long event", errorEvent("invalid_request_error", "prompt is too long: 215045 tokens > 200000 maximum"), 0, providers.KindContextLength, "invalid_request_error"},

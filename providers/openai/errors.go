@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/careerpath/llmgateway/providers"
+	wire "github.com/careerpath/llmgateway/wire/openai"
 )
 
 // authMessage replaces the vendor's text on 401/403: OpenAI echoes part of
@@ -21,100 +22,6 @@ const authMessage = "provider rejected the gateway's credentials"
 
 // maxExcerpt bounds the upstream text copied into an error message.
 const maxExcerpt = 200
-
-// upstreamError is OpenAI's error object, {"message","type","param","code"},
-// read leniently: compatible hosts send numeric codes, a bare string or
-// vLLM's unwrapped {"object":"error",...}.
-type upstreamError struct {
-	message string
-	typ     string
-	code    string
-}
-
-// errorEnvelope covers the error bodies seen in the wild.
-type errorEnvelope struct {
-	Error   json.RawMessage `json:"error"`
-	Message json.RawMessage `json:"message"`
-	Type    json.RawMessage `json:"type"`
-	Code    json.RawMessage `json:"code"`
-	Detail  json.RawMessage `json:"detail"`
-}
-
-type errorObject struct {
-	Message json.RawMessage `json:"message"`
-	Type    json.RawMessage `json:"type"`
-	Code    json.RawMessage `json:"code"`
-}
-
-// parseUpstreamError reads an error body. ok is false when body is not a
-// JSON object.
-func parseUpstreamError(body []byte) (u upstreamError, ok bool) {
-	var env errorEnvelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return u, false
-	}
-	if u, ok := errorValue(env.Error); ok {
-		return u, true
-	}
-	u = upstreamError{scalar(env.Message), scalar(env.Type), scalar(env.Code)}
-	if u.message == "" {
-		u.message = scalar(env.Detail)
-	}
-	return u, true
-}
-
-// errorValue reads the value of an "error" field: OpenAI's object or a bare
-// message string. ok is false when raw is neither.
-func errorValue(raw json.RawMessage) (u upstreamError, ok bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return u, false
-	}
-	switch raw[0] {
-	case '{':
-		var obj errorObject
-		if json.Unmarshal(raw, &obj) != nil {
-			return u, false
-		}
-		return upstreamError{scalar(obj.Message), scalar(obj.Type), scalar(obj.Code)}, true
-	case '"':
-		return upstreamError{message: scalar(raw)}, true
-	}
-	return u, false
-}
-
-// scalar returns a JSON string's value or a number's literal; "" otherwise.
-func scalar(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return ""
-	}
-	switch c := raw[0]; {
-	case c == '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-	case c == '-' || c >= '0' && c <= '9':
-		return string(raw)
-	}
-	return ""
-}
-
-// codeOrType is the machine-readable identifier of an upstream error.
-func (u upstreamError) codeOrType() string {
-	if u.code != "" {
-		return u.code
-	}
-	return u.typ
-}
-
-// isContextLength reports an over-long prompt: OpenAI's code, or the
-// message vLLM and other compatible hosts send with a plain 400.
-func (u upstreamError) isContextLength() bool {
-	return u.code == "context_length_exceeded" ||
-		strings.Contains(strings.ToLower(u.message), "maximum context length")
-}
 
 // statusError maps a non-2xx response to an error. It reads at most
 // maxErrorBytes of the body.
@@ -132,11 +39,11 @@ func (p *Provider) statusError(resp *http.Response) *providers.Error {
 	}
 	// A read error leaves whatever arrived; the status decides anyway.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
-	u, isJSON := parseUpstreamError(body)
+	u, isJSON := wire.ParseError(body)
 
 	if e.Kind == providers.KindAuth {
 		e.Message = authMessage
-		e.Code = p.safeCode(u.codeOrType())
+		e.Code = p.safeCode(u.CodeOrType())
 		return e
 	}
 	if !isJSON && len(bytes.TrimSpace(body)) == 0 {
@@ -155,11 +62,15 @@ func (p *Provider) statusError(resp *http.Response) *providers.Error {
 		e.Message = p.excerptMessage("error response is not JSON", body)
 		return e
 	}
-	if e.Kind == providers.KindBadRequest && u.isContextLength() {
+	if e.Kind == providers.KindBadRequest && u.IsContextLength() {
 		e.Kind = providers.KindContextLength
 	}
-	e.Code = p.safeCode(u.codeOrType())
-	e.Message = p.sanitize(u.message)
+	if u.IsQuotaExhausted() {
+		// A 429 about billing, not rate: waiting does not help.
+		e.Kind = providers.KindQuotaExhausted
+	}
+	e.Code = p.safeCode(u.CodeOrType())
+	e.Message = p.sanitize(u.Message)
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
 	}
@@ -169,49 +80,37 @@ func (p *Provider) statusError(resp *http.Response) *providers.Error {
 // inBandError maps an error object that arrived inside a 2xx body or an
 // event stream, where there is no HTTP status to go by.
 func (p *Provider) inBandError(raw json.RawMessage, status int) *providers.Error {
-	u, _ := errorValue(raw)
+	u, _ := wire.ParseErrorValue(raw)
 	return p.upstreamErr(u, status)
 }
 
 // upstreamErr maps an error object by its code and type.
-func (p *Provider) upstreamErr(u upstreamError, status int) *providers.Error {
+func (p *Provider) upstreamErr(u wire.ErrorObject, status int) *providers.Error {
 	e := &providers.Error{Kind: inBandKind(u), Provider: p.name, StatusCode: status}
-	e.Code = p.safeCode(u.codeOrType())
+	e.Code = p.safeCode(u.CodeOrType())
 	if e.Kind == providers.KindAuth {
 		e.Message = authMessage
 		return e
 	}
-	e.Message = p.sanitize(u.message)
+	e.Message = p.sanitize(u.Message)
 	if e.Message == "" {
 		e.Message = "upstream reported an error"
 	}
 	return e
 }
 
-// inBandKind classifies an error object by its code and type.
-func inBandKind(u upstreamError) providers.ErrorKind {
-	if u.isContextLength() {
+// inBandKind classifies an error object by the HTTP status its code, else
+// its type, stands for.
+func inBandKind(u wire.ErrorObject) providers.ErrorKind {
+	if u.IsContextLength() {
 		return providers.KindContextLength
 	}
-	for _, s := range [...]string{u.code, u.typ} {
-		switch strings.ToLower(s) {
-		case "":
-			continue
-		case "rate_limit_exceeded", "rate_limit_error", "requests", "tokens", "insufficient_quota", "429":
-			return providers.KindRateLimited
-		case "overloaded", "overloaded_error", "service_unavailable", "engine_overloaded", "503", "529":
-			return providers.KindOverloaded
-		case "server_error", "api_error", "internal_error", "internal_server_error":
-			return providers.KindServer
-		case "timeout", "request_timeout":
-			return providers.KindTimeout
-		case "invalid_api_key", "authentication_error", "permission_error", "permission_denied", "unauthorized", "forbidden":
-			return providers.KindAuth
-		case "invalid_request_error", "model_not_found", "not_found_error", "badrequesterror", "bad_request":
-			return providers.KindBadRequest
-		}
-		if n, err := strconv.Atoi(s); err == nil && n >= 400 && n <= 599 {
-			return providers.StatusKind(n)
+	if u.IsQuotaExhausted() {
+		return providers.KindQuotaExhausted
+	}
+	for _, s := range [...]string{u.Code, u.Type} {
+		if status := wire.StatusOf(s); status != 0 {
+			return providers.StatusKind(status)
 		}
 	}
 	return providers.KindServer

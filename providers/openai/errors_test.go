@@ -48,7 +48,7 @@ func TestHTTPErrors(t *testing.T) {
 		{name: "429 retry-after-ms wins", status: 429, file: "error_rate_limit.json", header: map[string]string{"Retry-After": "1", "retry-after-ms": "403"},
 			wantKind: providers.KindRateLimited, wantCode: "rate_limit_exceeded", wantRetry: [2]time.Duration{403 * time.Millisecond, 403 * time.Millisecond}},
 		{name: "429 insufficient_quota", status: 429, body: `{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`,
-			wantKind: providers.KindRateLimited, wantCode: "insufficient_quota", wantMsg: "exceeded your current quota"},
+			wantKind: providers.KindQuotaExhausted, wantCode: "insufficient_quota", wantMsg: "exceeded your current quota"},
 		{name: "500 server_error", status: 500, file: "error_server.json",
 			wantKind: providers.KindServer, wantCode: "server_error", wantMsg: "The server had an error"},
 		{name: "503 overloaded", status: 503, file: "error_overloaded.json", header: map[string]string{"Retry-After": "2"},

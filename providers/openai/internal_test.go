@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/careerpath/llmgateway/providers"
+	wire "github.com/careerpath/llmgateway/wire/openai"
 )
 
 func TestRequestBodyReferences(t *testing.T) {
@@ -46,19 +47,20 @@ func TestFinishReason(t *testing.T) {
 
 func TestInBandKind(t *testing.T) {
 	tests := []struct {
-		u    upstreamError
+		u    wire.ErrorObject
 		want providers.ErrorKind
 	}{
-		{upstreamError{typ: "server_error"}, providers.KindServer},
-		{upstreamError{typ: "tokens", code: "rate_limit_exceeded"}, providers.KindRateLimited},
-		{upstreamError{typ: "insufficient_quota", code: "insufficient_quota"}, providers.KindRateLimited},
-		{upstreamError{typ: "invalid_request_error", code: "context_length_exceeded"}, providers.KindContextLength},
-		{upstreamError{typ: "invalid_request_error"}, providers.KindBadRequest},
-		{upstreamError{typ: "invalid_request_error", code: "invalid_api_key"}, providers.KindAuth},
-		{upstreamError{typ: "overloaded_error"}, providers.KindOverloaded},
-		{upstreamError{typ: "BadRequestError", code: "400"}, providers.KindBadRequest},
-		{upstreamError{code: "503"}, providers.KindOverloaded},
-		{upstreamError{message: "something odd"}, providers.KindServer},
+		{wire.ErrorObject{Type: "server_error"}, providers.KindServer},
+		{wire.ErrorObject{Type: "tokens", Code: "rate_limit_exceeded"}, providers.KindRateLimited},
+		{wire.ErrorObject{Type: "insufficient_quota", Code: "insufficient_quota"}, providers.KindQuotaExhausted},
+		{wire.ErrorObject{Type: "insufficient_quota"}, providers.KindQuotaExhausted},
+		{wire.ErrorObject{Type: "invalid_request_error", Code: "context_length_exceeded"}, providers.KindContextLength},
+		{wire.ErrorObject{Type: "invalid_request_error"}, providers.KindBadRequest},
+		{wire.ErrorObject{Type: "invalid_request_error", Code: "invalid_api_key"}, providers.KindAuth},
+		{wire.ErrorObject{Type: "overloaded_error"}, providers.KindOverloaded},
+		{wire.ErrorObject{Type: "BadRequestError", Code: "400"}, providers.KindBadRequest},
+		{wire.ErrorObject{Code: "503"}, providers.KindOverloaded},
+		{wire.ErrorObject{Message: "something odd"}, providers.KindServer},
 	}
 	for _, tt := range tests {
 		if got := inBandKind(tt.u); got != tt.want {

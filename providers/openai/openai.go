@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/careerpath/llmgateway/internal/strictjson"
 	"github.com/careerpath/llmgateway/providers"
 )
@@ -149,13 +151,13 @@ func newProvider(s providers.Settings, maxTokens string) (*Provider, error) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.Headers)) {
 		value := s.Headers[name]
-		if !validHeaderName(name) || !validHeaderValue(value) {
+		if !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
 			return nil, fmt.Errorf("provider %q: headers: invalid header %q", s.Name, name)
 		}
 		p.headers = append(p.headers, header{http.CanonicalHeaderKey(name), []string{value}})
 	}
 	if s.APIKey != "" {
-		if !validHeaderValue(s.APIKey) {
+		if !httpguts.ValidHeaderFieldValue(s.APIKey) {
 			// Never echo the key itself.
 			return nil, fmt.Errorf("provider %q: api key contains invalid characters", s.Name)
 		}
@@ -217,31 +219,6 @@ func buildEndpoint(base string, query map[string]string) (string, error) {
 		u.RawQuery = q.Encode()
 	}
 	return u.String(), nil
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 var _ providers.Provider = (*Provider)(nil)

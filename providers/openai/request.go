@@ -5,20 +5,15 @@ import (
 	"errors"
 	"io"
 	"math"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/careerpath/llmgateway/providers"
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	wire "github.com/careerpath/llmgateway/wire/openai"
 )
 
 // encode translates req into the Chat Completions JSON body. The caller owns
 // one reference to the returned body and must release it.
-//
-// The body is written by hand rather than with encoding/json: the request
-// is flat, the field order is fixed (golden files pin it) and this path runs
-// for every request.
 func (p *Provider) encode(req *providers.Request, stream bool) (*requestBody, error) {
 	if req == nil {
 		return nil, providers.Errorf(providers.KindBadRequest, p.name, "nil request")
@@ -31,65 +26,69 @@ func (p *Provider) encode(req *providers.Request, stream bool) (*requestBody, er
 			return nil, providers.Errorf(providers.KindBadRequest, p.name, "temperature and top_p must be finite numbers")
 		}
 	}
+	t := getTranslation()
+	defer putTranslation(t)
+	t.fill(req, p.maxTokens, stream)
 	body := getRequestBody()
-	body.b = appendRequest(body.b, req, p.maxTokens, stream)
+	var err error
+	body.b, err = t.r.AppendJSON(body.b)
+	if err != nil {
+		body.release()
+		return nil, &providers.Error{Kind: providers.KindBadRequest, Provider: p.name, Message: "cannot encode request", Err: err}
+	}
 	return body, nil
 }
 
-// appendRequest appends the JSON body for req to b. maxTokensField is the
-// wire name of req.MaxTokens. Floats must be finite.
-func appendRequest(b []byte, req *providers.Request, maxTokensField string, stream bool) []byte {
-	b = append(b, `{"model":`...)
-	b = wirejson.AppendString(b, req.Model)
-	b = append(b, `,"messages":[`...)
-	for i, m := range req.Messages {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"role":`...)
-		b = wirejson.AppendString(b, string(m.Role))
-		b = append(b, `,"content":`...)
-		b = wirejson.AppendString(b, m.Content)
-		b = append(b, '}')
+// translation is a pooled wire request with the values its pointers refer
+// to, so that translating a request allocates nothing.
+type translation struct {
+	r         wire.ChatRequest
+	maxTokens int64
+	opts      wire.StreamOptions
+}
+
+var translationPool = sync.Pool{New: func() any { return new(translation) }}
+
+func getTranslation() *translation { return translationPool.Get().(*translation) }
+
+func putTranslation(t *translation) {
+	msgs := t.r.Messages[:cap(t.r.Messages)]
+	clear(msgs) // drop the references to the caller's strings
+	if cap(msgs) > 256 {
+		msgs = nil
 	}
-	b = append(b, ']')
+	*t = translation{r: wire.ChatRequest{Messages: msgs[:0]}}
+	translationPool.Put(t)
+}
+
+// fill translates req. maxTokensField names the wire field of
+// req.MaxTokens: "max_tokens" or "max_completion_tokens".
+func (t *translation) fill(req *providers.Request, maxTokensField string, stream bool) {
+	r := &t.r
+	r.Model = req.Model
+	for _, m := range req.Messages {
+		r.Messages = append(r.Messages, wire.Message{Role: string(m.Role), Content: wire.TextContent(m.Content)})
+	}
+	if r.Messages == nil {
+		r.Messages = []wire.Message{}
+	}
 	if req.MaxTokens > 0 {
-		b = append(b, ',', '"')
-		b = append(b, maxTokensField...)
-		b = append(b, '"', ':')
-		b = strconv.AppendInt(b, int64(req.MaxTokens), 10)
-	}
-	if req.Temperature != nil {
-		b = append(b, `,"temperature":`...)
-		b = wirejson.AppendFloat(b, *req.Temperature)
-	}
-	if req.TopP != nil {
-		b = append(b, `,"top_p":`...)
-		b = wirejson.AppendFloat(b, *req.TopP)
-	}
-	if len(req.Stop) > 0 {
-		b = append(b, `,"stop":[`...)
-		for i, s := range req.Stop {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = wirejson.AppendString(b, s)
+		t.maxTokens = int64(req.MaxTokens)
+		if maxTokensField == "max_tokens" {
+			r.MaxTokens = &t.maxTokens
+		} else {
+			r.MaxCompletionTokens = &t.maxTokens
 		}
-		b = append(b, ']')
 	}
-	if req.Seed != nil {
-		b = append(b, `,"seed":`...)
-		b = strconv.AppendInt(b, *req.Seed, 10)
-	}
-	if req.User != "" {
-		b = append(b, `,"user":`...)
-		b = wirejson.AppendString(b, req.User)
-	}
+	r.Temperature, r.TopP, r.Seed = req.Temperature, req.TopP, req.Seed
+	r.Stop = req.Stop
+	r.User = req.User
 	if stream {
 		// Without include_usage OpenAI sends no usage at all on streams.
-		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
+		r.Stream = true
+		t.opts.IncludeUsage = true
+		r.StreamOptions = &t.opts
 	}
-	return append(b, '}')
 }
 
 // Request and response buffers are pooled; very large ones are dropped

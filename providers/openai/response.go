@@ -5,44 +5,25 @@ import (
 	"net/http"
 
 	"github.com/careerpath/llmgateway/providers"
+	wire "github.com/careerpath/llmgateway/wire/openai"
 )
 
-// completion is the part of a chat.completion object the gateway reads.
-type completion struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Choices []struct {
-		Message struct {
-			Content string `json:"content"`
-		} `json:"message"`
-		FinishReason string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage usage `json:"usage"`
-	// Error is set by hosts that answer 2xx with an error object.
-	Error json.RawMessage `json:"error"`
-}
-
-// usage is OpenAI's usage object. prompt_tokens already includes the
+// toUsage normalises OpenAI's usage: prompt_tokens already includes the
 // cached tokens.
-type usage struct {
-	PromptTokens        int64 `json:"prompt_tokens"`
-	CompletionTokens    int64 `json:"completion_tokens"`
-	PromptTokensDetails struct {
-		CachedTokens int64 `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
-}
-
-func (u *usage) toUsage() providers.Usage {
+func toUsage(u *wire.Usage) providers.Usage {
+	if u == nil {
+		return providers.Usage{}
+	}
 	return providers.Usage{
 		InputTokens:       u.PromptTokens,
 		OutputTokens:      u.CompletionTokens,
-		CachedInputTokens: u.PromptTokensDetails.CachedTokens,
+		CachedInputTokens: u.CachedTokens(),
 	}
 }
 
 // parseCompletion maps a 2xx chat.completion body to a Response.
 func (p *Provider) parseCompletion(body []byte, resp *http.Response) (*providers.Response, error) {
-	var c completion
+	var c wire.ChatCompletion
 	if err := json.Unmarshal(body, &c); err != nil {
 		ct := mediaType(resp.Header.Get("Content-Type"))
 		if ct == "" {
@@ -62,20 +43,20 @@ func (p *Provider) parseCompletion(body []byte, resp *http.Response) (*providers
 		Model:        c.Model,
 		Text:         ch.Message.Content,
 		FinishReason: finishReason(ch.FinishReason),
-		Usage:        c.Usage.toUsage(),
+		Usage:        toUsage(c.Usage),
 	}, nil
 }
 
 // finishReason normalises OpenAI's finish_reason.
 func finishReason(s string) providers.FinishReason {
 	switch s {
-	case "stop":
+	case wire.FinishStop:
 		return providers.FinishStop
-	case "length":
+	case wire.FinishLength:
 		return providers.FinishLength
-	case "content_filter":
+	case wire.FinishContentFilter:
 		return providers.FinishContentFilter
-	case "tool_calls", "function_call":
+	case wire.FinishToolCalls, wire.FinishFunctionCall:
 		return providers.FinishToolCalls
 	}
 	return providers.FinishUnknown

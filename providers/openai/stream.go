@@ -12,6 +12,7 @@ import (
 
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/providers/sse"
+	wire "github.com/careerpath/llmgateway/wire/openai"
 )
 
 // Draining the rest of a finished stream's body lets HTTP/1.1 reuse the
@@ -21,77 +22,7 @@ const (
 	drainBytes   = 64 << 10
 )
 
-var doneMarker = []byte("[DONE]")
-
-// chunkEvent is the part of a chat.completion.chunk the gateway reads. One
-// value is reused for every event of a stream.
-type chunkEvent struct {
-	ID      rawString     `json:"id"`
-	Model   rawString     `json:"model"`
-	Choices []chunkChoice `json:"choices"`
-	Usage   usageField    `json:"usage"`
-	// Error is OpenAI's mid-stream {"error": {...}} event.
-	Error json.RawMessage `json:"error"`
-}
-
-type chunkChoice struct {
-	Delta struct {
-		Content string `json:"content"`
-	} `json:"delta"`
-	FinishReason string `json:"finish_reason"`
-}
-
-// reset clears e for the next event, keeping its buffers.
-func (e *chunkEvent) reset() {
-	clear(e.Choices[:cap(e.Choices)])
-	*e = chunkEvent{ID: e.ID[:0], Model: e.Model[:0], Choices: e.Choices[:0], Error: e.Error[:0]}
-}
-
-// rawString keeps a JSON string token as it arrived, quotes and escapes
-// included, reusing its buffer: the id and model repeat on every chunk and
-// are only turned into Go strings once, at the end.
-type rawString []byte
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (r *rawString) UnmarshalJSON(b []byte) error {
-	if len(b) == 0 || b[0] != '"' {
-		if string(b) == "null" {
-			return nil
-		}
-		return errors.New("openai: expected a string")
-	}
-	*r = append((*r)[:0], b...)
-	return nil
-}
-
-// String unquotes r; "" when r is empty or invalid.
-func (r rawString) String() string {
-	if len(r) < 2 {
-		return ""
-	}
-	if bytes.IndexByte(r, '\\') < 0 {
-		return string(r[1 : len(r)-1])
-	}
-	var s string
-	_ = json.Unmarshal(r, &s)
-	return s
-}
-
-// usageField is a usage object that remembers whether it was present and
-// not null ("usage": null is on every chunk but the last).
-type usageField struct {
-	set bool
-	u   usage
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (f *usageField) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	f.set = true
-	return json.Unmarshal(b, &f.u)
-}
+var doneMarker = []byte(wire.Done)
 
 // eventInput feeds one event's data at a time to a json.Decoder.
 type eventInput struct{ data []byte }
@@ -125,8 +56,8 @@ type stream struct {
 	dec       *json.Decoder
 	in        eventInput
 	fed       int64 // bytes handed to dec so far
-	ev        chunkEvent
-	id, model rawString
+	ev        wire.ChatCompletionChunk
+	id, model string
 	finish    providers.FinishReason
 	usage     providers.Usage
 	err       error // sticky: io.EOF after the final chunk, or the failure
@@ -164,8 +95,8 @@ func (s *stream) Recv() (providers.Chunk, error) {
 				Done:         true,
 				FinishReason: s.finish,
 				Usage:        s.usage,
-				ID:           s.id.String(),
-				Model:        s.model.String(),
+				ID:           s.id,
+				Model:        s.model,
 			}, nil
 		}
 		delta, err := s.decode(data)
@@ -182,7 +113,7 @@ func (s *stream) Recv() (providers.Chunk, error) {
 // text.
 func (s *stream) decode(data []byte) (string, error) {
 	e := &s.ev
-	e.reset()
+	e.Reset()
 	if s.dec == nil {
 		s.dec = json.NewDecoder(&s.in)
 	}
@@ -196,29 +127,32 @@ func (s *stream) decode(data []byte) (string, error) {
 	if len(e.Error) > 0 && string(e.Error) != "null" {
 		return "", s.p.inBandError(e.Error, 0)
 	}
-	if len(e.ID) > 2 {
-		s.id = append(s.id[:0], e.ID...)
+	if e.ID != "" {
+		s.id = string(e.ID)
 	}
-	if len(e.Model) > 2 {
-		s.model = append(s.model[:0], e.Model...)
+	if e.Model != "" {
+		s.model = string(e.Model)
 	}
-	if e.Usage.set {
-		s.usage = e.Usage.u.toUsage()
+	if e.Usage != nil {
+		s.usage = toUsage(e.Usage)
 	}
 	if len(e.Choices) == 0 {
 		return "", nil
 	}
 	c := &e.Choices[0]
-	if c.FinishReason != "" {
-		s.finish = finishReason(c.FinishReason)
+	if c.FinishReason != nil && *c.FinishReason != "" {
+		s.finish = finishReason(*c.FinishReason)
 	}
-	return c.Delta.Content, nil
+	if c.Delta.Content == nil {
+		return "", nil
+	}
+	return *c.Delta.Content, nil
 }
 
 // eventError maps an "event: error" event, whose data is an error object
 // with or without the {"error": ...} envelope.
 func (s *stream) eventError(data []byte) error {
-	if u, ok := parseUpstreamError(data); ok {
+	if u, ok := wire.ParseError(data); ok {
 		return s.p.upstreamErr(u, 0)
 	}
 	return &providers.Error{Kind: providers.KindServer, Provider: s.p.name,

@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
+	openaiwire "github.com/careerpath/llmgateway/wire/openai"
 )
 
 // flushThreshold is the buffered size at which an unpaced stream is
@@ -81,10 +84,10 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, cfg *Config
 	if malformed {
 		if anthropic {
 			b = appendAnthropicBroken(b)
-			b = append(b, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"...)
+			b = append(b, anthropicwire.MessageStopEvent...)
 		} else {
 			b = ex.appendOpenAIBroken(b)
-			b = append(b, "data: [DONE]\n\n"...)
+			b = append(b, openaiwire.DoneEvent...)
 		}
 		send(b)
 		return
@@ -124,9 +127,9 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, cfg *Config
 			}
 		}
 		if anthropic {
-			b = appendAnthropicTokenOpen(b)
+			b = append(b, anthropicwire.TextDeltaOpen...)
 			b = toks.appendNext(b)
-			b = appendAnthropicTokenClose(b)
+			b = append(b, anthropicwire.TextDeltaClose...)
 		} else {
 			b = ex.appendOpenAITokenOpen(b)
 			b = toks.appendNext(b)

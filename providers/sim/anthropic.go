@@ -4,33 +4,25 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"sync"
 
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
 )
 
-// messagesRequest is the part of an Anthropic Messages request the
-// simulator reads; other fields are accepted and ignored.
-type messagesRequest struct {
-	Model     string    `json:"model"`
-	Messages  []message `json:"messages"`
-	System    content   `json:"system"`
-	MaxTokens optInt    `json:"max_tokens"`
-	Stream    bool      `json:"stream"`
-}
+// messagesRequestPool holds decoded requests. The simulator reads the
+// model, the system prompt, the messages, max_tokens and stream; other
+// fields are accepted and ignored.
+var messagesRequestPool = sync.Pool{New: func() any { return new(anthropicwire.MessagesRequest) }}
 
-var messagesRequestPool = sync.Pool{New: func() any { return new(messagesRequest) }}
-
-func getMessagesRequest() *messagesRequest {
-	req := messagesRequestPool.Get().(*messagesRequest)
+func getMessagesRequest() *anthropicwire.MessagesRequest {
+	req := messagesRequestPool.Get().(*anthropicwire.MessagesRequest)
 	msgs := req.Messages[:cap(req.Messages)]
 	clear(msgs)
-	*req = messagesRequest{Messages: msgs[:0]}
+	*req = anthropicwire.MessagesRequest{Messages: msgs[:0]}
 	return req
 }
 
-func putMessagesRequest(req *messagesRequest) {
+func putMessagesRequest(req *anthropicwire.MessagesRequest) {
 	if cap(req.Messages) <= maxPooledMessages {
 		messagesRequestPool.Put(req)
 	}
@@ -63,7 +55,7 @@ func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request) {
 }
 
 // fromMessages validates req like the real API and plans the answer.
-func (ex *exchange) fromMessages(w http.ResponseWriter, cfg *Config, req *messagesRequest) bool {
+func (ex *exchange) fromMessages(w http.ResponseWriter, cfg *Config, req *anthropicwire.MessagesRequest) bool {
 	var msg string
 	switch {
 	case req.Model == "":
@@ -72,16 +64,19 @@ func (ex *exchange) fromMessages(w http.ResponseWriter, cfg *Config, req *messag
 		msg = "messages: Field required"
 	case len(req.Messages) == 0:
 		msg = "messages: at least one message is required"
-	case !req.MaxTokens.set:
+	case req.MaxTokens == nil:
 		msg = "max_tokens: Field required"
-	case req.MaxTokens.v < 1:
+	case *req.MaxTokens < 1:
 		msg = "max_tokens: Input should be greater than or equal to 1"
 	default:
-		lastUser, n, count := conversation(req.Messages, string(req.System))
+		lastUser, n, count := conversation(len(req.Messages), func(i int) (string, string) {
+			m := &req.Messages[i]
+			return m.Role, m.Content.String()
+		}, req.System.String())
 		ex.init(formatAnthropic, PathMessages)
 		ex.model = req.Model
 		ex.stream = req.Stream
-		ex.ans = planAnswer(req.Model, lastUser, cfg.answerTokens(), req.MaxTokens.v)
+		ex.ans = planAnswer(req.Model, lastUser, cfg.answerTokens(), intOf(req.MaxTokens))
 		ex.inputTokens = estimateInputTokens(n, count)
 		return true
 	}
@@ -101,41 +96,28 @@ func anthropicDecodeError(err error) apiError {
 	return badRequest("There was an issue with the formatting or content of your request body: "+err.Error(), "", "")
 }
 
-func (ex *exchange) appendAnthropicStopReason(b []byte) []byte {
+func (ex *exchange) anthropicStopReason() string {
 	if ex.ans.length {
-		return append(b, `"max_tokens"`...)
+		return anthropicwire.StopMaxTokens
 	}
-	return append(b, `"end_turn"`...)
+	return anthropicwire.StopEndTurn
 }
 
-// appendAnthropicUsage appends a usage object with output tokens out.
-func (ex *exchange) appendAnthropicUsage(b []byte, out int) []byte {
-	b = append(b, `{"input_tokens":`...)
-	b = strconv.AppendInt(b, int64(ex.inputTokens), 10)
-	b = append(b, `,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":`...)
-	b = strconv.AppendInt(b, int64(out), 10)
-	return append(b, '}')
-}
-
-// appendAnthropicMessageHead appends the opening of a message object, up
-// to and including its model.
-func (ex *exchange) appendAnthropicMessageHead(b []byte) []byte {
-	b = append(b, `{"id":"`...)
-	b = ex.appendID(b)
-	b = append(b, `","type":"message","role":"assistant","model":`...)
-	return wirejson.AppendString(b, ex.model)
+// anthropicUsage is the usage with output tokens out; nothing is read
+// from or written to a prompt cache.
+func (ex *exchange) anthropicUsage(out int) anthropicwire.Counts {
+	return anthropicwire.Counts{Input: int64(ex.inputTokens), Output: int64(out)}
 }
 
 // appendAnthropicUnary appends a message object.
 func (ex *exchange) appendAnthropicUnary(b []byte) []byte {
-	b = ex.appendAnthropicMessageHead(b)
-	b = append(b, `,"content":[{"type":"text","text":"`...)
+	b = anthropicwire.AppendMessageHead(b, ex.id, ex.model)
+	b = append(b, anthropicwire.TextBlockOpen...)
 	b = ex.ans.appendText(b)
-	b = append(b, `"}],"stop_reason":`...)
-	b = ex.appendAnthropicStopReason(b)
-	b = append(b, `,"stop_sequence":null,"usage":`...)
-	b = ex.appendAnthropicUsage(b, ex.ans.n)
-	return append(b, '}')
+	b = append(b, anthropicwire.TextBlockClose...)
+	c := ex.anthropicUsage(ex.ans.n)
+	u := c.Usage()
+	return anthropicwire.AppendMessageTail(b, ex.anthropicStopReason(), &u)
 }
 
 // Anthropic stream: message_start, content_block_start, ping, one
@@ -143,33 +125,22 @@ func (ex *exchange) appendAnthropicUnary(b []byte) []byte {
 // reason and cumulative output tokens), message_stop.
 
 func (ex *exchange) appendAnthropicStart(b []byte) []byte {
-	b = append(b, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":"...)
-	b = ex.appendAnthropicMessageHead(b)
-	b = append(b, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
-	b = ex.appendAnthropicUsage(b, 1)
-	b = append(b, "}}\n\n"...)
-	b = append(b, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"...)
-	return append(b, "event: ping\ndata: {\"type\": \"ping\"}\n\n"...)
-}
-
-func appendAnthropicTokenOpen(b []byte) []byte {
-	return append(b, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\""...)
-}
-
-func appendAnthropicTokenClose(b []byte) []byte {
-	return append(b, "\"}}\n\n"...)
+	c := ex.anthropicUsage(1)
+	u := c.Usage()
+	b = anthropicwire.AppendMessageStart(b, ex.id, ex.model, &u)
+	b = append(b, anthropicwire.TextBlockStartEvent...)
+	return append(b, anthropicwire.PingEvent...)
 }
 
 func (ex *exchange) appendAnthropicEnd(b []byte) []byte {
-	b = append(b, "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"...)
-	b = append(b, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"...)
-	b = ex.appendAnthropicStopReason(b)
-	b = append(b, `,"stop_sequence":null},"usage":{"output_tokens":`...)
-	b = strconv.AppendInt(b, int64(ex.ans.n), 10)
-	b = append(b, "}}\n\n"...)
-	return append(b, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"...)
+	b = append(b, anthropicwire.TextBlockStopEvent...)
+	out := int64(ex.ans.n)
+	b = anthropicwire.AppendMessageDelta(b, ex.anthropicStopReason(), &anthropicwire.Usage{OutputTokens: &out})
+	return append(b, anthropicwire.MessageStopEvent...)
 }
 
+// appendAnthropicBroken appends a cut-off delta event, as a malformed
+// fault sends it.
 func appendAnthropicBroken(b []byte) []byte {
 	return append(b, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_de\n\n"...)
 }

@@ -4,7 +4,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
+	openaiwire "github.com/careerpath/llmgateway/wire/openai"
 )
 
 // wireFormat is the vendor dialect of one endpoint.
@@ -47,33 +48,16 @@ func writeAPIError(w http.ResponseWriter, f wireFormat, e apiError, retryAfter s
 
 func appendAPIError(b []byte, f wireFormat, e apiError) []byte {
 	if f == formatAnthropic {
-		b = append(b, `{"type":"error","error":{"type":`...)
-		b = wirejson.AppendString(b, e.typ)
-		b = append(b, `,"message":`...)
-		b = wirejson.AppendString(b, e.message)
-		return append(b, "}}"...)
+		o := anthropicwire.ErrorObject{Type: e.typ, Message: e.message}
+		return o.AppendJSON(b)
 	}
-	b = append(b, `{"error":{"message":`...)
-	b = wirejson.AppendString(b, e.message)
-	b = append(b, `,"type":`...)
-	b = wirejson.AppendString(b, e.typ)
-	b = append(b, `,"param":`...)
-	b = appendNullableString(b, e.param)
-	b = append(b, `,"code":`...)
-	b = appendNullableString(b, e.code)
-	return append(b, "}}"...)
-}
-
-func appendNullableString(b []byte, s string) []byte {
-	if s == "" {
-		return append(b, "null"...)
-	}
-	return wirejson.AppendString(b, s)
+	o := openaiwire.ErrorObject{Message: e.message, Type: e.typ, Param: e.param, Code: e.code}
+	return o.AppendJSON(b)
 }
 
 // badRequest is a 400 invalid_request_error in either format.
 func badRequest(message, param, code string) apiError {
-	return apiError{status: http.StatusBadRequest, typ: "invalid_request_error", message: message, param: param, code: code}
+	return apiError{status: http.StatusBadRequest, typ: openaiwire.TypeInvalidRequest, message: message, param: param, code: code}
 }
 
 // statusError is the vendor's error for an HTTP status, as a fault
@@ -81,47 +65,59 @@ func badRequest(message, param, code string) apiError {
 func statusError(f wireFormat, status int, model string) apiError {
 	e := apiError{status: status}
 	if f == formatAnthropic {
-		switch {
-		case status == 401:
-			e.typ, e.message = "authentication_error", "invalid x-api-key"
-		case status == 402:
-			e.typ, e.message = "billing_error", "Your credit balance is too low to access the Anthropic API."
-		case status == 403:
-			e.typ, e.message = "permission_error", "Your API key does not have permission to use the specified resource."
-		case status == 404:
-			e.typ, e.message = "not_found_error", "model: "+model
-		case status == 413:
-			e.typ, e.message = "request_too_large", "Request exceeds the maximum allowed number of bytes."
-		case status == 429:
-			e.typ, e.message = "rate_limit_error", "This request would exceed your organization's rate limit. Please try again later."
-		case status == 504:
-			e.typ, e.message = "timeout_error", "Request timed out."
-		case status == 529:
-			e.typ, e.message = "overloaded_error", "Overloaded"
-		case status >= 500:
-			e.typ, e.message = "api_error", "Internal server error"
+		e.typ = anthropicwire.TypeForStatus(status)
+		switch e.typ {
+		case anthropicwire.ErrAuthentication:
+			e.message = "invalid x-api-key"
+		case anthropicwire.ErrBilling:
+			e.message = "Your credit balance is too low to access the Anthropic API."
+		case anthropicwire.ErrPermission:
+			e.message = "Your API key does not have permission to use the specified resource."
+		case anthropicwire.ErrNotFound:
+			e.message = "model: " + model
+		case anthropicwire.ErrRequestTooLarge:
+			e.message = "Request exceeds the maximum allowed number of bytes."
+		case anthropicwire.ErrRateLimit:
+			e.message = "This request would exceed your organization's rate limit. Please try again later."
+		case anthropicwire.ErrTimeout:
+			e.message = "Request timed out."
+		case anthropicwire.ErrOverloaded:
+			e.message = "Overloaded"
+		case anthropicwire.ErrAPI:
+			e.message = "Internal server error"
 		default:
-			e.typ, e.message = "invalid_request_error", "Simulated invalid request."
+			e.message = "Simulated invalid request."
 		}
 		return e
 	}
+	e.typ = openaiwire.TypeForStatus(status)
 	switch {
 	case status == 401:
-		e.typ, e.code, e.message = "invalid_request_error", "invalid_api_key", "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
+		e.code, e.message = openaiwire.CodeInvalidAPIKey, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
 	case status == 403:
-		e.typ, e.code, e.message = "invalid_request_error", "unsupported_country_region_territory", "Country, region, or territory not supported"
+		e.typ, e.code, e.message = openaiwire.TypeRequestForbidden, openaiwire.CodeUnsupportedRegion, "Country, region, or territory not supported"
 	case status == 404:
-		e.typ, e.code, e.message = "invalid_request_error", "model_not_found", "The model `"+model+"` does not exist or you do not have access to it."
+		e.code, e.message = openaiwire.CodeModelNotFound, "The model `"+model+"` does not exist or you do not have access to it."
 	case status == 429:
-		e.typ, e.code, e.message = "requests", "rate_limit_exceeded", "Rate limit reached for "+model+" in organization org-sim on requests per min (RPM): Limit 60, Used 60, Requested 1. Please try again in 1s. Visit https://platform.openai.com/account/rate-limits to learn more."
+		e.code, e.message = openaiwire.CodeRateLimitExceeded, "Rate limit reached for "+model+" in organization org-sim on requests per min (RPM): Limit 60, Used 60, Requested 1. Please try again in 1s. Visit https://platform.openai.com/account/rate-limits to learn more."
 	case status == 503 || status == 529:
-		e.typ, e.message = "server_error", "The server is overloaded or not ready yet."
+		e.message = "The server is overloaded or not ready yet."
 	case status >= 500:
-		e.typ, e.message = "server_error", "The server had an error while processing your request. Sorry about that!"
+		e.message = "The server had an error while processing your request. Sorry about that!"
 	default:
-		e.typ, e.message = "invalid_request_error", "Simulated invalid request."
+		e.message = "Simulated invalid request."
 	}
 	return e
+}
+
+// quotaError is the vendor's answer to an account out of credit: OpenAI's
+// 429 insufficient_quota, Anthropic's 402 billing_error.
+func quotaError(f wireFormat) apiError {
+	if f == formatAnthropic {
+		return statusError(f, http.StatusPaymentRequired, "")
+	}
+	return apiError{status: http.StatusTooManyRequests, typ: "insufficient_quota", code: "insufficient_quota",
+		message: "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors."}
 }
 
 // contextLengthError is the vendor's "prompt too long" 400.
@@ -132,7 +128,7 @@ func contextLengthError(f wireFormat, inputTokens int) apiError {
 	}
 	total := 128000 + inputTokens
 	return badRequest("This model's maximum context length is 128000 tokens. However, your messages resulted in "+
-		strconv.Itoa(total)+" tokens. Please reduce the length of the messages.", "messages", "context_length_exceeded")
+		strconv.Itoa(total)+" tokens. Please reduce the length of the messages.", "messages", openaiwire.CodeContextLengthExceeded)
 }
 
 // authError is the vendor's 401 for a missing or wrong key.
@@ -140,13 +136,13 @@ func authError(f wireFormat, missing bool) apiError {
 	e := apiError{status: http.StatusUnauthorized}
 	switch {
 	case f == formatAnthropic && missing:
-		e.typ, e.message = "authentication_error", "x-api-key header is required"
+		e.typ, e.message = anthropicwire.ErrAuthentication, "x-api-key header is required"
 	case f == formatAnthropic:
-		e.typ, e.message = "authentication_error", "invalid x-api-key"
+		e.typ, e.message = anthropicwire.ErrAuthentication, "invalid x-api-key"
 	case missing:
-		e.typ, e.message = "invalid_request_error", "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+		e.typ, e.message = openaiwire.TypeInvalidRequest, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
 	default:
-		e.typ, e.code, e.message = "invalid_request_error", "invalid_api_key", "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
+		e.typ, e.code, e.message = openaiwire.TypeInvalidRequest, openaiwire.CodeInvalidAPIKey, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
 	}
 	return e
 }

@@ -57,8 +57,9 @@ func (m *Malformed) UnmarshalJSON(data []byte) error {
 }
 
 // Fault is one injected failure. Exactly one effect must be chosen: Status,
-// ContextLength, Hang, Disconnect (or DisconnectAfterTokens > 0) or
-// Malformed. The others narrow which requests it hits.
+// ContextLength, InsufficientQuota, Hang, Disconnect (or
+// DisconnectAfterTokens > 0) or Malformed. The others narrow which
+// requests it hits.
 //
 // In JSON the keys are snake_case; the presence of disconnect_after_tokens,
 // even 0, selects the disconnect effect:
@@ -75,6 +76,10 @@ type Fault struct {
 	// ContextLength answers 400 with the vendor's context-length error
 	// (OpenAI code context_length_exceeded, Anthropic "prompt is too long").
 	ContextLength bool
+	// InsufficientQuota answers as an account out of credit does: OpenAI's
+	// 429 with error type and code insufficient_quota, Anthropic's 402
+	// billing_error.
+	InsufficientQuota bool
 	// Hang accepts the request and never answers until the client goes
 	// away (or the server is closed).
 	Hang bool
@@ -103,6 +108,7 @@ type faultJSON struct {
 	Status                int       `json:"status,omitempty"`
 	RetryAfter            string    `json:"retry_after,omitempty"`
 	ContextLength         bool      `json:"context_length,omitempty"`
+	InsufficientQuota     bool      `json:"insufficient_quota,omitempty"`
 	Hang                  bool      `json:"hang,omitempty"`
 	Disconnect            bool      `json:"disconnect,omitempty"`
 	DisconnectAfterTokens *int      `json:"disconnect_after_tokens,omitempty"`
@@ -118,7 +124,7 @@ func (f Fault) MarshalJSON() ([]byte, error) {
 	j := faultJSON{
 		Status: f.Status, RetryAfter: f.RetryAfter, ContextLength: f.ContextLength,
 		Hang: f.Hang, Malformed: f.Malformed, Probability: f.Probability,
-		Count: f.Count, Path: f.Path,
+		Count: f.Count, Path: f.Path, InsufficientQuota: f.InsufficientQuota,
 	}
 	if f.disconnects() {
 		n := f.DisconnectAfterTokens
@@ -136,7 +142,7 @@ func (f *Fault) UnmarshalJSON(data []byte) error {
 	*f = Fault{
 		Status: j.Status, RetryAfter: j.RetryAfter, ContextLength: j.ContextLength,
 		Hang: j.Hang, Disconnect: j.Disconnect, Malformed: j.Malformed,
-		Probability: j.Probability, Count: j.Count, Path: j.Path,
+		Probability: j.Probability, Count: j.Count, Path: j.Path, InsufficientQuota: j.InsufficientQuota,
 	}
 	if j.DisconnectAfterTokens != nil {
 		f.Disconnect = true
@@ -150,24 +156,24 @@ func (f *Fault) disconnects() bool { return f.Disconnect || f.DisconnectAfterTok
 // Validate reports the first problem, naming the field by its JSON key.
 func (f Fault) Validate() error {
 	effects := 0
-	for _, on := range []bool{f.Status != 0, f.ContextLength, f.Hang, f.disconnects(), f.Malformed != MalformedNone} {
+	for _, on := range []bool{f.Status != 0, f.ContextLength, f.InsufficientQuota, f.Hang, f.disconnects(), f.Malformed != MalformedNone} {
 		if on {
 			effects++
 		}
 	}
 	switch {
 	case effects == 0:
-		return errors.New("fault: choose one of status, context_length, hang, disconnect_after_tokens, malformed")
+		return errors.New("fault: choose one of status, context_length, insufficient_quota, hang, disconnect_after_tokens, malformed")
 	case effects > 1:
-		return errors.New("fault: status, context_length, hang, disconnect_after_tokens and malformed exclude each other")
+		return errors.New("fault: status, context_length, insufficient_quota, hang, disconnect_after_tokens and malformed exclude each other")
 	case f.Status != 0 && (f.Status < 400 || f.Status > 599):
 		return fmt.Errorf("status: %d is not an HTTP error status (400–599)", f.Status)
 	case f.DisconnectAfterTokens < 0:
 		return errors.New("disconnect_after_tokens: must not be negative")
 	case f.Malformed != MalformedNone && f.Malformed != MalformedHTML && f.Malformed != MalformedJSON:
 		return fmt.Errorf("malformed: unknown kind %q", f.Malformed)
-	case f.RetryAfter != "" && f.Status == 0 && !f.ContextLength:
-		return errors.New("retry_after: only goes with status or context_length")
+	case f.RetryAfter != "" && f.Status == 0 && !f.ContextLength && !f.InsufficientQuota:
+		return errors.New("retry_after: only goes with status, context_length or insufficient_quota")
 	case f.Probability < 0 || f.Probability > 1 || f.Probability != f.Probability:
 		return errors.New("probability: must be between 0 and 1")
 	case f.Count < 0:
@@ -187,10 +193,11 @@ const (
 	faultHang
 	faultDisconnect
 	faultMalformed
+	faultQuota
 	numFaultKinds
 )
 
-var faultKindNames = [numFaultKinds]string{"status", "context_length", "hang", "disconnect", "malformed"}
+var faultKindNames = [numFaultKinds]string{"status", "context_length", "hang", "disconnect", "malformed", "insufficient_quota"}
 
 // activeFault is an installed fault with its remaining count.
 type activeFault struct {
@@ -206,6 +213,8 @@ func newActiveFault(f Fault) *activeFault {
 		a.kind = faultStatus
 	case f.ContextLength:
 		a.kind = faultContextLength
+	case f.InsufficientQuota:
+		a.kind = faultQuota
 	case f.Hang:
 		a.kind = faultHang
 	case f.disconnects():

@@ -92,6 +92,38 @@ func TestFaultContextLength(t *testing.T) {
 	checkErrorShape(t, body, true, "invalid_request_error", "prompt is too long")
 }
 
+func TestFaultInsufficientQuota(t *testing.T) {
+	e := start(t, sim.Config{})
+	var f sim.Fault
+	if err := json.Unmarshal([]byte(`{"insufficient_quota": true}`), &f); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.SetFault(f); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := e.post(sim.PathChatCompletions, chatBody)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("status %d, want 429", resp.StatusCode)
+	}
+	checkErrorShape(t, body, false, "insufficient_quota", "exceeded your current quota")
+	var o oaError
+	mustJSON(t, string(body), &o)
+	if o.Error.Code == nil || *o.Error.Code != "insufficient_quota" {
+		t.Errorf("OpenAI quota error = %s", body)
+	}
+	resp, body = e.post(sim.PathMessages, messagesBody)
+	if resp.StatusCode != http.StatusPaymentRequired {
+		t.Fatalf("status %d, want 402", resp.StatusCode)
+	}
+	checkErrorShape(t, body, true, "billing_error", "credit balance")
+	if n := e.srv.Stats().FaultsByKind["insufficient_quota"]; n != 2 {
+		t.Errorf("faults_by_kind insufficient_quota = %d, want 2", n)
+	}
+	if err := e.srv.SetFault(sim.Fault{InsufficientQuota: true, Hang: true}); err == nil {
+		t.Error("insufficient_quota with hang accepted")
+	}
+}
+
 func TestFaultHangHonoursCancellation(t *testing.T) {
 	e := start(t, sim.Config{})
 	if err := e.srv.SetFault(sim.Fault{Hang: true}); err != nil {

@@ -3,41 +3,34 @@ package sim
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
 
-	"github.com/careerpath/llmgateway/providers/wirejson"
+	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
+	openaiwire "github.com/careerpath/llmgateway/wire/openai"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
-// chatRequest is the part of an OpenAI chat completion request the
-// simulator reads; other fields (temperature, top_p, seed, …) are accepted
-// and ignored, so they never change the answer.
-type chatRequest struct {
-	Model               string    `json:"model"`
-	Messages            []message `json:"messages"`
-	MaxTokens           optInt    `json:"max_tokens"`
-	MaxCompletionTokens optInt    `json:"max_completion_tokens"`
-	Stream              bool      `json:"stream"`
-	StreamOptions       struct {
-		IncludeUsage bool `json:"include_usage"`
-	} `json:"stream_options"`
-}
-
-var chatRequestPool = sync.Pool{New: func() any { return new(chatRequest) }}
+// chatRequestPool holds decoded requests. The simulator reads the model,
+// the messages, the answer-length cap and the stream options; other fields
+// (temperature, top_p, seed, …) are accepted and ignored, so they never
+// change the answer.
+var chatRequestPool = sync.Pool{New: func() any { return new(openaiwire.ChatRequest) }}
 
 // maxPooledMessages bounds the message slice kept in a pooled request.
 const maxPooledMessages = 256
 
-func getChatRequest() *chatRequest {
-	req := chatRequestPool.Get().(*chatRequest)
+func getChatRequest() *openaiwire.ChatRequest {
+	req := chatRequestPool.Get().(*openaiwire.ChatRequest)
 	msgs := req.Messages[:cap(req.Messages)]
 	clear(msgs) // encoding/json decodes into old elements without zeroing them
-	*req = chatRequest{Messages: msgs[:0]}
+	*req = openaiwire.ChatRequest{Messages: msgs[:0]}
 	return req
 }
 
-func putChatRequest(req *chatRequest) {
+func putChatRequest(req *openaiwire.ChatRequest) {
 	if cap(req.Messages) <= maxPooledMessages {
 		chatRequestPool.Put(req)
 	}
@@ -70,9 +63,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 }
 
 // fromChat validates req like the real API and plans the answer.
-func (ex *exchange) fromChat(w http.ResponseWriter, cfg *Config, req *chatRequest) bool {
+func (ex *exchange) fromChat(w http.ResponseWriter, cfg *Config, req *openaiwire.ChatRequest) bool {
 	maxTokens := req.MaxTokens
-	if req.MaxCompletionTokens.set {
+	if req.MaxCompletionTokens != nil {
 		maxTokens = req.MaxCompletionTokens
 	}
 	var e apiError
@@ -83,16 +76,19 @@ func (ex *exchange) fromChat(w http.ResponseWriter, cfg *Config, req *chatReques
 		e = badRequest("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
 	case len(req.Messages) == 0:
 		e = badRequest("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", "messages", "empty_array")
-	case maxTokens.set && maxTokens.v < 1:
+	case maxTokens != nil && *maxTokens < 1:
 		e = badRequest("Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got "+
-			strconv.Itoa(maxTokens.v)+" instead.", "max_tokens", "integer_below_min_value")
+			strconv.FormatInt(*maxTokens, 10)+" instead.", "max_tokens", "integer_below_min_value")
 	default:
-		lastUser, n, count := conversation(req.Messages, "")
+		lastUser, n, count := conversation(len(req.Messages), func(i int) (string, string) {
+			m := &req.Messages[i]
+			return m.Role, m.Content.String()
+		}, "")
 		ex.init(formatOpenAI, PathChatCompletions)
 		ex.model = req.Model
 		ex.stream = req.Stream
-		ex.includeUsage = req.Stream && req.StreamOptions.IncludeUsage
-		ex.ans = planAnswer(req.Model, lastUser, cfg.answerTokens(), maxTokens.v)
+		ex.includeUsage = req.Stream && req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+		ex.ans = planAnswer(req.Model, lastUser, cfg.answerTokens(), intOf(maxTokens))
 		ex.inputTokens = estimateInputTokens(n, count)
 		return true
 	}
@@ -113,97 +109,97 @@ func openAIDecodeError(err error) apiError {
 	return badRequest("Invalid request: "+err.Error(), "", "")
 }
 
+// intOf is an optional count as an int, 0 when absent, clamped to the
+// int32 range.
+func intOf(v *int64) int {
+	if v == nil {
+		return 0
+	}
+	return int(max(min(*v, math.MaxInt32), math.MinInt32))
+}
+
+// openAIMeta is what every response object of the exchange repeats.
+func (ex *exchange) openAIMeta() openaiwire.Meta {
+	return openaiwire.Meta{ID: ex.id, Created: ex.created, Model: ex.model, ServiceTier: "default", SystemFingerprint: "fp_sim"}
+}
+
 // appendOpenAIUnary appends a chat.completion object.
 func (ex *exchange) appendOpenAIUnary(b []byte) []byte {
-	b = append(b, `{"id":"`...)
-	b = ex.appendID(b)
-	b = append(b, `","object":"chat.completion","created":`...)
-	b = strconv.AppendInt(b, ex.created, 10)
-	b = append(b, `,"model":`...)
-	b = wirejson.AppendString(b, ex.model)
-	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":"`...)
+	m := ex.openAIMeta()
+	b = openaiwire.AppendCompletionHead(b, &m)
+	b = append(b, '"')
 	b = ex.ans.appendText(b)
-	b = append(b, `","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":`...)
-	b = ex.appendOpenAIFinish(b)
-	b = append(b, `}],"usage":`...)
-	b = ex.appendOpenAIUsage(b)
-	return append(b, `,"service_tier":"default","system_fingerprint":"fp_sim"}`...)
+	b = append(b, '"')
+	u := ex.openAIUsage()
+	return openaiwire.AppendCompletionTail(b, &m, ex.openAIFinish(), &u)
 }
 
-func (ex *exchange) appendOpenAIFinish(b []byte) []byte {
+func (ex *exchange) openAIFinish() string {
 	if ex.ans.length {
-		return append(b, `"length"`...)
+		return openaiwire.FinishLength
 	}
-	return append(b, `"stop"`...)
+	return openaiwire.FinishStop
 }
 
-func (ex *exchange) appendOpenAIUsage(b []byte) []byte {
-	b = append(b, `{"prompt_tokens":`...)
-	b = strconv.AppendInt(b, int64(ex.inputTokens), 10)
-	b = append(b, `,"completion_tokens":`...)
-	b = strconv.AppendInt(b, int64(ex.ans.n), 10)
-	b = append(b, `,"total_tokens":`...)
-	b = strconv.AppendInt(b, int64(ex.inputTokens+ex.ans.n), 10)
-	return append(b, `,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},`+
-		`"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`...)
+// The simulator serves nothing from a prompt cache and produces neither
+// audio nor reasoning: its token details are all zero.
+var (
+	zeroPromptDetails     openaiwire.PromptTokensDetails
+	zeroCompletionDetails openaiwire.CompletionTokensDetails
+)
+
+func (ex *exchange) openAIUsage() openaiwire.Usage {
+	return openaiwire.Usage{
+		PromptTokens:            int64(ex.inputTokens),
+		CompletionTokens:        int64(ex.ans.n),
+		TotalTokens:             int64(ex.inputTokens + ex.ans.n),
+		PromptTokensDetails:     &zeroPromptDetails,
+		CompletionTokensDetails: &zeroCompletionDetails,
+	}
 }
 
 // OpenAI stream: every chunk is `data: <chat.completion.chunk>\n\n`, the
 // stream ends with `data: [DONE]\n\n`.
 
 // buildOpenAIChunkPrefix builds the part shared by every chunk, up to and
-// including `"choices":[`.
+// including `"choices":`.
 func (ex *exchange) buildOpenAIChunkPrefix(b []byte) []byte {
-	b = append(b, `data: {"id":"`...)
-	b = ex.appendID(b)
-	b = append(b, `","object":"chat.completion.chunk","created":`...)
-	b = strconv.AppendInt(b, ex.created, 10)
-	b = append(b, `,"model":`...)
-	b = wirejson.AppendString(b, ex.model)
-	return append(b, `,"service_tier":"default","system_fingerprint":"fp_sim","choices":[`...)
-}
-
-func (ex *exchange) appendOpenAIChunkEnd(b []byte) []byte {
-	if ex.includeUsage {
-		return append(b, "],\"usage\":null}\n\n"...)
-	}
-	return append(b, "]}\n\n"...)
+	m := ex.openAIMeta()
+	return openaiwire.AppendChunkHead(b, &m)
 }
 
 func (ex *exchange) appendOpenAIStart(b []byte) []byte {
 	b = append(b, ex.pre...)
-	b = append(b, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`...)
-	return ex.appendOpenAIChunkEnd(b)
+	b = append(b, openaiwire.ChoicesStart...)
+	return openaiwire.AppendChunkTail(b, ex.includeUsage, nil)
 }
 
 func (ex *exchange) appendOpenAITokenOpen(b []byte) []byte {
 	b = append(b, ex.pre...)
-	return append(b, `{"index":0,"delta":{"content":"`...)
+	return append(b, openaiwire.ChoicesDeltaOpen...)
 }
 
 func (ex *exchange) appendOpenAITokenClose(b []byte) []byte {
-	b = append(b, `"},"logprobs":null,"finish_reason":null}`...)
-	return ex.appendOpenAIChunkEnd(b)
+	b = append(b, openaiwire.ChoicesDeltaClose...)
+	return openaiwire.AppendChunkTail(b, ex.includeUsage, nil)
 }
 
 func (ex *exchange) appendOpenAIEnd(b []byte) []byte {
 	b = append(b, ex.pre...)
-	b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":`...)
-	b = ex.appendOpenAIFinish(b)
-	b = append(b, '}')
-	b = ex.appendOpenAIChunkEnd(b)
+	b = openaiwire.AppendFinishChoices(b, ex.openAIFinish())
+	b = openaiwire.AppendChunkTail(b, ex.includeUsage, nil)
 	if ex.includeUsage {
 		b = append(b, ex.pre...)
-		b = append(b, `],"usage":`...)
-		b = ex.appendOpenAIUsage(b)
-		b = append(b, "}\n\n"...)
+		b = append(b, openaiwire.ChoicesNone...)
+		u := ex.openAIUsage()
+		b = openaiwire.AppendChunkTail(b, true, &u)
 	}
-	return append(b, "data: [DONE]\n\n"...)
+	return append(b, openaiwire.DoneEvent...)
 }
 
 func (ex *exchange) appendOpenAIBroken(b []byte) []byte {
 	b = append(b, ex.pre...)
-	return append(b, "{\"index\":0,\"delta\":{\"content\":\"brok\n\n"...)
+	return append(b, "[{\"index\":0,\"delta\":{\"content\":\"brok\n\n"...)
 }
 
 // serveModels answers GET /v1/models in OpenAI's list format, or in
@@ -235,34 +231,13 @@ func (s *Server) serveModels(w http.ResponseWriter, r *http.Request) {
 var modelNames = []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "claude-3-5-haiku-latest", "claude-sonnet-4-20250514"}
 
 var openAIModelList, anthropicModelList = func() ([]byte, []byte) {
-	type oaModel struct {
-		ID      string `json:"id"`
-		Object  string `json:"object"`
-		Created int64  `json:"created"`
-		OwnedBy string `json:"owned_by"`
+	oa := make([]openaiwire.Model, len(modelNames))
+	an := make([]anthropicwire.ModelInfo, len(modelNames))
+	for i, m := range modelNames {
+		oa[i] = openaiwire.NewModel(m, "llmsim", 1715367049)
+		an[i] = anthropicwire.ModelInfo{Type: anthropicwire.TypeModel, ID: m, DisplayName: m, CreatedAt: "2024-05-10T00:00:00Z"}
 	}
-	type anModel struct {
-		Type        string `json:"type"`
-		ID          string `json:"id"`
-		DisplayName string `json:"display_name"`
-		CreatedAt   string `json:"created_at"`
-	}
-	oa := struct {
-		Object string    `json:"object"`
-		Data   []oaModel `json:"data"`
-	}{Object: "list"}
-	an := struct {
-		Data    []anModel `json:"data"`
-		HasMore bool      `json:"has_more"`
-		FirstID string    `json:"first_id"`
-		LastID  string    `json:"last_id"`
-	}{}
-	for _, m := range modelNames {
-		oa.Data = append(oa.Data, oaModel{ID: m, Object: "model", Created: 1715367049, OwnedBy: "llmsim"})
-		an.Data = append(an.Data, anModel{Type: "model", ID: m, DisplayName: m, CreatedAt: "2024-05-10T00:00:00Z"})
-	}
-	an.FirstID, an.LastID = modelNames[0], modelNames[len(modelNames)-1]
-	a, _ := json.Marshal(oa)
-	b, _ := json.Marshal(an)
+	a, _ := wirejson.Marshal(nil, openaiwire.NewModelList(oa))
+	b, _ := wirejson.Marshal(nil, anthropicwire.NewModelList(an))
 	return a, b
 }()

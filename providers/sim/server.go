@@ -33,6 +33,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
+	openaiwire "github.com/careerpath/llmgateway/wire/openai"
 )
 
 // Server is the simulator, an [http.Handler]. It is safe for concurrent use;
@@ -123,19 +126,15 @@ func formatOf(r *http.Request) wireFormat {
 
 func notFoundType(f wireFormat) string {
 	if f == formatAnthropic {
-		return "not_found_error"
+		return anthropicwire.ErrNotFound
 	}
-	return "invalid_request_error"
+	return openaiwire.TypeInvalidRequest
 }
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request, f wireFormat) {
 	w.Header().Set("Allow", http.MethodPost)
-	typ := "invalid_request_error"
-	if f == formatAnthropic {
-		typ = "not_found_error"
-	}
 	writeAPIError(w, f, apiError{
-		status: http.StatusMethodNotAllowed, typ: typ,
+		status: http.StatusMethodNotAllowed, typ: notFoundType(f),
 		message: "Method Not Allowed (" + r.Method + " " + r.URL.Path + ")",
 	}, "")
 }
@@ -174,9 +173,9 @@ func readRequest(w http.ResponseWriter, r *http.Request, f wireFormat) (*[]byte,
 	}
 	putBuf(bp)
 	if errors.Is(err, errBodyTooLarge) {
-		e := apiError{status: http.StatusRequestEntityTooLarge, typ: "invalid_request_error", message: "Request body too large."}
+		e := apiError{status: http.StatusRequestEntityTooLarge, typ: openaiwire.TypeInvalidRequest, message: "Request body too large."}
 		if f == formatAnthropic {
-			e.typ = "request_too_large"
+			e.typ = anthropicwire.ErrRequestTooLarge
 		}
 		writeAPIError(w, f, e, "")
 	} else {
@@ -195,14 +194,10 @@ type exchange struct {
 	ans          answer
 	inputTokens  int
 	created      int64
-	idLen        int
-	idBuf        [40]byte // the response id is idBuf[:idLen]
+	id           string
 	// pre is the OpenAI chunk prefix, built once per stream.
 	pre []byte
 }
-
-// appendID appends the response id.
-func (ex *exchange) appendID(b []byte) []byte { return append(b, ex.idBuf[:ex.idLen]...) }
 
 func (ex *exchange) init(f wireFormat, path string) {
 	ex.format, ex.path = f, path
@@ -210,7 +205,8 @@ func (ex *exchange) init(f wireFormat, path string) {
 	if f == formatAnthropic {
 		prefix = "msg_01"
 	}
-	ex.idLen = len(appendID(ex.idBuf[:0], prefix))
+	var buf [40]byte
+	ex.id = string(appendID(buf[:0], prefix))
 	ex.created = time.Now().Unix()
 }
 
@@ -239,6 +235,9 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, cfg *Config, ex
 			return
 		case faultContextLength:
 			writeAPIError(w, ex.format, contextLengthError(ex.format, ex.inputTokens), f.RetryAfter)
+			return
+		case faultQuota:
+			writeAPIError(w, ex.format, quotaError(ex.format), f.RetryAfter)
 			return
 		case faultMalformed:
 			if f.Malformed == MalformedHTML {

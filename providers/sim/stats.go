@@ -20,7 +20,8 @@ type Stats struct {
 	// FaultsInjected counts requests a fault applied to.
 	FaultsInjected int64 `json:"faults_injected"`
 	// FaultsByKind splits FaultsInjected by effect: "status",
-	// "context_length", "hang", "disconnect", "malformed".
+	// "context_length", "hang", "disconnect", "malformed",
+	// "insufficient_quota".
 	FaultsByKind map[string]int64 `json:"faults_by_kind"`
 	// InFlight is the number of wire requests being answered now,
 	// including hanging ones.

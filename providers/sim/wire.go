@@ -1,15 +1,11 @@
 package sim
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"sync"
-	"unicode/utf8"
 )
 
 // maxBodyBytes bounds a request body; a larger one is refused with 413.
@@ -69,94 +65,27 @@ var (
 	hdrHTML        = []string{"text/html; charset=utf-8"}
 )
 
-// content is a message content that may be a JSON string or an array of
-// content parts ([{"type":"text","text":"…"}], as both vendors accept); it
-// keeps the concatenated text of the text parts.
-type content string
-
-func (c *content) UnmarshalJSON(data []byte) error {
-	switch {
-	case len(data) == 0 || data[0] == 'n': // null
-		*c = ""
-		return nil
-	case data[0] == '"':
-		// encoding/json has validated the whole document before calling
-		// us, so a string without escapes is its bytes between the quotes.
-		inner := data[1 : len(data)-1]
-		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-			*c = content(inner)
-			return nil
-		}
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		*c = content(s)
-		return nil
-	case data[0] == '[':
-		var parts []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(data, &parts); err != nil {
-			return err
-		}
-		var s []byte
-		for _, p := range parts {
-			if p.Type == "text" || p.Type == "input_text" {
-				s = append(s, p.Text...)
-			}
-		}
-		*c = content(s)
-		return nil
-	default:
-		return errors.New("content must be a string or an array of content parts")
-	}
-}
-
-// optInt is an integer that remembers whether it was present.
-type optInt struct {
-	v   int
-	set bool
-}
-
-func (o *optInt) UnmarshalJSON(data []byte) error {
-	if string(data) == "null" {
-		*o = optInt{}
-		return nil
-	}
-	v, err := strconv.Atoi(string(data))
-	if err != nil {
-		return errors.New("must be an integer")
-	}
-	*o = optInt{v: v, set: true}
-	return nil
-}
-
-// message is one chat message in either wire format.
-type message struct {
-	Role    string  `json:"role"`
-	Content content `json:"content"`
-}
-
-// conversation summarises messages for answer planning.
-func conversation(msgs []message, system string) (lastUser string, contentBytes, count int) {
-	contentBytes, count = len(system), len(msgs)
+// conversation summarises n turns, read through turn, for answer
+// planning.
+func conversation(n int, turn func(i int) (role, text string), system string) (lastUser string, contentBytes, count int) {
+	contentBytes, count = len(system), n
 	if system != "" {
 		count++
 	}
-	last := -1
-	for i := range msgs {
-		contentBytes += len(msgs[i].Content)
-		if msgs[i].Role == "user" {
-			last = i
+	last, lastText, lastUserText := -1, "", ""
+	for i := range n {
+		role, text := turn(i)
+		contentBytes += len(text)
+		if role == "user" {
+			last, lastUserText = i, text
 		}
+		lastText = text
 	}
-	if last < 0 && len(msgs) > 0 {
-		last = len(msgs) - 1
-	}
-	if last >= 0 {
-		lastUser = string(msgs[last].Content)
+	switch {
+	case last >= 0:
+		lastUser = lastUserText
+	case n > 0:
+		lastUser = lastText
 	}
 	return lastUser, contentBytes, count
 }

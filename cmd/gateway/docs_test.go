@@ -19,17 +19,21 @@ import (
 	"github.com/careerpath/llmgateway/config"
 )
 
-// readmeMarker precedes the README code block whose commands
-// TestREADMEGrpcurl runs verbatim.
-const readmeMarker = "<!-- tested: TestREADMEGrpcurl runs each command of the next block verbatim -->"
+// grpcurlDoc is the page, relative to the repository's root, whose marked
+// code block TestDocsGrpcurl runs.
+const grpcurlDoc = "docs/api.md"
 
-// readmeCommands returns the commands of the marked block: each starts on
+// grpcurlMarker precedes the code block of grpcurlDoc whose commands
+// TestDocsGrpcurl runs verbatim.
+const grpcurlMarker = "<!-- tested: TestDocsGrpcurl runs each command of the next block verbatim -->"
+
+// grpcurlCommands returns the commands of the marked block: each starts on
 // a line beginning with "bin/grpcurl" and runs to the next one.
-func readmeCommands(t *testing.T, readme string) []string {
+func grpcurlCommands(t *testing.T, page string) []string {
 	t.Helper()
-	_, after, ok := strings.Cut(readme, readmeMarker)
+	_, after, ok := strings.Cut(page, grpcurlMarker)
 	if !ok {
-		t.Fatalf("README.md has no %q", readmeMarker)
+		t.Fatalf("%s has no %q", grpcurlDoc, grpcurlMarker)
 	}
 	m := regexp.MustCompile("(?s)\\A\\s*```sh\\n(.*?)\\n```").FindStringSubmatch(after)
 	if m == nil {
@@ -49,11 +53,11 @@ func readmeCommands(t *testing.T, readme string) []string {
 	return cmds
 }
 
-// TestREADMEGrpcurl runs the README's grpcurl commands, exactly as
+// TestDocsGrpcurl runs the grpcurl commands of docs/api.md, exactly as
 // written, against a live gateway (the binary named by LLMGW_TEST_GATEWAY,
 // `make test-grpcurl`) with the default configuration and authentication
 // on; only $LLMGW_GRPC_ADDR and $LLMGW_API_KEY come from the test.
-func TestREADMEGrpcurl(t *testing.T) {
+func TestDocsGrpcurl(t *testing.T) {
 	bin := os.Getenv("LLMGW_TEST_GATEWAY")
 	if bin == "" {
 		t.Skip("set LLMGW_TEST_GATEWAY to the gateway binary (make test-grpcurl)")
@@ -65,13 +69,13 @@ func TestREADMEGrpcurl(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "bin", "grpcurl")); err != nil {
 		t.Fatalf("bin/grpcurl: %v (make tools installs it)", err)
 	}
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	page, err := os.ReadFile(filepath.Join(root, grpcurlDoc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmds := readmeCommands(t, string(readme))
+	cmds := grpcurlCommands(t, string(page))
 
-	// The embedded default configuration plus a clients.json: the README's
+	// The embedded default configuration plus a clients.json: the page's
 	// routes, with authentication on.
 	dir := t.TempDir()
 	defaults, err := filepath.Glob(filepath.Join(root, "config", "defaults", "*"))
@@ -88,7 +92,7 @@ func TestREADMEGrpcurl(t *testing.T) {
 		}
 	}
 	key, hash := config.NewKey()
-	clients := fmt.Sprintf(`{"clients": [{"name": "readme", "key_sha256": %q, "routes": ["*"]}]}`, hash)
+	clients := fmt.Sprintf(`{"clients": [{"name": "docs", "key_sha256": %q, "routes": ["*"]}]}`, hash)
 	if err := os.WriteFile(filepath.Join(dir, "clients.json"), []byte(clients), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +142,7 @@ func TestREADMEGrpcurl(t *testing.T) {
 	}
 }
 
-// checkShape checks that a command's output looks like what the README
+// checkShape checks that a command's output looks like what the page
 // says it prints.
 func checkShape(t *testing.T, cmd string, out []byte) {
 	t.Helper()

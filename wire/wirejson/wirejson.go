@@ -1,5 +1,5 @@
-// Package wirejson writes the few JSON values the provider backends and
-// the simulator put into hand-built request and response bodies, exactly
+// Package wirejson writes the few JSON values the vendor wire packages
+// put into hand-built request and response bodies, exactly
 // as encoding/json would (with HTML escaping off), without reflection or
 // allocation.
 package wirejson
@@ -87,4 +87,54 @@ func AppendFloat(dst []byte, f float64) []byte {
 		}
 	}
 	return dst
+}
+
+// AppendStringArray appends ss as a JSON array of strings.
+func AppendStringArray(dst []byte, ss []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// AppendTextMessages appends a JSON array of {"role","content"} objects
+// whose content is a string, reading each message's role and text through
+// at.
+func AppendTextMessages[T any](dst []byte, msgs []T, at func(*T) (role, text string)) []byte {
+	dst = append(dst, '[')
+	for i := range msgs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		role, text := at(&msgs[i])
+		dst = append(dst, `{"role":`...)
+		dst = AppendString(dst, role)
+		dst = append(dst, `,"content":`...)
+		dst = AppendString(dst, text)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// AppendOptInt appends key (`,"name":`) and *v when v is not nil.
+func AppendOptInt(dst []byte, key string, v *int64) []byte {
+	if v == nil {
+		return dst
+	}
+	dst = append(dst, key...)
+	return strconv.AppendInt(dst, *v, 10)
+}
+
+// AppendOptFloat appends key (`,"name":`) and *v when v is not nil; *v
+// must be finite.
+func AppendOptFloat(dst []byte, key string, v *float64) []byte {
+	if v == nil {
+		return dst
+	}
+	dst = append(dst, key...)
+	return AppendFloat(dst, *v)
 }
