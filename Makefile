@@ -24,13 +24,17 @@ GRPC_GATEWAY_VERSION   := v2.33.0
 GOLANGCI_LINT_VERSION  := v2.15.0
 GRPCURL_VERSION        := v1.9.4
 GOVULNCHECK_VERSION    := v1.9.0
+# promtool of a current Prometheus 3 (its Go module is versioned v0.3xx.y for
+# Prometheus 3.xx.y), beside Debian's 2.42 from system-deps: the alert rules
+# and their unit tests must hold on both.
+PROMETHEUS_VERSION     := v0.316.0
 # The Go vulnerability database is built offline from this commit of the
 # golang.org/x/vulndb module (its data/osv files); bump it to pick up new
 # advisories.
 VULNDB_VERSION         := v0.0.0-20261105234957-e22db6528018
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := protobuf-compiler protobuf-compiler-grpc ruby ruby-grpc ruby-google-protobuf redis-server prometheus
+APT_PACKAGES := protobuf-compiler protobuf-compiler-grpc ruby ruby-grpc ruby-google-protobuf redis-server prometheus chromium
 
 GO_TEST_FLAGS ?= -race -count=1 -timeout=15m
 FUZZTIME ?= 5s
@@ -67,6 +71,11 @@ $(BIN)/.grpcurl-$(GRPCURL_VERSION):
 $(BIN)/.govulncheck-$(GOVULNCHECK_VERSION):
 	go install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 	@touch $@
+# In a directory of its own, so that it does not shadow Debian's promtool on
+# PATH; the versioned directory is its stamp.
+PROMTOOL3 := $(BIN)/prometheus-$(PROMETHEUS_VERSION)/promtool
+$(PROMTOOL3):
+	GOBIN=$(dir $@) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)
 VULNDB := $(BIN)/vulndb-$(VULNDB_VERSION)
 $(VULNDB)/index/db.json:
 	go install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
@@ -80,7 +89,7 @@ GEN_TOOLS := $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VE
 tools: $(GEN_TOOLS) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) $(BIN)/.grpcurl-$(GRPCURL_VERSION) ## Install the pinned Go tools into ./bin.
 
 .PHONY: system-deps
-system-deps: ## Install protoc, the gRPC Ruby plugin, Ruby gRPC, redis-server and promtool if missing.
+system-deps: ## Install protoc, the gRPC Ruby plugin, Ruby gRPC, redis-server, promtool and Chromium if missing.
 	@missing=""; \
 	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
 	command -v grpc_ruby_plugin >/dev/null || missing="$$missing protobuf-compiler-grpc"; \
@@ -88,6 +97,7 @@ system-deps: ## Install protoc, the gRPC Ruby plugin, Ruby gRPC, redis-server an
 	ruby -e 'require "grpc"' 2>/dev/null || missing="$$missing ruby-grpc ruby-google-protobuf"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -143,10 +153,11 @@ check: system-deps ## The fast inner loop: go build, lint, Go tests with -race a
 	go test $(CHECK_TEST_FLAGS) $$(go list ./... | grep -v '/internal/chaos$$')
 
 .PHONY: test
-test: system-deps check-generate lint check-deploy ## Everything CI runs: generated-code drift, lint, deploy files, all tests with -race, govulncheck.
+test: system-deps check-generate check-console lint check-deploy ## Everything CI runs: generated-code drift, lint, deploy files, all tests with -race, govulncheck.
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/internal/chaos$$')
 	$(MAKE) --no-print-directory test-clients
 	$(MAKE) --no-print-directory test-node
+	$(MAKE) --no-print-directory test-console
 	$(MAKE) --no-print-directory chaos
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory vulncheck
@@ -164,6 +175,32 @@ $(SDK_TEST_DIR)/node_modules/.package-lock.json: $(SDK_TEST_DIR)/package.json $(
 test-node: $(SDK_TEST_DIR)/node_modules/.package-lock.json ## The OpenAI and Anthropic Node SDKs against bin/gateway (compatible API).
 	go build -trimpath -o $(BIN)/gateway ./cmd/gateway
 	cd $(SDK_TEST_DIR) && GATEWAY_BIN=$(BIN)/gateway npm test
+
+# The operator console's pages: TypeScript built by Vite (pinned in
+# console/web's committed lockfile) into console/dist, which the binary
+# embeds. The build is deterministic; check-console fails when the
+# committed files differ from a fresh build.
+CONSOLE_DIR := console/web
+
+$(CONSOLE_DIR)/node_modules/.package-lock.json: $(CONSOLE_DIR)/package.json $(CONSOLE_DIR)/package-lock.json
+	cd $(CONSOLE_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: console
+console: $(CONSOLE_DIR)/node_modules/.package-lock.json ## Build the console's pages into console/dist (embedded in bin/gateway).
+	cd $(CONSOLE_DIR) && npm run build
+
+.PHONY: check-console
+check-console: console ## Fail if console/dist differs from what `make console` produces.
+	@if [ -n "$$(git status --porcelain -- console/dist)" ]; then \
+	  echo "console/dist is out of date: run 'make console' and commit the result"; \
+	  git status --porcelain -- console/dist; exit 1; \
+	fi
+
+.PHONY: test-console
+test-console: system-deps $(CONSOLE_DIR)/node_modules/.package-lock.json ## The console in headless Chromium (playwright-core, axe-core) against bin/gateway; screenshots in console/web/test-results.
+	go build -trimpath -o $(BIN)/gateway ./cmd/gateway
+	cd $(CONSOLE_DIR) && GATEWAY_BIN=$(BIN)/gateway npm test
 
 # The chaos soak runs on its own, not beside the other packages' tests, so
 # that neither starves the other of CPU.
@@ -221,10 +258,14 @@ bench-go: ## Go benchmarks of the hot paths (-benchmem).
 # ---- deployment and security -----------------------------------------------
 
 .PHONY: check-deploy
-check-deploy: system-deps build ## Alert rules and their unit tests, scrape config, dashboard, Kubernetes manifests (offline).
-	promtool check rules deploy/prometheus/alerts.yml
-	promtool test rules deploy/prometheus/*_test.yml
-	promtool check config deploy/prometheus/prometheus.yml
+check-deploy: system-deps build $(PROMTOOL3) ## Alert rules and their unit tests (Prometheus 2.42 and 3), scrape config, dashboard, Kubernetes manifests (offline).
+	@# Debian's promtool (system-deps), then the pinned Prometheus 3 one.
+	@for p in /usr/bin/promtool $(PROMTOOL3); do \
+	  echo "== $$p"; \
+	  $$p check rules deploy/prometheus/alerts.yml; \
+	  $$p test rules deploy/prometheus/*_test.yml; \
+	  $$p check config deploy/prometheus/prometheus.yml; \
+	done
 	@# deploy/validate is a module of its own: the manifests against the
 	@# Kubernetes OpenAPI schemas (k8s.io/kubernetes from the module proxy),
 	@# their wiring, the real gateway on the ConfigMap, the dashboard's JSON

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -462,16 +463,25 @@ func (c *Config) ModelFor(provider, name string) (Model, bool) {
 	return c.Providers.Models[i], true
 }
 
-// Cost is the price in US dollars of an answer with usage u. Cached and
-// cache-write input tokens are billed at their own prices when configured,
-// else at the input price.
+// Cost is the price in US dollars of an answer with usage u:
+// [Price.CostNanos] as dollars, so that it carries no binary-float tail
+// beyond the nearest double to that exact amount (12150 nano-dollars are
+// 1.215e-05, never 1.2149999999999999e-05).
 func (p Price) Cost(u providers.Usage) float64 {
-	cached := float64(u.CachedInputTokens)
-	written := float64(u.CacheCreationInputTokens)
-	plain := float64(u.InputTokens) - cached - written
-	if plain < 0 {
-		plain = 0
-	}
+	return float64(p.CostNanos(u)) / NanosPerUSD
+}
+
+// NanosPerUSD is one US dollar in nano-dollars, the unit money is exact in.
+const NanosPerUSD = 1_000_000_000
+
+// CostNanos is the price of an answer with usage u in nano-dollars,
+// computed exactly and rounded (half up) to the nearest nano-dollar once.
+// Cached and cache-write input tokens are billed at their own prices when
+// configured, else at the input price. Each price per million tokens
+// counts to the nano-dollar (nine decimals), as prices are quoted.
+func (p Price) CostNanos(u providers.Usage) int64 {
+	cached, written := u.CachedInputTokens, u.CacheCreationInputTokens
+	plain := max(u.InputTokens-cached-written, 0)
 	cachedPrice, writePrice := p.CachedInputPerMTok, p.CacheWriteInputPerMTok
 	if cachedPrice == 0 {
 		cachedPrice = p.InputPerMTok
@@ -479,6 +489,22 @@ func (p Price) Cost(u providers.Usage) float64 {
 	if writePrice == 0 {
 		writePrice = p.InputPerMTok
 	}
-	return (plain*p.InputPerMTok + cached*cachedPrice + written*writePrice +
-		float64(u.OutputTokens)*p.OutputPerMTok) / 1e6
+	// tokens × nano-dollars per million tokens / 10⁶, split so that no
+	// product overflows: whole nano-dollars, and millionths of one.
+	var whole, millionths int64
+	for _, c := range [...]struct {
+		tokens int64
+		perM   float64
+	}{
+		{plain, p.InputPerMTok}, {cached, cachedPrice},
+		{written, writePrice}, {u.OutputTokens, p.OutputPerMTok},
+	} {
+		if c.tokens <= 0 || !(c.perM > 0) {
+			continue
+		}
+		n := int64(math.Round(c.perM * NanosPerUSD))
+		whole += c.tokens * (n / 1_000_000)
+		millionths += c.tokens * (n % 1_000_000)
+	}
+	return whole + (millionths+500_000)/1_000_000
 }

@@ -190,6 +190,42 @@ func TestPriceCost(t *testing.T) {
 	}
 }
 
+// TestPriceCostNanos: costs are exact integer nano-dollars, rounded half
+// up once, and Cost is that amount as the nearest double.
+func TestPriceCostNanos(t *testing.T) {
+	mini := Price{InputPerMTok: 0.15, OutputPerMTok: 0.6}
+	for _, tc := range []struct {
+		name  string
+		price Price
+		u     providers.Usage
+		want  int64
+	}{
+		// 21 × 0.15 + 15 × 0.6 dollars per million: 3.15 + 9 µ$; as
+		// floats, 1.2149999999999999e-05.
+		{"small answer", mini, providers.Usage{InputTokens: 21, OutputTokens: 15}, 12_150},
+		{"one token", mini, providers.Usage{InputTokens: 1}, 150},
+		{"under half a nano-dollar", Price{InputPerMTok: 0.0003}, providers.Usage{InputTokens: 1}, 0},
+		{"half a nano-dollar rounds up", Price{InputPerMTok: 0.0005}, providers.Usage{InputTokens: 1}, 1},
+		{"fractions add up before rounding", Price{InputPerMTok: 0.0003, OutputPerMTok: 0.0003}, providers.Usage{InputTokens: 1, OutputTokens: 1}, 1},
+		{"cached and written at their own prices",
+			Price{InputPerMTok: 3, OutputPerMTok: 15, CachedInputPerMTok: 0.3, CacheWriteInputPerMTok: 3.75},
+			providers.Usage{InputTokens: 1_000_000, CachedInputTokens: 200_000, CacheCreationInputTokens: 100_000, OutputTokens: 10_000},
+			2_685_000_000},
+		{"a billion tokens at $100 per million", Price{OutputPerMTok: 100}, providers.Usage{OutputTokens: 1_000_000_000}, 100_000 * NanosPerUSD},
+		{"no price", Price{}, providers.Usage{InputTokens: 5, OutputTokens: 5}, 0},
+	} {
+		if got := tc.price.CostNanos(tc.u); got != tc.want {
+			t.Errorf("%s: CostNanos = %d, want %d", tc.name, got, tc.want)
+		}
+		if got, want := tc.price.Cost(tc.u), float64(tc.want)/NanosPerUSD; got != want {
+			t.Errorf("%s: Cost = %v, want %v", tc.name, got, want)
+		}
+	}
+	if got := mini.Cost(providers.Usage{InputTokens: 21, OutputTokens: 15}); got != 0.00001215 {
+		t.Errorf("Cost = %v, want 0.00001215", got)
+	}
+}
+
 func TestRateLimits(t *testing.T) {
 	fsys := func(rl string) fstest.MapFS {
 		return fstest.MapFS{

@@ -27,8 +27,9 @@ const (
 const KeySeparator = "|"
 
 // Dataset declares an enrichment dataset: a JSON Lines file (one JSON
-// object per line; Parquet is not read, export JSON Lines instead) in the
-// configuration directory, indexed by the values of its key fields.
+// object per line) or a Parquet file (one record per row; see
+// [ReadParquetTable]) in the configuration directory, indexed by the values
+// of its key fields.
 //
 // The file is loaded whenever ab_test_config.json is, so it is validated
 // and hot-reloaded with the configuration. Lines are decoded strictly: each
@@ -39,8 +40,8 @@ const KeySeparator = "|"
 // per line, and every error names the file and the line.
 type Dataset struct {
 	// Path is the file name inside the configuration directory; it must
-	// end in ".jsonl" and sit beside ab_test_config.json, so that it counts
-	// toward the configuration version and its hot reload.
+	// end in ".jsonl" or ".parquet" and sit beside ab_test_config.json, so
+	// that it counts toward the configuration version and its hot reload.
 	Path string `json:"path"`
 	// Key lists the record fields that identify a record, e.g.
 	// ["occupation_code", "region"].
@@ -54,7 +55,18 @@ type Dataset struct {
 type Table struct {
 	key     []string
 	records map[string]map[string]any
+	// unit is what a record is called in errors: "line" (JSON Lines) or
+	// "row" (Parquet).
+	unit string
+	// columns are a Parquet file's top-level columns, each with why it is
+	// not read ("" when it is); nil for JSON Lines, which have no schema.
+	columns map[string]string
 }
+
+// CheckFields reports the first of fields that records of the table can
+// never hold: not a column of a Parquet file, or one it does not read.
+// JSON Lines have no schema, so every field passes.
+func (t *Table) CheckFields(fields []string) error { return t.checkColumns(fields, "field") }
 
 // NewTable indexes records by the values of their key fields, checking
 // them as a dataset file's lines are checked (the first record is "line 1").
@@ -90,6 +102,14 @@ func (t *Table) Lookup(values ...string) (map[string]any, bool) {
 	return rec, ok
 }
 
+// unitName is what a record is called in errors.
+func (t *Table) unitName() string {
+	if t.unit == "" {
+		return "line"
+	}
+	return t.unit
+}
+
 // add indexes one record found at line; lines remembers each key's line.
 func (t *Table) add(rec map[string]any, line int, lines map[string]int) error {
 	vals := make([]string, len(t.key))
@@ -100,20 +120,20 @@ func (t *Table) add(rec map[string]any, line int, lines map[string]int) error {
 		case json.Number:
 			vals[i] = v.String()
 		case nil:
-			return fmt.Errorf("line %d: key field %q is missing or null", line, f)
+			return fmt.Errorf("%s %d: key field %q is missing or null", t.unitName(), line, f)
 		default:
-			return fmt.Errorf("line %d: key field %q must be a string or a number, not %T", line, f, v)
+			return fmt.Errorf("%s %d: key field %q must be a string or a number, not %T", t.unitName(), line, f, v)
 		}
 		if strings.Contains(vals[i], KeySeparator) {
-			return fmt.Errorf("line %d: key field %q must not contain %q", line, f, KeySeparator)
+			return fmt.Errorf("%s %d: key field %q must not contain %q", t.unitName(), line, f, KeySeparator)
 		}
 	}
 	k := strings.Join(vals, KeySeparator)
 	if first, dup := lines[k]; dup {
-		return fmt.Errorf("line %d: key %q is already used by line %d", line, k, first)
+		return fmt.Errorf("%s %d: key %q is already used by %[1]s %[4]d", t.unitName(), line, k, first)
 	}
 	if len(t.records) >= MaxDatasetRecords {
-		return fmt.Errorf("line %d: more than %d records", line, MaxDatasetRecords)
+		return fmt.Errorf("%s %d: more than %d records", t.unitName(), line, MaxDatasetRecords)
 	}
 	lines[k] = line
 	t.records[k] = rec
@@ -208,10 +228,27 @@ func loadDataset(fsys fs.FS, d Dataset) (*Table, error) {
 		return nil, fmt.Errorf("%s: %w", d.Path, err)
 	}
 	defer func() { _ = f.Close() }()
-	if st, err := f.Stat(); err == nil && st.Size() > MaxDatasetBytes {
+	st, err := f.Stat()
+	if err == nil && st.Size() > MaxDatasetBytes {
 		return nil, fmt.Errorf("%s: larger than %d bytes", d.Path, MaxDatasetBytes)
 	}
-	return ReadTable(d.Path, f, d.Key)
+	if path.Ext(d.Path) != ".parquet" {
+		return ReadTable(d.Path, f, d.Key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", d.Path, err)
+	}
+	// Parquet is read from its footer back: it needs random access. A file
+	// without it (not an *os.File) is read whole, within the size cap.
+	ra, ok := f.(io.ReaderAt)
+	if !ok {
+		b, err := io.ReadAll(io.LimitReader(f, MaxDatasetBytes+1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.Path, err)
+		}
+		return ReadParquetTable(d.Path, bytes.NewReader(b), int64(len(b)), d.Key)
+	}
+	return ReadParquetTable(d.Path, ra, st.Size(), d.Key)
 }
 
 // datasetPathProblem says what is wrong with a dataset path, or "".
@@ -221,8 +258,8 @@ func datasetPathProblem(p string) string {
 		return "is required"
 	case !fs.ValidPath(p) || strings.ContainsAny(p, `/\`) || p[0] == '.':
 		return "must be a plain file name in the configuration directory (no directories, no leading dot)"
-	case path.Ext(p) != ".jsonl":
-		return `must end in ".jsonl" (JSON Lines; Parquet is not read)`
+	case path.Ext(p) != ".jsonl" && path.Ext(p) != ".parquet":
+		return `must end in ".jsonl" (JSON Lines) or ".parquet" (Parquet)`
 	}
 	return ""
 }

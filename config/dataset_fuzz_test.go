@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -36,5 +38,29 @@ func FuzzParsePromptTemplate(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		_, _ = ParsePromptTemplate("t", text) // must not panic or loop
+	})
+}
+
+func FuzzReadParquetTable(f *testing.F) {
+	seed, err := os.ReadFile(fixture)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add(seed[:len(seed)/2])
+	f.Add([]byte("PAR1PAR1"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tab, err := ReadParquetTable("f.parquet", bytes.NewReader(b), int64(len(b)), []string{"occupation_code", "region"})
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.parquet: ") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, rec := range tab.records {
+			if _, ok := rec["occupation_code"]; !ok {
+				t.Fatalf("indexed a record without its key: %v", rec)
+			}
+		}
 	})
 }

@@ -165,7 +165,7 @@ func TestDatasetDeclarationErrors(t *testing.T) {
 	tests := []struct{ decl, want string }{
 		{`{"path": "../job_market.jsonl", "key": ["a"]}`, `$.datasets.d.path: must be a plain file name in the configuration directory`},
 		{`{"path": "data/job_market.jsonl", "key": ["a"]}`, `$.datasets.d.path: must be a plain file name`},
-		{`{"path": "job_market.parquet", "key": ["a"]}`, `$.datasets.d.path: must end in ".jsonl"`},
+		{`{"path": "job_market.csv", "key": ["a"]}`, `$.datasets.d.path: must end in ".jsonl" (JSON Lines) or ".parquet" (Parquet)`},
 		{`{"key": ["a"]}`, `$.datasets.d.path: is required`},
 		{`{"path": "job_market.jsonl"}`, `$.datasets.d.key: at least one key field is required`},
 		{`{"path": "job_market.jsonl", "key": ["a", "a"]}`, `$.datasets.d.key: key field "a" is listed twice`},

@@ -30,6 +30,7 @@ type PromptTemplate struct {
 	vars       []string
 	usesRecord bool
 	unguarded  []string
+	fields     []string
 }
 
 // ParsePromptTemplate parses a prompt template and checks what it reads:
@@ -52,6 +53,7 @@ func ParsePromptTemplate(name, text string) (*PromptTemplate, error) {
 	t := &PromptTemplate{tmpl: tmpl, usesRecord: w.usesRecord}
 	t.vars = sortedSet(w.vars)
 	t.unguarded = sortedSet(w.unguarded)
+	t.fields = sortedSet(w.fields)
 	return t, nil
 }
 
@@ -72,6 +74,10 @@ func (t *PromptTemplate) UsesRecord() bool { return t.usesRecord }
 // reads outside {{with .Record}} or {{if .Record}}; with an empty record
 // these fail.
 func (t *PromptTemplate) UnguardedRecordFields() []string { return t.unguarded }
+
+// RecordFields lists, sorted, every record field the template reads
+// ({{.Record.name}}, or {{.name}} inside {{with .Record}}).
+func (t *PromptTemplate) RecordFields() []string { return t.fields }
 
 type dotKind uint8
 
@@ -97,6 +103,7 @@ type walker struct {
 	tmpl                     *template.Template
 	seen                     map[walkKey]bool
 	vars, unguarded, unknown []string
+	fields                   []string // record fields read
 	usesRecord               bool
 }
 
@@ -181,6 +188,8 @@ func (w *walker) chain(ident []string, s scope) {
 	switch s.dot {
 	case dotVars:
 		w.vars = append(w.vars, ident[0])
+	case dotRecord:
+		w.fields = append(w.fields, ident[0])
 	case dotRoot:
 		switch ident[0] {
 		case TemplateVars:
@@ -189,8 +198,11 @@ func (w *walker) chain(ident []string, s scope) {
 			}
 		case TemplateRecord:
 			w.usesRecord = true
-			if len(ident) > 1 && !s.guarded {
-				w.unguarded = append(w.unguarded, ident[1])
+			if len(ident) > 1 {
+				w.fields = append(w.fields, ident[1])
+				if !s.guarded {
+					w.unguarded = append(w.unguarded, ident[1])
+				}
 			}
 		default:
 			w.unknown = append(w.unknown, ident[0])

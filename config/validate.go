@@ -120,6 +120,7 @@ func (c *Config) Validate() error {
 			total += v.Weight
 			validateParams(add, ab, vp+".params", v.Params)
 			validatePrompts(add, vp, r, v)
+			c.validateRecordFields(add, vp, r, v)
 		}
 		if len(r.Variants) > 0 && total <= 0 {
 			add(ab, path+".variants", "weights must add up to more than 0")

@@ -135,6 +135,31 @@ func validatePrompts(add addFunc, vp string, r Route, v Variant) {
 	}
 }
 
+// validateRecordFields checks that the record fields a variant's templates
+// read are columns of the route's dataset, when the dataset's file has a
+// schema (Parquet).
+func (c *Config) validateRecordFields(add addFunc, vp string, r Route, v Variant) {
+	if r.Enrichment == nil {
+		return
+	}
+	d, ok := c.Routes.Datasets[r.Enrichment.Dataset]
+	if !ok || d.Table == nil {
+		return // reported with the enrichment or the dataset
+	}
+	for _, f := range []struct{ field, text string }{
+		{"system_template", v.SystemTemplate},
+		{"user_template", v.UserTemplate},
+	} {
+		t, err := ParsePromptTemplate(f.field, f.text)
+		if f.text == "" || err != nil {
+			continue // reported by validatePrompts
+		}
+		if err := d.Table.CheckFields(t.RecordFields()); err != nil {
+			add(ABTestConfigFile, vp+"."+f.field, "reads .%s from dataset %q (%s): %v", TemplateRecord, r.Enrichment.Dataset, d.Path, err)
+		}
+	}
+}
+
 // validateDatasets checks the declared datasets.
 func (c *Config) validateDatasets(add addFunc) {
 	for _, name := range sortedKeys(c.Routes.Datasets) {

@@ -8,9 +8,13 @@ import (
 	"sort"
 )
 
+// versioned are the extensions of the files a configuration is made of:
+// its JSON files and its datasets.
+var versioned = map[string]bool{".json": true, ".jsonl": true, ".parquet": true}
+
 // Version is the content hash of a configuration directory: the first 12
-// hex digits of a SHA-256 over the name and bytes of every .json and
-// .jsonl file in it (symlinks followed), in name order. Two directories with the same files have the same version,
+// hex digits of a SHA-256 over the name and bytes of every .json, .jsonl
+// and .parquet file in it (symlinks followed), in name order. Two directories with the same files have the same version,
 // so a reload that changes nothing is recognised as such.
 func Version(fsys fs.FS) (string, error) {
 	entries, err := fs.ReadDir(fsys, ".")
@@ -21,7 +25,7 @@ func Version(fsys fs.FS) (string, error) {
 	h := sha256.New()
 	for _, e := range entries {
 		name := e.Name()
-		if name[0] == '.' || (path.Ext(name) != ".json" && path.Ext(name) != ".jsonl") {
+		if name[0] == '.' || !versioned[path.Ext(name)] {
 			continue
 		}
 		// Stat follows symlinks: a Kubernetes ConfigMap mounts every file

@@ -49,7 +49,7 @@ func (s *Server) adminHandler() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
-	return mux
+	return s.guardAdmin(mux)
 }
 
 // handleConfig shows the active configuration's version and load time and

@@ -92,6 +92,7 @@ func TestQuotaBudgetStopsSpend(t *testing.T) {
 		config.RateLimitsFile:       `{"limits": [{"name": "daily", "usd_per_day": 0.00005}]}`,
 	}, edge.Options{BudgetWebhook: hook.URL})
 	spent, admitted := 0.0, 0
+	var spentNanos int64
 	for range 20 {
 		resp, err := g.client.Complete(ctxT(t), request("openai_only", ""))
 		if status.Code(err) == codes.ResourceExhausted {
@@ -101,6 +102,7 @@ func TestQuotaBudgetStopsSpend(t *testing.T) {
 			t.Fatal(err)
 		}
 		spent += resp.CostUsd
+		spentNanos += resp.CostNanoUsd
 		admitted++
 	}
 	if admitted == 0 || admitted == 20 {
@@ -119,8 +121,14 @@ func TestQuotaBudgetStopsSpend(t *testing.T) {
 		select {
 		case ev := <-events:
 			got[ev["event"].(string)] = true
-			if ev["limit"] != "daily" || ev["budget_usd"].(float64) != 0.00005 {
+			if ev["limit"] != "daily" || ev["budget_usd"].(float64) != 0.00005 || ev["budget_nano_usd"].(float64) != 50_000 {
 				t.Errorf("event %v", ev)
+			}
+			// The last admitted answer crossed 100%: the event's spend is
+			// every admitted answer's cost, exactly.
+			if ev["event"] == "budget_exhausted" && (ev["spent_nano_usd"].(float64) != float64(spentNanos) ||
+				ev["spent_usd"].(float64) != float64(spentNanos)/config.NanosPerUSD) {
+				t.Errorf("exhausted at %v (%v nano-dollars), want %d nano-dollars", ev["spent_usd"], ev["spent_nano_usd"], spentNanos)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("webhook events so far: %v", got)

@@ -40,7 +40,12 @@ func jsonMarshaler() *runtime.JSONPb {
 // same interceptors as gRPC callers.
 func newRESTHandler(ctx context.Context, client gatewayv1.LLMGatewayClient, maxBody int64) (http.Handler, error) {
 	jm := jsonMarshaler()
+	routes, err := parseRESTRoutes(llmgateway.OpenAPI)
+	if err != nil {
+		return nil, err
+	}
 	mux := runtime.NewServeMux(
+		runtime.WithRoutingErrorHandler(routingErrorHandler(routes)),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jm),
 		runtime.WithMarshalerOption(contentTypeNDJSON, jm),
 		runtime.WithMarshalerOption(contentTypeSSE, &sseMarshaler{JSONPb: jm}),

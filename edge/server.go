@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/careerpath/llmgateway/cache"
+	"github.com/careerpath/llmgateway/console"
 	"github.com/careerpath/llmgateway/experiment"
 	"github.com/careerpath/llmgateway/gateway"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
@@ -97,6 +98,12 @@ type Options struct {
 	// HTTPTimeouts bound slow REST clients; zero fields take
 	// [DefaultHTTPTimeouts].
 	HTTPTimeouts HTTPTimeouts
+	// Console, when set, is fed every finished call and served on the
+	// admin port at /console/.
+	Console *console.Console
+	// AdminToken guards the admin port (all but /healthz, /readyz and
+	// /metrics); empty lets only loopback clients in.
+	AdminToken string
 }
 
 // Server runs the gateway's three listeners.
@@ -155,7 +162,7 @@ func New(opts Options, rt *gateway.Runtime) (*Server, error) {
 	var owned []io.Closer
 	s.service, owned = gateway.New(rt, gateway.Options{Logger: log, Metrics: opts.Metrics, TraceContent: opts.TraceContent,
 		Experiments: opts.Experiments, Cache: opts.Cache, Quota: opts.Quota, QuotaFailClosed: opts.QuotaFailClosed,
-		BudgetWebhook: opts.BudgetWebhook, Usage: opts.Usage, UsageObserver: opts.UsageObserver})
+		BudgetWebhook: opts.BudgetWebhook, Usage: opts.Usage, UsageObserver: opts.UsageObserver, Console: opts.Console})
 	s.owned = append(s.owned, owned...)
 	quotaUnary, quotaStream := s.service.QuotaInterceptors()
 	chain := defaultChain(log, s.service, opts.Metrics).
@@ -187,6 +194,8 @@ func New(opts Options, rt *gateway.Runtime) (*Server, error) {
 		opts.Metrics.GRPCServer().InitializeMetrics(s.grpc)
 	}
 	s.reload = gateway.NewReloader(opts.ConfigDir, s.service, opts.Runtime, log, opts.Metrics)
+	s.reload.Notify(s.noteReload)
+	s.noteReload(rt.Config, "", "start", nil)
 	return s, nil
 }
 

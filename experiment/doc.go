@@ -39,7 +39,9 @@
 // application's own scale. A second verdict on the same response replaces
 // the first: the last one wins and the response is counted once, in the
 // kind of its latest verdict. Feedback for a response id the store never saw,
-// or has forgotten, fails with [ErrUnknownResponse].
+// or has forgotten, or that another client received, fails with
+// [ErrUnknownResponse]: only the client that received an answer, or
+// [AnyClient], judges it.
 //
 // # Statistics
 //

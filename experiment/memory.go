@@ -104,6 +104,7 @@ type memAttr struct {
 	v       *memVariant
 	expires int64 // unix nanoseconds; also tells a re-recorded id apart
 	counted bool
+	client  string // who received the response
 	outcome Outcome
 }
 
@@ -163,7 +164,7 @@ func (s *MemoryStore) Record(_ context.Context, o Observation) error {
 		v.cost.add(o.CostUSD)
 	}
 	if o.ResponseID != "" {
-		s.remember(o.ResponseID, v, o.counted())
+		s.remember(o.ResponseID, o.Client, v, o.counted())
 	}
 	return nil
 }
@@ -242,7 +243,7 @@ func shardOf(id string) uint32 {
 
 // remember stores the attribution of a response id, dropping expired and,
 // past the shard's capacity, the oldest attributions.
-func (s *MemoryStore) remember(id string, v *memVariant, counted bool) {
+func (s *MemoryStore) remember(id, client string, v *memVariant, counted bool) {
 	now := s.now().UnixNano()
 	exp := now + int64(s.ttl)
 	sh := &s.shards[shardOf(id)]
@@ -267,12 +268,12 @@ func (s *MemoryStore) remember(id string, v *memVariant, counted bool) {
 		sh.queue = sh.queue[:n]
 		sh.head = 0
 	}
-	sh.m[id] = memAttr{v: v, expires: exp, counted: counted}
+	sh.m[id] = memAttr{v: v, expires: exp, counted: counted, client: client}
 	sh.queue = append(sh.queue, queued{id: id, expires: exp})
 }
 
 // Feedback implements [Store].
-func (s *MemoryStore) Feedback(_ context.Context, responseID string, o Outcome) (Attribution, error) {
+func (s *MemoryStore) Feedback(_ context.Context, responseID, client string, o Outcome) (Attribution, error) {
 	if err := checkFeedback(responseID, o); err != nil {
 		return Attribution{}, err
 	}
@@ -283,7 +284,7 @@ func (s *MemoryStore) Feedback(_ context.Context, responseID string, o Outcome) 
 		delete(sh.m, responseID)
 		ok = false
 	}
-	if !ok {
+	if !ok || !mayGiveFeedback(client, a.client) {
 		sh.mu.Unlock()
 		return Attribution{}, unknownResponse(responseID)
 	}

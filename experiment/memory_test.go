@@ -45,7 +45,7 @@ func TestMemoryStoreForgetsOldestPastCapacity(t *testing.T) {
 	}
 	known := 0
 	for i := range n {
-		if _, err := s.Feedback(ctx, "id-"+strconv.Itoa(i), experiment.Bool(true)); err == nil {
+		if _, err := s.Feedback(ctx, "id-"+strconv.Itoa(i), experiment.AnyClient, experiment.Bool(true)); err == nil {
 			known++
 		} else if !errors.Is(err, experiment.ErrUnknownResponse) {
 			t.Fatal(err)
@@ -55,7 +55,7 @@ func TestMemoryStoreForgetsOldestPastCapacity(t *testing.T) {
 		t.Errorf("%d of %d responses remembered, want 1 to 64", known, n)
 	}
 	// The newest response is always remembered.
-	if _, err := s.Feedback(ctx, "id-"+strconv.Itoa(n-1), experiment.Bool(true)); err != nil {
+	if _, err := s.Feedback(ctx, "id-"+strconv.Itoa(n-1), experiment.AnyClient, experiment.Bool(true)); err != nil {
 		t.Errorf("newest response forgotten: %v", err)
 	}
 }
@@ -79,7 +79,7 @@ func TestMemoryStoreReRecordedIDsStayBounded(t *testing.T) {
 	if n := s.Responses(); n > 64 {
 		t.Errorf("%d attributions kept, want at most 64", n)
 	}
-	at, err := s.Feedback(ctx, "id-3", experiment.Bool(true))
+	at, err := s.Feedback(ctx, "id-3", experiment.AnyClient, experiment.Bool(true))
 	if err != nil || at.Variant != "b" {
 		t.Errorf("Feedback(id-3) = %+v, %v; want variant b", at, err)
 	}
@@ -94,11 +94,11 @@ func TestMemoryStoreExpiryWithClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.advance(experiment.DefaultAttributionTTL - time.Second)
-	if _, err := s.Feedback(ctx, "id", experiment.Bool(true)); err != nil {
+	if _, err := s.Feedback(ctx, "id", experiment.AnyClient, experiment.Bool(true)); err != nil {
 		t.Fatalf("feedback a second before the 7 days are over: %v", err)
 	}
 	clock.advance(time.Second)
-	if _, err := s.Feedback(ctx, "id", experiment.Bool(true)); !errors.Is(err, experiment.ErrUnknownResponse) {
+	if _, err := s.Feedback(ctx, "id", experiment.AnyClient, experiment.Bool(true)); !errors.Is(err, experiment.ErrUnknownResponse) {
 		t.Fatalf("feedback after 7 days: %v, want ErrUnknownResponse", err)
 	}
 }

@@ -152,7 +152,7 @@ func (s *RedisStore) queue(ctx context.Context, p redis.Pipeliner, o Observation
 		}
 	}
 	if o.ResponseID != "" {
-		a := redisAttr{counted: o.counted(), route: o.Route, experiment: o.Experiment, variant: o.Variant}
+		a := redisAttr{counted: o.counted(), route: o.Route, experiment: o.Experiment, variant: o.Variant, client: o.Client}
 		p.Set(ctx, s.respKey(o.ResponseID), a.encode(), s.ttl)
 	}
 }
@@ -160,11 +160,13 @@ func (s *RedisStore) queue(ctx context.Context, p redis.Pipeliner, o Observation
 var _ BatchStore = (*RedisStore)(nil)
 
 // redisAttr is a response's attribution as stored in Redis:
-// "1|<counted 0/1>|<route>|<experiment>|<variant>|<outcome>" (names never
-// contain '|', see [CheckName]).
+// "2|<counted 0/1>|<route>|<experiment>|<variant>|<client>|<outcome>"
+// (names and clients never contain '|', see [CheckName]). Version 1, without
+// the client, is still read: such a response takes anyone's feedback.
 type redisAttr struct {
 	counted                    bool
 	route, experiment, variant string
+	client                     string
 	outcome                    Outcome
 }
 
@@ -173,23 +175,27 @@ func (a redisAttr) encode() string {
 	if a.counted {
 		c = "1"
 	}
-	return strings.Join([]string{"1", c, a.route, a.experiment, a.variant, a.outcome.encode()}, "|")
+	return strings.Join([]string{"2", c, a.route, a.experiment, a.variant, a.client, a.outcome.encode()}, "|")
 }
 
 func decodeAttr(s string) (redisAttr, error) {
 	f := strings.Split(s, "|")
-	if len(f) != 6 || f[0] != "1" {
+	switch {
+	case len(f) == 6 && f[0] == "1":
+		f = append(f[:5], "", f[5]) // no client
+	case len(f) == 7 && f[0] == "2":
+	default:
 		return redisAttr{}, fmt.Errorf("experiment: stored attribution %q is not valid", s)
 	}
-	o, err := decodeOutcome(f[5])
+	o, err := decodeOutcome(f[6])
 	if err != nil {
 		return redisAttr{}, fmt.Errorf("experiment: %w", err)
 	}
-	return redisAttr{counted: f[1] == "1", route: f[2], experiment: f[3], variant: f[4], outcome: o}, nil
+	return redisAttr{counted: f[1] == "1", route: f[2], experiment: f[3], variant: f[4], client: f[5], outcome: o}, nil
 }
 
 // Feedback implements [Store].
-func (s *RedisStore) Feedback(ctx context.Context, responseID string, o Outcome) (Attribution, error) {
+func (s *RedisStore) Feedback(ctx context.Context, responseID, client string, o Outcome) (Attribution, error) {
 	if err := checkFeedback(responseID, o); err != nil {
 		return Attribution{}, err
 	}
@@ -204,6 +210,9 @@ func (s *RedisStore) Feedback(ctx context.Context, responseID string, o Outcome)
 	a, err := decodeAttr(raw)
 	if err != nil {
 		return Attribution{}, err
+	}
+	if !mayGiveFeedback(client, a.client) {
+		return Attribution{}, unknownResponse(responseID)
 	}
 	next := a
 	next.outcome = o

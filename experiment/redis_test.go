@@ -58,7 +58,7 @@ func TestRedisStoreReplicas(t *testing.T) {
 		if i%3 == 0 {
 			st = r1
 		}
-		if _, err := st.Feedback(ctx, "resp-"+strconv.Itoa(i), experiment.Bool(i%2 == 0)); err != nil {
+		if _, err := st.Feedback(ctx, "resp-"+strconv.Itoa(i), experiment.AnyClient, experiment.Bool(i%2 == 0)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -103,7 +103,7 @@ func TestRedisStoreServerDown(t *testing.T) {
 	if err := st.Record(ctx, o); err == nil {
 		t.Fatal("Record with Redis down succeeded")
 	}
-	if _, err := st.Feedback(ctx, "before", experiment.Bool(true)); err == nil || errors.Is(err, experiment.ErrUnknownResponse) {
+	if _, err := st.Feedback(ctx, "before", experiment.AnyClient, experiment.Bool(true)); err == nil || errors.Is(err, experiment.ErrUnknownResponse) {
 		t.Fatalf("Feedback with Redis down: %v, want a connection error", err)
 	}
 	if _, err := st.Snapshot(ctx, o.Experiment); err == nil {
@@ -112,14 +112,14 @@ func TestRedisStoreServerDown(t *testing.T) {
 	srv.Restart()
 	// The restarted server is empty: the old response is unknown now, new
 	// ones work.
-	if _, err := st.Feedback(ctx, "before", experiment.Bool(true)); !errors.Is(err, experiment.ErrUnknownResponse) {
+	if _, err := st.Feedback(ctx, "before", experiment.AnyClient, experiment.Bool(true)); !errors.Is(err, experiment.ErrUnknownResponse) {
 		t.Fatalf("Feedback after restart: %v, want ErrUnknownResponse", err)
 	}
 	o.ResponseID = "after"
 	if err := st.Record(ctx, o); err != nil {
 		t.Fatalf("Record after restart: %v", err)
 	}
-	if _, err := st.Feedback(ctx, "after", experiment.Bool(true)); err != nil {
+	if _, err := st.Feedback(ctx, "after", experiment.AnyClient, experiment.Bool(true)); err != nil {
 		t.Fatalf("Feedback after restart: %v", err)
 	}
 }

@@ -203,3 +203,47 @@ func ProbabilityToBeBest(ds []Beta) []float64 {
 func ProbabilityGreater(a, b Beta) float64 {
 	return ProbabilityToBeBest([]Beta{a, b})[0]
 }
+
+// Power is the chance of detecting a true difference that [SampleSize]
+// plans for.
+const Power = 0.8
+
+// zOf is the standard normal quantile of q (0 < q < 1).
+func zOf(q float64) float64 { return math.Sqrt2 * math.Erfinv(2*q-1) }
+
+// Wilson is the Wilson score interval of a success rate with s successes
+// in n trials, at the two-sided level 1 − alpha (alpha = [Alpha]: a 95 %
+// interval). With no trials it is [0, 1].
+func Wilson(s, n int64, alpha float64) (lo, hi float64) {
+	if n <= 0 {
+		return 0, 1
+	}
+	z := zOf(1 - alpha/2)
+	p := float64(s) / float64(n)
+	fn := float64(n)
+	den := 1 + z*z/fn
+	mid := (p + z*z/(2*fn)) / den
+	half := z * math.Sqrt(p*(1-p)/fn+z*z/(4*fn*fn)) / den
+	return math.Max(0, mid-half), math.Min(1, mid+half)
+}
+
+// SampleSize is how many trials each of two variants needs for the
+// two-sided two-proportion z-test at level alpha to detect, with
+// probability power, the difference between success rates p1 and p2:
+//
+//	n = (z₁₋α/₂ √(2p̄(1 − p̄)) + z_power √(p1(1 − p1) + p2(1 − p2)))² / (p1 − p2)²
+//
+// with p̄ = (p1 + p2) / 2, rounded up. Rates are clamped to [0.001, 0.999];
+// equal rates need no finite sample, reported as math.MaxInt64.
+func SampleSize(p1, p2, alpha, power float64) int64 {
+	clamp := func(p float64) float64 { return math.Max(0.001, math.Min(0.999, p)) }
+	p1, p2 = clamp(p1), clamp(p2)
+	d := p1 - p2
+	if d == 0 {
+		return math.MaxInt64
+	}
+	pb := (p1 + p2) / 2
+	a := zOf(1-alpha/2) * math.Sqrt(2*pb*(1-pb))
+	b := zOf(power) * math.Sqrt(p1*(1-p1)+p2*(1-p2))
+	return int64(math.Ceil((a + b) * (a + b) / (d * d)))
+}

@@ -207,3 +207,51 @@ func BenchmarkProbabilityToBeBest(b *testing.B) {
 		experiment.ProbabilityToBeBest(ds)
 	}
 }
+
+func TestWilson(t *testing.T) {
+	// Reference values: the Wilson 95 % intervals of the textbook
+	// formula (Newcombe 1998, method 3).
+	for _, c := range []struct {
+		s, n   int64
+		lo, hi float64
+	}{
+		{50, 100, 0.40383, 0.59617},
+		{0, 10, 0, 0.27753},
+		{9, 10, 0.59585, 0.98212},
+		{1, 1000, 0.00018, 0.00564},
+	} {
+		lo, hi := experiment.Wilson(c.s, c.n, experiment.Alpha)
+		if math.Abs(lo-c.lo) > 5e-5 || math.Abs(hi-c.hi) > 5e-5 {
+			t.Errorf("experiment.Wilson(%d, %d) = [%.5f, %.5f], want [%.5f, %.5f]", c.s, c.n, lo, hi, c.lo, c.hi)
+		}
+	}
+	if lo, hi := experiment.Wilson(0, 0, experiment.Alpha); lo != 0 || hi != 1 {
+		t.Errorf("experiment.Wilson(0, 0) = [%v, %v], want [0, 1]", lo, hi)
+	}
+}
+
+func TestSampleSize(t *testing.T) {
+	// Reference values of the textbook formula (Fleiss), e.g. 0.5 vs
+	// 0.52 at alpha 0.05 and power 0.8 needs 9806 per group.
+	for _, c := range []struct {
+		p1, p2 float64
+		want   int64
+	}{
+		{0.50, 0.52, 9806},
+		{0.80, 0.82, 6039},
+		{0.10, 0.20, 199},
+	} {
+		if got := experiment.SampleSize(c.p1, c.p2, experiment.Alpha, experiment.Power); got != c.want {
+			t.Errorf("experiment.SampleSize(%v, %v) = %d, want %d", c.p1, c.p2, got, c.want)
+		}
+	}
+	if got := experiment.SampleSize(0.5, 0.5, experiment.Alpha, experiment.Power); got != math.MaxInt64 {
+		t.Errorf("SampleSize of equal rates = %d, want MaxInt64", got)
+	}
+	// The test it plans for finds such a difference at that size: the
+	// expected z of the difference exceeds the critical value.
+	n := experiment.SampleSize(0.5, 0.52, experiment.Alpha, experiment.Power)
+	if z, _ := experiment.ZTest(int64(0.52*float64(n)), n, int64(0.5*float64(n)), n); z < 1.96 {
+		t.Errorf("at n = %d the expected z = %.3f does not reach 1.96", n, z)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,10 @@ const MaxResponseIDBytes = 256
 // store never recorded or no longer remembers.
 var ErrUnknownResponse = errors.New("unknown or expired response id")
 
+// AnyClient is the client to give feedback as when the caller may judge
+// every response (a client allowed to see all usage).
+const AnyClient = "*"
+
 // ErrInvalid is wrapped by the errors for observations and outcomes that
 // break the rules documented on their fields.
 var ErrInvalid = errors.New("invalid")
@@ -35,10 +40,12 @@ type Store interface {
 	// Record adds one finished request. It is on every request's path and
 	// must be cheap.
 	Record(ctx context.Context, o Observation) error
-	// Feedback attributes an outcome to the variant that produced the
-	// response. It returns an error wrapping [ErrUnknownResponse] when the
-	// response id is unknown or expired.
-	Feedback(ctx context.Context, responseID string, o Outcome) (Attribution, error)
+	// Feedback attributes an outcome, given by client, to the variant that
+	// produced the response. It returns an error wrapping
+	// [ErrUnknownResponse] when the response id is unknown or expired, or
+	// when another client received the response (unless client is
+	// [AnyClient]); nothing is recorded then.
+	Feedback(ctx context.Context, responseID, client string, o Outcome) (Attribution, error)
 	// Snapshot returns the counters of every variant of an experiment; an
 	// experiment nothing was recorded for has no variants.
 	Snapshot(ctx context.Context, experiment string) (*Snapshot, error)
@@ -70,6 +77,10 @@ type Observation struct {
 	// ResponseID is the id returned to the caller; when set, feedback for
 	// it is accepted for the store's attribution TTL.
 	ResponseID string
+	// Client names the client that received the response: only it (or
+	// [AnyClient]) may give feedback on it. Optional: a response recorded
+	// without one takes feedback from every client.
+	Client string
 	// ErrorClass is empty when the variant's own model answered; otherwise
 	// a short snake_case class of the failure ("rate_limited", "timeout"),
 	// also when a fallback rescued the request.
@@ -103,6 +114,9 @@ func (o *Observation) validate() error {
 	}
 	if !printable(o.Provider, 128) || !printable(o.Model, 256) {
 		return fmt.Errorf("%w observation: provider and model must be printable, at most 128 and 256 bytes", ErrInvalid)
+	}
+	if o.Client == AnyClient || strings.ContainsAny(o.Client, "|") || !printable(o.Client, 256) {
+		return fmt.Errorf("%w observation: client must be printable, at most 256 bytes, without '|', and not %q", ErrInvalid, AnyClient)
 	}
 	if len(o.ResponseID) > MaxResponseIDBytes {
 		return fmt.Errorf("%w observation: response id is longer than %d bytes", ErrInvalid, MaxResponseIDBytes)
@@ -290,6 +304,12 @@ func checkFeedback(responseID string, o Outcome) error {
 		return fmt.Errorf("%w feedback: response id must be 1 to %d bytes", ErrInvalid, MaxResponseIDBytes)
 	}
 	return o.validate()
+}
+
+// mayGiveFeedback reports whether client may give feedback on a response
+// that owner received.
+func mayGiveFeedback(client, owner string) bool {
+	return client == AnyClient || owner == "" || client == owner
 }
 
 // unknownResponse is the error for a response id nobody remembers.

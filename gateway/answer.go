@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/careerpath/llmgateway/config"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/resilience"
@@ -44,6 +45,7 @@ func completeResponse(o *Outcome, resp *providers.Response) *gatewayv1.CompleteR
 		Route:           o.Decision.Route,
 		Variant:         o.Decision.Variant,
 		CostUsd:         o.Cost.USD(),
+		CostNanoUsd:     int64(o.Cost),
 		UpstreamLatency: durationpb.New(o.Upstream),
 		GatewayOverhead: durationpb.New(elapsed - o.Upstream),
 		ServedFrom:      o.ServedFrom,
@@ -66,6 +68,7 @@ func finalMessage(c *gatewayv1.CompleteResponse, ttft time.Duration) *gatewayv1.
 		Route:            c.Route,
 		Variant:          c.Variant,
 		CostUsd:          c.CostUsd,
+		CostNanoUsd:      c.CostNanoUsd,
 		GatewayOverhead:  c.GatewayOverhead,
 		UpstreamLatency:  c.UpstreamLatency,
 		ServedFrom:       c.ServedFrom,
@@ -78,7 +81,8 @@ func finalMessage(c *gatewayv1.CompleteResponse, ttft time.Duration) *gatewayv1.
 // accounting is who answered and what it cost.
 type accounting struct {
 	provider, model string
-	cost            float64
+	cost            float64 // costNanos in dollars
+	costNanos       int64
 	servedFrom      gatewayv1.ServedFrom
 	step            gatewayv1.FailoverStep
 }
@@ -102,7 +106,8 @@ func account(rt *Runtime, d *routing.Decision, ans *resilience.Answer, u provide
 			price = td.Price
 		}
 	}
-	a.cost = price.Cost(u)
+	a.costNanos = price.CostNanos(u)
+	a.cost = float64(a.costNanos) / config.NanosPerUSD
 	return a
 }
 

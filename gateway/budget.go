@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/telemetry"
 )
@@ -30,8 +31,13 @@ type budgetEvent struct {
 	Counter   string    `json:"counter"`
 	Period    time.Time `json:"period"`
 	Threshold float64   `json:"threshold"`
-	SpentUSD  float64   `json:"spent_usd"`
-	BudgetUSD float64   `json:"budget_usd"`
+	// The amounts in dollars, and exactly in nano-dollars: the quota store
+	// adds costs up as floats, off by far less than a nano-dollar, so the
+	// amounts are rounded to the nano-dollar they stand for.
+	SpentUSD      float64 `json:"spent_usd"`
+	BudgetUSD     float64 `json:"budget_usd"`
+	SpentNanoUSD  int64   `json:"spent_nano_usd"`
+	BudgetNanoUSD int64   `json:"budget_nano_usd"`
 }
 
 // post sends ev to the webhook in the background, bounded by a timeout;
@@ -82,7 +88,9 @@ func (o quotaObserver) BudgetCrossed(ev quota.BudgetEvent) {
 			name = "budget_exhausted"
 		}
 		o.post(budgetEvent{Event: name, Limit: ev.Limit, Kind: ev.Kind.String(), Counter: ev.Key,
-			Period: ev.Period, Threshold: ev.Threshold, SpentUSD: ev.Spent, BudgetUSD: ev.Budget})
+			Period: ev.Period, Threshold: ev.Threshold,
+			SpentUSD: float64(costNanos(ev.Spent)) / config.NanosPerUSD, SpentNanoUSD: costNanos(ev.Spent),
+			BudgetUSD: float64(costNanos(ev.Budget)) / config.NanosPerUSD, BudgetNanoUSD: costNanos(ev.Budget)})
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/careerpath/llmgateway/auth"
+	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/experiment"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/gwerr"
@@ -120,6 +122,17 @@ func (e *ExperimentService) experimentID(route string) string {
 	return route
 }
 
+// costNanos rounds a variant's summed cost to the nano-dollar. Every
+// answer's cost is a whole number of nano-dollars, and the float sum of
+// them is off by far less than half of one, so rounding gives the exact
+// total back.
+func costNanos(usd float64) int64 {
+	if !(usd > 0) || usd >= math.MaxInt64/config.NanosPerUSD {
+		return 0
+	}
+	return int64(math.Round(usd * config.NanosPerUSD))
+}
+
 // errExperimentsDisabled answers the RPCs of a nil service.
 var errExperimentsDisabled = &gwerr.Error{Kind: gwerr.Disabled, Message: "experiments are not enabled on this gateway"}
 
@@ -154,14 +167,20 @@ func (e *ExperimentService) Feedback(ctx context.Context, req *gatewayv1.Feedbac
 	if err := e.Flush(ctx); err != nil {
 		return nil, storeError(ctx, err)
 	}
-	a, err := e.store.Feedback(ctx, id, o)
+	// Only the client that received the answer judges it, or one allowed
+	// to see every client's usage; to others it is unknown.
+	from := experiment.AnyClient
+	if c, ok := auth.FromContext(ctx); ok && !c.AllowAllUsage {
+		from = c.Name
+	}
+	a, err := e.store.Feedback(ctx, id, from, o)
 	if errors.Is(err, experiment.ErrUnknownResponse) {
 		// Perhaps an answer another replica served a moment ago and is
 		// still writing.
 		t := time.NewTimer(feedbackRetry)
 		select {
 		case <-t.C:
-			a, err = e.store.Feedback(ctx, id, o)
+			a, err = e.store.Feedback(ctx, id, from, o)
 		case <-ctx.Done():
 			t.Stop()
 		}
@@ -222,7 +241,8 @@ func experimentResponse(r *experiment.Report) *gatewayv1.GetExperimentResponse {
 			SuccessRate:         v.SuccessRate,
 			ScoreCount:          v.ScoreCount,
 			MeanScore:           v.MeanScore,
-			CostUsd:             v.CostUSD,
+			CostUsd:             float64(costNanos(v.CostUSD)) / config.NanosPerUSD,
+			CostNanoUsd:         costNanos(v.CostUSD),
 			CostPerRequestUsd:   v.CostPerRequestUSD,
 			LatencyP50:          durationpb.New(v.LatencyP50),
 			LatencyP95:          durationpb.New(v.LatencyP95),

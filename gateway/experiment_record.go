@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/experiment"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
@@ -22,7 +23,7 @@ func (e *ExperimentService) RecordComplete(ctx context.Context, d *routing.Decis
 	if e == nil || d == nil || d.Route == "" {
 		return
 	}
-	o := e.observation(d, err, latency)
+	o := e.observation(d, clientOf(ctx), err, latency)
 	if err == nil && resp != nil {
 		answered(&o, resp.GetId(), resp.GetProvider(), resp.GetModel(), resp.GetUsage(), resp.GetCostUsd(),
 			resp.GetServedFrom(), resp.GetStep(), primaryFailure(resp.GetFailedAttempts()))
@@ -36,7 +37,7 @@ func (e *ExperimentService) RecordStream(ctx context.Context, d *routing.Decisio
 	if e == nil || d == nil || d.Route == "" {
 		return
 	}
-	o := e.observation(d, err, latency)
+	o := e.observation(d, clientOf(ctx), err, latency)
 	if err == nil && final != nil {
 		answered(&o, final.GetId(), final.GetProvider(), final.GetModel(), final.GetUsage(), final.GetCostUsd(),
 			final.GetServedFrom(), final.GetStep(), primaryFailure(final.GetFailedAttempts()))
@@ -44,11 +45,21 @@ func (e *ExperimentService) RecordStream(ctx context.Context, d *routing.Decisio
 	e.record(ctx, o)
 }
 
-// observation starts the observation of a request routed by d.
-func (e *ExperimentService) observation(d *routing.Decision, err error, latency time.Duration) experiment.Observation {
+// clientOf is the configured name of ctx's authenticated client, "" when
+// there is none.
+func clientOf(ctx context.Context) string {
+	if c, ok := auth.FromContext(ctx); ok {
+		return c.Name
+	}
+	return ""
+}
+
+// observation starts the observation of a request routed by d, made by
+// the named client (whose feedback on the answer alone counts).
+func (e *ExperimentService) observation(d *routing.Decision, client string, err error, latency time.Duration) experiment.Observation {
 	o := experiment.Observation{
 		Route: d.Route, Experiment: decisionExperiment(e, d), Variant: d.Variant,
-		Model: d.Model, Latency: latency,
+		Model: d.Model, Latency: latency, Client: client,
 	}
 	if d.Provider != nil {
 		o.Provider = d.Provider.Name()
@@ -111,7 +122,7 @@ func (e *ExperimentService) Outcome(ctx context.Context, o *Outcome) {
 	if e == nil || d == nil || d.Route == "" || o.Request.GetForceVariant() != "" || o.Downgraded {
 		return
 	}
-	obs := e.observation(d, o.Err, o.Latency)
+	obs := e.observation(d, clientOf(ctx), o.Err, o.Latency)
 	if o.Err == nil {
 		primary := ""
 		for _, a := range o.Attempts {

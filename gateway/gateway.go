@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/careerpath/llmgateway/cache"
+	"github.com/careerpath/llmgateway/console"
 	"github.com/careerpath/llmgateway/experiment"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/quota/quotagrpc"
@@ -47,6 +48,9 @@ type Options struct {
 	// UsageObserver, when set, is told of every ledger entry recorded and
 	// every one that failed.
 	UsageObserver ledger.Observer
+	// Console, when set, is fed every finished generation call, refused
+	// ones included.
+	Console *console.Console
 }
 
 // New returns the service answering from rt, with its quota limiter,
@@ -58,7 +62,7 @@ func New(rt *Runtime, opts Options) (*Service, []io.Closer) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := NewService(rt)
-	s.log, s.metrics, s.content = log, opts.Metrics, opts.TraceContent
+	s.log, s.metrics, s.content, s.console = log, opts.Metrics, opts.TraceContent, opts.Console
 	var owned []io.Closer
 	policy := quota.FailOpen
 	if opts.QuotaFailClosed {
@@ -100,10 +104,10 @@ func (s *Service) CloseRecorders() {
 }
 
 // ObserverInterceptors are the chain's "logging" link: once per call,
-// refused ones included, the access line, the request metrics and the
-// GenAI attributes of the RPC's span. Health checks are left out.
+// refused ones included, the access line, the request metrics, the GenAI
+// attributes of the RPC's span and the console's window. Health checks are left out.
 func (s *Service) ObserverInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
-	obs := &observer{log: s.log, metrics: s.metrics, knownRoute: s.HasRoute, content: s.content}
+	obs := &observer{log: s.log, metrics: s.metrics, knownRoute: s.HasRoute, content: s.content, console: s.console}
 	notHealth := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
 		return c.Service != grpc_health_v1.Health_ServiceDesc.ServiceName
 	})

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/careerpath/llmgateway/auth"
+	"github.com/careerpath/llmgateway/console"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/gwerr"
 	"github.com/careerpath/llmgateway/quota/quotagrpc"
@@ -86,6 +87,7 @@ type observer struct {
 	knownRoute func(string) bool
 	// content records prompts and answers on the RPC's span.
 	content bool
+	console *console.Console // nil: no console
 }
 
 // observation is one call as the observer saw it.
@@ -172,6 +174,7 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 			CostUSD: a.cost, SavedUSD: rec.saved,
 		})
 	}
+	o.toConsole(ob, &rec, &a, code, took)
 	span := trace.SpanFromContext(ctx)
 	if span.IsRecording() && ob.req != nil {
 		o.annotate(span, ob, &rec, &a)
@@ -197,7 +200,7 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 			slog.String("route", rec.route), slog.String("variant", rec.variant),
 			slog.String("provider", provider), slog.String("model", model),
 			slog.Int("input_tokens", int(a.usage.GetInputTokens())), slog.Int("output_tokens", int(a.usage.GetOutputTokens())),
-			slog.Float64("cost_usd", a.cost), slog.String("cache", cacheStatus(&rec, &a)), slog.String("step", a.step),
+			slog.Float64("cost_usd", a.cost), slog.Int64("cost_nano_usd", a.costNanos), slog.String("cache", cacheStatus(&rec, &a)), slog.String("step", a.step),
 			slog.Int("failed_attempts", a.failed))
 	}
 	attrs = append(attrs, slog.Float64("latency_ms", ms(took)))
@@ -220,6 +223,7 @@ type answer struct {
 	provider, model, step    string
 	usage                    *gatewayv1.Usage
 	cost                     float64
+	costNanos                int64
 	servedFrom               gatewayv1.ServedFrom
 	overhead, upstream, ttft time.Duration
 	failed                   int
@@ -235,13 +239,13 @@ func answerOf(ob *observation) answer {
 	case ob.resp != nil:
 		r := ob.resp
 		return answer{ok: true, provider: r.GetProvider(), model: r.GetModel(), step: stepName(r.GetStep()),
-			usage: r.GetUsage(), cost: r.GetCostUsd(), servedFrom: r.GetServedFrom(),
+			usage: r.GetUsage(), cost: r.GetCostUsd(), costNanos: r.GetCostNanoUsd(), servedFrom: r.GetServedFrom(),
 			overhead: r.GetGatewayOverhead().AsDuration(), upstream: r.GetUpstreamLatency().AsDuration(),
 			failed: len(r.GetFailedAttempts()), id: r.GetId(), finish: r.GetFinishReason(), text: r.GetText()}
 	case ob.final != nil:
 		f := ob.final
 		return answer{ok: true, provider: f.GetProvider(), model: f.GetModel(), step: stepName(f.GetStep()),
-			usage: f.GetUsage(), cost: f.GetCostUsd(), servedFrom: f.GetServedFrom(),
+			usage: f.GetUsage(), cost: f.GetCostUsd(), costNanos: f.GetCostNanoUsd(), servedFrom: f.GetServedFrom(),
 			overhead: f.GetGatewayOverhead().AsDuration(), upstream: f.GetUpstreamLatency().AsDuration(),
 			ttft: f.GetTimeToFirstToken().AsDuration(), failed: len(f.GetFailedAttempts()),
 			id: f.GetId(), finish: f.GetFinishReason(), text: ob.text.String()}

@@ -110,7 +110,7 @@ func (s *Service) publish(ctx context.Context, o *Outcome) {
 func (o *Outcome) fill(resp *providers.Response, a accounting, saved float64, attempts []resilience.Attempt, upstream time.Duration) {
 	o.Provider, o.Model = a.provider, modelName(a.model, resp.Model)
 	o.Usage = resp.Usage
-	o.Cost, o.Saved = ledger.FromUSD(a.cost), ledger.FromUSD(saved)
+	o.Cost, o.Saved = ledger.Nanos(a.costNanos), ledger.FromUSD(saved)
 	o.ServedFrom, o.Step = a.servedFrom, a.step
 	o.Attempts = attempts
 	o.Upstream = upstream

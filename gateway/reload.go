@@ -48,6 +48,16 @@ type Reloader struct {
 
 	mu     sync.Mutex // one reload at a time
 	status atomic.Pointer[ReloadStatus]
+	// notify, when set, hears of every reload that applied a configuration
+	// or was refused (live is the version that stays live).
+	notify func(cfg *config.Config, live, reason string, err error)
+}
+
+// Notify makes f hear of every reload that applied a configuration (cfg,
+// err nil) or was refused (cfg nil, live the version that stays live).
+// Call it before the first reload.
+func (r *Reloader) Notify(f func(cfg *config.Config, live, reason string, err error)) {
+	r.notify = f
 }
 
 // NewReloader returns a reloader of dir into svc. dir may be "" (the
@@ -90,6 +100,9 @@ func (r *Reloader) Reload(ctx context.Context, reason string) (changed bool, err
 			r.count("failed")
 			r.log.ErrorContext(ctx, "configuration reload refused; the last good configuration stays live",
 				"reason", reason, "dir", r.dir, "version", st.Version, "error", err.Error())
+			if r.notify != nil {
+				r.notify(nil, st.Version, reason, err)
+			}
 		}
 		r.status.Store(&st)
 	}()
@@ -121,6 +134,9 @@ func (r *Reloader) Reload(ctx context.Context, reason string) (changed bool, err
 		r.metrics.ConfigActive(cfg.Version, rt.LoadedAt)
 	}
 	r.log.InfoContext(ctx, "configuration reloaded", "reason", reason, "dir", r.dir, "version", cfg.Version)
+	if r.notify != nil {
+		r.notify(cfg, cfg.Version, reason, nil)
+	}
 	return true, nil
 }
 

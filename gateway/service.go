@@ -11,6 +11,7 @@ import (
 
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/cache"
+	"github.com/careerpath/llmgateway/console"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/quota"
@@ -33,6 +34,7 @@ type Service struct {
 	log         *slog.Logger
 	metrics     *telemetry.Metrics // nil: no metrics
 	content     bool               // prompts and answers on spans
+	console     *console.Console   // nil: no console
 }
 
 // Feedback implements gatewayv1.LLMGatewayServer.

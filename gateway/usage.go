@@ -241,6 +241,7 @@ func usageResponse(g gatewayv1.Granularity, r *ledger.Result) *gatewayv1.UsageRe
 			InputTokens: r.Total.InputTokens, OutputTokens: r.Total.OutputTokens,
 			CachedInputTokens: r.Total.CachedInputTokens,
 			CostUsd:           r.Total.Cost.USD(), SavedUsd: r.Total.Saved.USD(),
+			CostNanoUsd: int64(r.Total.Cost), SavedNanoUsd: int64(r.Total.Saved),
 		},
 	}
 	for i, row := range r.Rows {
@@ -250,6 +251,7 @@ func usageResponse(g gatewayv1.Granularity, r *ledger.Result) *gatewayv1.UsageRe
 			Requests: row.Requests, CacheHits: row.CacheHits,
 			InputTokens: row.InputTokens, OutputTokens: row.OutputTokens, CachedInputTokens: row.CachedInputTokens,
 			CostUsd: row.Cost.USD(), SavedUsd: row.Saved.USD(),
+			CostNanoUsd: int64(row.Cost), SavedNanoUsd: int64(row.Saved),
 		}
 	}
 	return out

@@ -412,16 +412,54 @@ func TestBinaryThroughRedisSentinel(t *testing.T) {
 	p := startBinary(t, quotaConfig(t, url), []string{"BIN_TEST_KEY=k"},
 		"-redis-addrs", sentinel, "-redis-master-name", "mymaster", "-quota-fail-closed", "-log-level", "warn")
 	checkSharedQuota(t, p)
-	c, err := new(net.Dialer).DialContext(context.Background(), "tcp", master)
+	checkQuotaKeys(t, master, "")
+}
+
+// TestBinaryThroughRedisSentinelWithPasswords: master and sentinel both
+// require a password, each from its own environment variable; the gateway
+// authenticates to both.
+func TestBinaryThroughRedisSentinelWithPasswords(t *testing.T) {
+	master := redistest.StartWithPassword(t, "master-secret")
+	sentinel := redistest.StartSentinelWith(t, master, "mymaster",
+		redistest.SentinelOptions{MasterPassword: "master-secret", Password: "sentinel-secret"})
+	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	p := startBinary(t, quotaConfig(t, url), []string{"BIN_TEST_KEY=k", "REDIS_PW=master-secret", "SENTINEL_PW=sentinel-secret"},
+		"-redis-addrs", sentinel, "-redis-master-name", "mymaster",
+		"-redis-password-env", "REDIS_PW", "-redis-sentinel-password-env", "SENTINEL_PW",
+		"-quota-fail-closed", "-log-level", "warn")
+	checkSharedQuota(t, p)
+	checkQuotaKeys(t, master, "master-secret")
+	if strings.Contains(p.stderr.String(), "secret") {
+		t.Errorf("a password reached the log:\n%s", p.stderr.String())
+	}
+}
+
+// checkQuotaKeys asserts that the Redis at addr holds quota keys.
+func checkQuotaKeys(t *testing.T, addr, password string) {
+	t.Helper()
+	c, err := new(net.Dialer).DialContext(context.Background(), "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	if password != "" {
+		if _, err := io.WriteString(c, "AUTH "+password+"\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		if line, err := r.ReadString('\n'); err != nil || line != "+OK\r\n" {
+			t.Fatalf("AUTH: %q %v", line, err)
+		}
+	}
 	if _, err := io.WriteString(c, "KEYS llmgw:quota:*\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	line, err := r.ReadString('\n')
 	if err != nil || line == "*0\r\n" || !strings.HasPrefix(line, "*") {
 		t.Fatalf("quota keys on the master: %q %v", line, err)
 	}

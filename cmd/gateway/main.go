@@ -28,6 +28,7 @@ import (
 	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/config/remote"
+	"github.com/careerpath/llmgateway/console"
 	"github.com/careerpath/llmgateway/cooldown"
 	"github.com/careerpath/llmgateway/edge"
 	"github.com/careerpath/llmgateway/experiment"
@@ -79,7 +80,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		tlsCA     = fs.String("tls-client-ca", "", "PEM CA certificates that sign client certificates: turns on mTLS on the gRPC and HTTP listeners")
 		tlsAuth   = fs.String("tls-client-auth", "", "with -tls-client-ca: require (default) or verify-if-given")
 		redisName = fs.String("redis-master-name", "", "Redis Sentinel master name: -redis-addrs are then the sentinels")
+		sentPass  = fs.String("redis-sentinel-password-env", "", "with -redis-master-name: environment variable holding the Sentinels' own password (their requirepass; may name the same variable as -redis-password-env)")
 		redisClus = fs.Bool("redis-cluster", false, "treat a single -redis-addrs address as a Redis Cluster endpoint (several addresses always are a Cluster)")
+		adminEnv  = fs.String("admin-token-env", "", "environment variable holding the admin token that the console and the admin endpoints require (all but /healthz, /readyz, /metrics); without it they answer loopback clients only")
 	)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(fs.Output(), "Usage: gateway [flags]\n\nRuns the LLM gateway. Every flag may also be set as LLMGW_<FLAG> in the environment\n(e.g. LLMGW_GRPC_ADDR=0.0.0.0:50051).\n\nFlags:\n")
@@ -133,12 +136,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
 	metrics := telemetry.NewMetrics()
-	stores, closeStores := openStores(*redisAddr, *redisName, *redisClus, getenv(*redisPass), *cacheMax, metrics)
+	stores, closeStores := openStores(*redisAddr, *redisName, *redisClus, getenv(*redisPass), getenv(*sentPass), *cacheMax, metrics)
 	defer closeStores()
 	if *redisAddr != "" {
 		log.Info("shared state in Redis", "addrs", *redisAddr, "master_name", *redisName)
 	}
-	rtOpts := gateway.RuntimeOptions{Getenv: getenv, Observer: gateway.LogBreakers(log, metrics), Cooldowns: stores.cooldowns}
+	cons := console.New(console.Options{})
+	rtOpts := gateway.RuntimeOptions{Getenv: getenv, Observer: cons.Observe(gateway.LogBreakers(log, metrics)), Cooldowns: stores.cooldowns}
 	rt, err := gateway.BuildRuntime(cfg, rtOpts)
 	if err != nil {
 		return fmt.Errorf("configuration refused: %w", err)
@@ -152,6 +156,15 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if rt.Keys.Disabled() {
 		log.Warn("AUTHENTICATION IS DISABLED: no clients.json (or \"auth\": {\"disabled\": true}); " +
 			"every caller is \"anonymous\" with every permission. Use this for local development only.")
+	}
+
+	adminToken := ""
+	if *adminEnv != "" {
+		if adminToken = getenv(*adminEnv); adminToken == "" {
+			return fmt.Errorf("-admin-token-env: environment variable %s is empty or not set", *adminEnv)
+		}
+	} else {
+		log.Warn("no admin token (-admin-token-env): the console and the admin endpoints answer loopback clients only")
 	}
 
 	srv, err := edge.New(edge.Options{
@@ -173,6 +186,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		LogLevel:        level,
 		TraceContent:    *traceText,
 		Pprof:           *withPprof,
+		Console:         cons,
+		AdminToken:      adminToken,
 		TLS: edge.TLSOptions{CertFile: *tlsCert, KeyFile: *tlsKey, ClientCAFile: *tlsCA,
 			ClientAuth: edge.ClientAuth(*tlsAuth)},
 	}, rt)
@@ -303,9 +318,10 @@ type stores struct {
 // go-redis's UniversalClient picks the client: with masterName, a Sentinel
 // failover client whose addrs are the sentinels; else one address is a
 // single node (a Cluster with cluster set) and several are a Cluster's seed
-// nodes. Redis operations have short timeouts:
+// nodes. password authenticates to the Redis nodes, sentinelPassword to the
+// sentinels. Redis operations have short timeouts:
 // a slow or absent Redis degrades to cache misses, never to stuck requests.
-func openStores(addrs, masterName string, cluster bool, password string, cacheMax int64, m *telemetry.Metrics) (stores, func()) {
+func openStores(addrs, masterName string, cluster bool, password, sentinelPassword string, cacheMax int64, m *telemetry.Metrics) (stores, func()) {
 	if addrs == "" {
 		mem := cache.NewMemoryStore(cache.MemoryOptions{MaxBytes: cacheMax, Observer: m.CacheObserver()})
 		return stores{cache: mem, cooldowns: cooldown.NewMemoryStore()}, func() { _ = mem.Close() }
@@ -315,6 +331,7 @@ func openStores(addrs, masterName string, cluster bool, password string, cacheMa
 		MasterName:            masterName,
 		IsClusterMode:         cluster && masterName == "",
 		Password:              password,
+		SentinelPassword:      sentinelPassword,
 		ContextTimeoutEnabled: true,
 		DialTimeout:           time.Second,
 		ReadTimeout:           250 * time.Millisecond,

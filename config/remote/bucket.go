@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -106,6 +107,29 @@ func bucketVersion(a *blob.Attributes) Version {
 	}
 	return v
 }
+
+// List implements [Lister]: the objects directly under the bucket's
+// prefix (the URL's path, or the prefix the bucket was opened with).
+func (s *bucketSource) List(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	var names []string
+	it := s.bucket.List(&blob.ListOptions{Delimiter: "/"})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return names, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("remote: listing %s: %w", s.desc, err)
+		}
+		if !obj.IsDir {
+			names = append(names, obj.Key)
+		}
+	}
+}
+
+var _ Lister = (*bucketSource)(nil)
 
 // String implements [Source].
 func (s *bucketSource) String() string { return s.desc }

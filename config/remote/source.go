@@ -13,8 +13,9 @@ import (
 const (
 	// DefaultTimeout bounds one file fetch when [Options.Timeout] is zero.
 	DefaultTimeout = 30 * time.Second
-	// DefaultMaxFileSize bounds one file when [Options.MaxFileSize] is zero.
-	DefaultMaxFileSize = 4 << 20
+	// DefaultMaxFileSize bounds one file when [Options.MaxFileSize] is zero:
+	// the size of the largest enrichment dataset the gateway loads.
+	DefaultMaxFileSize = 64 << 20
 )
 
 // ErrNotFound is returned (wrapped) by [Source.Fetch] when the store does
@@ -36,6 +37,15 @@ type Source interface {
 	String() string
 	// Close releases the source's resources.
 	Close() error
+}
+
+// Lister is a [Source] that can name the files it holds (a bucket prefix).
+// A [Syncer] whose source lists keeps every file under the prefix in sync,
+// not only those it was told of.
+type Lister interface {
+	// List returns the names of the files directly under the source's
+	// prefix (not in deeper "directories").
+	List(ctx context.Context) ([]string, error)
 }
 
 // Version identifies one copy of a file in a store. The zero Version means

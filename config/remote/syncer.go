@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,7 +49,12 @@ func DefaultFiles() []File {
 
 // SyncOptions configure a [Syncer].
 type SyncOptions struct {
-	// Files are the files to keep in sync (default [DefaultFiles]).
+	// Files are the files to keep in sync (default [DefaultFiles]). Every
+	// sync adds the dataset files that the fetched ab_test_config.json
+	// declares and, when the source is a [Lister], every other file under
+	// its prefix: the set is the whole configuration, written together.
+	// A file the Syncer brought in and the store no longer holds is
+	// removed from the directory.
 	Files []File
 	// Interval is the time between two polls of [Syncer.Run] (default
 	// [DefaultInterval]); each wait is jittered by up to ±10%.
@@ -105,8 +111,7 @@ func NewSyncer(src Source, dir string, opts SyncOptions) (*Syncer, error) {
 	}
 	seen := make(map[string]bool, len(files))
 	for _, f := range files {
-		if f.Name == "" || f.Name != filepath.Base(f.Name) || !filepath.IsLocal(f.Name) ||
-			strings.ContainsAny(f.Name, `/\`) || strings.HasPrefix(f.Name, ".") {
+		if !plainName(f.Name) {
 			return nil, fmt.Errorf("remote: invalid file name %q: want a plain name such as provider_settings.json", f.Name)
 		}
 		if seen[f.Name] {
@@ -202,12 +207,95 @@ func (s *Syncer) SyncOnce(ctx context.Context) (changed bool, err error) {
 	return changed, err
 }
 
-// fetchAll fetches every file, compares it with the directory's copy and
-// checks that it is JSON. It returns every failure, joined.
+// fetchAll fetches every file: the configured ones, the datasets that
+// the fetched ab_test_config.json declares and, from a [Lister], every
+// other file under the prefix. It compares each with the directory's copy
+// and checks that .json files are JSON. A file brought in by an earlier
+// sync that is no longer part of the set is marked for removal. It
+// returns every failure, joined.
 func (s *Syncer) fetchAll(ctx context.Context) ([]fetched, error) {
-	set := make([]fetched, 0, len(s.files))
-	var errs []error
+	set, err := s.fetchFiles(ctx, s.files)
+	if err != nil {
+		return set, err
+	}
+	seen := make(map[string]bool, len(set))
 	for _, f := range s.files {
+		seen[f.Name] = true
+	}
+	var extra []File
+	add := func(name string, optional bool) {
+		if !seen[name] && plainName(name) {
+			seen[name] = true
+			extra = append(extra, File{Name: name, Optional: optional})
+		}
+	}
+	for _, f := range set {
+		if f.file.Name == abTestConfigFile && f.present {
+			for _, p := range datasetPaths(f.data) {
+				add(p, false)
+			}
+		}
+	}
+	if l, ok := s.src.(Lister); ok {
+		names, err := l.List(ctx)
+		if err != nil {
+			return set, err
+		}
+		for _, n := range names {
+			add(n, true) // it may go between the listing and the fetch
+		}
+	}
+	more, err := s.fetchFiles(ctx, extra)
+	set = append(set, more...)
+	if err != nil {
+		return set, err
+	}
+	for name, k := range s.known {
+		if !seen[name] && k.present {
+			_, statErr := os.Stat(filepath.Join(s.dir, name))
+			set = append(set, fetched{file: File{Name: name, Optional: true}, remove: statErr == nil})
+		}
+	}
+	return set, nil
+}
+
+// abTestConfigFile names the file whose datasets are synced with it.
+const abTestConfigFile = "ab_test_config.json"
+
+// datasetPaths returns the dataset file names ab_test_config.json
+// declares ($.datasets.*.path); nothing when it does not parse, which
+// validation reports.
+func datasetPaths(abTestConfig []byte) []string {
+	var doc struct {
+		Datasets map[string]struct {
+			Path string `json:"path"`
+		} `json:"datasets"`
+	}
+	if json.Unmarshal(abTestConfig, &doc) != nil {
+		return nil
+	}
+	var paths []string
+	for _, d := range doc.Datasets {
+		if d.Path != "" {
+			paths = append(paths, d.Path)
+		}
+	}
+	slices.Sort(paths)
+	return paths
+}
+
+// plainName reports whether name is a plain file name: no directory, not
+// hidden (the Syncer's own temporary files are).
+func plainName(name string) bool {
+	return name != "" && name == filepath.Base(name) && filepath.IsLocal(name) &&
+		!strings.ContainsAny(name, `/\`) && !strings.HasPrefix(name, ".")
+}
+
+// fetchFiles fetches files as [Syncer.fetchAll] describes.
+func (s *Syncer) fetchFiles(ctx context.Context, files []File) ([]fetched, error) {
+	set := make([]fetched, 0, len(files))
+	var errs []error
+	for _, f := range files {
 		onDisk, diskErr := os.ReadFile(filepath.Join(s.dir, f.Name))
 		inDir := diskErr == nil
 		if diskErr != nil && !errors.Is(diskErr, fs.ErrNotExist) {
@@ -233,7 +321,7 @@ func (s *Syncer) fetchAll(ctx context.Context) ([]fetched, error) {
 			set = append(set, fetched{file: f, data: onDisk, version: res.Version, present: true})
 			continue
 		}
-		if !json.Valid(res.Data) {
+		if filepath.Ext(f.Name) == ".json" && !json.Valid(res.Data) {
 			errs = append(errs, fmt.Errorf("remote: %s from %s (%s) is not valid JSON; not applied",
 				f.Name, s.src, describe(res.Version)))
 			continue
@@ -290,6 +378,10 @@ func (s *Syncer) record(start time.Time, set []fetched, changed bool, err error)
 	now := time.Now()
 	if err == nil {
 		for _, f := range set {
+			if !f.present && !s.configured(f.file.Name) {
+				delete(s.known, f.file.Name)
+				continue
+			}
 			s.known[f.file.Name] = applied{version: f.version, sum: sha256.Sum256(f.data), present: f.present}
 		}
 	}
@@ -311,6 +403,13 @@ func (s *Syncer) record(start time.Time, set []fetched, changed bool, err error)
 		st.LastChange = now
 	}
 	for _, f := range set {
+		i := slices.IndexFunc(st.Files, func(fs FileStatus) bool { return fs.Name == f.file.Name })
+		switch {
+		case i < 0 && f.present:
+			st.Files = append(st.Files, FileStatus{Name: f.file.Name})
+		case i >= 0 && !f.present && !s.configured(f.file.Name):
+			st.Files = slices.Delete(st.Files, i, i+1)
+		}
 		for i := range st.Files {
 			fst := &st.Files[i]
 			if fst.Name != f.file.Name {
@@ -326,6 +425,12 @@ func (s *Syncer) record(start time.Time, set []fetched, changed bool, err error)
 			}
 		}
 	}
+}
+
+// configured reports whether name is one of the files the Syncer was
+// given (as opposed to one it found).
+func (s *Syncer) configured(name string) bool {
+	return slices.ContainsFunc(s.files, func(f File) bool { return f.Name == name })
 }
 
 // Close releases the source (a bucket, idle connections). A sync in

@@ -826,7 +826,8 @@ func TestDocuments(t *testing.T) {
 		{ab, "unknown experiment field", set(at0(career, "experiment"), "seed", 1), false, false},
 		{ab, "dataset path in a directory", set(sel("datasets", "job_market"), "path", "data/job_market.jsonl"), false, false},
 		{ab, "hidden dataset file", set(sel("datasets", "job_market"), "path", ".job_market.jsonl"), false, false},
-		{ab, "parquet dataset", set(sel("datasets", "job_market"), "path", "job_market.parquet"), false, false},
+		{ab, "parquet dataset whose file is missing", set(sel("datasets", "job_market"), "path", "job_market.parquet"), true, false},
+		{ab, "csv dataset", set(sel("datasets", "job_market"), "path", "job_market.csv"), false, false},
 		{ab, "dataset key listed twice", set(sel("datasets", "job_market"), "key", []any{"region", "region"}), false, false},
 		{ab, "template too large", set(variant, "user_template", strings.Repeat("x", config.MaxTemplateBytes+1)), false, false},
 		// Rules across files and between values: only the gateway.

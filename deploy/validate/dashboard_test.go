@@ -194,6 +194,32 @@ func TestDashboardQueries(t *testing.T) {
 // runbook heading for every alert.
 const runbookPage = "docs/operations.md"
 
+// runbookBase is how alerts.yml begins each runbook link: the external
+// label that prometheus.yml sets, the root of the operator's copy of the
+// repository.
+const runbookBase = "{{ $externalLabels.runbook_base }}"
+
+// TestPrometheusSetsRunbookBase: the scrape configuration sets the external
+// label the alerts' runbook links start with, to an absolute URL.
+func TestPrometheusSetsRunbookBase(t *testing.T) {
+	b, err := os.ReadFile("../prometheus/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Global struct {
+			ExternalLabels map[string]string `json:"external_labels"`
+		} `json:"global"`
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	base := f.Global.ExternalLabels["runbook_base"]
+	if !strings.HasPrefix(base, "https://") || strings.ContainsAny(base, "#?") || strings.HasSuffix(base, "/") {
+		t.Fatalf("prometheus.yml: global.external_labels.runbook_base = %q, want an https URL without a trailing slash, query or fragment", base)
+	}
+}
+
 func TestAlertsUseExportedMetrics(t *testing.T) {
 	b, err := os.ReadFile("../prometheus/alerts.yml")
 	if err != nil {
@@ -234,11 +260,13 @@ func TestAlertsUseExportedMetrics(t *testing.T) {
 			if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
 				t.Errorf("%s: needs summary and description", r.Alert)
 			}
-			// The runbook link points at a heading of the operations page.
+			// The runbook link is the operator's copy of the operations
+			// page (under the external label runbook_base) and the anchor
+			// of one of its headings.
 			url := r.Annotations["runbook_url"]
 			anchor := strings.ToLower(r.Alert)
-			if !strings.HasSuffix(url, "/"+runbookPage+"#"+anchor) {
-				t.Errorf("%s: runbook_url %q, want …/%s#%s", r.Alert, url, runbookPage, anchor)
+			if want := runbookBase + "/" + runbookPage + "#" + anchor; url != want {
+				t.Errorf("%s: runbook_url %q, want %q", r.Alert, url, want)
 			}
 			if !regexp.MustCompile(`(?m)^#{2,6} ` + regexp.QuoteMeta(r.Alert) + `$`).Match(runbooks) {
 				t.Errorf("%s: %s has no '### %s' runbook heading", r.Alert, runbookPage, r.Alert)

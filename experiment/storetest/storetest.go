@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"FeedbackLastWins", testFeedbackLastWins},
 		{"FeedbackUncounted", testFeedbackUncounted},
 		{"UnknownResponse", testUnknownResponse},
+		{"FeedbackOnlyFromReceiver", testFeedbackOnlyFromReceiver},
 		{"AttributionExpires", testAttributionExpires},
 		{"Invalid", testInvalid},
 		{"Concurrent", testConcurrent},
@@ -93,7 +94,7 @@ func variantOf(t *testing.T, snap *experiment.Snapshot, name string) experiment.
 
 func feedback(t *testing.T, s experiment.Store, id string, o experiment.Outcome) experiment.Attribution {
 	t.Helper()
-	a, err := s.Feedback(context.Background(), id, o)
+	a, err := s.Feedback(context.Background(), id, experiment.AnyClient, o)
 	if err != nil {
 		t.Fatalf("Feedback(%q): %v", id, err)
 	}
@@ -290,10 +291,46 @@ func testFeedbackUncounted(t *testing.T, f Factory) {
 	}
 }
 
+// testFeedbackOnlyFromReceiver: a response recorded for a client takes
+// feedback from that client and from AnyClient; another client's is
+// refused as unknown and not counted. A response recorded without a
+// client takes anyone's.
+func testFeedbackOnlyFromReceiver(t *testing.T, f Factory) {
+	s := defaults(t, f)
+	o := obs("a", "owned")
+	o.Client = "rails"
+	record(t, s, o)
+	record(t, s, obs("b", "unowned"))
+	ctx := context.Background()
+	if _, err := s.Feedback(ctx, "owned", "reporting", experiment.Bool(false)); !errors.Is(err, experiment.ErrUnknownResponse) {
+		t.Fatalf("Feedback from another client: %v, want ErrUnknownResponse", err)
+	}
+	if a := variantOf(t, snapshot(t, s, "career_advice"), "a"); a.Failures != 0 {
+		t.Fatalf("another client's verdict was counted: %+v", a)
+	}
+	if a, err := s.Feedback(ctx, "owned", "rails", experiment.Bool(true)); err != nil || a.Variant != "a" || a.Replaced {
+		t.Fatalf("Feedback from the receiver: %+v, %v", a, err)
+	}
+	if a, err := s.Feedback(ctx, "owned", experiment.AnyClient, experiment.Bool(false)); err != nil || !a.Replaced {
+		t.Fatalf("Feedback from AnyClient: %+v, %v", a, err)
+	}
+	if _, err := s.Feedback(ctx, "unowned", "reporting", experiment.Bool(true)); err != nil {
+		t.Fatalf("Feedback on a response recorded without a client: %v", err)
+	}
+	if a := variantOf(t, snapshot(t, s, "career_advice"), "a"); a.Successes != 0 || a.Failures != 1 {
+		t.Errorf("counters after the receiver's and AnyClient's verdicts: %+v, want 1 failure", a)
+	}
+	bad := obs("a", "x")
+	bad.Client = experiment.AnyClient
+	if err := s.Record(ctx, bad); !errors.Is(err, experiment.ErrInvalid) {
+		t.Errorf("Record with client %q: %v, want ErrInvalid", experiment.AnyClient, err)
+	}
+}
+
 func testUnknownResponse(t *testing.T, f Factory) {
 	s := defaults(t, f)
 	record(t, s, obs("a", "known"))
-	_, err := s.Feedback(context.Background(), "never-issued", experiment.Bool(true))
+	_, err := s.Feedback(context.Background(), "never-issued", experiment.AnyClient, experiment.Bool(true))
 	if !errors.Is(err, experiment.ErrUnknownResponse) {
 		t.Errorf("Feedback(unknown id) error = %v, want ErrUnknownResponse", err)
 	}
@@ -304,7 +341,7 @@ func testAttributionExpires(t *testing.T, f Factory) {
 	record(t, s, obs("a", "short-lived"))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, err := s.Feedback(context.Background(), "short-lived", experiment.Bool(true))
+		_, err := s.Feedback(context.Background(), "short-lived", experiment.AnyClient, experiment.Bool(true))
 		if errors.Is(err, experiment.ErrUnknownResponse) {
 			break
 		}
@@ -319,7 +356,7 @@ func testAttributionExpires(t *testing.T, f Factory) {
 	// Feedback before expiry may have counted; after expiry nothing
 	// changes any more.
 	before := variantOf(t, snapshot(t, s, "career_advice"), "a")
-	_, _ = s.Feedback(context.Background(), "short-lived", experiment.Bool(false))
+	_, _ = s.Feedback(context.Background(), "short-lived", experiment.AnyClient, experiment.Bool(false))
 	if after := variantOf(t, snapshot(t, s, "career_advice"), "a"); after.Failures != before.Failures {
 		t.Error("feedback after expiry was counted")
 	}
@@ -359,12 +396,12 @@ func testInvalid(t *testing.T, f Factory) {
 		"huge score":  experiment.Score(2e6),
 		"-huge score": experiment.Score(-2e6),
 	} {
-		if _, err := s.Feedback(ctx, "x", o); !errors.Is(err, experiment.ErrInvalid) {
+		if _, err := s.Feedback(ctx, "x", experiment.AnyClient, o); !errors.Is(err, experiment.ErrInvalid) {
 			t.Errorf("Feedback with %s: error %v, want ErrInvalid", name, err)
 		}
 	}
 	for _, id := range []string{"", string(make([]byte, experiment.MaxResponseIDBytes+1))} {
-		if _, err := s.Feedback(ctx, id, experiment.Bool(true)); !errors.Is(err, experiment.ErrInvalid) {
+		if _, err := s.Feedback(ctx, id, experiment.AnyClient, experiment.Bool(true)); !errors.Is(err, experiment.ErrInvalid) {
 			t.Errorf("Feedback with a %d-byte id: error %v, want ErrInvalid", len(id), err)
 		}
 	}
@@ -387,7 +424,7 @@ func testConcurrent(t *testing.T, f Factory) {
 					errs <- err
 					return
 				}
-				if _, err := s.Feedback(context.Background(), id, experiment.Bool(i%4 < 2)); err != nil {
+				if _, err := s.Feedback(context.Background(), id, experiment.AnyClient, experiment.Bool(i%4 < 2)); err != nil {
 					errs <- err
 					return
 				}
@@ -431,7 +468,7 @@ func testConcurrentFeedbackOneResponse(t *testing.T, f Factory) {
 				default:
 					o = experiment.Score(float64(i))
 				}
-				if _, err := s.Feedback(context.Background(), "contended", o); err != nil {
+				if _, err := s.Feedback(context.Background(), "contended", experiment.AnyClient, o); err != nil {
 					t.Error(err)
 					return
 				}

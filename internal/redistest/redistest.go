@@ -39,6 +39,9 @@ type Server struct {
 	// need one they can rewrite); extra are more arguments.
 	conf  string
 	extra []string
+	// password, when set, is the server's requirepass: PING is sent after
+	// AUTH.
+	password string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -51,6 +54,17 @@ type Server struct {
 func Start(t testing.TB) string {
 	t.Helper()
 	return StartServer(t).Addr()
+}
+
+// StartWithPassword starts a redis-server for t whose clients must
+// authenticate with password (requirepass), and returns its address. The
+// server is stopped when t ends.
+func StartWithPassword(t testing.TB, password string) string {
+	t.Helper()
+	return launch(t, func(s *Server) {
+		s.password = password
+		s.extra = []string{"--requirepass", password}
+	}).Addr()
 }
 
 // StartServer starts a redis-server for t, for tests that also need to
@@ -153,7 +167,7 @@ func (s *Server) start() error {
 		_ = cmd.Wait()
 		close(done)
 	}()
-	if err := waitPing(s.Addr(), done); err != nil {
+	if err := waitPing(s.Addr(), s.password, done); err != nil {
 		_ = cmd.Process.Kill()
 		<-done
 		return fmt.Errorf("redis-server on port %d: %w; its output:\n%s", s.port, err, out.String())
@@ -193,7 +207,7 @@ func (s *Server) stop() {
 
 // waitPing polls addr with an inline PING until it answers PONG, the
 // process exits or the start timeout passes.
-func waitPing(addr string, exited <-chan struct{}) error {
+func waitPing(addr, password string, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	var d net.Dialer
@@ -205,7 +219,7 @@ func waitPing(addr string, exited <-chan struct{}) error {
 			return fmt.Errorf("no PONG within %s", startTimeout)
 		default:
 		}
-		if ping(ctx, &d, addr) == nil {
+		if ping(ctx, &d, addr, password) == nil {
 			return nil
 		}
 		select {
@@ -217,17 +231,32 @@ func waitPing(addr string, exited <-chan struct{}) error {
 	}
 }
 
-func ping(ctx context.Context, d *net.Dialer, addr string) error {
+func ping(ctx context.Context, d *net.Dialer, addr, password string) error {
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
+	r := bufio.NewReader(c)
+	if password != "" {
+		// AUTH as a RESP array, so that any byte of the password is sent as is.
+		auth := fmt.Sprintf("*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n", len(password), password)
+		if _, err := c.Write([]byte(auth)); err != nil {
+			return err
+		}
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if line != "+OK\r\n" {
+			return fmt.Errorf("AUTH answered %q", line)
+		}
+	}
 	if _, err := c.Write([]byte("PING\r\n")); err != nil {
 		return err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	line, err := r.ReadString('\n')
 	if err != nil {
 		return err
 	}

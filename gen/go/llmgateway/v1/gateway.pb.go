@@ -938,8 +938,12 @@ type CompleteResponse struct {
 	// FailedAttempts lists every provider attempt that failed before the
 	// answer, in order (retries included).
 	FailedAttempts []*FailedAttempt `protobuf:"bytes,14,rep,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// CostNanoUsd is cost_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, computed once from the token counts and prices, of which cost_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	CostNanoUsd   int64 `protobuf:"varint,50,opt,name=cost_nano_usd,json=costNanoUsd,proto3" json:"cost_nano_usd,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompleteResponse) Reset() {
@@ -1070,6 +1074,13 @@ func (x *CompleteResponse) GetFailedAttempts() []*FailedAttempt {
 	return nil
 }
 
+func (x *CompleteResponse) GetCostNanoUsd() int64 {
+	if x != nil {
+		return x.CostNanoUsd
+	}
+	return 0
+}
+
 // StreamResponse is one message of a streamed answer. Every message but the
 // last carries only a text delta; the last has done set and carries the same
 // account of the answer as CompleteResponse.
@@ -1111,8 +1122,12 @@ type StreamResponse struct {
 	// FailedAttempts lists every provider attempt that failed before the
 	// answer; final message only.
 	FailedAttempts []*FailedAttempt `protobuf:"bytes,16,rep,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// CostNanoUsd is cost_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount (final message only), of which cost_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	CostNanoUsd   int64 `protobuf:"varint,50,opt,name=cost_nano_usd,json=costNanoUsd,proto3" json:"cost_nano_usd,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StreamResponse) Reset() {
@@ -1255,6 +1270,13 @@ func (x *StreamResponse) GetFailedAttempts() []*FailedAttempt {
 		return x.FailedAttempts
 	}
 	return nil
+}
+
+func (x *StreamResponse) GetCostNanoUsd() int64 {
+	if x != nil {
+		return x.CostNanoUsd
+	}
+	return 0
 }
 
 // FailedAttempt is one provider attempt that did not produce the answer.
@@ -1709,8 +1731,12 @@ type VariantStats struct {
 	// true success rate is the highest of all variants, under independent
 	// Beta(1 + successes, 1 + failures) posteriors.
 	ProbabilityToBeBest float64 `protobuf:"fixed64,19,opt,name=probability_to_be_best,json=probabilityToBeBest,proto3" json:"probability_to_be_best,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// CostNanoUsd is cost_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, rounded to the nano-dollar, of which cost_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	CostNanoUsd   int64 `protobuf:"varint,50,opt,name=cost_nano_usd,json=costNanoUsd,proto3" json:"cost_nano_usd,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VariantStats) Reset() {
@@ -1872,6 +1898,13 @@ func (x *VariantStats) GetOutputTokens() int64 {
 func (x *VariantStats) GetProbabilityToBeBest() float64 {
 	if x != nil {
 		return x.ProbabilityToBeBest
+	}
+	return 0
+}
+
+func (x *VariantStats) GetCostNanoUsd() int64 {
+	if x != nil {
+		return x.CostNanoUsd
 	}
 	return 0
 }
@@ -2219,7 +2252,15 @@ type UsageRow struct {
 	CostUsd float64 `protobuf:"fixed64,11,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
 	// SavedUsd is what the cache hits would have cost at their model's
 	// configured price.
-	SavedUsd      float64 `protobuf:"fixed64,12,opt,name=saved_usd,json=savedUsd,proto3" json:"saved_usd,omitempty"`
+	SavedUsd float64 `protobuf:"fixed64,12,opt,name=saved_usd,json=savedUsd,proto3" json:"saved_usd,omitempty"`
+	// CostNanoUsd is cost_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, of which cost_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	CostNanoUsd int64 `protobuf:"varint,50,opt,name=cost_nano_usd,json=costNanoUsd,proto3" json:"cost_nano_usd,omitempty"`
+	// SavedNanoUsd is saved_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, of which saved_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	SavedNanoUsd  int64 `protobuf:"varint,51,opt,name=saved_nano_usd,json=savedNanoUsd,proto3" json:"saved_nano_usd,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2338,6 +2379,20 @@ func (x *UsageRow) GetSavedUsd() float64 {
 	return 0
 }
 
+func (x *UsageRow) GetCostNanoUsd() int64 {
+	if x != nil {
+		return x.CostNanoUsd
+	}
+	return 0
+}
+
+func (x *UsageRow) GetSavedNanoUsd() int64 {
+	if x != nil {
+		return x.SavedNanoUsd
+	}
+	return 0
+}
+
 // UsageTotals are the sums of a usage report's rows.
 type UsageTotals struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2355,7 +2410,15 @@ type UsageTotals struct {
 	// CostUsd is what the answers cost in US dollars.
 	CostUsd float64 `protobuf:"fixed64,6,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
 	// SavedUsd is what the cache hits would have cost.
-	SavedUsd      float64 `protobuf:"fixed64,7,opt,name=saved_usd,json=savedUsd,proto3" json:"saved_usd,omitempty"`
+	SavedUsd float64 `protobuf:"fixed64,7,opt,name=saved_usd,json=savedUsd,proto3" json:"saved_usd,omitempty"`
+	// CostNanoUsd is cost_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, of which cost_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	CostNanoUsd int64 `protobuf:"varint,50,opt,name=cost_nano_usd,json=costNanoUsd,proto3" json:"cost_nano_usd,omitempty"`
+	// SavedNanoUsd is saved_usd in nano-dollars (billionths of a US dollar): the exact
+	// amount, of which saved_usd is the nearest double. In JSON it is a
+	// string, as every int64.
+	SavedNanoUsd  int64 `protobuf:"varint,51,opt,name=saved_nano_usd,json=savedNanoUsd,proto3" json:"saved_nano_usd,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2439,6 +2502,20 @@ func (x *UsageTotals) GetSavedUsd() float64 {
 	return 0
 }
 
+func (x *UsageTotals) GetCostNanoUsd() int64 {
+	if x != nil {
+		return x.CostNanoUsd
+	}
+	return 0
+}
+
+func (x *UsageTotals) GetSavedNanoUsd() int64 {
+	if x != nil {
+		return x.SavedNanoUsd
+	}
+	return 0
+}
+
 var File_llmgateway_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_llmgateway_v1_gateway_proto_rawDesc = "" +
@@ -2490,7 +2567,7 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\finput_tokens\x18\x01 \x01(\x05R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x02 \x01(\x05R\foutputTokens\x12.\n" +
 	"\x13cached_input_tokens\x18\x03 \x01(\x05R\x11cachedInputTokens\x12=\n" +
-	"\x1bcache_creation_input_tokens\x18\x04 \x01(\x05R\x18cacheCreationInputTokens\"\xe1\x04\n" +
+	"\x1bcache_creation_input_tokens\x18\x04 \x01(\x05R\x18cacheCreationInputTokens\"\x85\x05\n" +
 	"\x10CompleteResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12@\n" +
@@ -2507,7 +2584,8 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\vserved_from\x18\f \x01(\x0e2\x19.llmgateway.v1.ServedFromR\n" +
 	"servedFrom\x12/\n" +
 	"\x04step\x18\r \x01(\x0e2\x1b.llmgateway.v1.FailoverStepR\x04step\x12E\n" +
-	"\x0ffailed_attempts\x18\x0e \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\"\xbf\x05\n" +
+	"\x0ffailed_attempts\x18\x0e \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\x12\"\n" +
+	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\"\xe3\x05\n" +
 	"\x0eStreamResponse\x12\x14\n" +
 	"\x05delta\x18\x01 \x01(\tR\x05delta\x12\x12\n" +
 	"\x04done\x18\x02 \x01(\bR\x04done\x12\x0e\n" +
@@ -2526,7 +2604,8 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"servedFrom\x12H\n" +
 	"\x13time_to_first_token\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\x10timeToFirstToken\x12/\n" +
 	"\x04step\x18\x0f \x01(\x0e2\x1b.llmgateway.v1.FailoverStepR\x04step\x12E\n" +
-	"\x0ffailed_attempts\x18\x10 \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\"\xc8\x01\n" +
+	"\x0ffailed_attempts\x18\x10 \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\x12\"\n" +
+	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\"\xc8\x01\n" +
 	"\rFailedAttempt\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12/\n" +
@@ -2557,7 +2636,7 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"experiment\x127\n" +
 	"\bvariants\x18\x03 \x03(\v2\x1b.llmgateway.v1.VariantStatsR\bvariants\x12\x16\n" +
 	"\x06leader\x18\x04 \x01(\tR\x06leader\x12B\n" +
-	"\vcomparisons\x18\x05 \x03(\v2 .llmgateway.v1.VariantComparisonR\vcomparisons\"\x96\a\n" +
+	"\vcomparisons\x18\x05 \x03(\v2 .llmgateway.v1.VariantComparisonR\vcomparisons\"\xba\a\n" +
 	"\fVariantStats\x12\x18\n" +
 	"\avariant\x18\x01 \x01(\tR\avariant\x12\x1a\n" +
 	"\brequests\x18\x02 \x01(\x03R\brequests\x12\x16\n" +
@@ -2583,7 +2662,8 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"latencyP95\x12!\n" +
 	"\finput_tokens\x18\x11 \x01(\x03R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x12 \x01(\x03R\foutputTokens\x123\n" +
-	"\x16probability_to_be_best\x18\x13 \x01(\x01R\x13probabilityToBeBest\x1a@\n" +
+	"\x16probability_to_be_best\x18\x13 \x01(\x01R\x13probabilityToBeBest\x12\"\n" +
+	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\x1a@\n" +
 	"\x12ErrorsByClassEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a9\n" +
@@ -2614,7 +2694,7 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x05start\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
 	"\x03end\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x12+\n" +
 	"\x04rows\x18\x04 \x03(\v2\x17.llmgateway.v1.UsageRowR\x04rows\x122\n" +
-	"\x06totals\x18\x05 \x01(\v2\x1a.llmgateway.v1.UsageTotalsR\x06totals\"\x94\x03\n" +
+	"\x06totals\x18\x05 \x01(\v2\x1a.llmgateway.v1.UsageTotalsR\x06totals\"\xde\x03\n" +
 	"\bUsageRow\x12=\n" +
 	"\fbucket_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vbucketStart\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12\x14\n" +
@@ -2629,7 +2709,9 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x13cached_input_tokens\x18\n" +
 	" \x01(\x03R\x11cachedInputTokens\x12\x19\n" +
 	"\bcost_usd\x18\v \x01(\x01R\acostUsd\x12\x1b\n" +
-	"\tsaved_usd\x18\f \x01(\x01R\bsavedUsd\"\xf8\x01\n" +
+	"\tsaved_usd\x18\f \x01(\x01R\bsavedUsd\x12\"\n" +
+	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\x12$\n" +
+	"\x0esaved_nano_usd\x183 \x01(\x03R\fsavedNanoUsd\"\xc2\x02\n" +
 	"\vUsageTotals\x12\x1a\n" +
 	"\brequests\x18\x01 \x01(\x03R\brequests\x12\x1d\n" +
 	"\n" +
@@ -2638,7 +2720,9 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\routput_tokens\x18\x04 \x01(\x03R\foutputTokens\x12.\n" +
 	"\x13cached_input_tokens\x18\x05 \x01(\x03R\x11cachedInputTokens\x12\x19\n" +
 	"\bcost_usd\x18\x06 \x01(\x01R\acostUsd\x12\x1b\n" +
-	"\tsaved_usd\x18\a \x01(\x01R\bsavedUsd*P\n" +
+	"\tsaved_usd\x18\a \x01(\x01R\bsavedUsd\x12\"\n" +
+	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\x12$\n" +
+	"\x0esaved_nano_usd\x183 \x01(\x03R\fsavedNanoUsd*P\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_SYSTEM\x10\x01\x12\r\n" +

@@ -44,8 +44,10 @@ type LLMGatewayClient interface {
 	// the gateway returned with it, and attributes it to the A/B variant that
 	// produced the answer. Feedback is accepted while the gateway remembers
 	// the answer (7 days by default); later, or for an id it never issued, it
-	// fails with NOT_FOUND. A second verdict on the same answer replaces the
-	// first: the last one wins and the answer is counted once.
+	// fails with NOT_FOUND, as it does for a client other than the one that
+	// received the answer (unless that client has allow_all_usage). A second
+	// verdict on the same answer replaces the first: the last one wins and
+	// the answer is counted once.
 	Feedback(ctx context.Context, in *FeedbackRequest, opts ...grpc.CallOption) (*FeedbackResponse, error)
 	// GetExperiment reports how each variant of a route's A/B experiment is
 	// doing: traffic, errors, cost, latency, tokens and user feedback, and
@@ -146,8 +148,10 @@ type LLMGatewayServer interface {
 	// the gateway returned with it, and attributes it to the A/B variant that
 	// produced the answer. Feedback is accepted while the gateway remembers
 	// the answer (7 days by default); later, or for an id it never issued, it
-	// fails with NOT_FOUND. A second verdict on the same answer replaces the
-	// first: the last one wins and the answer is counted once.
+	// fails with NOT_FOUND, as it does for a client other than the one that
+	// received the answer (unless that client has allow_all_usage). A second
+	// verdict on the same answer replaces the first: the last one wins and
+	// the answer is counted once.
 	Feedback(context.Context, *FeedbackRequest) (*FeedbackResponse, error)
 	// GetExperiment reports how each variant of a route's A/B experiment is
 	// doing: traffic, errors, cost, latency, tokens and user feedback, and

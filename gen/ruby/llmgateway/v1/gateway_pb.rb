@@ -64,6 +64,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :served_from, :enum, 12, "llmgateway.v1.ServedFrom", json_name: "servedFrom"
       optional :step, :enum, 13, "llmgateway.v1.FailoverStep", json_name: "step"
       repeated :failed_attempts, :message, 14, "llmgateway.v1.FailedAttempt", json_name: "failedAttempts"
+      optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
     end
     add_message "llmgateway.v1.StreamResponse" do
       optional :delta, :string, 1, json_name: "delta"
@@ -82,6 +83,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :time_to_first_token, :message, 14, "google.protobuf.Duration", json_name: "timeToFirstToken"
       optional :step, :enum, 15, "llmgateway.v1.FailoverStep", json_name: "step"
       repeated :failed_attempts, :message, 16, "llmgateway.v1.FailedAttempt", json_name: "failedAttempts"
+      optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
     end
     add_message "llmgateway.v1.FailedAttempt" do
       optional :provider, :string, 1, json_name: "provider"
@@ -134,6 +136,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :input_tokens, :int64, 17, json_name: "inputTokens"
       optional :output_tokens, :int64, 18, json_name: "outputTokens"
       optional :probability_to_be_best, :double, 19, json_name: "probabilityToBeBest"
+      optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
     end
     add_message "llmgateway.v1.VariantComparison" do
       optional :leader, :string, 1, json_name: "leader"
@@ -174,6 +177,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :cached_input_tokens, :int64, 10, json_name: "cachedInputTokens"
       optional :cost_usd, :double, 11, json_name: "costUsd"
       optional :saved_usd, :double, 12, json_name: "savedUsd"
+      optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
+      optional :saved_nano_usd, :int64, 51, json_name: "savedNanoUsd"
     end
     add_message "llmgateway.v1.UsageTotals" do
       optional :requests, :int64, 1, json_name: "requests"
@@ -183,6 +188,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :cached_input_tokens, :int64, 5, json_name: "cachedInputTokens"
       optional :cost_usd, :double, 6, json_name: "costUsd"
       optional :saved_usd, :double, 7, json_name: "savedUsd"
+      optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
+      optional :saved_nano_usd, :int64, 51, json_name: "savedNanoUsd"
     end
     add_enum "llmgateway.v1.Role" do
       value :ROLE_UNSPECIFIED, 0
