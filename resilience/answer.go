@@ -80,7 +80,7 @@ type Request struct {
 	// Stale, when set, looks up a stored answer for the stale-if-error step.
 	Stale StaleFunc
 
-	gate     *gate              // set by the chain for each run
+	gate     *gate // set by the chain for each run
 	mu       sync.Mutex
 	attempts []Attempt
 	streams  []providers.Stream // every stream opened for the request

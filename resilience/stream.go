@@ -160,7 +160,7 @@ type guardedStream struct {
 	// checker, when set, checks the answer against its schemas at its
 	// last chunk.
 	checker *streamChecker
-	ended atomic.Bool
+	ended   atomic.Bool
 }
 
 // Recv implements providers.Stream.
