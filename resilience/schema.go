@@ -49,6 +49,10 @@ func WithSchemaMismatch(policy string) ChainOption {
 	}
 }
 
+// NeedsSchemaCheck reports whether an answer to req is checked at all: it
+// asks for a JSON Schema answer, or declares a tool with parameters.
+func NeedsSchemaCheck(req *providers.Request) bool { return needsCheck(req) }
+
 // needsCheck reports whether an answer to req is checked at all.
 func needsCheck(req *providers.Request) bool {
 	if req.ResponseFormat.Type == providers.FormatJSONSchema && len(req.ResponseFormat.Schema) > 0 {
