@@ -52,10 +52,37 @@ func completeResponse(o *Outcome, resp *providers.Response) *gatewayv1.CompleteR
 		Step:            o.Step,
 		FailedAttempts:  failedAttempts(o.Attempts),
 		Parts:           protoconv.Parts(resp.PartList()),
-		// Until providers honour JSON Schema response formats, requests
-		// asking for one are refused before any provider is called.
-		SchemaCheck: gatewayv1.SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE,
+		SchemaCheck:     o.schemaCheck(),
 	}
+}
+
+// schemaCheck is the response's schema_check: not applicable unless the
+// answer was checked, or should have been.
+func (o *Outcome) schemaCheck() gatewayv1.SchemaCheck {
+	if o.SchemaCheck == gatewayv1.SchemaCheck_SCHEMA_CHECK_UNSPECIFIED {
+		return gatewayv1.SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE
+	}
+	return o.SchemaCheck
+}
+
+// schemaCheck is the contract's word for the chain's verdict on ans.
+func schemaCheck(ans *resilience.Answer) gatewayv1.SchemaCheck {
+	switch ans.SchemaCheck() {
+	case resilience.SchemaChecked:
+		return gatewayv1.SchemaCheck_SCHEMA_CHECK_CHECKED
+	case resilience.SchemaUnchecked:
+		return gatewayv1.SchemaCheck_SCHEMA_CHECK_UNCHECKED
+	}
+	return gatewayv1.SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE
+}
+
+// hitSchemaCheck is the schema_check of an answer found in the cache (or
+// shared with an identical request): only checked answers are stored.
+func hitSchemaCheck(req *providers.Request) gatewayv1.SchemaCheck {
+	if resilience.NeedsSchemaCheck(req) {
+		return gatewayv1.SchemaCheck_SCHEMA_CHECK_CHECKED
+	}
+	return gatewayv1.SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE
 }
 
 // finalMessage is a stream's last message: the same account as a unary
