@@ -59,6 +59,9 @@ func TestRichRequestsRefusedByField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, route := range []string{"openai_only", "anthropic_only"} {
+			if route == "anthropic_only" && tt.name != "reasoning" {
+				continue // the Anthropic backend honours tools, JSON schemas and images
+			}
 			t.Run(tt.name+"/"+route, func(t *testing.T) {
 				r := request(route, "u")
 				tt.mutate(r)
