@@ -175,7 +175,8 @@ func TestBinaryAnthropicStreamedToolCall(t *testing.T) {
 
 // TestBinaryAnthropicJSONSchema: a JSON-schema answer, through the forced
 // tool on one model and the native output format on the other, unary and
-// streamed, is plain JSON that satisfies the schema.
+// streamed, is plain JSON that satisfies the schema and that the gateway
+// checked.
 func TestBinaryAnthropicJSONSchema(t *testing.T) {
 	client, ctx := richClient(t)
 	compiled, err := schemacheck.Compile([]byte(planSchema))
@@ -197,8 +198,9 @@ func TestBinaryAnthropicJSONSchema(t *testing.T) {
 		if err := compiled.Validate([]byte(resp.GetText())); err != nil {
 			t.Errorf("%s: answer %s: %v", route, resp.GetText(), err)
 		}
-		if len(resp.GetParts()) != 0 || resp.GetFinishReason() != gatewayv1.FinishReason_FINISH_REASON_STOP {
-			t.Errorf("%s: finish %v parts %v", route, resp.GetFinishReason(), resp.GetParts())
+		if len(resp.GetParts()) != 0 || resp.GetFinishReason() != gatewayv1.FinishReason_FINISH_REASON_STOP ||
+			resp.GetSchemaCheck() != gatewayv1.SchemaCheck_SCHEMA_CHECK_CHECKED {
+			t.Errorf("%s: finish %v schema_check %v parts %v", route, resp.GetFinishReason(), resp.GetSchemaCheck(), resp.GetParts())
 		}
 		st, err := client.Stream(ctx, req)
 		if err != nil {
