@@ -341,4 +341,3 @@ func writeGeminiError(w http.ResponseWriter, status int, name, message, retryAft
 	w.WriteHeader(status)
 	_, _ = w.Write(geminiwire.NewError(status, name, message, details...))
 }
-
