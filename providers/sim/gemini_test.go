@@ -184,3 +184,22 @@ func TestGeminiAuth(t *testing.T) {
 		t.Errorf("wrong key: %v", err)
 	}
 }
+
+// TestGeminiSimKind checks the sim kind speaking Gemini's wire: the
+// client's features are the sim provider's.
+func TestGeminiSimKind(t *testing.T) {
+	pr, err := providers.New(providers.Settings{Name: "g", Kind: sim.Kind, Options: json.RawMessage(`{"wire":"gemini"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pr.(io.Closer).Close() }()
+	req := &providers.Request{Model: "gemini-2.5-flash", Messages: userTurn("Plan my week."),
+		Tools: []providers.Tool{{Name: "plan", Parameters: json.RawMessage(`{"type":"object"}`)}}}
+	if bad := providers.Unsupported(pr, req); len(bad) != 0 {
+		t.Fatalf("unsupported %v", bad)
+	}
+	got, err := pr.Complete(context.Background(), req)
+	if err != nil || got.FinishReason != providers.FinishToolCalls {
+		t.Fatalf("%+v %v", got, err)
+	}
+}

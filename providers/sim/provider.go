@@ -119,6 +119,13 @@ func NewProvider(s providers.Settings) (*Provider, error) {
 // behaviour at run time.
 func (p *Provider) Simulator() *Server { return p.srv }
 
+// Supports reports what the client in front of the simulator honours: a
+// sim provider carries exactly the features of the wire it speaks.
+func (p *Provider) Supports(f providers.Feature, model string) bool {
+	fs, ok := p.Provider.(providers.FeatureSupporter)
+	return ok && fs.Supports(f, model)
+}
+
 // Close stops the embedded simulator.
 func (p *Provider) Close() error {
 	p.stop()
