@@ -13,7 +13,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	for _, kind := range []string{"openai", "anthropic", "sim"} {
+	for _, kind := range []string{"openai", "anthropic", "gemini", "sim"} {
 		providers.Register(kind, func(providers.Settings) (providers.Provider, error) { return nil, errors.New("unused") })
 	}
 	os.Exit(m.Run())
@@ -148,7 +148,7 @@ func TestDefault(t *testing.T) {
 	if _, ok := cfg.Routes.Routes["career_advice"]; !ok {
 		t.Fatal("default config has no career_advice route")
 	}
-	for _, name := range []string{"openai", "anthropic"} {
+	for _, name := range []string{"openai", "anthropic", "gemini"} {
 		if k := cfg.Providers.Providers[name].Kind; k != "sim" {
 			t.Errorf("without keys, provider %s is %q, want sim", name, k)
 		}
@@ -169,6 +169,14 @@ func TestDefault(t *testing.T) {
 	key, err := p.APIKey("openai", getenv)
 	if err != nil || key != "sk-test" {
 		t.Fatalf("APIKey = %q, %v", key, err)
+	}
+	env["GEMINI_API_KEY"] = "AIza-test"
+	cfg, err = Default(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := cfg.Providers.Providers["gemini"]; g.Kind != "gemini" || g.BaseURL != "" || g.APIKeyEnv != "GEMINI_API_KEY" {
+		t.Fatalf("with GEMINI_API_KEY: %+v", g)
 	}
 }
 

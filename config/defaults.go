@@ -24,10 +24,11 @@ func DefaultFS() fs.FS {
 }
 
 // Default returns the embedded default configuration, adjusted to the
-// environment the way the vendors' SDKs read it: when OPENAI_API_KEY or
-// ANTHROPIC_API_KEY is set, the "openai" or "anthropic" provider talks to
-// the real vendor (or to OPENAI_BASE_URL / ANTHROPIC_BASE_URL) instead of
-// the simulator.
+// environment the way the vendors' SDKs read it: when OPENAI_API_KEY,
+// ANTHROPIC_API_KEY or GEMINI_API_KEY is set, the "openai", "anthropic" or
+// "gemini" provider talks to the real vendor (or to OPENAI_BASE_URL,
+// ANTHROPIC_BASE_URL or GEMINI_BASE_URL, the latter with its API version)
+// instead of the simulator.
 func Default(getenv func(string) string) (*Config, error) {
 	var cfg Config
 	var err error
@@ -41,6 +42,7 @@ func Default(getenv func(string) string) (*Config, error) {
 	vendors := []struct{ name, kind, keyEnv, urlEnv string }{
 		{"openai", "openai", "OPENAI_API_KEY", "OPENAI_BASE_URL"},
 		{"anthropic", "anthropic", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"},
+		{"gemini", "gemini", "GEMINI_API_KEY", "GEMINI_BASE_URL"},
 	}
 	for _, r := range vendors {
 		if getenv(r.keyEnv) == "" {

@@ -143,6 +143,11 @@ type Kit struct {
 	// Path is the URL path the backend posts to, e.g.
 	// "/v1/chat/completions".
 	Path string
+	// StreamPath is the URL path of streamed requests; empty means Path.
+	StreamPath string
+	// ModelInPath says the vendor takes the model and the choice of a
+	// stream in the URL path (Gemini), not in the body.
+	ModelInPath bool
 	// Complete is a unary answer; Stream a streamed one.
 	Complete, Stream Answer
 	// Errors records each error class.
@@ -324,8 +329,12 @@ func testStream(t *testing.T, kit Kit) {
 // path, naming the model, asking for a stream when it is one.
 func checkRequest(t *testing.T, kit Kit, r recorded, stream bool) {
 	t.Helper()
-	if r.method != http.MethodPost || r.path != kit.Path {
-		t.Errorf("request %s %s, want POST %s", r.method, r.path, kit.Path)
+	path := kit.Path
+	if stream && kit.StreamPath != "" {
+		path = kit.StreamPath
+	}
+	if r.method != http.MethodPost || r.path != path {
+		t.Errorf("request %s %s, want POST %s", r.method, r.path, path)
 	}
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("request Content-Type %q", ct)
@@ -337,10 +346,14 @@ func checkRequest(t *testing.T, kit Kit, r recorded, stream bool) {
 	if err := json.Unmarshal(r.body, &body); err != nil {
 		t.Fatalf("request body is not JSON: %v: %s", err, r.body)
 	}
-	if body.Model != Model || body.Stream != stream {
+	if kit.ModelInPath {
+		if !strings.Contains(path, "/"+Model+":") {
+			t.Errorf("the kit's path %q does not name the model %q", path, Model)
+		}
+	} else if body.Model != Model || body.Stream != stream {
 		t.Errorf("request model %q stream %v, want %q %v: %s", body.Model, body.Stream, Model, stream, r.body)
 	}
-	if !strings.Contains(r.header.Get("Authorization")+r.header.Get("X-Api-Key")+r.header.Get("Api-Key"), APIKey) {
+	if !strings.Contains(r.header.Get("Authorization")+r.header.Get("X-Api-Key")+r.header.Get("Api-Key")+r.header.Get("X-Goog-Api-Key"), APIKey) {
 		t.Errorf("the request does not carry the API key: %v", r.header)
 	}
 }

@@ -178,8 +178,8 @@ func (f Fault) Validate() error {
 		return errors.New("probability: must be between 0 and 1")
 	case f.Count < 0:
 		return errors.New("count: must not be negative")
-	case f.Path != "" && f.Path != PathChatCompletions && f.Path != PathMessages:
-		return fmt.Errorf("path: must be empty, %q or %q", PathChatCompletions, PathMessages)
+	case f.Path != "" && f.Path != PathChatCompletions && f.Path != PathMessages && f.Path != PathGemini:
+		return fmt.Errorf("path: must be empty, %q, %q or %q", PathChatCompletions, PathMessages, PathGemini)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	// The sim kind speaks to its embedded simulator through the real
 	// backends, so the zero-config gateway exercises the real wire code.
 	_ "github.com/careerpath/llmgateway/providers/anthropic"
+	_ "github.com/careerpath/llmgateway/providers/gemini"
 	_ "github.com/careerpath/llmgateway/providers/openai"
 )
 
@@ -19,6 +20,7 @@ const Kind = "sim"
 const (
 	WireOpenAI    = "openai"
 	WireAnthropic = "anthropic"
+	WireGemini    = "gemini"
 )
 
 func init() {
@@ -41,7 +43,7 @@ type Provider struct {
 // simulator's [Config] fields ("latency", "ttft", "inter_token",
 // "answer_tokens", "require_api_key").
 type ProviderOptions struct {
-	// Wire is "openai" (the default) or "anthropic".
+	// Wire is "openai" (the default), "anthropic" or "gemini".
 	Wire string
 	// Config is the simulator's behaviour.
 	Config Config
@@ -63,8 +65,8 @@ func ParseProviderOptions(raw json.RawMessage) (ProviderOptions, error) {
 		}
 		delete(fields, "wire")
 	}
-	if opts.Wire != WireOpenAI && opts.Wire != WireAnthropic {
-		return opts, fmt.Errorf("sim options: wire must be %q or %q, not %q", WireOpenAI, WireAnthropic, opts.Wire)
+	if opts.Wire != WireOpenAI && opts.Wire != WireAnthropic && opts.Wire != WireGemini {
+		return opts, fmt.Errorf("sim options: wire must be %q, %q or %q, not %q", WireOpenAI, WireAnthropic, WireGemini, opts.Wire)
 	}
 	rest, err := json.Marshal(fields)
 	if err != nil {
@@ -99,8 +101,11 @@ func NewProvider(s providers.Settings) (*Provider, error) {
 		HTTPClient: s.HTTPClient,
 		BaseURL:    baseURL,
 	}
-	if opts.Wire == WireOpenAI {
+	switch opts.Wire {
+	case WireOpenAI:
 		inner.BaseURL = baseURL + "/v1"
+	case WireGemini:
+		inner.BaseURL = baseURL + "/v1beta"
 	}
 	p, err := providers.New(inner)
 	if err != nil {
@@ -113,6 +118,13 @@ func NewProvider(s providers.Settings) (*Provider, error) {
 // Simulator returns the embedded simulator, to inject faults or change its
 // behaviour at run time.
 func (p *Provider) Simulator() *Server { return p.srv }
+
+// Supports reports what the client in front of the simulator honours: a
+// sim provider carries exactly the features of the wire it speaks.
+func (p *Provider) Supports(f providers.Feature, model string) bool {
+	fs, ok := p.Provider.(providers.FeatureSupporter)
+	return ok && fs.Supports(f, model)
+}
 
 // Close stops the embedded simulator.
 func (p *Provider) Close() error {

@@ -9,6 +9,8 @@
 //	POST /v1/chat/completions   OpenAI chat.completion, or SSE chunks with stream:true
 //	GET  /v1/models             OpenAI model list (Anthropic's with an anthropic-version header)
 //	POST /v1/messages           Anthropic message, or SSE events with stream:true
+//	POST /v1beta/models/{model}:generateContent, :streamGenerateContent?alt=sse
+//	                            Gemini GenerateContentResponse, or SSE (gemini.go)
 //
 // Control endpoints (JSON, not subject to the API key):
 //
@@ -103,6 +105,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Content-Type"] = hdrJSON
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	default:
+		if strings.HasPrefix(r.URL.Path, PathGemini+"/") {
+			s.stats.other.Add(1)
+			s.serveGemini(w, r)
+			return
+		}
 		if strings.HasPrefix(r.URL.Path, controlPrefix) {
 			s.stats.control.Add(1)
 			s.serveControl(w, r)
