@@ -154,6 +154,8 @@ type Kit struct {
 	// some text; empty for a server that sends no error events (the
 	// simulator).
 	StreamError Cassette
+	// Rich are exchanges beyond plain text; see [RichCase].
+	Rich []RichCase
 }
 
 // Request is the request the suite sends.
@@ -180,6 +182,7 @@ func Run(t *testing.T, kit Kit) {
 	t.Run("Timeout", func(t *testing.T) { testTimeout(t, kit) })
 	t.Run("Unavailable", func(t *testing.T) { testUnavailable(t, kit) })
 	t.Run("Canceled", func(t *testing.T) { testCanceled(t, kit) })
+	runRich(t, kit)
 }
 
 // vendor is the fake vendor: it serves one cassette, or hangs, and records
