@@ -165,6 +165,10 @@ func (s *stream) decode(data []byte) (string, error) {
 // order. A piece without an index, or with a negative one, is malformed:
 // without it the caller cannot tell parallel calls apart.
 func (s *stream) queueToolCalls(raw json.RawMessage) error {
+	// json.Unmarshal decodes into the elements the slice already has
+	// room for without zeroing them: clear them, or one call's id would
+	// stick to the next piece at that position.
+	clear(s.calls[:cap(s.calls)])
 	s.calls = s.calls[:0]
 	if err := json.Unmarshal(raw, &s.calls); err != nil {
 		return err
