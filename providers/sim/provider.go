@@ -35,6 +35,7 @@ type Provider struct {
 	providers.Provider
 	srv  *Server
 	stop func()
+	wire string
 }
 
 // ProviderOptions are the sim kind's options: the wire format plus the
@@ -107,7 +108,16 @@ func NewProvider(s providers.Settings) (*Provider, error) {
 		stop()
 		return nil, err
 	}
-	return &Provider{Provider: p, srv: srv, stop: stop}, nil
+	return &Provider{Provider: p, srv: srv, stop: stop, wire: opts.Wire}, nil
+}
+
+// Supports reports whether the simulator honours f: on the OpenAI wire,
+// what the OpenAI backend carries (the simulator answers tools, tool
+// results, JSON formats and images); on the Anthropic wire, nothing beyond
+// text.
+func (p *Provider) Supports(f providers.Feature, model string) bool {
+	fs, ok := p.Provider.(providers.FeatureSupporter)
+	return ok && p.wire == WireOpenAI && fs.Supports(f, model)
 }
 
 // Simulator returns the embedded simulator, to inject faults or change its

@@ -192,9 +192,12 @@ type exchange struct {
 	stream       bool
 	includeUsage bool
 	ans          answer
-	inputTokens  int
-	created      int64
-	id           string
+	// rich, when set, is the answer instead of ans's words; ans.n is then
+	// its number of pieces.
+	rich        *richAnswer
+	inputTokens int
+	created     int64
+	id          string
 	// pre is the OpenAI chunk prefix, built once per stream.
 	pre []byte
 }
