@@ -102,7 +102,8 @@ func (g *Guard) startStream(ctx context.Context, r *Request, t Target, release f
 		if err != nil {
 			return fail(err)
 		}
-		if c.Delta != "" || c.Done {
+		// A tool call or reasoning is a first token as much as text.
+		if c.Delta != "" || c.ToolCall != nil || c.Thinking != nil || c.Done {
 			if !timer.Stop() {
 				// The timeout fired as the token arrived: the attempt's
 				// context is canceled, so the stream cannot go on.
