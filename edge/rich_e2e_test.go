@@ -9,6 +9,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
@@ -36,32 +37,24 @@ func TestRichRequestsRefusedByField(t *testing.T) {
 	if err := g.anthropic.SetFault(sim.Fault{Status: 500}); err != nil {
 		t.Fatal(err)
 	}
+	// Both routes honour tools, JSON answers and images; the OpenAI route
+	// has no field for a thinking budget, the Anthropic route none for a
+	// reasoning effort.
 	tests := []struct {
 		name   string
 		mutate func(r *gatewayv1.CompleteRequest)
 		fields []string
+		routes []string
 	}{
-		{"tools", func(r *gatewayv1.CompleteRequest) {
-			r.Tools = []*gatewayv1.Tool{tool("search_jobs", objSchema)}
-			r.ToolChoice = &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED}
-		}, []string{"tools", "tool_choice"}},
-		{"structured answer", func(r *gatewayv1.CompleteRequest) {
-			r.ResponseFormat = &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA,
-				Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: objSchema}}}
-		}, []string{"response_format.json_schema"}},
-		{"image", func(r *gatewayv1.CompleteRequest) {
-			r.Messages[0] = user(text("my resume"),
-				image(&gatewayv1.Image{Source: &gatewayv1.Image_Data{Data: pngBytes}, MediaType: "image/png"}))
-		}, []string{"messages.parts", "messages.parts.image"}},
 		{"reasoning", func(r *gatewayv1.CompleteRequest) {
 			r.Reasoning = &gatewayv1.Reasoning{Effort: gatewayv1.ReasoningEffort_REASONING_EFFORT_LOW}
-		}, []string{"reasoning.effort"}},
+		}, []string{"reasoning.effort"}, []string{"anthropic_only"}},
+		{"reasoning budget", func(r *gatewayv1.CompleteRequest) {
+			r.Reasoning = &gatewayv1.Reasoning{BudgetTokens: proto.Int32(2048)}
+		}, []string{"reasoning.budget_tokens"}, []string{"openai_only"}},
 	}
 	for _, tt := range tests {
-		for _, route := range []string{"openai_only", "anthropic_only"} {
-			if route == "anthropic_only" && tt.name != "reasoning" {
-				continue // the Anthropic backend honours tools, JSON schemas and images
-			}
+		for _, route := range tt.routes {
 			t.Run(tt.name+"/"+route, func(t *testing.T) {
 				r := request(route, "u")
 				tt.mutate(r)

@@ -70,7 +70,7 @@ func FuzzParseStream(f *testing.F) {
 				done = true
 				continue
 			}
-			if c.Delta == "" {
+			if c.Delta == "" && c.ToolCall == nil {
 				t.Fatalf("empty chunk %+v", c)
 			}
 		}

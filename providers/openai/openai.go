@@ -95,6 +95,9 @@ type Provider struct {
 	// maxTokens is the wire name of the answer-length cap:
 	// max_completion_tokens for OpenAI, max_tokens for compatible hosts.
 	maxTokens string
+	// autoCache says the host caches prompt prefixes by itself, so that
+	// a prompt-cache point is honoured without being sent (OpenAI does).
+	autoCache bool
 	// key is kept only to scrub it from error text.
 	key string
 }
@@ -113,7 +116,12 @@ func New(s providers.Settings) (*Provider, error) {
 	if s.BaseURL == "" {
 		s.BaseURL = DefaultBaseURL
 	}
-	return newProvider(s, "max_completion_tokens")
+	p, err := newProvider(s, "max_completion_tokens")
+	if err != nil {
+		return nil, err
+	}
+	p.autoCache = true
+	return p, nil
 }
 
 // NewCompatible builds a provider of kind [KindCompatible] from s, which

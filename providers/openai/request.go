@@ -29,6 +29,11 @@ func (p *Provider) encode(req *providers.Request, stream bool) (*requestBody, er
 	t := getTranslation()
 	defer putTranslation(t)
 	t.fill(req, p.maxTokens, stream)
+	if rich(req) {
+		if err := p.fillRich(&t.r, req); err != nil {
+			return nil, err
+		}
+	}
 	body := getRequestBody()
 	var err error
 	body.b, err = t.r.AppendJSON(body.b)

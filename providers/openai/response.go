@@ -14,11 +14,15 @@ func toUsage(u *wire.Usage) providers.Usage {
 	if u == nil {
 		return providers.Usage{}
 	}
-	return providers.Usage{
+	out := providers.Usage{
 		InputTokens:       u.PromptTokens,
 		OutputTokens:      u.CompletionTokens,
 		CachedInputTokens: u.CachedTokens(),
 	}
+	if d := u.CompletionTokensDetails; d != nil {
+		out.ReasoningTokens = d.ReasoningTokens
+	}
+	return out
 }
 
 // parseCompletion maps a 2xx chat.completion body to a Response.
@@ -38,13 +42,21 @@ func (p *Provider) parseCompletion(body []byte, resp *http.Response) (*providers
 		return nil, p.malformed(resp.StatusCode, "response has no choices", nil)
 	}
 	ch := &c.Choices[0]
-	return &providers.Response{
+	out := &providers.Response{
 		ID:           c.ID,
 		Model:        c.Model,
 		Text:         ch.Message.Content,
 		FinishReason: finishReason(ch.FinishReason),
 		Usage:        toUsage(c.Usage),
-	}, nil
+	}
+	parts, err := answerParts(ch.Message.Content, ch.Message.ToolCalls)
+	if err != nil {
+		return nil, p.malformed(resp.StatusCode, "response has malformed tool_calls", body)
+	}
+	if parts != nil {
+		out.Parts = &parts
+	}
+	return out, nil
 }
 
 // finishReason normalises OpenAI's finish_reason.

@@ -60,7 +60,9 @@ type stream struct {
 	id, model string
 	finish    providers.FinishReason
 	usage     providers.Usage
-	err       error // sticky: io.EOF after the final chunk, or the failure
+	calls     []wire.ToolCallDelta      // decoded from the current event
+	pending   []providers.ToolCallDelta // tool-call pieces not yet returned
+	err       error                     // sticky: io.EOF after the final chunk, or the failure
 }
 
 func newStream(ctx context.Context, p *Provider, body io.ReadCloser, cancel context.CancelFunc) *stream {
@@ -76,6 +78,11 @@ func (s *stream) Recv() (providers.Chunk, error) {
 	for {
 		if s.closed.Load() {
 			return s.fail(s.closedError())
+		}
+		if len(s.pending) > 0 {
+			tc := s.pending[0]
+			s.pending = s.pending[1:]
+			return providers.Chunk{ToolCall: &tc}, nil
 		}
 		ev, err := s.rd.Next()
 		if err != nil {
@@ -143,11 +150,42 @@ func (s *stream) decode(data []byte) (string, error) {
 	if c.FinishReason != nil && *c.FinishReason != "" {
 		s.finish = finishReason(*c.FinishReason)
 	}
+	if len(c.Delta.ToolCalls) > 0 && string(c.Delta.ToolCalls) != "null" {
+		if err := s.queueToolCalls(c.Delta.ToolCalls); err != nil {
+			return "", s.p.malformed(0, "stream event has malformed tool_calls", data)
+		}
+	}
 	if c.Delta.Content == nil {
 		return "", nil
 	}
 	return *c.Delta.Content, nil
 }
+
+// queueToolCalls decodes a delta's tool_calls and queues them as chunks, in
+// order. A piece without an index, or with a negative one, is malformed:
+// without it the caller cannot tell parallel calls apart.
+func (s *stream) queueToolCalls(raw json.RawMessage) error {
+	// json.Unmarshal decodes into the elements the slice already has
+	// room for without zeroing them: clear them, or one call's id would
+	// stick to the next piece at that position.
+	clear(s.calls[:cap(s.calls)])
+	s.calls = s.calls[:0]
+	if err := json.Unmarshal(raw, &s.calls); err != nil {
+		return err
+	}
+	s.pending = s.pending[:0]
+	for _, c := range s.calls {
+		if c.Index < 0 {
+			return errBadIndex
+		}
+		s.pending = append(s.pending, providers.ToolCallDelta{
+			Index: c.Index, ID: c.ID, Name: c.Function.Name, Arguments: c.Function.Arguments,
+		})
+	}
+	return nil
+}
+
+var errBadIndex = errors.New("tool call index is negative")
 
 // eventError maps an "event: error" event, whose data is an error object
 // with or without the {"error": ...} envelope.

@@ -133,11 +133,14 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, cfg *Config
 				return
 			}
 		}
-		if anthropic {
+		switch {
+		case ex.openaiRich != nil:
+			b = ex.appendOpenAIRichPiece(b, i)
+		case anthropic:
 			b = append(b, anthropicwire.TextDeltaOpen...)
 			b = toks.appendNext(b)
 			b = append(b, anthropicwire.TextDeltaClose...)
-		} else {
+		default:
 			b = ex.appendOpenAITokenOpen(b)
 			b = toks.appendNext(b)
 			b = ex.appendOpenAITokenClose(b)

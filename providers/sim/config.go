@@ -40,6 +40,10 @@ type Config struct {
 	// <key>" on OpenAI paths and as "x-api-key: <key>" on the Anthropic
 	// path; otherwise the request fails with the vendor's 401 error.
 	RequireAPIKey string `json:"require_api_key"`
+	// SchemaMismatch makes the answer to a json_schema response format a
+	// JSON string that does not match an object or array schema, so that
+	// the gateway's check and its failover can be exercised.
+	SchemaMismatch bool `json:"schema_mismatch"`
 }
 
 // Validate reports the first invalid field, naming it by its JSON key.
@@ -67,21 +71,23 @@ func (c *Config) answerTokens() int {
 
 // configJSON is Config's wire form: durations as strings.
 type configJSON struct {
-	Latency       jsonDuration `json:"latency"`
-	TTFT          jsonDuration `json:"ttft"`
-	InterToken    jsonDuration `json:"inter_token"`
-	AnswerTokens  int          `json:"answer_tokens"`
-	RequireAPIKey string       `json:"require_api_key"`
+	Latency        jsonDuration `json:"latency"`
+	TTFT           jsonDuration `json:"ttft"`
+	InterToken     jsonDuration `json:"inter_token"`
+	AnswerTokens   int          `json:"answer_tokens"`
+	RequireAPIKey  string       `json:"require_api_key"`
+	SchemaMismatch bool         `json:"schema_mismatch"`
 }
 
 // MarshalJSON writes durations as Go duration strings.
 func (c Config) MarshalJSON() ([]byte, error) {
 	return json.Marshal(configJSON{
-		Latency:       jsonDuration(c.Latency),
-		TTFT:          jsonDuration(c.TTFT),
-		InterToken:    jsonDuration(c.InterToken),
-		AnswerTokens:  c.AnswerTokens,
-		RequireAPIKey: c.RequireAPIKey,
+		Latency:        jsonDuration(c.Latency),
+		TTFT:           jsonDuration(c.TTFT),
+		InterToken:     jsonDuration(c.InterToken),
+		AnswerTokens:   c.AnswerTokens,
+		RequireAPIKey:  c.RequireAPIKey,
+		SchemaMismatch: c.SchemaMismatch,
 	})
 }
 
@@ -90,21 +96,23 @@ func (c Config) MarshalJSON() ([]byte, error) {
 // config is a merge.
 func (c *Config) UnmarshalJSON(data []byte) error {
 	j := configJSON{
-		Latency:       jsonDuration(c.Latency),
-		TTFT:          jsonDuration(c.TTFT),
-		InterToken:    jsonDuration(c.InterToken),
-		AnswerTokens:  c.AnswerTokens,
-		RequireAPIKey: c.RequireAPIKey,
+		Latency:        jsonDuration(c.Latency),
+		TTFT:           jsonDuration(c.TTFT),
+		InterToken:     jsonDuration(c.InterToken),
+		AnswerTokens:   c.AnswerTokens,
+		RequireAPIKey:  c.RequireAPIKey,
+		SchemaMismatch: c.SchemaMismatch,
 	}
 	if err := decodeStrict(data, &j); err != nil {
 		return err
 	}
 	*c = Config{
-		Latency:       time.Duration(j.Latency),
-		TTFT:          time.Duration(j.TTFT),
-		InterToken:    time.Duration(j.InterToken),
-		AnswerTokens:  j.AnswerTokens,
-		RequireAPIKey: j.RequireAPIKey,
+		Latency:        time.Duration(j.Latency),
+		TTFT:           time.Duration(j.TTFT),
+		InterToken:     time.Duration(j.InterToken),
+		AnswerTokens:   j.AnswerTokens,
+		RequireAPIKey:  j.RequireAPIKey,
+		SchemaMismatch: j.SchemaMismatch,
 	}
 	return nil
 }

@@ -89,7 +89,11 @@ func (ex *exchange) fromChat(w http.ResponseWriter, cfg *Config, req *openaiwire
 		ex.stream = req.Stream
 		ex.includeUsage = req.Stream && req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 		ex.ans = planAnswer(req.Model, lastUser, cfg.answerTokens(), intOf(maxTokens))
-		ex.inputTokens = estimateInputTokens(n, count)
+		ex.inputTokens = estimateInputTokens(n, count) + openaiImageTokens*countOpenAIImages(req)
+		ans := ex.ans
+		if ex.openaiRich = planOpenAIRich(req, cfg, func() string { return string(ans.appendText(nil)) }); ex.openaiRich != nil {
+			ex.ans = answer{n: len(ex.openaiRich.pieces)}
+		}
 		return true
 	}
 	writeAPIError(w, formatOpenAI, e, "")
@@ -127,14 +131,21 @@ func (ex *exchange) openAIMeta() openaiwire.Meta {
 func (ex *exchange) appendOpenAIUnary(b []byte) []byte {
 	m := ex.openAIMeta()
 	b = openaiwire.AppendCompletionHead(b, &m)
-	b = append(b, '"')
-	b = ex.ans.appendText(b)
-	b = append(b, '"')
+	if ex.openaiRich != nil {
+		b = ex.openaiRich.appendOpenAIContent(b)
+	} else {
+		b = append(b, '"')
+		b = ex.ans.appendText(b)
+		b = append(b, '"')
+	}
 	u := ex.openAIUsage()
 	return openaiwire.AppendCompletionTail(b, &m, ex.openAIFinish(), &u)
 }
 
 func (ex *exchange) openAIFinish() string {
+	if ex.openaiRich != nil && len(ex.openaiRich.calls) > 0 {
+		return openaiwire.FinishToolCalls
+	}
 	if ex.ans.length {
 		return openaiwire.FinishLength
 	}
@@ -177,6 +188,13 @@ func (ex *exchange) appendOpenAIStart(b []byte) []byte {
 func (ex *exchange) appendOpenAITokenOpen(b []byte) []byte {
 	b = append(b, ex.pre...)
 	return append(b, openaiwire.ChoicesDeltaOpen...)
+}
+
+// appendOpenAIRichPiece appends the chunk of the rich answer's piece i.
+func (ex *exchange) appendOpenAIRichPiece(b []byte, i int) []byte {
+	b = append(b, ex.pre...)
+	b = ex.openaiRich.appendOpenAIPiece(b, i)
+	return openaiwire.AppendChunkTail(b, ex.includeUsage, nil)
 }
 
 func (ex *exchange) appendOpenAITokenClose(b []byte) []byte {

@@ -37,6 +37,7 @@ type Provider struct {
 	providers.Provider
 	srv  *Server
 	stop func()
+	wire string
 }
 
 // ProviderOptions are the sim kind's options: the wire format plus the
@@ -112,7 +113,7 @@ func NewProvider(s providers.Settings) (*Provider, error) {
 		stop()
 		return nil, err
 	}
-	return &Provider{Provider: p, srv: srv, stop: stop}, nil
+	return &Provider{Provider: p, srv: srv, stop: stop, wire: opts.Wire}, nil
 }
 
 // Simulator returns the embedded simulator, to inject faults or change its

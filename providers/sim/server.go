@@ -199,9 +199,12 @@ type exchange struct {
 	stream       bool
 	includeUsage bool
 	ans          answer
-	inputTokens  int
-	created      int64
-	id           string
+	// openaiRich, when set, is the OpenAI answer instead of ans's words;
+	// ans.n is then its number of pieces.
+	openaiRich  *openaiRichAnswer
+	inputTokens int
+	created     int64
+	id          string
 	// pre is the OpenAI chunk prefix, built once per stream.
 	pre []byte
 	// rich, when set, is an Anthropic answer beyond one text block.

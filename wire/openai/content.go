@@ -36,13 +36,16 @@ type ImageURL struct {
 
 // Content is a message's content: a JSON string, or an array of typed
 // parts. Parts is non-nil exactly when the content was (or is to be sent
-// as) an array; otherwise Text holds the string. JSON null decodes to the
-// zero Content.
+// as) an array; otherwise Text holds the string. JSON null decodes to an
+// empty Content with Null set.
 type Content struct {
 	// Text is the content when it is a string.
 	Text string
 	// Parts is the content when it is an array.
 	Parts []Part
+	// Null, with an empty Text and nil Parts, sends the content as JSON
+	// null, as an assistant message that only calls tools has it.
+	Null bool
 }
 
 // TextContent is a string content.
@@ -55,6 +58,10 @@ var ErrContent = errors.New("content must be a string or an array of content par
 // UnmarshalJSON implements json.Unmarshaler.
 func (c *Content) UnmarshalJSON(data []byte) error {
 	*c = Content{}
+	if string(data) == "null" {
+		c.Null = true
+		return nil
+	}
 	return wirejson.UnmarshalStringOrArray(data, &c.Text, &c.Parts, ErrContent)
 }
 
@@ -63,6 +70,9 @@ func (c *Content) UnmarshalJSON(data []byte) error {
 func (c Content) MarshalJSON() ([]byte, error) {
 	if c.Parts != nil {
 		return wirejson.Marshal(nil, c.Parts)
+	}
+	if c.Null && c.Text == "" {
+		return []byte("null"), nil
 	}
 	return wirejson.AppendString(nil, c.Text), nil
 }

@@ -48,14 +48,14 @@ func (r *ChatRequest) AppendJSON(b []byte) ([]byte, error) {
 
 // simple reports whether the hand-written encoder covers r.
 func (r *ChatRequest) simple() bool {
-	if r.N != nil || r.ResponseFormat != nil || r.Modalities != nil || r.Messages == nil ||
+	if r.N != nil || r.ResponseFormat != nil || r.ReasoningEffort != "" || r.Modalities != nil || r.Messages == nil ||
 		r.Logprobs != nil || r.Tools != nil || r.ToolChoice != nil || r.ParallelToolCalls != nil ||
 		r.Functions != nil || r.Audio != nil || r.WebSearchOptions != nil {
 		return false
 	}
 	for i := range r.Messages {
 		m := &r.Messages[i]
-		if m.Content.Parts != nil || m.Name != "" || m.ToolCalls != nil || m.ToolCallID != "" || m.FunctionCall != nil {
+		if m.Content.Parts != nil || m.Content.Null || m.Name != "" || m.ToolCalls != nil || m.ToolCallID != "" || m.FunctionCall != nil {
 			return false
 		}
 	}

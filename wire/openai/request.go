@@ -31,9 +31,14 @@ type ChatRequest struct {
 	N              *int64          `json:"n,omitempty"`
 	ResponseFormat *ResponseFormat `json:"response_format,omitempty"`
 	Modalities     []string        `json:"modalities,omitempty"`
+	// ReasoningEffort is minimal, low, medium or high, for reasoning
+	// models.
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 
-	// Features kept as raw JSON until the gateway carries them; see
-	// [InUse].
+	// Features kept as raw JSON, so that a decoded request still says
+	// whether the caller used them (see wirejson.InUse); an encoder fills
+	// Tools with [Tool] values, ToolChoice with a string or a
+	// [NamedToolChoice] and ParallelToolCalls with a boolean.
 	Logprobs          json.RawMessage `json:"logprobs,omitempty"`
 	Tools             json.RawMessage `json:"tools,omitempty"`
 	ToolChoice        json.RawMessage `json:"tool_choice,omitempty"`
@@ -89,8 +94,8 @@ type Message struct {
 	Role    string  `json:"role"`
 	Content Content `json:"content"`
 	Name    string  `json:"name,omitempty"`
-	// ToolCalls are an assistant message's calls, raw until the gateway
-	// carries tools.
+	// ToolCalls are an assistant message's calls ([ToolCall] values), raw
+	// so that a decoded message says whether it had any.
 	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
 	// ToolCallID is the call a tool message answers.
 	ToolCallID   string          `json:"tool_call_id,omitempty"`
