@@ -19,9 +19,9 @@ import (
 )
 
 const (
-	jobsParams   = `{"type":"object","properties":{"title":{"type":"string"},"city":{"type":"string","enum":["Berlin","Paris"]}},"required":["title","city"]}`
-	salaryParams = `{"type":"object","properties":{"level":{"type":"integer","minimum":3}},"required":["level"]}`
-	openaiPlanSchema   = `{"type":"object","properties":{"role":{"type":"string"},"months":{"type":"integer","minimum":1}},"required":["role","months"],"additionalProperties":false}`
+	jobsParams       = `{"type":"object","properties":{"title":{"type":"string"},"city":{"type":"string","enum":["Berlin","Paris"]}},"required":["title","city"]}`
+	salaryParams     = `{"type":"object","properties":{"level":{"type":"integer","minimum":3}},"required":["level"]}`
+	openaiPlanSchema = `{"type":"object","properties":{"role":{"type":"string"},"months":{"type":"integer","minimum":1}},"required":["role","months"],"additionalProperties":false}`
 )
 
 func richTools() []*gatewayv1.Tool {

@@ -15,10 +15,10 @@ import (
 )
 
 var (
-	jobsSchema   = json.RawMessage(`{"type":"object","properties":{"title":{"type":"string"},"city":{"type":"string","enum":["Berlin","Paris"]}},"required":["title","city"]}`)
-	salarySchema = json.RawMessage(`{"type":"object","properties":{"level":{"type":"integer","minimum":3}},"required":["level"]}`)
-	openaiPlanSchema   = json.RawMessage(`{"type":"object","properties":{"role":{"type":"string"},"months":{"type":"integer","minimum":1}},"required":["role","months"],"additionalProperties":false}`)
-	openaiRichTools    = []providers.Tool{{Name: "search_jobs", Parameters: jobsSchema}, {Name: "get_salary", Parameters: salarySchema}}
+	jobsSchema       = json.RawMessage(`{"type":"object","properties":{"title":{"type":"string"},"city":{"type":"string","enum":["Berlin","Paris"]}},"required":["title","city"]}`)
+	salarySchema     = json.RawMessage(`{"type":"object","properties":{"level":{"type":"integer","minimum":3}},"required":["level"]}`)
+	openaiPlanSchema = json.RawMessage(`{"type":"object","properties":{"role":{"type":"string"},"months":{"type":"integer","minimum":1}},"required":["role","months"],"additionalProperties":false}`)
+	openaiRichTools  = []providers.Tool{{Name: "search_jobs", Parameters: jobsSchema}, {Name: "get_salary", Parameters: salarySchema}}
 )
 
 func simProvider(t *testing.T, cfg string) *sim.Provider {
