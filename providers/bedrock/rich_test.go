@@ -52,7 +52,7 @@ func richRequest() *providers.Request {
 				{Kind: providers.PartToolResult, ToolResult: &providers.ToolResult{ToolCallID: "tooluse_1", Content: "12C, rain"}},
 			}},
 		},
-		Tools: []providers.Tool{{Name: "weather", Description: "Current weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)}},
+		Tools:      []providers.Tool{{Name: "weather", Description: "Current weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)}},
 		ToolChoice: providers.ToolChoice{Mode: providers.ToolChoiceRequired},
 	}
 }
@@ -227,4 +227,3 @@ func drainAll(t *testing.T, s providers.Stream) (string, providers.Chunk) {
 		}
 	}
 }
-
