@@ -9,6 +9,8 @@
 //	POST /v1/chat/completions   OpenAI chat.completion, or SSE chunks with stream:true
 //	GET  /v1/models             OpenAI model list (Anthropic's with an anthropic-version header)
 //	POST /v1/messages           Anthropic message, or SSE events with stream:true
+//	POST /model/{id}/converse   Bedrock Converse answer (any SigV4 signature)
+//	POST /model/{id}/converse-stream  Bedrock ConverseStream, binary event stream
 //
 // Control endpoints (JSON, not subject to the API key):
 //
@@ -106,6 +108,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, controlPrefix) {
 			s.stats.control.Add(1)
 			s.serveControl(w, r)
+			return
+		}
+		if s.serveBedrock(w, r) {
 			return
 		}
 		s.stats.other.Add(1)
