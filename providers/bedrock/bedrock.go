@@ -42,6 +42,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -113,7 +114,10 @@ func New(s providers.Settings) (*Provider, error) {
 	if opts.Profile != "" {
 		load = append(load, config.WithSharedConfigProfile(opts.Profile))
 	}
-	if s.HTTPClient != nil {
+	// The gateway's HTTP client (pooled, traced) carries the calls, unless
+	// a custom CA bundle is configured: then the SDK builds its own client
+	// around that bundle.
+	if s.HTTPClient != nil && os.Getenv("AWS_CA_BUNDLE") == "" {
 		load = append(load, config.WithHTTPClient(s.HTTPClient))
 	}
 	load = append(load, config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }))
