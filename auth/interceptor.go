@@ -8,14 +8,13 @@ import (
 	grpcauth "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
-	"google.golang.org/grpc/status"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
 )
 
 // Metadata keys the API key is read from. The REST shim forwards the HTTP
@@ -83,13 +82,14 @@ func Interceptors(store *KeyStore, opts ...Option) (grpc.UnaryServerInterceptor,
 	for _, opt := range opts {
 		opt(o)
 	}
-	authUnary := grpcauth.UnaryServerInterceptor(o.authenticate)
-	authStream := grpcauth.StreamServerInterceptor(o.authenticate)
+	// Refusals leave through the gateway's error map.
+	authUnary := grpcauth.UnaryServerInterceptor(o.authenticateStatus)
+	authStream := grpcauth.StreamServerInterceptor(o.authenticateStatus)
 
 	unary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		return authUnary(ctx, req, info, func(ctx context.Context, req any) (any, error) {
 			if err := o.authorize(ctx, req); err != nil {
-				return nil, err
+				return nil, gwerr.Err(err)
 			}
 			return h(ctx, req)
 		})
@@ -127,6 +127,12 @@ func (o *options) authenticate(ctx context.Context) (context.Context, error) {
 	return NewContext(ctx, c), nil
 }
 
+// authenticateStatus is authenticate with its refusal as a gRPC status.
+func (o *options) authenticateStatus(ctx context.Context) (context.Context, error) {
+	ctx, err := o.authenticate(ctx)
+	return ctx, gwerr.Err(err)
+}
+
 // Authenticate finds the client whose API key the incoming metadata of
 // ctx carries, exactly as the interceptors do, for endpoints that are not
 // gRPC calls (such as a model list). It fails with the interceptors'
@@ -134,7 +140,7 @@ func (o *options) authenticate(ctx context.Context) (context.Context, error) {
 // as the [Anonymous] client.
 func Authenticate(ctx context.Context, ks *KeyStore) (*Client, error) {
 	if ks == nil {
-		return nil, status.Error(codes.Internal, "authentication is not configured")
+		return nil, &gwerr.Error{Kind: gwerr.Internal, Message: "authentication is not configured"}
 	}
 	if ks.Disabled() {
 		return anonymous, nil
@@ -188,7 +194,7 @@ func keyFromMetadata(ctx context.Context) (string, error) {
 func (o *options) authorize(ctx context.Context, req any) error {
 	c, ok := FromContext(ctx)
 	if !ok {
-		return status.Error(codes.Internal, "no authenticated client")
+		return &gwerr.Error{Kind: gwerr.Internal, Message: "no authenticated client"}
 	}
 	switch r := req.(type) {
 	case *gatewayv1.CompleteRequest:
@@ -222,5 +228,5 @@ func (s *authorizingStream) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
-	return s.o.authorize(s.Context(), m)
+	return gwerr.Err(s.o.authorize(s.Context(), m))
 }

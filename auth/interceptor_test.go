@@ -28,6 +28,7 @@ import (
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/config"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/gwerr"
 )
 
 // echoServer answers with the name of the authenticated client in the
@@ -201,11 +202,11 @@ func TestInterceptors(t *testing.T) {
 		wantInMsg  string
 	}{
 		{"no key", routeReq("career_advice"), nil,
-			codes.Unauthenticated, auth.ReasonMissingAPIKey, "", "no authorization or x-api-key header"},
+			codes.Unauthenticated, gwerr.ReasonMissingAPIKey, "", "no authorization or x-api-key header"},
 		{"unknown key", routeReq("career_advice"), []string{"authorization", "Bearer " + wrongKey},
-			codes.Unauthenticated, auth.ReasonInvalidAPIKey, "", "invalid API key"},
+			codes.Unauthenticated, gwerr.ReasonInvalidAPIKey, "", "invalid API key"},
 		{"unknown key in x-api-key", routeReq("career_advice"), []string{"x-api-key", wrongKey},
-			codes.Unauthenticated, auth.ReasonInvalidAPIKey, "", "invalid API key"},
+			codes.Unauthenticated, gwerr.ReasonInvalidAPIKey, "", "invalid API key"},
 		{"bearer key", routeReq("career_advice"), []string{"authorization", "Bearer " + railsKey},
 			codes.OK, "", "rails-app", ""},
 		{"bearer is case-insensitive", routeReq("career_advice"), []string{"authorization", "bearer " + railsKey},
@@ -217,19 +218,19 @@ func TestInterceptors(t *testing.T) {
 			codes.OK, "", "rails-app", ""},
 		{"both headers, different keys", routeReq("career_advice"),
 			[]string{"x-api-key", railsKey, "authorization", "Bearer " + opsKey},
-			codes.Unauthenticated, auth.ReasonInvalidAPIKey, "", "more than one API key"},
+			codes.Unauthenticated, gwerr.ReasonInvalidAPIKey, "", "more than one API key"},
 		{"key without scheme", routeReq("career_advice"), []string{"authorization", railsKey},
-			codes.Unauthenticated, auth.ReasonMissingAPIKey, "", `not "Bearer <key>"`},
+			codes.Unauthenticated, gwerr.ReasonMissingAPIKey, "", `not "Bearer <key>"`},
 		{"basic auth", routeReq("career_advice"), []string{"authorization", "Basic " + railsKey},
-			codes.Unauthenticated, auth.ReasonMissingAPIKey, "", `not "Bearer <key>"`},
+			codes.Unauthenticated, gwerr.ReasonMissingAPIKey, "", `not "Bearer <key>"`},
 		{"empty bearer", routeReq("career_advice"), []string{"authorization", "Bearer "},
-			codes.Unauthenticated, auth.ReasonMissingAPIKey, "", ""},
+			codes.Unauthenticated, gwerr.ReasonMissingAPIKey, "", ""},
 		{"route not allowed", routeReq("resume_review"), []string{"authorization", "Bearer " + railsKey},
-			codes.PermissionDenied, auth.ReasonRouteNotAllowed, "", `client "rails-app" may not use route "resume_review"`},
+			codes.PermissionDenied, gwerr.ReasonRouteNotAllowed, "", `client "rails-app" may not use route "resume_review"`},
 		{"every route", routeReq("resume_review"), []string{"authorization", "Bearer " + opsKey},
 			codes.OK, "", "ops", ""},
 		{"override not allowed", overrideReq(), []string{"x-api-key", railsKey},
-			codes.PermissionDenied, auth.ReasonModelOverrideNotAllowed, "", `field "model"`},
+			codes.PermissionDenied, gwerr.ReasonModelOverrideNotAllowed, "", `field "model"`},
 		{"override allowed", overrideReq(), []string{"x-api-key", opsKey},
 			codes.OK, "", "ops", ""},
 		{"empty route is left to validation", routeReq(""), []string{"x-api-key", railsKey},
@@ -262,7 +263,7 @@ func TestInterceptors(t *testing.T) {
 		ctx := metadata.AppendToOutgoingContext(context.Background(), "x-api-key", railsKey)
 		c := gatewayv1.NewLLMGatewayClient(conn)
 		_, err := c.GetExperiment(ctx, &gatewayv1.GetExperimentRequest{Route: "resume_review"})
-		if status.Code(err) != codes.PermissionDenied || reason(t, err) != auth.ReasonRouteNotAllowed {
+		if status.Code(err) != codes.PermissionDenied || reason(t, err) != gwerr.ReasonRouteNotAllowed {
 			t.Fatalf("err = %v", err)
 		}
 		if _, err := c.GetExperiment(ctx, &gatewayv1.GetExperimentRequest{Route: "career_advice"}); err != nil {
@@ -285,7 +286,7 @@ func TestStreamRouteRefusedBeforeFirstMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, err := st.Recv()
-	if status.Code(err) != codes.PermissionDenied || reason(t, err) != auth.ReasonRouteNotAllowed {
+	if status.Code(err) != codes.PermissionDenied || reason(t, err) != gwerr.ReasonRouteNotAllowed {
 		t.Fatalf("first Recv = %v, %v; want PermissionDenied", m, err)
 	}
 }
@@ -364,7 +365,7 @@ func TestForcedVariant(t *testing.T) {
 	req.Variables = map[string]string{"force_variant": "claude_haiku"}
 
 	_, err := call(t, conn, req, "x-api-key", railsKey)
-	if status.Code(err) != codes.PermissionDenied || reason(t, err) != auth.ReasonForcedVariantNotAllowed {
+	if status.Code(err) != codes.PermissionDenied || reason(t, err) != gwerr.ReasonForcedVariantNotAllowed {
 		t.Fatalf("forced variant without permission: %v", err)
 	}
 	if _, err := call(t, conn, routeReq("career_advice"), "x-api-key", railsKey); err != nil {

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +11,8 @@ import (
 	"math/big"
 	"regexp"
 	"strings"
+
+	"github.com/careerpath/llmgateway/internal/strictjson"
 )
 
 // ClientsFile is the optional file of API clients: who may call the
@@ -143,9 +144,7 @@ func parseClients(data []byte) (*Clients, error) {
 
 // decodeAt strictly decodes one JSON object of clients.json found at path.
 func decodeAt(path string, data []byte, v any) *Error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err := strictjson.Decode(data, v)
 	if err == nil {
 		return nil
 	}

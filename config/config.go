@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/careerpath/llmgateway/internal/strictjson"
 	"github.com/careerpath/llmgateway/providers"
 )
 
@@ -438,13 +439,12 @@ func decodeFile(fsys fs.FS, name string, v any) *Error {
 }
 
 func decode(name string, data []byte, v any) *Error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(name, data, err)
-	}
-	if dec.More() {
+	err := strictjson.Decode(data, v)
+	switch {
+	case errors.Is(err, strictjson.ErrTrailingData):
 		return &Error{File: name, Reason: "unexpected data after the top-level JSON object"}
+	case err != nil:
+		return jsonError(name, data, err)
 	}
 	return nil
 }

@@ -30,9 +30,10 @@ import (
 	"github.com/careerpath/llmgateway/config/remote"
 	"github.com/careerpath/llmgateway/console"
 	"github.com/careerpath/llmgateway/cooldown"
+	"github.com/careerpath/llmgateway/edge"
 	"github.com/careerpath/llmgateway/experiment"
+	"github.com/careerpath/llmgateway/gateway"
 	"github.com/careerpath/llmgateway/quota"
-	"github.com/careerpath/llmgateway/server"
 	"github.com/careerpath/llmgateway/telemetry"
 	"github.com/careerpath/llmgateway/usage"
 
@@ -58,13 +59,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		adminAddr = fs.String("admin-addr", "127.0.0.1:9090", "admin listen address (/healthz, /readyz)")
 		configDir = fs.String("config-dir", "", "directory holding provider_settings.json and ab_test_config.json (empty: the embedded default, answered by the simulator unless OPENAI_API_KEY / ANTHROPIC_API_KEY are set)")
 		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn or error")
-		maxBytes  = fs.Int("max-request-bytes", server.DefaultLimits.MaxRequestBytes, "largest accepted request in bytes")
-		maxMsgs   = fs.Int("max-messages", server.DefaultLimits.MaxMessages, "most messages in one request")
-		maxTokens = fs.Int("max-tokens", server.DefaultLimits.MaxTokens, "ceiling for a request's max_tokens")
-		maxTools  = fs.Int("max-tools", server.DefaultLimits.MaxTools, "most tools in one request")
-		maxSchema = fs.Int("max-schema-bytes", server.DefaultLimits.MaxSchemaBytes, "largest JSON Schema (tool parameters, response format) in bytes")
-		maxImage  = fs.Int("max-image-bytes", server.DefaultLimits.MaxImageBytes, "largest inline image in bytes (the request stays within -max-request-bytes)")
-		maxParts  = fs.Int("max-parts", server.DefaultLimits.MaxParts, "most content parts in one message")
+		maxBytes  = fs.Int("max-request-bytes", edge.DefaultLimits.MaxRequestBytes, "largest accepted request in bytes")
+		maxMsgs   = fs.Int("max-messages", edge.DefaultLimits.MaxMessages, "most messages in one request")
+		maxTokens = fs.Int("max-tokens", edge.DefaultLimits.MaxTokens, "ceiling for a request's max_tokens")
+		maxTools  = fs.Int("max-tools", edge.DefaultLimits.MaxTools, "most tools in one request")
+		maxSchema = fs.Int("max-schema-bytes", edge.DefaultLimits.MaxSchemaBytes, "largest JSON Schema (tool parameters, response format) in bytes")
+		maxImage  = fs.Int("max-image-bytes", edge.DefaultLimits.MaxImageBytes, "largest inline image in bytes (the request stays within -max-request-bytes)")
+		maxParts  = fs.Int("max-parts", edge.DefaultLimits.MaxParts, "most content parts in one message")
 		grace     = fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight calls may finish after SIGTERM")
 		delay     = fs.Duration("shutdown-delay", 0, "after SIGTERM, how long to keep accepting calls with readiness already off, so load balancers can stop sending them (then -shutdown-grace applies)")
 		debounce  = fs.Duration("config-debounce", 250*time.Millisecond, "quiet time after a config file change before reloading")
@@ -146,8 +147,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		log.Info("shared state in Redis", "addrs", *redisAddr, "master_name", *redisName)
 	}
 	cons := console.New(console.Options{})
-	rtOpts := server.RuntimeOptions{Getenv: getenv, Observer: cons.Observe(server.LogBreakers(log, metrics)), Cooldowns: stores.cooldowns}
-	rt, err := server.BuildRuntime(cfg, rtOpts)
+	rtOpts := gateway.RuntimeOptions{Getenv: getenv, Observer: cons.Observe(gateway.LogBreakers(log, metrics)), Cooldowns: stores.cooldowns}
+	rt, err := gateway.BuildRuntime(cfg, rtOpts)
 	if err != nil {
 		return fmt.Errorf("configuration refused: %w", err)
 	}
@@ -171,9 +172,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		log.Warn("no admin token (-admin-token-env): the console and the admin endpoints answer loopback clients only")
 	}
 
-	srv, err := server.New(server.Options{
+	srv, err := edge.New(edge.Options{
 		GRPCAddr: *grpcAddr, HTTPAddr: *httpAddr, AdminAddr: *adminAddr,
-		Limits: server.Limits{MaxRequestBytes: *maxBytes, MaxMessages: *maxMsgs, MaxTokens: *maxTokens,
+		Limits: edge.Limits{MaxRequestBytes: *maxBytes, MaxMessages: *maxMsgs, MaxTokens: *maxTokens,
 			MaxTools: *maxTools, MaxSchemaBytes: *maxSchema, MaxImageBytes: *maxImage, MaxParts: *maxParts},
 		ShutdownGrace:   *grace,
 		ShutdownDelay:   *delay,
@@ -193,8 +194,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Pprof:           *withPprof,
 		Console:         cons,
 		AdminToken:      adminToken,
-		TLS: server.TLSOptions{CertFile: *tlsCert, KeyFile: *tlsKey, ClientCAFile: *tlsCA,
-			ClientAuth: server.ClientAuth(*tlsAuth)},
+		TLS: edge.TLSOptions{CertFile: *tlsCert, KeyFile: *tlsKey, ClientCAFile: *tlsCA,
+			ClientAuth: edge.ClientAuth(*tlsAuth)},
 	}, rt)
 	if err != nil {
 		return err
@@ -224,7 +225,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		case <-ctx.Done():
 			done = true
 		case <-hup:
-			if _, err := srv.Reloader().Reload(ctx, "SIGHUP"); errors.Is(err, server.ErrNoConfigDir) {
+			if _, err := srv.Reloader().Reload(ctx, "SIGHUP"); errors.Is(err, gateway.ErrNoConfigDir) {
 				log.Warn("SIGHUP ignored: " + err.Error())
 			}
 		case err := <-srv.Err():

@@ -61,6 +61,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/careerpath/llmgateway/internal/strictjson"
 	"github.com/careerpath/llmgateway/providers"
 )
 
@@ -174,13 +175,12 @@ func New(s providers.Settings) (*Provider, error) {
 func decodeOptions(raw json.RawMessage) (Options, error) {
 	var o Options
 	if t := bytes.TrimSpace(raw); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(t))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return o, err
+		err := strictjson.Decode(t, &o)
+		if errors.Is(err, strictjson.ErrTrailingData) {
+			err = errors.New("unexpected data after the options object")
 		}
-		if dec.More() {
-			return o, errors.New("unexpected data after the options object")
+		if err != nil {
+			return o, err
 		}
 	}
 	if o.DefaultMaxTokens < 0 {

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -24,6 +23,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/careerpath/llmgateway/internal/strictjson"
 	"github.com/careerpath/llmgateway/providers"
 )
 
@@ -177,13 +177,12 @@ func decodeOptions(raw json.RawMessage) (Options, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return o, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
-		return o, err
+	err := strictjson.Decode(raw, &o)
+	if errors.Is(err, strictjson.ErrTrailingData) {
+		err = errors.New("unexpected data after the options object")
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return o, errors.New("unexpected data after the options object")
+	if err != nil {
+		return o, err
 	}
 	switch o.AuthHeader {
 	case "", AuthHeaderAuthorization, AuthHeaderAPIKey:

@@ -1,12 +1,12 @@
 package sim
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
+
+	"github.com/careerpath/llmgateway/internal/strictjson"
 )
 
 // DefaultAnswerTokens is the answer length, in words (one word is one output
@@ -139,13 +139,5 @@ func (d *jsonDuration) UnmarshalJSON(data []byte) error {
 // decodeStrict decodes one JSON value into v, refusing unknown fields and
 // trailing data.
 func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("unexpected data after the JSON value")
-	}
-	return nil
+	return strictjson.Decode(data, v)
 }

@@ -101,11 +101,17 @@ class UpstreamErrorsTest < Minitest::Test
   end
 
   def test_upstream_rate_limit_carries_the_providers_retry_after
-    GatewayProcess.fault(status: 429, retry_after: "7", count: 1)
+    GatewayProcess.fault(status: 429, retry_after: "2", count: 1)
     err = assert_raises(Llmgateway::RateLimited) { client.complete(route: "flaky", messages: ask) }
     assert_equal "UPSTREAM_RATE_LIMITED", err.reason
     assert_equal "flaky", err.info["provider"]
-    assert_in_delta 7.0, err.retry_after
+    assert_in_delta 2.0, err.retry_after
+    # Until then the provider is cooled down: the next call is refused at
+    # once, without reaching it, with what is left of the wait.
+    again = assert_raises(Llmgateway::RateLimited) { client.complete(route: "flaky", messages: ask) }
+    assert_operator again.retry_after, :>, 0
+    assert_operator again.retry_after, :<=, 2.0
+    sleep again.retry_after + 0.25
     # The fault was for one request only.
     refute_empty client.complete(route: "flaky", messages: ask).text
   end

@@ -50,12 +50,14 @@ before(async () => {
   // mostly not. Subjects are assigned by the sticky hash; both clients ask.
   const seen = { a: 0, b: 0 };
   for (let i = 0; (seen.a < 30 || seen.b < 30) && i < 400; i++) {
-    const r = await ask('career_advice', `subject-${i}`, i % 2 ? 'batch-jobs' : 'web-app');
+    const client = i % 2 ? 'batch-jobs' : 'web-app';
+    const r = await ask('career_advice', `subject-${i}`, client);
     assert.equal(r.status, 200, r.text);
     const resp = JSON.parse(r.text);
     const n = ++seen[resp.variant];
     const success = resp.variant === 'b' ? n % 5 !== 0 : n % 3 === 0;
-    const fb = await call('/v1/feedback', { response_id: resp.id, success }, 'web-app');
+    // Only the client that received an answer may judge it.
+    const fb = await call('/v1/feedback', { response_id: resp.id, success }, client);
     assert.equal(fb.status, 200, fb.text);
   }
   // Streams, for the time to first token.

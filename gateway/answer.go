@@ -1,0 +1,201 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"math"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/careerpath/llmgateway/config"
+	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/protoconv"
+	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/resilience"
+	"github.com/careerpath/llmgateway/routing"
+)
+
+// cachedResponse is the response for an answer served from the cache (or
+// shared with an identical request): a fresh response id, zero cost, and
+// as saving what it would have cost from the provider routing chose.
+func cachedResponse(ctx context.Context, o *Outcome, resp *providers.Response, a accounting) *gatewayv1.CompleteResponse {
+	hit := *resp
+	hit.ID = ""
+	saved := o.Decision.Price.Cost(hit.Usage)
+	o.fill(&hit, a, saved, nil, 0)
+	noteAnswer(ctx, a, saved)
+	return completeResponse(o, &hit)
+}
+
+// completeResponse is the account of an answer: its text and usage, who
+// answered it, what it cost, how it was produced and how long it took,
+// as o says. A stream's final message carries the same (see
+// finalMessage). It fills in o's response id.
+func completeResponse(o *Outcome, resp *providers.Response) *gatewayv1.CompleteResponse {
+	o.ResponseID = responseID(resp.ID)
+	elapsed := time.Since(o.start)
+	return &gatewayv1.CompleteResponse{
+		Id:              o.ResponseID,
+		Text:            resp.Text,
+		FinishReason:    protoconv.FinishReason(resp.FinishReason),
+		Usage:           protoconv.Usage(o.Usage),
+		Provider:        o.Provider,
+		Model:           o.Model,
+		Route:           o.Decision.Route,
+		Variant:         o.Decision.Variant,
+		CostUsd:         o.Cost.USD(),
+		CostNanoUsd:     int64(o.Cost),
+		UpstreamLatency: durationpb.New(o.Upstream),
+		GatewayOverhead: durationpb.New(elapsed - o.Upstream),
+		ServedFrom:      o.ServedFrom,
+		Step:            o.Step,
+		FailedAttempts:  failedAttempts(o.Attempts),
+		Parts:           protoconv.Parts(resp.PartList()),
+		// Until providers honour JSON Schema response formats, requests
+		// asking for one are refused before any provider is called.
+		SchemaCheck: gatewayv1.SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE,
+	}
+}
+
+// finalMessage is a stream's last message: the same account as a unary
+// response, without the text (already sent in deltas), plus the time to
+// the first token.
+func finalMessage(c *gatewayv1.CompleteResponse, ttft time.Duration) *gatewayv1.StreamResponse {
+	return &gatewayv1.StreamResponse{
+		Done:             true,
+		Id:               c.Id,
+		FinishReason:     c.FinishReason,
+		Usage:            c.Usage,
+		Provider:         c.Provider,
+		Model:            c.Model,
+		Route:            c.Route,
+		Variant:          c.Variant,
+		CostUsd:          c.CostUsd,
+		CostNanoUsd:      c.CostNanoUsd,
+		GatewayOverhead:  c.GatewayOverhead,
+		UpstreamLatency:  c.UpstreamLatency,
+		ServedFrom:       c.ServedFrom,
+		TimeToFirstToken: durationpb.New(ttft),
+		Step:             c.Step,
+		FailedAttempts:   c.FailedAttempts,
+		SchemaCheck:      c.SchemaCheck,
+	}
+}
+
+// accounting is who answered and what it cost.
+type accounting struct {
+	provider, model string
+	cost            float64 // costNanos in dollars
+	costNanos       int64
+	servedFrom      gatewayv1.ServedFrom
+	step            gatewayv1.FailoverStep
+}
+
+// account attributes an answer: the provider and model that produced it,
+// its cost at that model's price, and the failover step.
+func account(rt *Runtime, d *routing.Decision, ans *resilience.Answer, u providers.Usage) accounting {
+	a := accounting{servedFrom: gatewayv1.ServedFrom_SERVED_FROM_FRESH, step: failoverStep(ans.Step)}
+	switch ans.Step {
+	case resilience.StepStaleCache:
+		a.servedFrom = gatewayv1.ServedFrom_SERVED_FROM_STALE_CACHE
+		return a // nothing is known of its origin, and it costs nothing now
+	case resilience.StepDegraded:
+		a.servedFrom = gatewayv1.ServedFrom_SERVED_FROM_DEGRADED
+		return a
+	}
+	a.provider, a.model = ans.Target.Provider, ans.Target.Model
+	price := d.Price
+	if a.provider != d.Provider.Name() || a.model != d.Model {
+		if td, err := rt.Router.Direct(a.provider, a.model); err == nil {
+			price = td.Price
+		}
+	}
+	a.costNanos = price.CostNanos(u)
+	a.cost = float64(a.costNanos) / config.NanosPerUSD
+	return a
+}
+
+func failedAttempts(as []resilience.Attempt) []*gatewayv1.FailedAttempt {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]*gatewayv1.FailedAttempt, len(as))
+	for i, a := range as {
+		out[i] = &gatewayv1.FailedAttempt{
+			Provider:  a.Target.Provider,
+			Model:     a.Target.Model,
+			Step:      failoverStep(a.Step),
+			ErrorKind: a.Kind.String(),
+			Duration:  durationpb.New(a.Duration),
+		}
+	}
+	return out
+}
+
+func failoverStep(s resilience.Step) gatewayv1.FailoverStep {
+	switch s {
+	case resilience.StepBackup:
+		return gatewayv1.FailoverStep_FAILOVER_STEP_BACKUP
+	case resilience.StepStaleCache:
+		return gatewayv1.FailoverStep_FAILOVER_STEP_STALE_CACHE
+	case resilience.StepDegraded:
+		return gatewayv1.FailoverStep_FAILOVER_STEP_DEGRADED
+	}
+	return gatewayv1.FailoverStep_FAILOVER_STEP_PRIMARY
+}
+
+func finishReason(f providers.FinishReason) gatewayv1.FinishReason {
+	switch f {
+	case providers.FinishStop:
+		return gatewayv1.FinishReason_FINISH_REASON_STOP
+	case providers.FinishLength:
+		return gatewayv1.FinishReason_FINISH_REASON_LENGTH
+	case providers.FinishContentFilter:
+		return gatewayv1.FinishReason_FINISH_REASON_CONTENT_FILTER
+	case providers.FinishToolCalls:
+		return gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS
+	}
+	return gatewayv1.FinishReason_FINISH_REASON_UNSPECIFIED
+}
+
+func usage(u providers.Usage) *gatewayv1.Usage {
+	return &gatewayv1.Usage{
+		InputTokens:              clamp32(u.InputTokens),
+		OutputTokens:             clamp32(u.OutputTokens),
+		CachedInputTokens:        clamp32(u.CachedInputTokens),
+		CacheCreationInputTokens: clamp32(u.CacheCreationInputTokens),
+	}
+}
+
+// modelName prefers the model the provider reports (it may be a dated
+// snapshot of the alias we asked for).
+func modelName(asked, reported string) string {
+	if reported != "" {
+		return reported
+	}
+	return asked
+}
+
+// responseID is the provider's id, or a fresh gateway id when it sent none.
+func responseID(upstream string) string {
+	if upstream != "" {
+		return upstream
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "gw-" + hex.EncodeToString(b[:])
+}
+
+// clamp32 narrows a token count for the wire; no single answer comes near
+// the limit, but a corrupt upstream count must not wrap negative.
+func clamp32(n int64) int32 {
+	switch {
+	case n < 0:
+		return 0
+	case n > math.MaxInt32:
+		return math.MaxInt32
+	}
+	return int32(n)
+}

@@ -1,0 +1,59 @@
+package gateway
+
+import (
+	"sort"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/careerpath/llmgateway/config"
+	"github.com/careerpath/llmgateway/console"
+	"github.com/careerpath/llmgateway/telemetry"
+)
+
+// toConsole hands a finished generation call to the console's window.
+// The observer feeds it rather than the outcome fan-out because the
+// console counts calls the service never took on too (refused by auth,
+// validation or quota), and tells a cache miss from a call the cache did
+// not apply to.
+func (o *observer) toConsole(ob *observation, rec *callRecord, a *answer, code codes.Code, took time.Duration) {
+	if o.console == nil || ob.req == nil {
+		return
+	}
+	out := console.Outcome{Time: ob.start.Add(took), RPC: ob.rpc, Route: rec.route, Variant: rec.variant,
+		Provider: rec.provider, Model: rec.model, Client: rec.client, Code: code, Cache: cacheStatus(rec, a),
+		Latency: took}
+	if a.ok {
+		out.Step, out.TTFT, out.FailedAttempts = a.step, a.ttft, a.failed
+		out.InputTokens, out.OutputTokens = int64(a.usage.GetInputTokens()), int64(a.usage.GetOutputTokens())
+		out.CostNanos = a.costNanos
+	}
+	o.console.Record(out)
+}
+
+// ConsoleSources are what the console reads from the service: the usage
+// and experiment stores it writes, the live configuration, r's last
+// reload and the providers' breakers.
+func (s *Service) ConsoleSources(r *Reloader) console.Sources {
+	src := console.Sources{
+		Config: func() *config.Config { return s.Runtime().Config },
+		Reload: func() any { return r.Status() },
+		Breakers: func() []console.Breaker {
+			var out []console.Breaker
+			for name, g := range s.Runtime().Resilience.Guards() {
+				m := g.BreakerMetrics()
+				out = append(out, console.Breaker{Provider: name, State: telemetry.BreakerStateName(g.BreakerState()),
+					FailureRate: m.FailureRate(), Executions: m.Executions()})
+			}
+			sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
+			return out
+		},
+	}
+	if s.ledger != nil {
+		src.Usage = s.ledger.store
+	}
+	if s.experiments != nil {
+		src.Experiments = s.experiments.store
+	}
+	return src
+}
