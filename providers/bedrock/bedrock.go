@@ -47,6 +47,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 
 	"github.com/careerpath/llmgateway/providers"
@@ -80,6 +81,10 @@ type Options struct {
 	// DefaultMaxTokens is the maxTokens sent when a request sets none
 	// (default [DefaultMaxTokens]).
 	DefaultMaxTokens int `json:"default_max_tokens,omitempty"`
+	// PlaceholderCredentials signs with fixed placeholder keys instead of
+	// looking for real credentials: for the simulator and test endpoints
+	// only, which accept any signature.
+	PlaceholderCredentials bool `json:"placeholder_credentials,omitempty"`
 }
 
 // Provider talks to Bedrock Runtime. It is safe for concurrent use.
@@ -119,6 +124,9 @@ func New(s providers.Settings) (*Provider, error) {
 	// around that bundle.
 	if s.HTTPClient != nil && os.Getenv("AWS_CA_BUNDLE") == "" {
 		load = append(load, config.WithHTTPClient(s.HTTPClient))
+	}
+	if opts.PlaceholderCredentials {
+		load = append(load, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDPLACEHOLDER", "placeholder", "")))
 	}
 	load = append(load, config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }))
 	cfg, err := config.LoadDefaultConfig(context.Background(), load...)

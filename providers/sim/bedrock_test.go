@@ -157,3 +157,20 @@ func TestBedrockFaults(t *testing.T) {
 		t.Error("no text before the cut")
 	}
 }
+
+// TestBedrockSimKind checks the sim kind's bedrock wire: the bedrock
+// backend, signed with placeholder keys, in front of an embedded simulator.
+func TestBedrockSimKind(t *testing.T) {
+	p, err := providers.New(providers.Settings{Name: "bedrock", Kind: sim.Kind, Options: json.RawMessage(`{"wire":"bedrock","answer_tokens":5}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.(io.Closer).Close() }()
+	got, err := p.Complete(context.Background(), &providers.Request{Model: bedrockModel, Messages: []providers.Message{{Role: providers.RoleUser, Content: "Hi"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sim.Text(bedrockModel, "Hi", 5, 0); got.Text != want || got.Usage.OutputTokens != 5 {
+		t.Errorf("answer %+v, want %q", got, want)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	// The sim kind speaks to its embedded simulator through the real
 	// backends, so the zero-config gateway exercises the real wire code.
 	_ "github.com/careerpath/llmgateway/providers/anthropic"
+	_ "github.com/careerpath/llmgateway/providers/bedrock"
 	_ "github.com/careerpath/llmgateway/providers/openai"
 )
 
@@ -19,6 +20,9 @@ const Kind = "sim"
 const (
 	WireOpenAI    = "openai"
 	WireAnthropic = "anthropic"
+	// WireBedrock puts the bedrock backend (Converse through the AWS SDK,
+	// signed with placeholder keys) in front of the simulator.
+	WireBedrock = "bedrock"
 )
 
 func init() {
@@ -63,8 +67,8 @@ func ParseProviderOptions(raw json.RawMessage) (ProviderOptions, error) {
 		}
 		delete(fields, "wire")
 	}
-	if opts.Wire != WireOpenAI && opts.Wire != WireAnthropic {
-		return opts, fmt.Errorf("sim options: wire must be %q or %q, not %q", WireOpenAI, WireAnthropic, opts.Wire)
+	if opts.Wire != WireOpenAI && opts.Wire != WireAnthropic && opts.Wire != WireBedrock {
+		return opts, fmt.Errorf("sim options: wire must be %q, %q or %q, not %q", WireOpenAI, WireAnthropic, WireBedrock, opts.Wire)
 	}
 	rest, err := json.Marshal(fields)
 	if err != nil {
@@ -101,6 +105,9 @@ func NewProvider(s providers.Settings) (*Provider, error) {
 	}
 	if opts.Wire == WireOpenAI {
 		inner.BaseURL = baseURL + "/v1"
+	}
+	if opts.Wire == WireBedrock {
+		inner.Options = []byte(`{"region":"us-east-1","placeholder_credentials":true}`)
 	}
 	p, err := providers.New(inner)
 	if err != nil {
