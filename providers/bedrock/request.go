@@ -3,6 +3,7 @@ package bedrock
 import (
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
@@ -51,11 +52,19 @@ func (p *Provider) converseInput(req *providers.Request) (*bedrockruntime.Conver
 				}
 				in.System = append(in.System, &types.SystemContentBlockMemberText{Value: part.Text})
 				if part.CachePoint != nil {
-					in.System = append(in.System, &types.SystemContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: types.CachePointTypeDefault}})
+					cp, err := p.systemCachePoint(part.CachePoint)
+					if err != nil {
+						return nil, err
+					}
+					in.System = append(in.System, cp)
 				}
 			}
 			if m.CachePoint != nil {
-				in.System = append(in.System, &types.SystemContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: types.CachePointTypeDefault}})
+				cp, err := p.systemCachePoint(m.CachePoint)
+				if err != nil {
+					return nil, err
+				}
+				in.System = append(in.System, cp)
 			}
 			continue
 		}
@@ -87,8 +96,30 @@ func (p *Provider) converseInput(req *providers.Request) (*bedrockruntime.Conver
 	return in, nil
 }
 
-func cachePoint() types.ContentBlock {
-	return &types.ContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: types.CachePointTypeDefault}}
+// cachePointBlock is a cache point with its TTL: Bedrock keeps a prefix
+// for 5 minutes or an hour, and refuses any other length.
+func (p *Provider) cachePointBlock(cp *providers.CachePoint) (types.CachePointBlock, error) {
+	b := types.CachePointBlock{Type: types.CachePointTypeDefault}
+	switch cp.TTL {
+	case 0:
+	case 5 * time.Minute:
+		b.Ttl = types.CacheTTLFiveMinutes
+	case time.Hour:
+		b.Ttl = types.CacheTTLOneHour
+	default:
+		return b, providers.Errorf(providers.KindBadRequest, p.name, "cache_point.ttl %v: bedrock keeps a prefix for 5m or 1h", cp.TTL)
+	}
+	return b, nil
+}
+
+func (p *Provider) cachePoint(cp *providers.CachePoint) (types.ContentBlock, error) {
+	b, err := p.cachePointBlock(cp)
+	return &types.ContentBlockMemberCachePoint{Value: b}, err
+}
+
+func (p *Provider) systemCachePoint(cp *providers.CachePoint) (types.SystemContentBlock, error) {
+	b, err := p.cachePointBlock(cp)
+	return &types.SystemContentBlockMemberCachePoint{Value: b}, err
 }
 
 // blocks translates one non-system message into content blocks.
@@ -137,11 +168,19 @@ func (p *Provider) blocks(m providers.Message) ([]types.ContentBlock, error) {
 			return nil, providers.Errorf(providers.KindBadRequest, p.name, "bedrock cannot honour messages.parts.%s", part.Kind)
 		}
 		if part.CachePoint != nil {
-			out = append(out, cachePoint())
+			cp, err := p.cachePoint(part.CachePoint)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, cp)
 		}
 	}
 	if m.CachePoint != nil && len(out) > 0 {
-		out = append(out, cachePoint())
+		cp, err := p.cachePoint(m.CachePoint)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cp)
 	}
 	return out, nil
 }

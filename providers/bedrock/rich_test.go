@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/careerpath/llmgateway/providers"
 	wire "github.com/careerpath/llmgateway/wire/bedrock"
@@ -40,7 +41,7 @@ func richRequest() *providers.Request {
 	return &providers.Request{
 		Model: "us.anthropic.claude-sonnet-4-20250514-v1:0",
 		Messages: []providers.Message{
-			{Role: providers.RoleSystem, Content: "You are a career coach.", CachePoint: &providers.CachePoint{}},
+			{Role: providers.RoleSystem, Content: "You are a career coach.", CachePoint: &providers.CachePoint{TTL: time.Hour}},
 			{Role: providers.RoleUser, Parts: []providers.Part{
 				providers.TextPart("What is in this chart, and what is the weather in Berlin?"),
 				{Kind: providers.PartImage, Image: &providers.Image{Data: []byte("\x89PNG"), MediaType: "image/png"}},
@@ -75,7 +76,7 @@ func TestRichRequest(t *testing.T) {
 		`"messages":[{"content":[{"text":"What is in this chart, and what is the weather in Berlin?"},{"image":{"format":"png","source":{"bytes":"iVBORw=="}}}],"role":"user"},` +
 		`{"content":[{"toolUse":{"input":{"city":"Berlin"},"name":"weather","toolUseId":"tooluse_1"}}],"role":"assistant"},` +
 		`{"content":[{"toolResult":{"content":[{"text":"12C, rain"}],"status":"success","toolUseId":"tooluse_1"}}],"role":"user"}],` +
-		`"system":[{"text":"You are a career coach."},{"cachePoint":{"type":"default"}}],` +
+		`"system":[{"text":"You are a career coach."},{"cachePoint":{"ttl":"1h","type":"default"}}],` +
 		`"toolConfig":{"toolChoice":{"any":{}},"tools":[{"toolSpec":{"description":"Current weather","inputSchema":{"json":{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}},"name":"weather"}}]}}`
 	if norm, _ := json.Marshal(sent); string(norm) != want {
 		t.Errorf("body\n%s\nwant\n%s", norm, want)
@@ -98,6 +99,7 @@ func TestRefused(t *testing.T) {
 	for name, mutate := range map[string]func(*providers.Request){
 		"reasoning.budget_tokens": func(r *providers.Request) { r.Reasoning.BudgetTokens = 1024 },
 		"parallel_tool_calls":     func(r *providers.Request) { r.ParallelToolCalls = &yes },
+		"cache_point.ttl":         func(r *providers.Request) { r.Messages[0].CachePoint.TTL = 10 * time.Minute },
 		"messages.parts.image.url": func(r *providers.Request) {
 			r.Messages[1].Parts[1].Image = &providers.Image{URL: "https://example.com/chart.png"}
 		},
