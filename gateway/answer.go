@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"math"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -53,10 +52,37 @@ func completeResponse(o *Outcome, resp *providers.Response) *gatewayv1.CompleteR
 		Step:            o.Step,
 		FailedAttempts:  failedAttempts(o.Attempts),
 		Parts:           protoconv.Parts(resp.PartList()),
-		// Until providers honour JSON Schema response formats, requests
-		// asking for one are refused before any provider is called.
-		SchemaCheck: gatewayv1.SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE,
+		SchemaCheck:     o.schemaCheck(),
 	}
+}
+
+// schemaCheck is the response's schema_check: not applicable unless the
+// answer was checked, or should have been.
+func (o *Outcome) schemaCheck() gatewayv1.SchemaCheck {
+	if o.SchemaCheck == gatewayv1.SchemaCheck_SCHEMA_CHECK_UNSPECIFIED {
+		return gatewayv1.SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE
+	}
+	return o.SchemaCheck
+}
+
+// schemaCheck is the contract's word for the chain's verdict on ans.
+func schemaCheck(ans *resilience.Answer) gatewayv1.SchemaCheck {
+	switch ans.SchemaCheck() {
+	case resilience.SchemaChecked:
+		return gatewayv1.SchemaCheck_SCHEMA_CHECK_CHECKED
+	case resilience.SchemaUnchecked:
+		return gatewayv1.SchemaCheck_SCHEMA_CHECK_UNCHECKED
+	}
+	return gatewayv1.SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE
+}
+
+// hitSchemaCheck is the schema_check of an answer found in the cache (or
+// shared with an identical request): only checked answers are stored.
+func hitSchemaCheck(req *providers.Request) gatewayv1.SchemaCheck {
+	if resilience.NeedsSchemaCheck(req) {
+		return gatewayv1.SchemaCheck_SCHEMA_CHECK_CHECKED
+	}
+	return gatewayv1.SchemaCheck_SCHEMA_CHECK_NOT_APPLICABLE
 }
 
 // finalMessage is a stream's last message: the same account as a unary
@@ -146,29 +172,6 @@ func failoverStep(s resilience.Step) gatewayv1.FailoverStep {
 	return gatewayv1.FailoverStep_FAILOVER_STEP_PRIMARY
 }
 
-func finishReason(f providers.FinishReason) gatewayv1.FinishReason {
-	switch f {
-	case providers.FinishStop:
-		return gatewayv1.FinishReason_FINISH_REASON_STOP
-	case providers.FinishLength:
-		return gatewayv1.FinishReason_FINISH_REASON_LENGTH
-	case providers.FinishContentFilter:
-		return gatewayv1.FinishReason_FINISH_REASON_CONTENT_FILTER
-	case providers.FinishToolCalls:
-		return gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS
-	}
-	return gatewayv1.FinishReason_FINISH_REASON_UNSPECIFIED
-}
-
-func usage(u providers.Usage) *gatewayv1.Usage {
-	return &gatewayv1.Usage{
-		InputTokens:              clamp32(u.InputTokens),
-		OutputTokens:             clamp32(u.OutputTokens),
-		CachedInputTokens:        clamp32(u.CachedInputTokens),
-		CacheCreationInputTokens: clamp32(u.CacheCreationInputTokens),
-	}
-}
-
 // modelName prefers the model the provider reports (it may be a dated
 // snapshot of the alias we asked for).
 func modelName(asked, reported string) string {
@@ -186,16 +189,4 @@ func responseID(upstream string) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "gw-" + hex.EncodeToString(b[:])
-}
-
-// clamp32 narrows a token count for the wire; no single answer comes near
-// the limit, but a corrupt upstream count must not wrap negative.
-func clamp32(n int64) int32 {
-	switch {
-	case n < 0:
-		return 0
-	case n > math.MaxInt32:
-		return math.MaxInt32
-	}
-	return int32(n)
 }

@@ -105,7 +105,9 @@ func (s *Service) completeCached(ctx context.Context, group *cache.Group, chain 
 			return cache.Entry{}, err
 		}
 		mine = ans
-		if ans.Step != resilience.StepPrimary && ans.Step != resilience.StepBackup {
+		if ans.Step != resilience.StepPrimary && ans.Step != resilience.StepBackup ||
+			ans.SchemaCheck() == resilience.SchemaUnchecked {
+			// An answer passed through unchecked is never stored.
 			return cache.Entry{}, &notFresh{ans}
 		}
 		e := cache.NewEntry(ans.Target.Provider, ans.Response)

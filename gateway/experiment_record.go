@@ -8,6 +8,7 @@ import (
 	"github.com/careerpath/llmgateway/auth"
 	"github.com/careerpath/llmgateway/experiment"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/protoconv"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/resilience"
 	"github.com/careerpath/llmgateway/routing"
@@ -131,7 +132,7 @@ func (e *ExperimentService) Outcome(ctx context.Context, o *Outcome) {
 				break
 			}
 		}
-		answered(&obs, o.ResponseID, o.Provider, o.Model, usage(o.Usage), o.Cost.USD(), o.ServedFrom, o.Step, primary)
+		answered(&obs, o.ResponseID, o.Provider, o.Model, protoconv.Usage(o.Usage), o.Cost.USD(), o.ServedFrom, o.Step, primary)
 	}
 	e.record(ctx, obs)
 }

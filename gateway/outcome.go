@@ -46,6 +46,9 @@ type Outcome struct {
 	Step       gatewayv1.FailoverStep
 	// Attempts are the failed attempts before the answer.
 	Attempts []resilience.Attempt
+	// SchemaCheck says whether the answer was checked against the
+	// request's JSON Schema (and tools' parameters).
+	SchemaCheck gatewayv1.SchemaCheck
 
 	// Latency is the whole call's; Upstream the provider's part; TTFT a
 	// stream's time to its first token.

@@ -146,8 +146,10 @@ func (rt *Runtime) assemble(opts RuntimeOptions) error {
 			backups[i] = resilience.Target{Provider: b.Provider.Name(), Model: b.Model}
 		}
 		primary := resilience.Target{Provider: d.Provider.Name(), Model: d.Model}
-		timeout := resilience.WithTimeout(time.Duration(rt.Config.Routes.Routes[d.Route].Timeout))
-		if rt.chains[d], err = rt.Resilience.Chain(d.Route, primary, backups, d.DegradedAnswer, timeout); err != nil {
+		route := rt.Config.Routes.Routes[d.Route]
+		timeout := resilience.WithTimeout(time.Duration(route.Timeout))
+		onMismatch := resilience.WithSchemaMismatch(route.SchemaMismatch())
+		if rt.chains[d], err = rt.Resilience.Chain(d.Route, primary, backups, d.DegradedAnswer, timeout, onMismatch); err != nil {
 			return &config.Error{File: config.ABTestConfigFile, Reason: err.Error()}
 		}
 	}

@@ -129,6 +129,7 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	plan, cacheable := planCache(ctx, rt, d, req, preq)
 	if cacheable {
 		if e, ok := s.lookup(ctx, plan); ok {
+			o.SchemaCheck = hitSchemaCheck(preq)
 			return cachedResponse(ctx, o, e.Response(), hitAccounting(e.Provider, e.Model)), nil
 		}
 		r.Stale = cache.StaleFunc(s.cache, plan.key)
@@ -145,9 +146,11 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	if err != nil {
 		return nil, err
 	}
+	o.SchemaCheck = schemaCheck(ans)
 	if shared && ans.Step == resilience.StepPrimary {
 		// Coalesced with an identical request in flight: this caller's
 		// answer cost nothing upstream.
+		o.SchemaCheck = hitSchemaCheck(preq)
 		return cachedResponse(ctx, o, ans.Response, hitAccounting(ans.Target.Provider, ans.Target.Model)), nil
 	}
 	resp := ans.Response
@@ -244,7 +247,12 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 		} else {
 			acct = account(rt, d, ans, c.Usage)
 		}
-		if store {
+		if hit != nil {
+			o.SchemaCheck = hitSchemaCheck(preq)
+		} else {
+			o.SchemaCheck = schemaCheck(ans)
+		}
+		if store && o.SchemaCheck != gatewayv1.SchemaCheck_SCHEMA_CHECK_UNCHECKED {
 			e := cache.NewEntry(ans.Target.Provider, &providers.Response{ID: c.ID, Model: modelName(ans.Target.Model, c.Model),
 				Text: text.String(), FinishReason: c.FinishReason, Usage: c.Usage})
 			_ = s.cache.Set(ctx, plan.key, e, plan.ttl, plan.maxStale)

@@ -34,6 +34,7 @@ func TestStatus(t *testing.T) {
 		{"unavailable", pe(providers.KindUnavailable), codes.Unavailable, "UPSTREAM_UNAVAILABLE"},
 		{"malformed", pe(providers.KindMalformed), codes.Unavailable, "UPSTREAM_MALFORMED"},
 		{"truncated", pe(providers.KindTruncated), codes.Unavailable, "UPSTREAM_TRUNCATED"},
+		{"schema mismatch", pe(providers.KindSchemaMismatch), codes.Unavailable, "UPSTREAM_SCHEMA_MISMATCH"},
 		{"timeout", pe(providers.KindTimeout), codes.DeadlineExceeded, "UPSTREAM_TIMEOUT"},
 		{"auth is ours, not the caller's", pe(providers.KindAuth), codes.Internal, "UPSTREAM_AUTH"},
 		{"unknown route", fmt.Errorf("%w %q", routing.ErrUnknownRoute, "x"), codes.InvalidArgument, "UNKNOWN_ROUTE"},

@@ -52,6 +52,8 @@ type Answer struct {
 	Target Target
 	// Hedged is true when a hedged attempt produced the answer.
 	Hedged bool
+	// schema is the outcome of the schema check (see [Answer.SchemaCheck]).
+	schema *schemaVerdict
 }
 
 // Attempt is one failed call to a provider.
@@ -78,6 +80,7 @@ type Request struct {
 	// Stale, when set, looks up a stored answer for the stale-if-error step.
 	Stale StaleFunc
 
+	gate     *gate // set by the chain for each run
 	mu       sync.Mutex
 	attempts []Attempt
 	streams  []providers.Stream // every stream opened for the request

@@ -12,6 +12,7 @@ import (
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/cooldown"
 	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // Set holds one [Guard] per provider instance of a configuration.
@@ -19,6 +20,9 @@ type Set struct {
 	guards    map[string]*Guard
 	obs       Observer
 	cooldowns cooldown.Store
+	// schemas are the compiled schemas answers are checked against,
+	// shared by every chain of the set and kept across reloads.
+	schemas *schemacheck.Cache
 }
 
 // SetOption configures [NewSet].
@@ -65,6 +69,11 @@ func NewSet(cfg *config.Config, provs map[string]providers.Provider, obs Observe
 		o.cooldowns = cooldown.NewMemoryStore()
 	}
 	s := &Set{guards: make(map[string]*Guard, len(provs)), obs: obs, cooldowns: o.cooldowns}
+	if o.previous != nil {
+		s.schemas = o.previous.schemas
+	} else {
+		s.schemas = schemacheck.NewCache(0)
+	}
 	for name, pc := range cfg.Providers.Providers {
 		p, ok := provs[name]
 		if !ok {
@@ -98,6 +107,9 @@ type Chain struct {
 	stream  failsafe.Executor[*Answer]
 	obs     Observer
 	timeout time.Duration
+	// onMismatch is the route's on_schema_mismatch.
+	onMismatch schemaPolicy
+	gate       *gate
 }
 
 // ChainOption configures [Set.Chain].
@@ -114,10 +126,12 @@ func WithTimeout(d time.Duration) ChainOption {
 // in order (a backup equal to an earlier target is skipped), then the
 // stale cache, then degraded when it is not empty.
 func (s *Set) Chain(route string, primary Target, backups []Target, degraded string, opts ...ChainOption) (*Chain, error) {
-	c := &Chain{route: route, obs: s.obs}
+	c := &Chain{route: route, obs: s.obs, onMismatch: config.OnSchemaMismatchRetry}
 	for _, opt := range opts {
 		opt(c)
 	}
+	c.gate = &gate{route: route, policy: c.onMismatch, cache: s.schemas}
+	c.gate.obs, _ = s.obs.(SchemaObserver)
 	for _, t := range append([]Target{primary}, backups...) {
 		if containsTarget(c.targets, t) {
 			continue
@@ -191,6 +205,7 @@ func (c *Chain) Complete(ctx context.Context, r *Request) (ans *Answer, err erro
 	defer cancel()
 	ctx, span := c.startChain(ctx, false)
 	defer func() { endChain(span, ans, err) }()
+	r.gate = c.gate
 	ans, err = c.unary.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
 		if exec.IsHedge() {
 			r.hedged.Store(true)
@@ -205,6 +220,7 @@ func (c *Chain) Complete(ctx context.Context, r *Request) (ans *Answer, err erro
 	if err == nil && ans != nil && ans.Hedged {
 		c.obs.Hedge(c.targets[0].Provider, true)
 	}
+	markUnchecked(ans, r.Provider)
 	return c.result(ctx, ans, err)
 }
 
@@ -218,9 +234,11 @@ func (c *Chain) Stream(ctx context.Context, r *Request) (ans *Answer, err error)
 	defer func() { endChain(span, ans, err) }()
 	ctx, end := c.openingTimeout(ctx)
 	defer func() { ans, err = end(ans, err) }()
+	r.gate = c.gate
 	ans, err = c.stream.WithContext(withRequest(ctx, r)).GetWithExecution(func(exec failsafe.Execution[*Answer]) (*Answer, error) {
 		return c.guards[0].openStream(exec.Context(), r, c.targets[0], StepPrimary)
 	})
+	markUnchecked(ans, r.Provider)
 	ans, err = c.result(ctx, ans, err)
 	// failsafe discards a result that arrives as the context ends; the
 	// stream it opened still holds a connection and a concurrency permit.

@@ -64,7 +64,10 @@ func breakerFailure(err error) bool {
 		return false
 	}
 	switch kindOf(err) {
-	case providers.KindBadRequest, providers.KindContextLength, providers.KindCanceled:
+	case providers.KindBadRequest, providers.KindContextLength, providers.KindCanceled,
+		// An answer that does not match its schema came from a provider
+		// that answered: it is content, not availability.
+		providers.KindSchemaMismatch:
 		return false
 	}
 	return true

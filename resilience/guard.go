@@ -244,6 +244,12 @@ func (g *Guard) complete(ctx context.Context, r *Request, t Target, step Step) (
 		req.Model = t.Model
 		actx, span := startAttempt(exec.Context(), t, step)
 		resp, err := g.provider.Complete(actx, &req)
+		var verdict *schemaVerdict
+		if err == nil && r.gate != nil {
+			if verdict, err = r.gate.check(g.name, &req, resp); err != nil {
+				resp = nil
+			}
+		}
 		defer func() {
 			endAttempt(span, resp, err)
 			g.observe(t, time.Since(attemptStart), err)
@@ -259,7 +265,7 @@ func (g *Guard) complete(ctx context.Context, r *Request, t Target, step Step) (
 			r.record(Attempt{Target: t, Step: step, Kind: kindOf(err), Err: err, Duration: time.Since(attemptStart)})
 			return nil, err
 		}
-		return &Answer{Response: resp, Step: step, Target: t}, nil
+		return &Answer{Response: resp, Step: step, Target: t, schema: verdict}, nil
 	})
 	return ans, g.blocked(r, t, step, start, err)
 }

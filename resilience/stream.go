@@ -60,8 +60,26 @@ func (g *Guard) openStream(ctx context.Context, r *Request, t Target, step Step)
 			return nil, err
 		}
 		st.onEnd = func(err error) { g.observe(t, time.Since(attemptStart), err) }
+		var verdict *schemaVerdict
+		if r.gate != nil && needsCheck(r.Provider) {
+			st.checker = newStreamChecker(r.gate, g.name, r.Provider)
+			st.checker.add(st.first)
+			verdict = st.checker.verdict
+			if st.first.Done {
+				// The whole answer came before anything was sent: a
+				// mismatch is a failed attempt like any other.
+				if cerr := st.checker.done(); cerr != nil {
+					st.abandon()
+					g.breaker.RecordSuccess()
+					g.observe(t, time.Since(attemptStart), cerr)
+					err = gateMismatch(r.gate.policy, cerr)
+					r.record(Attempt{Target: t, Step: step, Kind: kindOf(err), Err: err, Duration: time.Since(attemptStart)})
+					return nil, err
+				}
+			}
+		}
 		r.opened(st)
-		return &Answer{Stream: st, Step: step, Target: t}, nil
+		return &Answer{Stream: st, Step: step, Target: t, schema: verdict}, nil
 	})
 	if err != nil {
 		release()
@@ -139,7 +157,10 @@ type guardedStream struct {
 	recorded atomic.Bool
 	// onEnd, when set, hears once how the stream ended.
 	onEnd func(error)
-	ended atomic.Bool
+	// checker, when set, checks the answer against its schemas at its
+	// last chunk.
+	checker *streamChecker
+	ended   atomic.Bool
 }
 
 // Recv implements providers.Stream.
@@ -154,6 +175,17 @@ func (s *guardedStream) Recv() (providers.Chunk, error) {
 	c, err := s.inner.Recv()
 	if s.timer != nil {
 		s.timer.Stop()
+	}
+	if err == nil && s.checker != nil {
+		s.checker.add(c)
+		if c.Done {
+			if cerr := s.checker.done(); cerr != nil {
+				// The provider answered: its health is not in question.
+				s.record(nil)
+				s.end(cerr)
+				return providers.Chunk{}, cerr
+			}
+		}
 	}
 	switch {
 	case errors.Is(err, io.EOF):

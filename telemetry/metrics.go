@@ -42,6 +42,7 @@ type Metrics struct {
 	breakerState *prometheus.GaugeVec
 	fallbacks    *prometheus.CounterVec
 	hedges       *prometheus.CounterVec
+	mismatches   *prometheus.CounterVec
 	cooldowns    *prometheus.CounterVec
 	cooldownEnd  *prometheus.GaugeVec
 
@@ -82,6 +83,10 @@ func NewMetrics() *Metrics {
 		Name: "llmgateway_hedges_total",
 		Help: "Hedged attempts sent to a backup because the provider was slow (result=sent), and those whose answer won (result=won).",
 	}, []string{"provider", "result"})
+	m.mismatches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llmgateway_schema_mismatches_total",
+		Help: "Answers that were not valid JSON or did not match the request's JSON Schema (or a tool call's arguments their tool's), by route and provider.",
+	}, []string{"route", "provider"})
 	m.cooldowns = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "llmgateway_provider_cooldowns_total",
 		Help: "Provider cooldowns: started when a provider answered 429 with a Retry-After (event=started), and calls that skipped a cooled-down provider (event=skipped).",
@@ -131,7 +136,7 @@ func NewMetrics() *Metrics {
 		Help: "Quota store failures; fell_back=true when a fail-open limiter answered from local memory.",
 	}, []string{"fell_back"})
 	m.reg.MustRegister(m.quotaRejections, m.budgetEvents, m.quotaStoreErrs)
-	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges, m.cooldowns, m.cooldownEnd, m.configReloads, m.configInfo, m.configLoadedAt,
+	m.reg.MustRegister(m.retries, m.breakerState, m.fallbacks, m.hedges, m.mismatches, m.cooldowns, m.cooldownEnd, m.configReloads, m.configInfo, m.configLoadedAt,
 		m.cacheLookups, m.cacheEvictions, m.cacheErrors, m.cacheStored)
 	m.req = newRequestMetrics(m.reg)
 	return m
@@ -187,6 +192,13 @@ func (m *Metrics) Hedge(provider string, won bool) {
 	}
 	m.hedges.WithLabelValues(provider, result).Inc()
 }
+
+// SchemaMismatch implements resilience.SchemaObserver.
+func (m *Metrics) SchemaMismatch(route, provider string) {
+	m.mismatches.WithLabelValues(route, provider).Inc()
+}
+
+var _ resilience.SchemaObserver = (*Metrics)(nil)
 
 // BreakerStateValue is the gauge value of a breaker state.
 func BreakerStateValue(s circuitbreaker.State) float64 {
