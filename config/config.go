@@ -55,7 +55,7 @@ type ProviderSettings struct {
 // Provider configures one provider instance.
 type Provider struct {
 	// Kind is the registered backend kind: "openai", "anthropic",
-	// "openai-compatible", "sim".
+	// "openai-compatible", "bedrock", "sim".
 	Kind string `json:"kind"`
 	// BaseURL overrides the vendor's API root.
 	BaseURL string `json:"base_url,omitempty"`

@@ -39,6 +39,7 @@ import (
 
 	// Provider backends register themselves by kind.
 	_ "github.com/careerpath/llmgateway/providers/anthropic"
+	_ "github.com/careerpath/llmgateway/providers/bedrock"
 	_ "github.com/careerpath/llmgateway/providers/gemini"
 	_ "github.com/careerpath/llmgateway/providers/openai"
 	_ "github.com/careerpath/llmgateway/providers/sim"

@@ -23,6 +23,7 @@ import (
 	// The backends register the provider kinds the gateway validates
 	// against, as cmd/gateway does.
 	_ "github.com/careerpath/llmgateway/providers/anthropic"
+	_ "github.com/careerpath/llmgateway/providers/bedrock"
 	_ "github.com/careerpath/llmgateway/providers/gemini"
 	_ "github.com/careerpath/llmgateway/providers/openai"
 	_ "github.com/careerpath/llmgateway/providers/sim"

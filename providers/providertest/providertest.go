@@ -143,8 +143,14 @@ type Kit struct {
 	// Path is the URL path the backend posts to, e.g.
 	// "/v1/chat/completions".
 	Path string
-	// StreamPath is the URL path of streamed requests; empty means Path.
+	// StreamPath is the URL path of a streamed request, when the vendor
+	// streams on a path of its own; empty means Path.
 	StreamPath string
+	// CheckRequest, when set, checks what the backend sent instead of the
+	// suite's default check (a JSON body naming the model and the stream
+	// flag, the API key in a header), for vendors whose requests are
+	// shaped otherwise (the model in the path, signed requests).
+	CheckRequest func(t *testing.T, r Sent, stream bool)
 	// ModelInPath says the vendor takes the model and the choice of a
 	// stream in the URL path (Gemini), not in the body.
 	ModelInPath bool
@@ -206,6 +212,13 @@ type recorded struct {
 	method, path string
 	header       http.Header
 	body         []byte
+}
+
+// Sent is one request the backend sent to the fake vendor.
+type Sent struct {
+	Method, Path string
+	Header       http.Header
+	Body         []byte
 }
 
 func newVendor(t *testing.T) *vendor {
@@ -329,6 +342,10 @@ func testStream(t *testing.T, kit Kit) {
 // path, naming the model, asking for a stream when it is one.
 func checkRequest(t *testing.T, kit Kit, r recorded, stream bool) {
 	t.Helper()
+	if kit.CheckRequest != nil {
+		kit.CheckRequest(t, Sent{Method: r.method, Path: r.path, Header: r.header, Body: r.body}, stream)
+		return
+	}
 	path := kit.Path
 	if stream && kit.StreamPath != "" {
 		path = kit.StreamPath

@@ -9,6 +9,7 @@ import (
 	// The sim kind speaks to its embedded simulator through the real
 	// backends, so the zero-config gateway exercises the real wire code.
 	_ "github.com/careerpath/llmgateway/providers/anthropic"
+	_ "github.com/careerpath/llmgateway/providers/bedrock"
 	_ "github.com/careerpath/llmgateway/providers/gemini"
 	_ "github.com/careerpath/llmgateway/providers/openai"
 )
@@ -21,6 +22,9 @@ const (
 	WireOpenAI    = "openai"
 	WireAnthropic = "anthropic"
 	WireGemini    = "gemini"
+	// WireBedrock puts the bedrock backend (Converse through the AWS SDK,
+	// signed with placeholder keys) in front of the simulator.
+	WireBedrock = "bedrock"
 )
 
 func init() {
@@ -66,8 +70,8 @@ func ParseProviderOptions(raw json.RawMessage) (ProviderOptions, error) {
 		}
 		delete(fields, "wire")
 	}
-	if opts.Wire != WireOpenAI && opts.Wire != WireAnthropic && opts.Wire != WireGemini {
-		return opts, fmt.Errorf("sim options: wire must be %q, %q or %q, not %q", WireOpenAI, WireAnthropic, WireGemini, opts.Wire)
+	if opts.Wire != WireOpenAI && opts.Wire != WireAnthropic && opts.Wire != WireGemini && opts.Wire != WireBedrock {
+		return opts, fmt.Errorf("sim options: wire must be %q, %q, %q or %q, not %q", WireOpenAI, WireAnthropic, WireGemini, WireBedrock, opts.Wire)
 	}
 	rest, err := json.Marshal(fields)
 	if err != nil {
@@ -107,6 +111,9 @@ func NewProvider(s providers.Settings) (*Provider, error) {
 		inner.BaseURL = baseURL + "/v1"
 	case WireGemini:
 		inner.BaseURL = baseURL + "/v1beta"
+	}
+	if opts.Wire == WireBedrock {
+		inner.Options = []byte(`{"region":"us-east-1","placeholder_credentials":true}`)
 	}
 	p, err := providers.New(inner)
 	if err != nil {

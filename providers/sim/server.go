@@ -11,6 +11,8 @@
 //	POST /v1/messages           Anthropic message, or SSE events with stream:true
 //	POST /v1beta/models/{model}:generateContent, :streamGenerateContent?alt=sse
 //	                            Gemini GenerateContentResponse, or SSE (gemini.go)
+//	POST /model/{id}/converse   Bedrock Converse answer (any SigV4 signature)
+//	POST /model/{id}/converse-stream  Bedrock ConverseStream, binary event stream
 //
 // Control endpoints (JSON, not subject to the API key):
 //
@@ -113,6 +115,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, controlPrefix) {
 			s.stats.control.Add(1)
 			s.serveControl(w, r)
+			return
+		}
+		if s.serveBedrock(w, r) {
 			return
 		}
 		s.stats.other.Add(1)
