@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -225,10 +226,41 @@ func decodeMessages(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *ap
 		req.Messages = append(req.Messages, &gatewayv1.Message{Role: role, Content: text})
 	}
 	req.Params = params(in.MaxTokens, in.Temperature, in.TopP, in.StopSequences, nil)
+	if req.ResponseFormat, aerr = outputFormat(&in); aerr != nil {
+		return nil, opts, aerr
+	}
 	if in.Metadata != nil && in.Metadata.UserID != "" {
 		req.Caller = &gatewayv1.Caller{Subject: in.Metadata.UserID}
 	}
 	return req, opts, nil
+}
+
+// outputFormat is the response format of a request's structured-output
+// parameter (output_config.format, or the older output_format): a JSON
+// schema the answer's text must satisfy. Nil when neither is set; any
+// other format type is refused by name.
+func outputFormat(in *anthropicwire.MessagesRequest) (*gatewayv1.ResponseFormat, *apiError) {
+	field, f := "output_format", in.OutputFormat
+	if in.OutputConfig != nil && in.OutputConfig.Format != nil {
+		if f != nil {
+			return nil, badRequest("output_format", "give output_config.format or output_format, not both")
+		}
+		field, f = "output_config.format", in.OutputConfig.Format
+	}
+	if f == nil {
+		return nil, nil
+	}
+	if f.Type != anthropicwire.FormatJSONSchema {
+		return nil, badRequest(field+".type", field+".type "+strconv.Quote(f.Type)+
+			" is not supported: only "+strconv.Quote(anthropicwire.FormatJSONSchema))
+	}
+	if s := bytes.TrimSpace(f.Schema); len(s) == 0 || string(s) == "null" {
+		return nil, badRequest(field+".schema", field+".schema is required with type "+strconv.Quote(anthropicwire.FormatJSONSchema))
+	}
+	return &gatewayv1.ResponseFormat{
+		Type:   gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA,
+		Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: string(f.Schema)}},
+	}, nil
 }
 
 // badMethod is the answer to a method an endpoint does not take.

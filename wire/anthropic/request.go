@@ -36,6 +36,8 @@ type MessagesRequest struct {
 	MCPServers json.RawMessage `json:"mcp_servers,omitempty"`
 	// OutputConfig constrains the answer (structured output).
 	OutputConfig *OutputConfig `json:"output_config,omitempty"`
+	// OutputFormat is the older, beta spelling of OutputConfig.Format.
+	OutputFormat *OutputFormat `json:"output_format,omitempty"`
 }
 
 // MessageParam is one turn of a request.
@@ -99,7 +101,7 @@ func (r *MessagesRequest) AppendJSON(b []byte) ([]byte, error) {
 // simple reports whether the hand-written encoder covers r.
 func (r *MessagesRequest) simple() bool {
 	if r.System.Blocks != nil || r.Messages == nil || r.Thinking != nil ||
-		r.Tools != nil || r.ToolChoice != nil || r.MCPServers != nil || r.OutputConfig != nil {
+		r.Tools != nil || r.ToolChoice != nil || r.MCPServers != nil || r.OutputConfig != nil || r.OutputFormat != nil {
 		return false
 	}
 	for i := range r.Messages {
