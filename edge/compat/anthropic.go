@@ -1,6 +1,8 @@
 package compat
 
 import (
+	"encoding/json"
+
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	anthropicwire "github.com/careerpath/llmgateway/wire/anthropic"
 	"github.com/careerpath/llmgateway/wire/wirejson"
@@ -42,7 +44,10 @@ func anthropicCounts(u *gatewayv1.Usage) anthropicwire.Counts {
 // the gateway's response id (the one feedback takes).
 func appendMessage(b []byte, r *gatewayv1.CompleteResponse, requested string) []byte {
 	b = anthropicwire.AppendMessageHead(b, r.GetId(), answeredModel(r.GetModel(), requested))
-	if r.GetText() != "" {
+	if parts := r.GetParts(); len(parts) > 0 {
+		b = append(b, `,"content":`...)
+		b = appendBlocks(b, parts)
+	} else if r.GetText() != "" {
 		b = append(b, anthropicwire.TextBlockOpen...)
 		b = wirejson.AppendStringBody(b, r.GetText())
 		b = append(b, anthropicwire.TextBlockClose...)
@@ -52,6 +57,48 @@ func appendMessage(b []byte, r *gatewayv1.CompleteResponse, requested string) []
 	c := anthropicCounts(r.GetUsage())
 	u := c.Usage()
 	return anthropicwire.AppendMessageTail(b, anthropicStopReason(r.GetFinishReason()), &u)
+}
+
+// answerBlock is the content block of one part of an answer.
+func answerBlock(p *gatewayv1.Part) anthropicwire.Block {
+	switch k := p.GetKind().(type) {
+	case *gatewayv1.Part_ToolCall:
+		return anthropicwire.Block{Type: anthropicwire.BlockToolUse, ID: k.ToolCall.GetId(), Name: k.ToolCall.GetName(),
+			Input: toolInput(k.ToolCall.GetArguments())}
+	case *gatewayv1.Part_Thinking:
+		if r := k.Thinking.GetRedacted(); r != "" {
+			return anthropicwire.Block{Type: anthropicwire.BlockRedactedThinking, Data: r}
+		}
+		return anthropicwire.Block{Type: anthropicwire.BlockThinking, Thinking: k.Thinking.GetText(), Signature: k.Thinking.GetSignature()}
+	}
+	return anthropicwire.Block{Type: anthropicwire.BlockText, Text: p.GetText()}
+}
+
+// toolInput is a tool call's arguments as a tool_use block's input: the
+// JSON object the model wrote, {} for none. Arguments that are not JSON
+// (a model's broken call) are passed as a JSON string rather than
+// breaking the body.
+func toolInput(args string) json.RawMessage {
+	switch {
+	case args == "" || args == "null":
+		return json.RawMessage("{}")
+	case json.Valid([]byte(args)):
+		return json.RawMessage(args)
+	}
+	return wirejson.AppendString(nil, args)
+}
+
+// appendBlocks appends the content array of an answer's parts.
+func appendBlocks(b []byte, parts []*gatewayv1.Part) []byte {
+	blocks := make([]anthropicwire.Block, len(parts))
+	for i, p := range parts {
+		blocks[i] = answerBlock(p)
+	}
+	out, err := wirejson.Marshal(b, blocks)
+	if err != nil { // blocks of strings and valid JSON always encode
+		return append(b, `[]`...)
+	}
+	return out
 }
 
 // messageEvents writes a stream's events.

@@ -175,31 +175,39 @@ func params(maxTokens *int64, temperature, topP *float64, stop []string, seed *i
 // decodeMessages translates an Anthropic Messages request body into a
 // gateway request: the system prompt (a string or text blocks) becomes a
 // leading system message. The model field is left for the caller to
-// resolve. Unknown fields and top_k are ignored; tools, extended thinking
-// and non-text content are refused.
+// resolve. Unknown fields and top_k are ignored; tools, tool choice,
+// images, tool calls and results, thinking, cache breakpoints and the
+// structured-output parameter are translated (see messages.go), and what
+// the gateway cannot carry is refused by name.
 func decodeMessages(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *apiError) {
 	var in anthropicwire.MessagesRequest
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, streamOptions{}, decodeError(err)
 	}
 	opts := streamOptions{model: in.Model, stream: in.Stream, created: now()}
-	switch {
-	case wirejson.InUse(in.Tools) || wirejson.InUse(in.MCPServers):
-		return nil, opts, badRequest("tools", "tools are not supported: the gateway answers text only")
-	case in.Thinking != nil && in.Thinking.Type != "" && in.Thinking.Type != "disabled":
-		return nil, opts, badRequest("thinking", "extended thinking is not supported")
-	}
-	system, aerr := flattenAnthropic("system", &in.System)
-	if aerr != nil {
+	req := &gatewayv1.CompleteRequest{Messages: make([]*gatewayv1.Message, 0, len(in.Messages)+1)}
+	if aerr := messageTools(&in, req); aerr != nil {
 		return nil, opts, aerr
 	}
-	n := len(in.Messages)
-	if system != "" {
-		n++
-	}
-	req := &gatewayv1.CompleteRequest{Messages: make([]*gatewayv1.Message, 0, n)}
-	if system != "" {
-		req.Messages = append(req.Messages, &gatewayv1.Message{Role: gatewayv1.Role_ROLE_SYSTEM, Content: system})
+	if plainText(&in.System) {
+		system, aerr := flattenAnthropic("system", &in.System)
+		if aerr != nil {
+			return nil, opts, aerr
+		}
+		if system != "" {
+			req.Messages = append(req.Messages, &gatewayv1.Message{Role: gatewayv1.Role_ROLE_SYSTEM, Content: system})
+		}
+	} else {
+		for i := range in.System.Blocks {
+			if t := in.System.Blocks[i].Type; t != anthropicwire.BlockText {
+				return nil, opts, badRequest("system["+strconv.Itoa(i)+"].type", "system["+strconv.Itoa(i)+"].type: the system prompt takes text blocks only, not "+strconv.Quote(string(t)))
+			}
+		}
+		parts, aerr := messageParts("system", gatewayv1.Role_ROLE_SYSTEM, &in.System)
+		if aerr != nil {
+			return nil, opts, aerr
+		}
+		req.Messages = append(req.Messages, &gatewayv1.Message{Role: gatewayv1.Role_ROLE_SYSTEM, Parts: parts})
 	}
 	for i := range in.Messages {
 		m := &in.Messages[i]
@@ -214,6 +222,14 @@ func decodeMessages(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *ap
 			return nil, opts, badRequest(field+".role", "unknown role "+strconv.Quote(m.Role)+
 				": one of user, assistant (the system prompt is the top-level system field)")
 		}
+		if !plainText(&m.Content) {
+			parts, aerr := messageParts(field+".content", role, &m.Content)
+			if aerr != nil {
+				return nil, opts, aerr
+			}
+			req.Messages = append(req.Messages, &gatewayv1.Message{Role: role, Parts: parts})
+			continue
+		}
 		text, aerr := flattenAnthropic(field+".content", &m.Content)
 		if aerr != nil {
 			return nil, opts, aerr
@@ -226,6 +242,7 @@ func decodeMessages(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *ap
 		req.Messages = append(req.Messages, &gatewayv1.Message{Role: role, Content: text})
 	}
 	req.Params = params(in.MaxTokens, in.Temperature, in.TopP, in.StopSequences, nil)
+	var aerr *apiError
 	if req.ResponseFormat, aerr = outputFormat(&in); aerr != nil {
 		return nil, opts, aerr
 	}

@@ -68,7 +68,8 @@ func TestDecodeMessages(t *testing.T) {
 	temp, n := 0.2, int32(1024)
 	want := &gatewayv1.CompleteRequest{
 		Messages: []*gatewayv1.Message{
-			{Role: gatewayv1.Role_ROLE_SYSTEM, Content: "You are a career coach."},
+			{Role: gatewayv1.Role_ROLE_SYSTEM, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_Text{Text: "You are a career coach."},
+				CachePoint: &gatewayv1.PromptCachePoint{}}}},
 			{Role: gatewayv1.Role_ROLE_USER, Content: "I am a QA engineer."},
 			{Role: gatewayv1.Role_ROLE_ASSISTANT, Content: "Tell me more."},
 			{Role: gatewayv1.Role_ROLE_USER, Content: "How do I move into data engineering?"},

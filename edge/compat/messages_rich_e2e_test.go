@@ -49,15 +49,118 @@ func TestMessagesRichRefusals(t *testing.T) {
 	for _, tc := range []struct{ name, body, field string }{
 		{"format type", `"output_config": {"format": {"type": "json_object"}}`, "output_config.format.type"},
 		{"no schema", `"output_format": {"type": "json_schema"}`, "output_format.schema"},
+		{"server tool", `"tools": [{"type": "web_search_20250305", "name": "web_search"}]`, "tools[0].type"},
+		{"mcp", `"mcp_servers": [{"type": "url", "url": "https://x", "name": "x"}]`, "mcp_servers"},
+		{"tool cache", `"tools": [{"name": "f", "input_schema": {}, "cache_control": {"type": "ephemeral"}}]`, "tools[0].cache_control"},
+		{"no input_schema", `"tools": [{"name": "f"}]`, "tools[0].input_schema"},
+		{"tool_choice", `"tool_choice": {"type": "sometimes"}`, "tool_choice.type"},
+		{"thinking", `"thinking": {"type": "adaptive"}`, "thinking.type"},
+		{"cache ttl", `"system": [{"type": "text", "text": "s", "cache_control": {"type": "ephemeral", "ttl": "2h"}}]`, "system[0].cache_control.ttl"},
+		{"image source", `"system": "s", "stop_sequences": ["x"], "temperature": 0,
+			"top_p": 1, "metadata": {}, "tool_choice": {"type": "auto"}, "tools": [], "thinking": {"type": "disabled"},
+			"output_config": {}, "output_format": null, "mcp_servers": [], "top_k": 1, "stream": false, "service_tier": "auto",
+			"container": null, "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "file", "file_id": "f"}}]}]`,
+			"messages[0].content[0].source.type"},
+		{"document", `"messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "text", "data": "d"}}]}]`,
+			"messages[0].content[0].type"},
+		{"tool_use from user", `"messages": [{"role": "user", "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}]}]`,
+			"messages[0].content[0].type"},
 		{"both spellings", `"output_config": {"format": {"type": "json_schema", "schema": {}}},
 			"output_format": {"type": "json_schema", "schema": {}}`, "output_format"},
 	} {
-		c := g.post(t, "/v1/messages", `{"model": "anthropic_only", "max_tokens": 20, `+tc.body+`,
-			"messages": [{"role": "user", "content": "Hi"}]}`)
+		// A later "messages" key replaces this one.
+		c := g.post(t, "/v1/messages", `{"model": "anthropic_only", "max_tokens": 20,
+			"messages": [{"role": "user", "content": "Hi"}], `+tc.body+`}`)
 		v := c.decode(t)
 		msg, _ := path(v, "error", "message").(string)
 		if c.status != http.StatusBadRequest || path(v, "error", "type") != "invalid_request_error" || !strings.Contains(msg, tc.field) {
 			t.Errorf("%s: %d %s", tc.name, c.status, c.body)
+		}
+	}
+}
+
+const weatherTools = `"tools": [
+	{"name": "get_weather", "description": "Weather of a city", "input_schema": {"type": "object",
+		"properties": {"city": {"type": "string"}}, "required": ["city"]}},
+	{"type": "custom", "name": "get_time", "input_schema": {"type": "object", "properties": {"zone": {"type": "string"}}}}]`
+
+// TestMessagesToolRoundTrip runs a tool round trip unary on an
+// Anthropic-backed and an OpenAI-backed route: the answer is one tool_use
+// block (parallel use disabled) with stop_reason tool_use; the blocks sent
+// back with a tool_result are answered with text.
+func TestMessagesToolRoundTrip(t *testing.T) {
+	g := startGateway(t, nil)
+	for _, model := range []string{"anthropic_only", "openai_only"} {
+		first := `{"role": "user", "content": [{"type": "text", "text": "Weather in Paris?", "cache_control": {"type": "ephemeral"}}]}`
+		c := g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 200, `+weatherTools+`,
+			"tool_choice": {"type": "auto", "disable_parallel_tool_use": true},
+			"system": [{"type": "text", "text": "Use tools.", "cache_control": {"type": "ephemeral"}}],
+			"messages": [`+first+`]}`)
+		if c.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", model, c.status, c.body)
+		}
+		v := c.decode(t)
+		content, _ := path(v, "content").([]any)
+		if path(v, "stop_reason") != "tool_use" || len(content) != 1 || path(v, "content", 0, "type") != "tool_use" ||
+			path(v, "content", 0, "name") != "get_weather" || path(v, "content", 0, "id") == "" {
+			t.Fatalf("%s: %s", model, c.body)
+		}
+		if city, _ := path(v, "content", 0, "input", "city").(string); city == "" {
+			t.Fatalf("%s: input: %s", model, c.body)
+		}
+		assistant, _ := json.Marshal(content)
+		id := path(v, "content", 0, "id").(string)
+		c = g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 50, `+weatherTools+`, "messages": [`+first+`,
+			{"role": "assistant", "content": `+string(assistant)+`},
+			{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "`+id+`", "content": [{"type": "text", "text": "18C, sunny"}]}]}]}`)
+		if c.status != http.StatusOK {
+			t.Fatalf("%s: turn 2: %d %s", model, c.status, c.body)
+		}
+		v = c.decode(t)
+		if path(v, "stop_reason") == "tool_use" || path(v, "content", 0, "type") != "text" || path(v, "content", 0, "text") == "" {
+			t.Fatalf("%s: turn 2: %s", model, c.body)
+		}
+		// A failed tool's result is sent as an error where the vendor
+		// has the flag, and refused by name where it has not.
+		c = g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 50, `+weatherTools+`, "messages": [`+first+`,
+			{"role": "assistant", "content": `+string(assistant)+`},
+			{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "`+id+`", "is_error": true, "content": "no such city"}]}]}`)
+		if model == "openai_only" {
+			if c.status != http.StatusBadRequest || !strings.Contains(string(c.body), "is_error") {
+				t.Fatalf("%s: error result: %d %s", model, c.status, c.body)
+			}
+		} else if c.status != http.StatusOK {
+			t.Fatalf("%s: error result: %d %s", model, c.status, c.body)
+		}
+	}
+}
+
+// TestMessagesForcedTool forces a named tool with tool_choice "tool".
+func TestMessagesForcedTool(t *testing.T) {
+	g := startGateway(t, nil)
+	for _, model := range []string{"anthropic_only", "openai_only"} {
+		c := g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 200, `+weatherTools+`,
+			"tool_choice": {"type": "tool", "name": "get_time"}, "messages": [{"role": "user", "content": "Time?"}]}`)
+		v := c.decode(t)
+		if c.status != http.StatusOK || path(v, "content", 0, "name") != "get_time" || path(v, "stop_reason") != "tool_use" {
+			t.Fatalf("%s: %d %s", model, c.status, c.body)
+		}
+	}
+}
+
+// TestMessagesImage sends images as base64 data and as a URL.
+func TestMessagesImage(t *testing.T) {
+	g := startGateway(t, nil)
+	for _, tc := range []struct{ model, source string }{
+		{"anthropic_only", `{"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}`},
+		{"anthropic_only", `{"type": "url", "url": "https://example.com/cat.png"}`},
+		{"openai_only", `{"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}`},
+	} {
+		c := g.post(t, "/v1/messages", `{"model": "`+tc.model+`", "max_tokens": 20, "messages": [{"role": "user", "content": [
+			{"type": "image", "source": `+tc.source+`}, {"type": "text", "text": "What is this?"}]}]}`)
+		v := c.decode(t)
+		if c.status != http.StatusOK || path(v, "content", 0, "type") != "text" {
+			t.Fatalf("%s %s: %d %s", tc.model, tc.source, c.status, c.body)
 		}
 	}
 }
