@@ -101,35 +101,137 @@ func appendBlocks(b []byte, parts []*gatewayv1.Part) []byte {
 	return out
 }
 
-// messageEvents writes a stream's events.
+// messageEvents writes a stream's events. Blocks are opened as the
+// answer's parts arrive, as the API does: a text, thinking or tool_use
+// block, each filled by its deltas and closed before the next opens.
 type messageEvents struct {
 	id    string
 	model string
+	// open is the kind of the open block ("" for none), index its index
+	// (-1 before the first), tool the gateway's index of an open tool_use
+	// block.
+	open   anthropicwire.Type
+	index  int
+	tool   int32
+	pinged bool
 }
 
 func newMessageEvents(opts streamOptions) *messageEvents {
-	return &messageEvents{id: newID("msg_"), model: opts.model}
+	return &messageEvents{id: newID("msg_"), model: opts.model, index: -1}
 }
 
 // start implements events: message_start (usage is not known yet; the
-// final message_delta carries all of it), the text block's start, and a
-// ping.
+// final message_delta carries all of it). The first block's start and a
+// ping follow when the answer's first part arrives.
 func (e *messageEvents) start(b []byte) []byte {
 	var zero int64
-	b = anthropicwire.AppendMessageStart(b, e.id, e.model, &anthropicwire.Usage{InputTokens: &zero, OutputTokens: &zero})
-	b = append(b, anthropicwire.TextBlockStartEvent...)
-	return append(b, anthropicwire.PingEvent...)
+	return anthropicwire.AppendMessageStart(b, e.id, e.model, &anthropicwire.Usage{InputTokens: &zero, OutputTokens: &zero})
 }
 
-// delta implements events.
+// appendEvent appends one event of the given type.
+func appendEvent(b []byte, ev *anthropicwire.Event) []byte {
+	b = append(b, "event: "...)
+	b = append(b, ev.Type...)
+	b = append(b, "\ndata: "...)
+	out, err := wirejson.Marshal(b, ev)
+	if err != nil { // events of strings and valid JSON always encode
+		return append(b, "{}\n\n"...)
+	}
+	return append(out, "\n\n"...)
+}
+
+// closeBlock ends the open block, if any.
+func (e *messageEvents) closeBlock(b []byte) []byte {
+	if e.open == "" {
+		return b
+	}
+	e.open = ""
+	if e.index == 0 {
+		return append(b, anthropicwire.TextBlockStopEvent...)
+	}
+	i := e.index
+	return appendEvent(b, &anthropicwire.Event{Type: anthropicwire.TypeContentBlockStop, Index: &i})
+}
+
+// openBlock ends the open block and starts block, the next one; the
+// stream's ping follows the first.
+func (e *messageEvents) openBlock(b []byte, block anthropicwire.Block) []byte {
+	b = e.closeBlock(b)
+	e.index++
+	e.open = block.Type
+	if e.index == 0 && block.Type == anthropicwire.BlockText {
+		b = append(b, anthropicwire.TextBlockStartEvent...)
+	} else {
+		i := e.index
+		b = appendEvent(b, &anthropicwire.Event{Type: anthropicwire.TypeContentBlockStart, Index: &i, ContentBlock: &block})
+	}
+	if !e.pinged {
+		e.pinged = true
+		b = append(b, anthropicwire.PingEvent...)
+	}
+	return b
+}
+
+// blockDelta appends a content_block_delta of the open block.
+func (e *messageEvents) blockDelta(b []byte, d anthropicwire.Delta) []byte {
+	i := e.index
+	return appendEvent(b, &anthropicwire.Event{Type: anthropicwire.TypeContentBlockDelta, Index: &i, Delta: &d})
+}
+
+// delta implements events: the next piece of text, in a text block.
 func (e *messageEvents) delta(b []byte, text string) []byte {
-	return anthropicwire.AppendTextDelta(b, text)
+	if e.open != anthropicwire.BlockText {
+		b = e.openBlock(b, anthropicwire.Block{Type: anthropicwire.BlockText})
+	}
+	if e.index == 0 {
+		return anthropicwire.AppendTextDelta(b, text)
+	}
+	return e.blockDelta(b, anthropicwire.Delta{Type: anthropicwire.DeltaText, Text: text})
 }
 
-// finish implements events: the block's end, message_delta with the stop
-// reason and the whole usage, and message_stop.
+// message implements richEvents: a stream message's thinking, text and
+// tool-call pieces, in that order.
+func (e *messageEvents) message(b []byte, m *gatewayv1.StreamResponse) []byte {
+	if th := m.GetThinking(); th != nil {
+		if th.GetRedacted() != "" {
+			b = e.openBlock(b, anthropicwire.Block{Type: anthropicwire.BlockRedactedThinking, Data: th.GetRedacted()})
+			b = e.closeBlock(b)
+		}
+		if th.GetText() != "" || th.GetSignature() != "" {
+			if e.open != anthropicwire.BlockThinking {
+				b = e.openBlock(b, anthropicwire.Block{Type: anthropicwire.BlockThinking})
+			}
+			if th.GetText() != "" {
+				b = e.blockDelta(b, anthropicwire.Delta{Type: anthropicwire.DeltaThinking, Thinking: th.GetText()})
+			}
+			if th.GetSignature() != "" {
+				b = e.blockDelta(b, anthropicwire.Delta{Type: anthropicwire.DeltaSignature, Signature: th.GetSignature()})
+			}
+		}
+	}
+	if m.GetDelta() != "" {
+		b = e.delta(b, m.GetDelta())
+	}
+	if tc := m.GetToolCall(); tc != nil {
+		if e.open != anthropicwire.BlockToolUse || tc.GetIndex() != e.tool || tc.GetId() != "" {
+			e.tool = tc.GetIndex()
+			b = e.openBlock(b, anthropicwire.Block{Type: anthropicwire.BlockToolUse, ID: tc.GetId(), Name: tc.GetName()})
+		}
+		if tc.GetArguments() != "" {
+			b = e.blockDelta(b, anthropicwire.Delta{Type: anthropicwire.DeltaInputJSON, PartialJSON: tc.GetArguments()})
+		}
+	}
+	return b
+}
+
+// finish implements events: the last block's end (an empty text block
+// for an empty answer), message_delta with the stop reason and the whole
+// usage, and message_stop.
 func (e *messageEvents) finish(b []byte, m *gatewayv1.StreamResponse) []byte {
-	b = append(b, anthropicwire.TextBlockStopEvent...)
+	if e.index < 0 {
+		b = e.openBlock(b, anthropicwire.Block{Type: anthropicwire.BlockText})
+	}
+	b = e.closeBlock(b)
 	c := anthropicCounts(m.GetUsage())
 	u := c.Usage()
 	b = anthropicwire.AppendMessageDelta(b, anthropicStopReason(m.GetFinishReason()), &u)
@@ -141,3 +243,5 @@ func (e *messageEvents) finish(b []byte, m *gatewayv1.StreamResponse) []byte {
 func (e *messageEvents) fail(b []byte, ae *apiError) []byte {
 	return anthropicwire.AppendErrorEvent(b, ae.anthropicError())
 }
+
+var _ richEvents = (*messageEvents)(nil)

@@ -164,3 +164,127 @@ func TestMessagesImage(t *testing.T) {
 		}
 	}
 }
+
+// streamedMessage assembles a Messages event stream as the SDK does,
+// checking each event's order and shape: it returns the content blocks
+// (tool_use inputs parsed from their partial_json), the stop reason and
+// the event names.
+func streamedMessage(t *testing.T, c call) (blocks []map[string]any, stop string, names []string) {
+	t.Helper()
+	if c.status != http.StatusOK {
+		t.Fatalf("%d %s", c.status, c.body)
+	}
+	var partial []strings.Builder
+	open := -1
+	for _, e := range c.events(t) {
+		v := e.obj(t)
+		if path(v, "type") != e.name {
+			t.Fatalf("event %s carries type %v", e.name, path(v, "type"))
+		}
+		names = append(names, e.name)
+		switch e.name {
+		case "content_block_start":
+			if open != -1 || path(v, "index") != float64(len(blocks)) {
+				t.Fatalf("block started out of order: %s", e.data)
+			}
+			open = len(blocks)
+			b, _ := path(v, "content_block").(map[string]any)
+			if b["type"] == "tool_use" && (b["id"] == "" || b["name"] == "" || len(b["input"].(map[string]any)) != 0) {
+				t.Fatalf("tool_use must start with an id, a name and empty input: %s", e.data)
+			}
+			blocks = append(blocks, b)
+			partial = append(partial, strings.Builder{})
+		case "content_block_delta":
+			if path(v, "index") != float64(open) {
+				t.Fatalf("delta of a block not open: %s", e.data)
+			}
+			b := blocks[open]
+			switch want := map[string]string{"text_delta": "text", "input_json_delta": "tool_use", "thinking_delta": "thinking",
+				"signature_delta": "thinking"}[path(v, "delta", "type").(string)]; {
+			case want != b["type"]:
+				t.Fatalf("%v in a %v block", path(v, "delta", "type"), b["type"])
+			case path(v, "delta", "type") == "text_delta":
+				b["text"] = b["text"].(string) + path(v, "delta", "text").(string)
+			case path(v, "delta", "type") == "thinking_delta":
+				b["thinking"] = b["thinking"].(string) + path(v, "delta", "thinking").(string)
+			case path(v, "delta", "type") == "signature_delta":
+				b["signature"] = b["signature"].(string) + path(v, "delta", "signature").(string)
+			default:
+				partial[open].WriteString(path(v, "delta", "partial_json").(string))
+			}
+		case "content_block_stop":
+			if path(v, "index") != float64(open) {
+				t.Fatalf("stop of a block not open: %s", e.data)
+			}
+			if blocks[open]["type"] == "tool_use" {
+				var input map[string]any
+				if err := json.Unmarshal([]byte(partial[open].String()), &input); err != nil {
+					t.Fatalf("tool input %q: %v", partial[open].String(), err)
+				}
+				blocks[open]["input"] = input
+			}
+			open = -1
+		case "message_delta":
+			stop, _ = path(v, "delta", "stop_reason").(string)
+			if _, ok := path(v, "usage", "output_tokens").(float64); !ok {
+				t.Fatalf("message_delta without usage: %s", e.data)
+			}
+		}
+	}
+	if len(names) < 2 || names[0] != "message_start" || names[len(names)-1] != "message_stop" || open != -1 {
+		t.Fatalf("events: %v", names)
+	}
+	return blocks, stop, names
+}
+
+// TestMessagesStreamTools streams a tool call on an Anthropic-backed and
+// an OpenAI-backed route, assembles it from input_json_delta events, and
+// streams the answer to its result.
+func TestMessagesStreamTools(t *testing.T) {
+	g := startGateway(t, nil)
+	for _, model := range []string{"anthropic_only", "openai_only"} {
+		first := `{"role": "user", "content": "Weather in Paris?"}`
+		c := g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 200, "stream": true, `+weatherTools+`,
+			"tool_choice": {"type": "any"}, "messages": [`+first+`]}`)
+		blocks, stop, names := streamedMessage(t, c)
+		if stop != "tool_use" || len(blocks) < 1 || blocks[0]["type"] != "tool_use" || blocks[0]["name"] != "get_weather" {
+			t.Fatalf("%s: %v %s %v", model, blocks, stop, names)
+		}
+		if city, _ := blocks[0]["input"].(map[string]any)["city"].(string); city == "" {
+			t.Fatalf("%s: input %v", model, blocks[0])
+		}
+		assistant, _ := json.Marshal(blocks)
+		var results []string
+		for _, b := range blocks {
+			results = append(results, `{"type": "tool_result", "tool_use_id": "`+b["id"].(string)+`", "content": "done"}`)
+		}
+		c = g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 30, "stream": true, `+weatherTools+`, "messages": [`+first+`,
+			{"role": "assistant", "content": `+string(assistant)+`},
+			{"role": "user", "content": [`+strings.Join(results, ",")+`]}]}`)
+		blocks, stop, _ = streamedMessage(t, c)
+		if stop == "tool_use" || len(blocks) != 1 || blocks[0]["type"] != "text" || blocks[0]["text"] == "" {
+			t.Fatalf("%s: turn 2: %v %s", model, blocks, stop)
+		}
+	}
+}
+
+// TestMessagesStreamThinking streams a thinking block with its signature
+// before the text, and sends it back in the next turn.
+func TestMessagesStreamThinking(t *testing.T) {
+	g := startGateway(t, nil)
+	c := g.post(t, "/v1/messages", `{"model": "anthropic_only", "max_tokens": 2000, "stream": true,
+		"thinking": {"type": "enabled", "budget_tokens": 1024}, "messages": [{"role": "user", "content": "Hi"}]}`)
+	blocks, _, names := streamedMessage(t, c)
+	if len(blocks) != 2 || blocks[0]["type"] != "thinking" || blocks[0]["thinking"] == "" || blocks[0]["signature"] == "" ||
+		blocks[1]["type"] != "text" {
+		t.Fatalf("%v %v", blocks, names)
+	}
+	assistant, _ := json.Marshal(blocks)
+	c = g.post(t, "/v1/messages", `{"model": "anthropic_only", "max_tokens": 2000,
+		"thinking": {"type": "enabled", "budget_tokens": 1024}, "messages": [{"role": "user", "content": "Hi"},
+		{"role": "assistant", "content": `+string(assistant)+`}, {"role": "user", "content": "And?"}]}`)
+	v := c.decode(t)
+	if c.status != http.StatusOK || path(v, "content", 0, "type") != "thinking" || path(v, "content", 0, "signature") == "" {
+		t.Fatalf("%d %s", c.status, c.body)
+	}
+}

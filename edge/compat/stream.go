@@ -23,6 +23,14 @@ type events interface {
 	fail(b []byte, e *apiError) []byte
 }
 
+// richEvents is events that carry a stream message's tool calls and
+// thinking besides its text.
+type richEvents interface {
+	events
+	// message writes all of a stream message's pieces; it replaces delta.
+	message(b []byte, m *gatewayv1.StreamResponse) []byte
+}
+
 // byteBuffers pools the buffers responses are written into.
 type byteBuffers struct{ p sync.Pool }
 
@@ -86,7 +94,9 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, d dialect, 
 	defer bufPool.put(buf)
 	b := ev.start((*buf)[:0])
 	for {
-		if msg.Delta != "" {
+		if re, ok := ev.(richEvents); ok {
+			b = re.message(b, msg)
+		} else if msg.Delta != "" {
 			b = ev.delta(b, msg.Delta)
 		}
 		if msg.Done {
