@@ -178,9 +178,9 @@ describe('Anthropic SDK', () => {
     await assert.rejects(
       client().messages.create({
         model: 'career_advice', max_tokens: 5,
-        messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' } }] }],
+        messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'AAAA' } }] }],
       }),
-      (err) => err instanceof Anthropic.BadRequestError && /image/.test(err.message),
+      (err) => err instanceof Anthropic.BadRequestError && /document/.test(err.message),
     );
   });
 
