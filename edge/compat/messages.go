@@ -84,6 +84,9 @@ func messageTools(in *anthropicwire.MessagesRequest, req *gatewayv1.CompleteRequ
 		switch th.Type {
 		case "", "disabled":
 		case "enabled":
+			if th.BudgetTokens < 1024 {
+				return badRequest("thinking.budget_tokens", "thinking.budget_tokens: must be at least 1024 with type \"enabled\"")
+			}
 			n := clamp32(th.BudgetTokens)
 			req.Reasoning = &gatewayv1.Reasoning{BudgetTokens: &n}
 		default:

@@ -55,6 +55,7 @@ func TestMessagesRichRefusals(t *testing.T) {
 		{"no input_schema", `"tools": [{"name": "f"}]`, "tools[0].input_schema"},
 		{"tool_choice", `"tool_choice": {"type": "sometimes"}`, "tool_choice.type"},
 		{"thinking", `"thinking": {"type": "adaptive"}`, "thinking.type"},
+		{"thinking budget", `"thinking": {"type": "enabled"}`, "thinking.budget_tokens"},
 		{"cache ttl", `"system": [{"type": "text", "text": "s", "cache_control": {"type": "ephemeral", "ttl": "2h"}}]`, "system[0].cache_control.ttl"},
 		{"image source", `"system": "s", "stop_sequences": ["x"], "temperature": 0,
 			"top_p": 1, "metadata": {}, "tool_choice": {"type": "auto"}, "tools": [], "thinking": {"type": "disabled"},
