@@ -49,8 +49,9 @@ func TestDecodeChat(t *testing.T) {
 			{Role: gatewayv1.Role_ROLE_ASSISTANT, Content: "Learn SQL first."},
 			{Role: gatewayv1.Role_ROLE_USER, Content: "And then?"},
 		},
-		Params: &gatewayv1.GenerationParams{MaxTokens: &n, Temperature: &f, TopP: &p, Stop: []string{"\n\n"}, Seed: &seed},
-		Caller: &gatewayv1.Caller{Subject: "user-42"},
+		Params:     &gatewayv1.GenerationParams{MaxTokens: &n, Temperature: &f, TopP: &p, Stop: []string{"\n\n"}, Seed: &seed},
+		Caller:     &gatewayv1.Caller{Subject: "user-42"},
+		ToolChoice: &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_NONE},
 	}
 	if !proto.Equal(req, want) {
 		t.Fatalf("got %v\nwant %v", req, want)

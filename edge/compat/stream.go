@@ -23,6 +23,12 @@ type events interface {
 	fail(b []byte, e *apiError) []byte
 }
 
+// toolCallEvents is events that also write streamed tool calls.
+type toolCallEvents interface {
+	// toolCallDelta is the next piece of a tool call.
+	toolCallDelta(b []byte, d *gatewayv1.ToolCallDelta) []byte
+}
+
 // byteBuffers pools the buffers responses are written into.
 type byteBuffers struct{ p sync.Pool }
 
@@ -88,6 +94,9 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, d dialect, 
 	for {
 		if msg.Delta != "" {
 			b = ev.delta(b, msg.Delta)
+		}
+		if tc, ok := ev.(toolCallEvents); ok && msg.GetToolCall() != nil {
+			b = tc.toolCallDelta(b, msg.GetToolCall())
 		}
 		if msg.Done {
 			b = ev.finish(b, msg)
