@@ -85,8 +85,10 @@ func clamp32(n int64) int32 {
 // gateway request. The model field is left for the caller to resolve.
 //
 // Fields it does not know are ignored, as OpenAI's own optional tuning
-// fields (penalties, logit_bias, store, metadata, service_tier,
-// reasoning_effort …) are; features it cannot honour are refused.
+// fields (penalties, logit_bias, store, metadata, service_tier …) are;
+// function tools, tool calls and results, response formats, image parts
+// and reasoning effort are translated (see openai_rich.go); features it
+// cannot honour are refused.
 func decodeChat(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *apiError) {
 	var in openaiwire.ChatRequest
 	if err := json.Unmarshal(body, &in); err != nil {
@@ -99,11 +101,6 @@ func decodeChat(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *apiErr
 	switch {
 	case in.N != nil && *in.N != 1:
 		return nil, opts, badRequest("n", "n must be 1: the gateway returns one choice")
-	case wirejson.InUse(in.Tools) || wirejson.InUse(in.Functions):
-		return nil, opts, badRequest("tools", "tools and functions are not supported: the gateway answers text only")
-	case in.ResponseFormat != nil && in.ResponseFormat.Type != "" && in.ResponseFormat.Type != openaiwire.FormatText:
-		return nil, opts, badRequest("response_format", "response_format "+strconv.Quote(in.ResponseFormat.Type)+
-			" is not supported: only text")
 	case wirejson.InUse(in.Logprobs):
 		return nil, opts, badRequest("logprobs", "logprobs are not supported")
 	case wirejson.InUse(in.Audio):
@@ -126,23 +123,38 @@ func decodeChat(body []byte) (*gatewayv1.CompleteRequest, streamOptions, *apiErr
 			role = gatewayv1.Role_ROLE_SYSTEM
 		case openaiwire.RoleUser:
 			role = gatewayv1.Role_ROLE_USER
-		case openaiwire.RoleAssistant:
-			role = gatewayv1.Role_ROLE_ASSISTANT
-		case openaiwire.RoleTool, openaiwire.RoleFunction:
-			return nil, opts, badRequest(field+".role", "messages with role "+strconv.Quote(m.Role)+
-				" are not supported: the gateway answers text only, without tools")
+		case openaiwire.RoleAssistant, openaiwire.RoleTool, openaiwire.RoleFunction:
+			msg, aerr := chatMessage(field, m)
+			if aerr != nil {
+				return nil, opts, aerr
+			}
+			req.Messages[i] = msg
+			continue
 		default:
 			return nil, opts, badRequest(field+".role", "unknown role "+strconv.Quote(m.Role)+
-				": one of system, developer, user, assistant")
+				": one of system, developer, user, assistant, tool")
 		}
 		if wirejson.InUse(m.ToolCalls) || wirejson.InUse(m.FunctionCall) {
-			return nil, opts, badRequest(field+".tool_calls", "tool calls are not supported: the gateway answers text only")
+			return nil, opts, badRequest(field+".tool_calls", "tool calls are only carried in assistant messages")
 		}
-		text, aerr := flattenOpenAI(field+".content", &m.Content)
+		parts, aerr := chatContentParts(field+".content", &m.Content)
 		if aerr != nil {
 			return nil, opts, aerr
 		}
-		req.Messages[i] = &gatewayv1.Message{Role: role, Content: text}
+		if hasImage(parts) {
+			req.Messages[i] = &gatewayv1.Message{Role: role, Parts: parts}
+			continue
+		}
+		req.Messages[i] = &gatewayv1.Message{Role: role, Content: m.Content.String()}
+	}
+	if aerr := chatTools(&in, req); aerr != nil {
+		return nil, opts, aerr
+	}
+	if aerr := chatResponseFormat(in.ResponseFormat, req); aerr != nil {
+		return nil, opts, aerr
+	}
+	if aerr := chatReasoning(in.ReasoningEffort, req); aerr != nil {
+		return nil, opts, aerr
 	}
 	maxTokens := in.MaxCompletionTokens
 	if maxTokens == nil {

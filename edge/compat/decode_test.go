@@ -26,6 +26,16 @@ const chatBody = `{"model": "career_advice", "user": "user-42", "temperature": 0
     {"role": "user", "content": "And then?"}
   ]}`
 
+const richChatBody = `{"model": "m", "reasoning_effort": "low", "parallel_tool_calls": false,
+  "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+  "tool_choice": {"type": "function", "function": {"name": "f"}},
+  "response_format": {"type": "json_schema", "json_schema": {"name": "n", "strict": true, "schema": {"type": "object"}}},
+  "messages": [
+    {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]},
+    {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "42"}]}
+  ]}`
+
 const messagesBody = `{"model": "claude-3-5-haiku-latest", "max_tokens": 1024, "stream": true, "top_k": 5,
   "system": [{"type": "text", "text": "You are a career coach.", "cache_control": {"type": "ephemeral"}}],
   "metadata": {"user_id": "user-42"}, "stop_sequences": ["END"], "temperature": 0.2, "thinking": {"type": "disabled"},
@@ -49,8 +59,9 @@ func TestDecodeChat(t *testing.T) {
 			{Role: gatewayv1.Role_ROLE_ASSISTANT, Content: "Learn SQL first."},
 			{Role: gatewayv1.Role_ROLE_USER, Content: "And then?"},
 		},
-		Params: &gatewayv1.GenerationParams{MaxTokens: &n, Temperature: &f, TopP: &p, Stop: []string{"\n\n"}, Seed: &seed},
-		Caller: &gatewayv1.Caller{Subject: "user-42"},
+		Params:     &gatewayv1.GenerationParams{MaxTokens: &n, Temperature: &f, TopP: &p, Stop: []string{"\n\n"}, Seed: &seed},
+		Caller:     &gatewayv1.Caller{Subject: "user-42"},
+		ToolChoice: &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_NONE},
 	}
 	if !proto.Equal(req, want) {
 		t.Fatalf("got %v\nwant %v", req, want)
@@ -147,7 +158,7 @@ func TestErrorBodies(t *testing.T) {
 // panic, and whatever they accept must be a well-formed gateway request
 // with one message per input message (plus Anthropic's system prompt).
 func FuzzDecode(f *testing.F) {
-	for _, s := range []string{chatBody, messagesBody, `{}`, `null`, `[]`, `{"messages":[{"content":null}]}`,
+	for _, s := range []string{chatBody, richChatBody, messagesBody, `{}`, `null`, `[]`, `{"messages":[{"content":null}]}`,
 		`{"messages":[{"role":"user","content":[{"type":"text"}]}],"stop":["a","b"]}`, `{"system":5}`, `{"max_tokens":-1e30}`} {
 		f.Add([]byte(s))
 	}
@@ -187,5 +198,39 @@ func checkRequest(t *testing.T, req *gatewayv1.CompleteRequest) {
 	}
 	if req.GetRoute() != "" || req.GetModel() != nil {
 		t.Fatalf("target set by the decoder: %v", req)
+	}
+}
+
+func TestDecodeChatRich(t *testing.T) {
+	req, _, aerr := decodeChat([]byte(richChatBody))
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	no := false
+	schema := func(s string) *gatewayv1.JsonSchema {
+		return &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: s}}
+	}
+	want := &gatewayv1.CompleteRequest{
+		Messages: []*gatewayv1.Message{
+			{Role: gatewayv1.Role_ROLE_USER, Parts: []*gatewayv1.Part{
+				{Kind: &gatewayv1.Part_Text{Text: "Hi"}},
+				{Kind: &gatewayv1.Part_Image{Image: &gatewayv1.Image{Source: &gatewayv1.Image_Url{Url: "https://example.com/a.png"}}}},
+			}},
+			{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: []*gatewayv1.Part{
+				{Kind: &gatewayv1.Part_ToolCall{ToolCall: &gatewayv1.ToolCall{Id: "c1", Name: "f", Arguments: "{}"}}},
+			}},
+			{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{
+				{Kind: &gatewayv1.Part_ToolResult{ToolResult: &gatewayv1.ToolResult{ToolCallId: "c1", Content: "42"}}},
+			}},
+		},
+		Tools:             []*gatewayv1.Tool{{Name: "f", Parameters: schema(`{"type": "object"}`)}},
+		ToolChoice:        &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_TOOL, Name: "f"},
+		ParallelToolCalls: &no,
+		ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA,
+			Name: "n", Strict: true, Schema: schema(`{"type": "object"}`)},
+		Reasoning: &gatewayv1.Reasoning{Effort: gatewayv1.ReasoningEffort_REASONING_EFFORT_LOW},
+	}
+	if !proto.Equal(req, want) {
+		t.Fatalf("got %v\nwant %v", req, want)
 	}
 }

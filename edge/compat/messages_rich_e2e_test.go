@@ -80,7 +80,7 @@ func TestMessagesRichRefusals(t *testing.T) {
 	}
 }
 
-const weatherTools = `"tools": [
+const messagesWeatherTools = `"tools": [
 	{"name": "get_weather", "description": "Weather of a city", "input_schema": {"type": "object",
 		"properties": {"city": {"type": "string"}}, "required": ["city"]}},
 	{"type": "custom", "name": "get_time", "input_schema": {"type": "object", "properties": {"zone": {"type": "string"}}}}]`
@@ -93,7 +93,7 @@ func TestMessagesToolRoundTrip(t *testing.T) {
 	g := startGateway(t, nil)
 	for _, model := range []string{"anthropic_only", "openai_only"} {
 		first := `{"role": "user", "content": [{"type": "text", "text": "Weather in Paris?", "cache_control": {"type": "ephemeral"}}]}`
-		c := g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 200, `+weatherTools+`,
+		c := g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 200, `+messagesWeatherTools+`,
 			"tool_choice": {"type": "auto", "disable_parallel_tool_use": true},
 			"system": [{"type": "text", "text": "Use tools.", "cache_control": {"type": "ephemeral"}}],
 			"messages": [`+first+`]}`)
@@ -111,7 +111,7 @@ func TestMessagesToolRoundTrip(t *testing.T) {
 		}
 		assistant, _ := json.Marshal(content)
 		id := path(v, "content", 0, "id").(string)
-		c = g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 50, `+weatherTools+`, "messages": [`+first+`,
+		c = g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 50, `+messagesWeatherTools+`, "messages": [`+first+`,
 			{"role": "assistant", "content": `+string(assistant)+`},
 			{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "`+id+`", "content": [{"type": "text", "text": "18C, sunny"}]}]}]}`)
 		if c.status != http.StatusOK {
@@ -123,7 +123,7 @@ func TestMessagesToolRoundTrip(t *testing.T) {
 		}
 		// A failed tool's result is sent as an error where the vendor
 		// has the flag, and refused by name where it has not.
-		c = g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 50, `+weatherTools+`, "messages": [`+first+`,
+		c = g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 50, `+messagesWeatherTools+`, "messages": [`+first+`,
 			{"role": "assistant", "content": `+string(assistant)+`},
 			{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "`+id+`", "is_error": true, "content": "no such city"}]}]}`)
 		if model == "openai_only" {
@@ -140,7 +140,7 @@ func TestMessagesToolRoundTrip(t *testing.T) {
 func TestMessagesForcedTool(t *testing.T) {
 	g := startGateway(t, nil)
 	for _, model := range []string{"anthropic_only", "openai_only"} {
-		c := g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 200, `+weatherTools+`,
+		c := g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 200, `+messagesWeatherTools+`,
 			"tool_choice": {"type": "tool", "name": "get_time"}, "messages": [{"role": "user", "content": "Time?"}]}`)
 		v := c.decode(t)
 		if c.status != http.StatusOK || path(v, "content", 0, "name") != "get_time" || path(v, "stop_reason") != "tool_use" {
@@ -245,7 +245,7 @@ func TestMessagesStreamTools(t *testing.T) {
 	g := startGateway(t, nil)
 	for _, model := range []string{"anthropic_only", "openai_only"} {
 		first := `{"role": "user", "content": "Weather in Paris?"}`
-		c := g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 200, "stream": true, `+weatherTools+`,
+		c := g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 200, "stream": true, `+messagesWeatherTools+`,
 			"tool_choice": {"type": "any"}, "messages": [`+first+`]}`)
 		blocks, stop, names := streamedMessage(t, c)
 		if stop != "tool_use" || len(blocks) < 1 || blocks[0]["type"] != "tool_use" || blocks[0]["name"] != "get_weather" {
@@ -259,7 +259,7 @@ func TestMessagesStreamTools(t *testing.T) {
 		for _, b := range blocks {
 			results = append(results, `{"type": "tool_result", "tool_use_id": "`+b["id"].(string)+`", "content": "done"}`)
 		}
-		c = g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 30, "stream": true, `+weatherTools+`, "messages": [`+first+`,
+		c = g.post(t, "/v1/messages", `{"model": "`+model+`", "max_tokens": 30, "stream": true, `+messagesWeatherTools+`, "messages": [`+first+`,
 			{"role": "assistant", "content": `+string(assistant)+`},
 			{"role": "user", "content": [`+strings.Join(results, ",")+`]}]}`)
 		blocks, stop, _ = streamedMessage(t, c)

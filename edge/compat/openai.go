@@ -38,8 +38,12 @@ func answeredModel(model, requested string) string {
 // cached tokens, as in OpenAI's API and the gateway's own usage.
 func openAIUsage(u *gatewayv1.Usage) openaiwire.Usage {
 	in, out := int64(u.GetInputTokens()), int64(u.GetOutputTokens())
-	return openaiwire.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out,
+	ou := openaiwire.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out,
 		PromptTokensDetails: &openaiwire.PromptTokensDetails{CachedTokens: int64(u.GetCachedInputTokens())}}
+	if r := u.GetReasoningTokens(); r > 0 {
+		ou.CompletionTokensDetails = &openaiwire.CompletionTokensDetails{ReasoningTokens: int64(r)}
+	}
+	return ou
 }
 
 // appendChatCompletion appends the chat.completion object of a unary
@@ -47,7 +51,12 @@ func openAIUsage(u *gatewayv1.Usage) openaiwire.Usage {
 func appendChatCompletion(b []byte, r *gatewayv1.CompleteResponse, requested string, created int64) []byte {
 	m := openaiwire.Meta{ID: r.GetId(), Created: created, Model: answeredModel(r.GetModel(), requested)}
 	b = openaiwire.AppendCompletionHead(b, &m)
-	b = wirejson.AppendString(b, r.GetText())
+	if r.GetText() == "" && hasToolCalls(r.GetParts()) {
+		b = append(b, "null"...)
+	} else {
+		b = wirejson.AppendString(b, r.GetText())
+	}
+	b = appendToolCalls(b, r.GetParts())
 	u := openAIUsage(r.GetUsage())
 	return openaiwire.AppendCompletionTail(b, &m, openAIFinishReason(r.GetFinishReason()), &u)
 }
@@ -58,6 +67,8 @@ type chatChunks struct {
 	model        string
 	created      int64
 	includeUsage bool
+	// calls numbers the answer's tool calls by their upstream index.
+	calls map[int32]int
 }
 
 func newChatChunks(opts streamOptions) *chatChunks {

@@ -31,6 +31,12 @@ type richEvents interface {
 	message(b []byte, m *gatewayv1.StreamResponse) []byte
 }
 
+// toolCallEvents is events that also write streamed tool calls.
+type toolCallEvents interface {
+	// toolCallDelta is the next piece of a tool call.
+	toolCallDelta(b []byte, d *gatewayv1.ToolCallDelta) []byte
+}
+
 // byteBuffers pools the buffers responses are written into.
 type byteBuffers struct{ p sync.Pool }
 
@@ -98,6 +104,9 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, d dialect, 
 			b = re.message(b, msg)
 		} else if msg.Delta != "" {
 			b = ev.delta(b, msg.Delta)
+		}
+		if tc, ok := ev.(toolCallEvents); ok && msg.GetToolCall() != nil {
+			b = tc.toolCallDelta(b, msg.GetToolCall())
 		}
 		if msg.Done {
 			b = ev.finish(b, msg)

@@ -80,6 +80,71 @@ describe('OpenAI SDK', () => {
     assert.equal(words(final.choices[0].message.content), 12);
   });
 
+  const tools = [
+    { type: 'function', function: { name: 'get_weather', parameters: {
+      type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
+    { type: 'function', function: { name: 'get_time', parameters: {
+      type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'] } } },
+  ];
+
+  test('the stream helper assembles parallel tool calls', async () => {
+    const runner = client().chat.completions.stream({
+      model: 'gpt-4o-mini',
+      tools,
+      tool_choice: 'required',
+      parallel_tool_calls: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'Weather and time in Oslo?' }],
+    });
+    const final = await runner.finalChatCompletion();
+    const choice = final.choices[0];
+    assert.equal(choice.finish_reason, 'tool_calls');
+    const calls = choice.message.tool_calls;
+    assert.deepEqual(calls.map((c) => c.function.name), ['get_weather', 'get_time']);
+    for (const c of calls) {
+      assert.equal(c.type, 'function');
+      assert.ok(c.id);
+      assert.equal(typeof JSON.parse(c.function.arguments), 'object');
+    }
+    assert.notEqual(calls[0].id, calls[1].id);
+    assert.ok(final.usage.completion_tokens > 0);
+
+    // The results go back and the model answers with text.
+    const answer = await client().chat.completions.create({
+      model: 'gpt-4o-mini',
+      tools,
+      messages: [
+        { role: 'user', content: 'Weather and time in Oslo?' },
+        choice.message,
+        { role: 'tool', tool_call_id: calls[0].id, content: 'sunny' },
+        { role: 'tool', tool_call_id: calls[1].id, content: '12:00' },
+      ],
+    });
+    assert.equal(answer.choices[0].finish_reason, 'stop');
+    assert.match(answer.choices[0].message.content, /12:00/);
+  });
+
+  test('chat.completions.create answers a json_schema response_format', async () => {
+    const data = await client().chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Plan my week' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'plan', strict: true, schema: {
+        type: 'object', properties: { steps: { type: 'array', items: { type: 'string' } } },
+        required: ['steps'], additionalProperties: false } } },
+    });
+    const plan = JSON.parse(data.choices[0].message.content);
+    assert.ok(Array.isArray(plan.steps), data.choices[0].message.content);
+    assert.deepEqual(Object.keys(plan), ['steps']);
+  });
+
+  test('a hosted tool is refused by name', async () => {
+    await assert.rejects(
+      client().chat.completions.create({ model: 'gpt-4o-mini', tools: [{ type: 'web_search' }],
+        messages: [{ role: 'user', content: 'Hi' }] }),
+      (err) => err instanceof OpenAI.BadRequestError && err.param === 'tools[0].type' && err.type === 'invalid_request_error',
+    );
+  });
+
   test('models.list lists the routes and models', async () => {
     const ids = [];
     for await (const m of client().models.list()) ids.push(m.id);
