@@ -12,9 +12,13 @@ import (
 // ErrCorrupt is returned when stored bytes do not decode to an [Entry].
 var ErrCorrupt = errors.New("cache: corrupt entry")
 
-// entryVersion starts an encoded entry. An entry of another version does
-// not decode: it is a miss, and the next Set overwrites it.
-const entryVersion byte = 1
+// entryVersion starts an encoded text-only entry; richVersion one with
+// parts. An entry of another version does not decode: it is a miss, and
+// the next Set overwrites it.
+const (
+	entryVersion byte = 1
+	richVersion  byte = 2
+)
 
 // The encoding of an [Entry], version 1:
 //
@@ -27,11 +31,20 @@ const entryVersion byte = 1
 // the Unix seconds (int64) and the nanoseconds (uint32), big-endian, so
 // every instant that [time.Time] can hold round-trips, the zero time
 // included, and an entry's size does not depend on when it was stored.
+//
+// Version 2, for an entry with parts, is version 1 followed by
+//
+//	uvarint the number of parts, then each part:
+//	byte 't' str text
+//	byte 'c' str tool call id, name, arguments
+//	byte 'h' str thinking text, signature, redacted
+//
+// A text-only entry is still written as version 1, byte for byte.
 
 // Size is the length of the entry's encoding in bytes: what a store's
 // maximum entry size is compared with.
 func (e Entry) Size() int {
-	n := 1 + strLen(e.Text) + strLen(string(e.FinishReason)) + strLen(e.Provider) + strLen(e.Model) + strLen(e.ResponseID)
+	n := 1 + partsLen(e.Parts) + strLen(e.Text) + strLen(string(e.FinishReason)) + strLen(e.Provider) + strLen(e.Model) + strLen(e.ResponseID)
 	n += varintLen(e.Usage.InputTokens) + varintLen(e.Usage.OutputTokens) +
 		varintLen(e.Usage.CachedInputTokens) + varintLen(e.Usage.CacheCreationInputTokens)
 	return n + 3*timeLen
@@ -39,7 +52,11 @@ func (e Entry) Size() int {
 
 // AppendBinary implements [encoding.BinaryAppender].
 func (e Entry) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, entryVersion)
+	if e.Parts != nil {
+		b = append(b, richVersion)
+	} else {
+		b = append(b, entryVersion)
+	}
 	b = appendString(b, e.Text)
 	b = appendString(b, string(e.FinishReason))
 	b = appendString(b, e.Provider)
@@ -52,7 +69,58 @@ func (e Entry) AppendBinary(b []byte) ([]byte, error) {
 	b = appendTime(b, e.CreatedAt)
 	b = appendTime(b, e.ExpiresAt)
 	b = appendTime(b, e.StaleUntil)
+	if e.Parts == nil {
+		return b, nil
+	}
+	b = binary.AppendUvarint(b, uint64(len(*e.Parts)))
+	for _, p := range *e.Parts {
+		switch {
+		case p.Kind == providers.PartText && p.CachePoint == nil:
+			b = append(b, partText)
+			b = appendString(b, p.Text)
+		case p.Kind == providers.PartToolCall && p.ToolCall != nil && p.CachePoint == nil:
+			b = append(b, partToolCall)
+			b = appendString(b, p.ToolCall.ID)
+			b = appendString(b, p.ToolCall.Name)
+			b = appendString(b, p.ToolCall.Arguments)
+		case p.Kind == providers.PartThinking && p.Thinking != nil && p.CachePoint == nil:
+			b = append(b, partThinking)
+			b = appendString(b, p.Thinking.Text)
+			b = appendString(b, p.Thinking.Signature)
+			b = appendString(b, p.Thinking.Redacted)
+		default:
+			return nil, fmt.Errorf("cache: a %s part cannot be stored", p.Kind)
+		}
+	}
 	return b, nil
+}
+
+// The tags of the parts of a version 2 entry.
+const (
+	partText     byte = 't'
+	partToolCall byte = 'c'
+	partThinking byte = 'h'
+)
+
+// partsLen is the length of the parts section of an encoding; 0 for a
+// text-only entry.
+func partsLen(parts *[]providers.Part) int {
+	if parts == nil {
+		return 0
+	}
+	n := uvarintLen(uint64(len(*parts)))
+	for _, p := range *parts {
+		n++
+		switch {
+		case p.ToolCall != nil:
+			n += strLen(p.ToolCall.ID) + strLen(p.ToolCall.Name) + strLen(p.ToolCall.Arguments)
+		case p.Thinking != nil:
+			n += strLen(p.Thinking.Text) + strLen(p.Thinking.Signature) + strLen(p.Thinking.Redacted)
+		default:
+			n += strLen(p.Text)
+		}
+	}
+	return n
 }
 
 // MarshalBinary implements [encoding.BinaryMarshaler].
@@ -65,11 +133,11 @@ func (e Entry) MarshalBinary() ([]byte, error) {
 // whole entry of a known version, or are followed by more bytes, are
 // [ErrCorrupt].
 func (e *Entry) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 || b[0] != entryVersion {
-		if len(b) == 0 {
-			return fmt.Errorf("%w: empty", ErrCorrupt)
-		}
-		return fmt.Errorf("%w: version %d, want %d", ErrCorrupt, b[0], entryVersion)
+	if len(b) == 0 {
+		return fmt.Errorf("%w: empty", ErrCorrupt)
+	}
+	if b[0] != entryVersion && b[0] != richVersion {
+		return fmt.Errorf("%w: version %d, want %d or %d", ErrCorrupt, b[0], entryVersion, richVersion)
 	}
 	d := decoder{s: string(b[1:])}
 	var out Entry
@@ -85,6 +153,10 @@ func (e *Entry) UnmarshalBinary(b []byte) error {
 	out.CreatedAt = d.time()
 	out.ExpiresAt = d.time()
 	out.StaleUntil = d.time()
+	if b[0] == richVersion {
+		parts := d.parts()
+		out.Parts = &parts
+	}
 	if d.err == nil && d.s != "" {
 		d.err = fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(d.s))
 	}
@@ -159,6 +231,48 @@ func (d *decoder) string() string {
 	s := d.s[:n]
 	d.s = d.s[n:]
 	return s
+}
+
+// parts reads the parts section of a version 2 entry.
+func (d *decoder) parts() []providers.Part {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	// Each part takes at least two bytes: no count can claim more.
+	if n > uint64(len(d.s))/2 {
+		d.err = fmt.Errorf("%w: %d parts in %d bytes", ErrCorrupt, n, len(d.s))
+		return nil
+	}
+	parts := make([]providers.Part, 0, n)
+	for range n {
+		if d.err != nil {
+			return nil
+		}
+		if d.s == "" {
+			d.err = fmt.Errorf("%w: parts cut short", ErrCorrupt)
+			return nil
+		}
+		tag := d.s[0]
+		d.s = d.s[1:]
+		switch tag {
+		case partText:
+			parts = append(parts, providers.Part{Kind: providers.PartText, Text: d.string()})
+		case partToolCall:
+			c := &providers.ToolCall{ID: d.string(), Name: d.string(), Arguments: d.string()}
+			parts = append(parts, providers.Part{Kind: providers.PartToolCall, ToolCall: c})
+		case partThinking:
+			t := &providers.Thinking{Text: d.string(), Signature: d.string(), Redacted: d.string()}
+			parts = append(parts, providers.Part{Kind: providers.PartThinking, Thinking: t})
+		default:
+			d.err = fmt.Errorf("%w: part tag %q", ErrCorrupt, tag)
+			return nil
+		}
+	}
+	if d.err != nil {
+		return nil
+	}
+	return parts
 }
 
 func (d *decoder) time() time.Time {

@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/careerpath/llmgateway/cache"
+	"github.com/careerpath/llmgateway/cache/cachetest"
 	"github.com/careerpath/llmgateway/providers"
 )
 
@@ -63,13 +66,14 @@ func TestEntryRoundTripLocalTime(t *testing.T) {
 func TestEntryUnmarshalCorrupt(t *testing.T) {
 	good, _ := benchEntry().MarshalBinary()
 	cases := map[string][]byte{
-		"empty":          nil,
-		"version 0":      append([]byte{0}, good[1:]...),
-		"version 2":      append([]byte{2}, good[1:]...),
-		"trailing bytes": append(append([]byte(nil), good...), 0),
-		"bad nanos":      append(append([]byte(nil), good[:len(good)-4]...), 0x3b, 0x9a, 0xca, 0x00), // 1e9
-		"long varint":    {1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
-		"huge string":    {1, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"empty":                     nil,
+		"version 0":                 append([]byte{0}, good[1:]...),
+		"version 3":                 append([]byte{3}, good[1:]...),
+		"version 2, no parts count": append([]byte{2}, good[1:]...),
+		"trailing bytes":            append(append([]byte(nil), good...), 0),
+		"bad nanos":                 append(append([]byte(nil), good[:len(good)-4]...), 0x3b, 0x9a, 0xca, 0x00), // 1e9
+		"long varint":               {1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+		"huge string":               {1, 0xff, 0xff, 0xff, 0xff, 0x0f},
 	}
 	for i := 1; i < len(good); i += max(1, len(good)/50) {
 		cases["truncated at "+string(rune('0'+i%10))+"…"+strings.Repeat("|", i%7)] = good[:i]
@@ -164,4 +168,73 @@ func BenchmarkEntryCodec(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestEntryRichRoundTrip: an entry with parts round-trips exactly; a
+// text-only entry is still written as version 1, and version 1 bytes
+// written before parts existed still decode.
+func TestEntryRichRoundTrip(t *testing.T) {
+	rich := cachetest.RichAnswer()
+	got := roundTrip(t, rich)
+	if !reflect.DeepEqual(got.PartList(), rich.PartList()) {
+		t.Errorf("parts\n got %#v\nwant %#v", got.PartList(), rich.PartList())
+	}
+	b, _ := rich.MarshalBinary()
+	if b[0] != 2 {
+		t.Errorf("a rich entry is version %d, want 2", b[0])
+	}
+	none := []providers.Part{}
+	empty := cache.Entry{Parts: &none}
+	if got := roundTrip(t, empty); got.Parts == nil || len(*got.Parts) != 0 {
+		t.Errorf("an entry with an empty part list came back with %v", got.Parts)
+	}
+
+	// Version 1 as it was written: "hi", "stop", "openai", "m", "id",
+	// usage 1 2 3 4, three zero-second times.
+	v1 := []byte{1, 2, 'h', 'i', 4, 's', 't', 'o', 'p', 6, 'o', 'p', 'e', 'n', 'a', 'i', 1, 'm', 2, 'i', 'd', 2, 4, 6, 8}
+	v1 = append(v1, make([]byte, 36)...)
+	var old cache.Entry
+	if err := old.UnmarshalBinary(v1); err != nil {
+		t.Fatalf("version 1: %v", err)
+	}
+	if old.Text != "hi" || old.Provider != "openai" || old.Usage.CacheCreationInputTokens != 4 || old.Parts != nil {
+		t.Errorf("version 1 decoded as %+v", old)
+	}
+	if again, _ := old.MarshalBinary(); string(again) != string(v1) {
+		t.Errorf("a text-only entry re-encodes as\n%v\nnot\n%v", again, v1)
+	}
+}
+
+func TestEntryRichUnmarshalCorrupt(t *testing.T) {
+	good, _ := cachetest.RichAnswer().MarshalBinary()
+	cases := map[string][]byte{
+		"unknown tag":    append(append([]byte(nil), good[:len(good)-len(`{"city":"東京","unit":"c"}`)-1-len("get_weather")-1-len("toolu_01B")-1-1]...), 'x', 0),
+		"huge count":     append(append([]byte(nil), good[:len(good)-1]...), 0xff, 0x0f),
+		"trailing bytes": append(append([]byte(nil), good...), 't'),
+	}
+	for i := len(good) - 80; i < len(good); i += 7 {
+		cases["truncated at "+strconv.Itoa(i)] = good[:i]
+	}
+	for name, b := range cases {
+		var e cache.Entry
+		if err := e.UnmarshalBinary(b); !errors.Is(err, cache.ErrCorrupt) {
+			t.Errorf("%s: err %v, want ErrCorrupt", name, err)
+		}
+	}
+}
+
+func TestSetRefusesLossy(t *testing.T) {
+	r := &providers.Response{Text: "see", Parts: &[]providers.Part{
+		{Kind: providers.PartText, Text: "see"},
+		{Kind: providers.PartImage, Image: &providers.Image{URL: "https://example.com/a.png"}},
+	}}
+	if cache.Storable(r) {
+		t.Error("an answer with an image is storable")
+	}
+	if _, err := cache.NewEntry("p", r).MarshalBinary(); err == nil {
+		t.Error("an image part encoded")
+	}
+	if !cache.Storable(cachetest.RichAnswer().Response()) || !cache.Storable(&providers.Response{Text: "x"}) {
+		t.Error("a text, tool call and thinking answer is not storable")
+	}
 }

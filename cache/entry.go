@@ -32,8 +32,13 @@ func (s State) String() string {
 
 // Entry is one cached answer and its lifetime.
 type Entry struct {
-	// Text is the whole answer.
+	// Text is the whole answer's text.
 	Text string
+	// Parts, when non-nil, are the answer in order (text, tool calls,
+	// thinking) when it is more than text; nil for a text-only answer. A
+	// pointer, as in [providers.Response], so that an Entry stays
+	// comparable with ==; see [Entry.PartList].
+	Parts *[]providers.Part
 	// FinishReason says why generation stopped.
 	FinishReason providers.FinishReason
 	// Usage is what the answer cost when it was produced.
@@ -55,6 +60,7 @@ type Entry struct {
 func NewEntry(provider string, r *providers.Response) Entry {
 	return Entry{
 		Text:         r.Text,
+		Parts:        r.Parts,
 		FinishReason: r.FinishReason,
 		Usage:        r.Usage,
 		Provider:     provider,
@@ -65,13 +71,45 @@ func NewEntry(provider string, r *providers.Response) Entry {
 
 // Response returns the entry's answer in the providers' shape.
 func (e Entry) Response() *providers.Response {
-	return &providers.Response{
+	r := &providers.Response{
 		ID:           e.ResponseID,
 		Model:        e.Model,
 		Text:         e.Text,
 		FinishReason: e.FinishReason,
 		Usage:        e.Usage,
 	}
+	if e.Parts != nil {
+		parts := cloneParts(*e.Parts)
+		r.Parts = &parts
+	}
+	return r
+}
+
+// PartList is the entry's parts, nil for a text-only answer.
+func (e Entry) PartList() []providers.Part {
+	if e.Parts == nil {
+		return nil
+	}
+	return *e.Parts
+}
+
+// Storable reports whether r can be cached exactly: its parts are text,
+// tool calls and thinking only, none marked as a prompt-cache point. An
+// answer the entry cannot hold whole is not cached, never replayed lossy.
+func Storable(r *providers.Response) bool {
+	for _, p := range r.PartList() {
+		if p.CachePoint != nil {
+			return false
+		}
+		switch {
+		case p.Kind == providers.PartText:
+		case p.Kind == providers.PartToolCall && p.ToolCall != nil:
+		case p.Kind == providers.PartThinking && p.Thinking != nil:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // State is the entry's state at now. An entry that was never stored (zero

@@ -144,9 +144,13 @@ func (s *RedisStore) Set(ctx context.Context, k Key, e Entry, ttl, maxStale time
 		return err
 	}
 	e.stamp(time.Now(), ttl, maxStale)
-	b, _ := e.MarshalBinary() // never fails
+	b, err := e.MarshalBinary()
+	if err != nil {
+		s.obs.Error(OpSet, err)
+		return err
+	}
 	key := s.Key(k)
-	err := s.do(ctx, func(ctx context.Context) error {
+	err = s.do(ctx, func(ctx context.Context) error {
 		return s.c.Set(ctx, key, b, ttl+maxStale).Err()
 	})
 	if err != nil {

@@ -111,10 +111,43 @@ func checkSet(e *Entry, ttl, maxStale time.Duration, maxSize int) error {
 	if ttl <= 0 || maxStale < 0 {
 		return fmt.Errorf("%w: ttl %v, max stale %v", ErrInvalidTTL, ttl, maxStale)
 	}
+	if e.Parts != nil && !Storable(e.Response()) {
+		return ErrNotStorable
+	}
 	if n := e.Size(); n > maxSize {
 		return &TooLargeError{Size: n, Max: maxSize}
 	}
+	// The store keeps its own copy of the parts.
+	if e.Parts != nil {
+		parts := cloneParts(*e.Parts)
+		e.Parts = &parts
+	}
 	return nil
+}
+
+// ErrNotStorable is returned by [Store.Set] for an entry with a part the
+// cache cannot hold exactly (see [Storable]).
+var ErrNotStorable = errors.New("cache: the answer has a part that cannot be stored exactly")
+
+// cloneParts copies parts and what their tool calls and thinking point
+// to; nil for nil.
+func cloneParts(parts []providers.Part) []providers.Part {
+	if parts == nil {
+		return nil
+	}
+	out := make([]providers.Part, len(parts))
+	for i, p := range parts {
+		if p.ToolCall != nil {
+			c := *p.ToolCall
+			p.ToolCall = &c
+		}
+		if p.Thinking != nil {
+			t := *p.Thinking
+			p.Thinking = &t
+		}
+		out[i] = p
+	}
+	return out
 }
 
 // report tells o the outcome of a Get and returns its results.

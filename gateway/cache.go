@@ -106,8 +106,9 @@ func (s *Service) completeCached(ctx context.Context, group *cache.Group, chain 
 		}
 		mine = ans
 		if ans.Step != resilience.StepPrimary && ans.Step != resilience.StepBackup ||
-			ans.SchemaCheck() == resilience.SchemaUnchecked {
-			// An answer passed through unchecked is never stored.
+			ans.SchemaCheck() == resilience.SchemaUnchecked || !cache.Storable(ans.Response) {
+			// An answer passed through unchecked is never stored, nor
+			// one the cache cannot hold exactly.
 			return cache.Entry{}, &notFresh{ans}
 		}
 		e := cache.NewEntry(ans.Target.Provider, ans.Response)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -186,12 +185,12 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 		st   providers.Stream
 		ans  *resilience.Answer
 		hit  *cache.Entry
-		text strings.Builder // the answer, kept to be cached
+		kept answerBuilder // the answer, kept to be cached
 	)
 	if cacheable {
 		if e, ok := s.lookup(ctx, plan); ok {
 			hit = &e
-			st = replay(e.Response(), e.Chunks(replayChunk))
+			st = replay(e.Response(), replayChunk)
 		} else {
 			r.Stale = cache.StaleFunc(s.cache, plan.key)
 		}
@@ -204,7 +203,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 		if ans.Stream != nil {
 			st = ans.Stream
 		} else {
-			st = replay(ans.Response, nil)
+			st = replay(ans.Response, -1)
 		}
 	}
 	// Only an answer streamed fresh from a provider is stored.
@@ -230,7 +229,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 				return err
 			}
 			if store {
-				text.WriteString(c.Delta)
+				kept.add(c)
 			}
 		}
 		if !c.Done {
@@ -253,9 +252,11 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 			o.SchemaCheck = schemaCheck(ans)
 		}
 		if store && o.SchemaCheck != gatewayv1.SchemaCheck_SCHEMA_CHECK_UNCHECKED {
-			e := cache.NewEntry(ans.Target.Provider, &providers.Response{ID: c.ID, Model: modelName(ans.Target.Model, c.Model),
-				Text: text.String(), FinishReason: c.FinishReason, Usage: c.Usage})
-			_ = s.cache.Set(ctx, plan.key, e, plan.ttl, plan.maxStale)
+			kc := c
+			kc.Model = modelName(ans.Target.Model, c.Model)
+			if kr := kept.response(kc); cache.Storable(kr) {
+				_ = s.cache.Set(ctx, plan.key, cache.NewEntry(ans.Target.Provider, kr), plan.ttl, plan.maxStale)
+			}
 		}
 		attempts := r.Attempts()
 		if hit != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +35,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"Miss", testMiss},
 		{"FreshHit", testFreshHit},
 		{"ExactRoundTrip", testExactRoundTrip},
+		{"RichRoundTrip", testRichRoundTrip},
+		{"NotStorable", testNotStorable},
 		{"StaleAfterTTL", testStaleAfterTTL},
 		{"GoneAfterMaxStale", testGoneAfterMaxStale},
 		{"NoMaxStale", testNoMaxStale},
@@ -464,4 +467,83 @@ func testConcurrent(t *testing.T, s cache.Store) {
 			t.Errorf("key %d after the storm: %v %+v", i, st, e)
 		}
 	}
+}
+
+// RichAnswer is an answer with every kind of part the cache holds:
+// thinking with its signature, a redacted thinking block, text, and two
+// tool calls with their ids, names and arguments.
+func RichAnswer() cache.Entry {
+	parts := []providers.Part{
+		{Kind: providers.PartThinking, Thinking: &providers.Thinking{Text: "The user wants two lookups.", Signature: "EqQBCkYIBxgCKkD"}},
+		{Kind: providers.PartThinking, Thinking: &providers.Thinking{Redacted: "EmwKAhgBEgy3va3pzix"}},
+		{Kind: providers.PartText, Text: "Let me check both cities."},
+		{Kind: providers.PartToolCall, ToolCall: &providers.ToolCall{ID: "toolu_01A", Name: "get_weather", Arguments: `{"city":"Paris"}`}},
+		{Kind: providers.PartToolCall, ToolCall: &providers.ToolCall{ID: "toolu_01B", Name: "get_weather", Arguments: `{"city":"東京","unit":"c"}`}},
+	}
+	e := Answer(7)
+	e.Text = "Let me check both cities."
+	e.FinishReason = providers.FinishToolCalls
+	e.Parts = &parts
+	return e
+}
+
+func testRichRoundTrip(t *testing.T, s cache.Store) {
+	k := cache.NewKey(BaseParts())
+	want := RichAnswer()
+	set(t, s, k, want, time.Hour, time.Hour)
+	// The store keeps its own copy: changing the caller's parts after
+	// Set changes nothing stored.
+	want.PartList()[3].ToolCall.Arguments = "{}"
+	want = RichAnswer()
+	e, st := get(t, s, k)
+	if st != cache.Fresh {
+		t.Fatalf("state %v, want fresh", st)
+	}
+	if e.Parts == nil {
+		t.Fatal("the parts were lost")
+	}
+	got := answerOf(e)
+	if !reflect.DeepEqual(got.PartList(), want.PartList()) {
+		t.Errorf("parts\n got %s\nwant %s", showParts(got.PartList()), showParts(want.PartList()))
+	}
+	got.Parts, want.Parts = nil, nil
+	if got != want {
+		t.Errorf("answer\n got %+v\nwant %+v", got, want)
+	}
+	r := e.Response()
+	if !reflect.DeepEqual(r.PartList(), RichAnswer().PartList()) || r.FinishReason != providers.FinishToolCalls {
+		t.Errorf("Response() = %+v, parts %s", r, showParts(r.PartList()))
+	}
+}
+
+func testNotStorable(t *testing.T, s cache.Store) {
+	k := cache.NewKey(BaseParts())
+	for name, p := range map[string]providers.Part{
+		"image":       {Kind: providers.PartImage, Image: &providers.Image{URL: "https://example.com/a.png"}},
+		"tool result": {Kind: providers.PartToolResult, ToolResult: &providers.ToolResult{ToolCallID: "x", Content: "y"}},
+		"cache point": {Kind: providers.PartText, Text: "x", CachePoint: &providers.CachePoint{}},
+	} {
+		e := RichAnswer()
+		parts := append(e.PartList(), p)
+		e.Parts = &parts
+		if err := s.Set(context.Background(), k, e, time.Hour, time.Hour); !errors.Is(err, cache.ErrNotStorable) {
+			t.Errorf("%s: Set err %v, want ErrNotStorable", name, err)
+		}
+		wantMiss(t, s, k)
+	}
+}
+
+func showParts(parts []providers.Part) string {
+	var b strings.Builder
+	for _, p := range parts {
+		fmt.Fprintf(&b, "[%s %q", p.Kind, p.Text)
+		if c := p.ToolCall; c != nil {
+			fmt.Fprintf(&b, " call %q %q %q", c.ID, c.Name, c.Arguments)
+		}
+		if th := p.Thinking; th != nil {
+			fmt.Fprintf(&b, " thinking %q %q %q", th.Text, th.Signature, th.Redacted)
+		}
+		b.WriteString("]")
+	}
+	return b.String()
 }
