@@ -136,6 +136,9 @@ func New(s providers.Settings) (*Provider, error) {
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("bedrock provider %q: no region (set options.region or AWS_REGION)", s.Name)
 	}
+	if cfg.HTTPClient != nil {
+		cfg.HTTPClient = ownBodyClient{next: cfg.HTTPClient}
+	}
 	client := bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) {
 		if s.BaseURL != "" {
 			o.BaseEndpoint = aws.String(s.BaseURL)
