@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -58,14 +59,31 @@ func TestHelpDocumentsFlagsAndEnv(t *testing.T) {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
+	// The port is closed again before the gateway binds it. One the
+	// kernel hands out itself (port 0) is in the ephemeral range, where
+	// any outgoing connection of a test running beside this one may take
+	// it in between; a random port below that range is taken only by
+	// another test choosing the same one.
 	var lc net.ListenConfig
-	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", freePortLow+rand.IntN(freePortHigh-freePortLow))
+		ln, err := lc.Listen(context.Background(), "tcp", addr)
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		return addr
 	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
+	t.Fatal("no free port below the ephemeral range")
+	return ""
 }
+
+// freePortLow and freePortHigh bound the ports freeAddr picks from: below
+// Linux's default ephemeral range (32768–60999).
+const (
+	freePortLow  = 20000
+	freePortHigh = 32000
+)
 
 // TestConfigStoreSyncAndReload runs the gateway against a config store
 // served over HTTP: it starts on the store's configuration, and a change
