@@ -66,7 +66,11 @@ func freeAddr(t *testing.T) string {
 	// another test choosing the same one.
 	var lc net.ListenConfig
 	for range 100 {
-		addr := fmt.Sprintf("127.0.0.1:%d", freePortLow+rand.IntN(freePortHigh-freePortLow))
+		port := freePortLow + rand.IntN(freePortHigh-freePortLow)
+		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue // never the same port to two tests of this process
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		ln, err := lc.Listen(context.Background(), "tcp", addr)
 		if err != nil {
 			continue
@@ -77,6 +81,9 @@ func freeAddr(t *testing.T) string {
 	t.Fatal("no free port below the ephemeral range")
 	return ""
 }
+
+// handedOut holds the ports freeAddr has returned.
+var handedOut sync.Map
 
 // freePortLow and freePortHigh bound the ports freeAddr picks from: below
 // Linux's default ephemeral range (32768–60999).
