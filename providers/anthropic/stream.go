@@ -196,7 +196,7 @@ func (ps *parser) blockStart(ev *wire.Event) (providers.Chunk, bool) {
 			return providers.Chunk{Delta: b.Text}, true
 		}
 	case wire.BlockToolUse:
-		if ev.Index == nil {
+		if ev.Index == nil || b.Name == "" { // a call without a name cannot be answered
 			return providers.Chunk{}, false
 		}
 		if ps.unwrap && b.Name == JSONAnswerTool {
