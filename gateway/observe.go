@@ -17,7 +17,7 @@ import (
 	"github.com/careerpath/llmgateway/console"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/gwerr"
-	"github.com/careerpath/llmgateway/quota/quotagrpc"
+	"github.com/careerpath/llmgateway/protoconv"
 	"github.com/careerpath/llmgateway/routing"
 	"github.com/careerpath/llmgateway/telemetry"
 )
@@ -313,8 +313,8 @@ func (o *observer) annotate(span trace.Span, ob *observation, rec *callRecord, a
 		Parts []part `json:"parts"`
 	}
 	in := make([]message, 0, len(ob.req.GetMessages()))
-	for _, m := range quotagrpc.Messages(ob.req) {
-		in = append(in, message{Role: string(m.Role), Parts: []part{{"text", m.Content}}})
+	for _, m := range ob.req.GetMessages() {
+		in = append(in, message{Role: string(protoconv.Role(m.GetRole())), Parts: []part{{"text", m.GetContent()}}})
 	}
 	if b, err := json.Marshal(in); err == nil {
 		span.SetAttributes(attrInputMsgs.String(string(b)))

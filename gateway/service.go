@@ -316,24 +316,25 @@ func (s *Service) decide(ctx context.Context, rt *Runtime, o *Outcome) (d *routi
 // enrichment record, then the caller's messages, with the variant's
 // generation defaults under the caller's own parameters.
 func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest, g *quotagrpc.Grant) (*providers.Request, error) {
-	// The quota link converted the messages for its estimate already.
-	var in []providers.Message
-	if g != nil {
-		in = g.Messages
+	// The quota link converted the request for its estimate already.
+	var conv *providers.Request
+	if g != nil && g.Request != nil {
+		conv = g.Request
 	} else {
-		in = quotagrpc.Messages(req)
+		var err error
+		if conv, err = protoconv.Request(req); err != nil {
+			return nil, err
+		}
 	}
-	msgs, err := d.Messages(routing.Prompt{Vars: req.GetVariables(), Tags: req.GetCaller().GetTags(), Messages: in})
+	msgs, err := d.Messages(routing.Prompt{Vars: req.GetVariables(), Tags: req.GetCaller().GetTags(), Messages: conv.Messages})
 	if err != nil {
 		return nil, err
 	}
-	p := &providers.Request{
-		Model:       d.Model,
-		Messages:    msgs,
-		MaxTokens:   d.Params.MaxTokens,
-		Temperature: d.Params.Temperature,
-		TopP:        d.Params.TopP,
-	}
+	// The caller's tools, response format and reasoning stay as converted;
+	// the route adds its model, prompt and generation defaults.
+	p := *conv
+	p.Model, p.Messages = d.Model, msgs
+	p.MaxTokens, p.Temperature, p.TopP = d.Params.MaxTokens, d.Params.Temperature, d.Params.TopP
 	if gp := req.GetParams(); gp != nil {
 		if gp.MaxTokens != nil {
 			p.MaxTokens = int(gp.GetMaxTokens())
@@ -347,11 +348,8 @@ func providerRequest(d *routing.Decision, req *gatewayv1.CompleteRequest, g *quo
 		p.Stop = gp.GetStop()
 		p.Seed = gp.Seed
 	}
-	if err := protoconv.Apply(p, req); err != nil {
+	if err := refuseUnsupported(d.Provider, &p); err != nil {
 		return nil, err
 	}
-	if err := refuseUnsupported(d.Provider, p); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return &p, nil
 }

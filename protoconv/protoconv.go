@@ -34,6 +34,17 @@ func Role(r gatewayv1.Role) providers.Role {
 	return providers.RoleUser
 }
 
+// Request converts what req asks of a provider in its own words: its
+// messages, tools, tool choice, response format and reasoning. The
+// route's model, prompt and parameters are the caller's to add. Once per
+// request: the quota link converts it for its estimate and the service
+// goes on with the same value. The request holds the messages even when
+// the error (a schema that cannot be written as JSON) is not nil.
+func Request(req *gatewayv1.CompleteRequest) (*providers.Request, error) {
+	p := &providers.Request{Messages: Messages(req.GetMessages())}
+	return p, Apply(p, req)
+}
+
 // Messages converts the caller's messages. A message of plain content
 // stays plain (Parts nil), exactly as before parts existed.
 func Messages(ms []*gatewayv1.Message) []providers.Message {

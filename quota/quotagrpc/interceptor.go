@@ -144,9 +144,10 @@ type Grant struct {
 	// FallbackVariant is the budget fallback variant the call goes on
 	// with, its route's budget being exhausted; "" otherwise.
 	FallbackVariant string
-	// Messages are the request's messages as providers take them,
-	// converted once for the token estimate.
-	Messages []providers.Message
+	// Request is what the call asks of a provider (messages, tools,
+	// response format, reasoning), converted once for the token estimate
+	// and taken over by the service; nil when it could not be converted.
+	Request *providers.Request
 }
 
 type grantKey struct{}
@@ -163,11 +164,6 @@ func FromContext(ctx context.Context) *Grant {
 	return g
 }
 
-// Messages converts req's messages to the providers' neutral messages.
-func Messages(req *gatewayv1.CompleteRequest) []providers.Message {
-	return protoconv.Messages(req.GetMessages())
-}
-
 // reserve reserves what req may use, or refuses it.
 func (q *interceptor) reserve(ctx context.Context, req *gatewayv1.CompleteRequest, stream bool) (_ *Grant, err error) {
 	ctx, span := tracer.Start(ctx, spanQuota)
@@ -176,11 +172,10 @@ func (q *interceptor) reserve(ctx context.Context, req *gatewayv1.CompleteReques
 	if c, ok := auth.FromContext(ctx); ok {
 		client = c
 	}
-	msgs := Messages(req)
-	est := &providers.Request{Messages: msgs}
 	// Only a schema that cannot be written as JSON fails, and validation
-	// has refused it: the estimate then leaves that schema out.
-	_ = protoconv.Apply(est, req)
+	// has refused it: the estimate then leaves that schema out, and the
+	// service converts the request again to report the error.
+	est, convErr := protoconv.Request(req)
 	out := int64(DefaultReservedOutputTokens)
 	if p := req.GetParams(); p != nil && p.MaxTokens != nil {
 		out = int64(p.GetMaxTokens())
@@ -191,7 +186,10 @@ func (q *interceptor) reserve(ctx context.Context, req *gatewayv1.CompleteReques
 		EstimatedTokens: int64(quota.EstimateRequestTokens(req.GetModel().GetModel(), est)) + out,
 		Stream:          stream,
 	}
-	g := &Grant{Messages: msgs}
+	g := &Grant{}
+	if convErr == nil {
+		g.Request = est
+	}
 	res, err := q.limiter.Reserve(ctx, qr)
 	var ex *quota.ExceededError
 	if errors.As(err, &ex) && (ex.Kind == quota.KindUSDPerDay || ex.Kind == quota.KindUSDPerMonth) && req.GetRoute() != "" {
