@@ -11,7 +11,6 @@ import (
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/gwerr"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // NewValidationInterceptors returns the interceptors that refuse invalid
@@ -44,8 +43,6 @@ type requestValidator struct {
 	lim   Limits
 	// ceiling is what the rules allow at most.
 	ceiling Limits
-	// schemas are the compiled schemas of tools and response formats.
-	schemas *schemacheck.Cache
 }
 
 func newRequestValidator(lim Limits) (*requestValidator, error) {
@@ -70,7 +67,7 @@ func newRequestValidator(lim Limits) (*requestValidator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validation: %w", err)
 	}
-	return &requestValidator{rules: rules, lim: lim, ceiling: ceiling, schemas: schemacheck.NewCache(0)}, nil
+	return &requestValidator{rules: rules, lim: lim, ceiling: ceiling}, nil
 }
 
 // ruleCeilings reads the most messages and max_tokens the rules allow.

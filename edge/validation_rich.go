@@ -11,6 +11,7 @@ import (
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/protoconv"
+	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // The default limits of the rich parts of a request (see [Limits]).
@@ -208,7 +209,7 @@ func (v *requestValidator) checkSchema(s *gatewayv1.JsonSchema, vs []fieldViolat
 	if len(text) == 0 {
 		return vs // the rules report a schema without a source
 	}
-	if _, err := v.schemas.Compile(text); err != nil {
+	if _, err := schemacheck.Shared.Compile(text); err != nil {
 		return append(vs, violationAt(err.Error(), at...))
 	}
 	return vs

@@ -12,7 +12,6 @@ import (
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/cooldown"
 	"github.com/careerpath/llmgateway/providers"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // Set holds one [Guard] per provider instance of a configuration.
@@ -20,9 +19,6 @@ type Set struct {
 	guards    map[string]*Guard
 	obs       Observer
 	cooldowns cooldown.Store
-	// schemas are the compiled schemas answers are checked against,
-	// shared by every chain of the set and kept across reloads.
-	schemas *schemacheck.Cache
 }
 
 // SetOption configures [NewSet].
@@ -69,11 +65,6 @@ func NewSet(cfg *config.Config, provs map[string]providers.Provider, obs Observe
 		o.cooldowns = cooldown.NewMemoryStore()
 	}
 	s := &Set{guards: make(map[string]*Guard, len(provs)), obs: obs, cooldowns: o.cooldowns}
-	if o.previous != nil {
-		s.schemas = o.previous.schemas
-	} else {
-		s.schemas = schemacheck.NewCache(0)
-	}
 	for name, pc := range cfg.Providers.Providers {
 		p, ok := provs[name]
 		if !ok {
@@ -130,7 +121,7 @@ func (s *Set) Chain(route string, primary Target, backups []Target, degraded str
 	for _, opt := range opts {
 		opt(c)
 	}
-	c.gate = &gate{route: route, policy: c.onMismatch, cache: s.schemas}
+	c.gate = &gate{route: route, policy: c.onMismatch}
 	c.gate.obs, _ = s.obs.(SchemaObserver)
 	for _, t := range append([]Target{primary}, backups...) {
 		if containsTarget(c.targets, t) {

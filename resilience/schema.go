@@ -69,9 +69,9 @@ func needsCheck(req *providers.Request) bool {
 // checkAnswer validates a whole answer: its text against the response
 // format's schema, each tool call against its tool. It returns nil, or a
 // providers error of kind schema_mismatch.
-func checkAnswer(cache *schemacheck.Cache, provider string, req *providers.Request, text string, calls []providers.ToolCall) error {
+func checkAnswer(provider string, req *providers.Request, text string, calls []providers.ToolCall) error {
 	if req.ResponseFormat.Type == providers.FormatJSONSchema && len(req.ResponseFormat.Schema) > 0 && (len(calls) == 0 || strings.TrimSpace(text) != "") {
-		s, err := cache.Compile(req.ResponseFormat.Schema)
+		s, err := schemacheck.Shared.Compile(req.ResponseFormat.Schema)
 		if err != nil {
 			// Request validation refuses invalid schemas; one that gets
 			// here is the caller's mistake all the same.
@@ -82,7 +82,7 @@ func checkAnswer(cache *schemacheck.Cache, provider string, req *providers.Reque
 		}
 	}
 	for _, call := range calls {
-		err := cache.ValidateToolCall(req.Tools, call)
+		err := schemacheck.Shared.ValidateToolCall(req.Tools, call)
 		var ise *schemacheck.InvalidSchemaError
 		if errors.As(err, &ise) {
 			return &providers.Error{Kind: providers.KindBadRequest, Provider: provider, Message: err.Error(), Err: err}
@@ -132,7 +132,6 @@ func (s *schemaVerdict) get() SchemaCheck { return SchemaCheck(s.v.Load()) }
 type gate struct {
 	route  string
 	policy schemaPolicy
-	cache  *schemacheck.Cache
 	obs    SchemaObserver // nil: nobody counts mismatches
 }
 
@@ -150,7 +149,7 @@ func (g *gate) check(provider string, req *providers.Request, resp *providers.Re
 	if !needsCheck(req) {
 		return v, nil
 	}
-	err := checkAnswer(g.cache, provider, req, resp.Text, toolCalls(resp))
+	err := checkAnswer(provider, req, resp.Text, toolCalls(resp))
 	switch {
 	case err == nil:
 		v.set(SchemaChecked)
@@ -204,7 +203,7 @@ func (c *streamChecker) add(ch providers.Chunk) {
 // done checks the whole answer at the stream's last chunk. It returns the
 // error that ends the stream instead, or nil.
 func (c *streamChecker) done() error {
-	err := checkAnswer(c.gate.cache, c.provider, c.req, c.text.String(), c.calls)
+	err := checkAnswer(c.provider, c.req, c.text.String(), c.calls)
 	switch {
 	case err == nil:
 		c.verdict.set(SchemaChecked)

@@ -150,6 +150,11 @@ type Cache struct {
 // DefaultCacheEntries is the bound [NewCache] uses for 0.
 const DefaultCacheEntries = 1024
 
+// Shared is the process's cache. A compiled schema depends on nothing but
+// its text, so every user shares one: the request validator compiles a
+// caller's schema once, and the check of the answer finds it compiled.
+var Shared = NewCache(0)
+
 // NewCache returns a cache of at most entries compiled schemas
 // ([DefaultCacheEntries] when entries is 0 or less).
 func NewCache(entries int) *Cache {

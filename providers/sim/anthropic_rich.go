@@ -18,10 +18,6 @@ import (
 // typical count of a picture of about a megapixel.
 const imageTokens = 1600
 
-// schemas compiles the schemas of tools and structured-output requests
-// once.
-var schemas = schemacheck.NewCache(0)
-
 // richAnswer is an Anthropic answer that is more than one text block: tool
 // calls, a JSON answer, thinking.
 type richAnswer struct {
@@ -180,7 +176,7 @@ func example(schema json.RawMessage, field string) (json.RawMessage, *apiError) 
 	if !wirejson.InUse(schema) {
 		return json.RawMessage("{}"), nil
 	}
-	s, err := schemas.Compile(schema)
+	s, err := schemacheck.Shared.Compile(schema)
 	if err != nil {
 		e := badRequest(field+": JSON schema is invalid", "", "")
 		return nil, &e

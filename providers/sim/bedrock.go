@@ -187,7 +187,7 @@ func planConverse(cfg *Config, model string, req *converseRequest) (bedrockAnswe
 			if len(schema) == 0 {
 				schema = json.RawMessage(`{"type":"object"}`)
 			}
-			cs, err := schemacheck.Compile(schema)
+			cs, err := schemacheck.Shared.Compile(schema)
 			if err != nil {
 				return a, errString("The input schema of tool " + spec.Name + " is not valid: " + err.Error())
 			}

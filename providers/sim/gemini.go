@@ -195,7 +195,7 @@ func geminiExample(schema, openAPISchema, fallback json.RawMessage) json.RawMess
 	if len(schema) == 0 {
 		return fallback
 	}
-	s, err := schemacheck.Compile(schema)
+	s, err := schemacheck.Shared.Compile(schema)
 	if err != nil {
 		return fallback
 	}

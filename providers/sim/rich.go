@@ -79,7 +79,7 @@ func planOpenAIRich(req *openaiwire.ChatRequest, cfg *Config, words func() strin
 				return textAnswer(mismatchAnswer)
 			}
 			if f.JSONSchema != nil {
-				if s, err := schemacheck.Compile(f.JSONSchema.Schema); err == nil {
+				if s, err := schemacheck.Shared.Compile(f.JSONSchema.Schema); err == nil {
 					return textAnswer(string(s.Example()))
 				}
 			}
@@ -158,7 +158,7 @@ func plannedCalls(req *openaiwire.ChatRequest) []openaiwire.ToolCall {
 	for i, t := range chosen {
 		args := "{}"
 		if len(t.Function.Parameters) > 0 {
-			if s, err := schemacheck.Compile(t.Function.Parameters); err == nil {
+			if s, err := schemacheck.Shared.Compile(t.Function.Parameters); err == nil {
 				args = string(s.Example())
 			}
 		}
