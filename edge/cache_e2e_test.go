@@ -14,6 +14,7 @@ import (
 	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/edge"
+	core "github.com/careerpath/llmgateway/gateway"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/internal/redistest"
 	"github.com/careerpath/llmgateway/providers/sim"
@@ -251,8 +252,8 @@ func TestCacheSharedThroughRedis(t *testing.T) {
 		return cache.NewRedisStore(c, cache.RedisOptions{})
 	}
 	files := map[string]string{config.ProviderSettingsFile: testProviders, config.ABTestConfigFile: testRoutes}
-	a := startGatewayOpts(t, sim.Config{}, files, edge.Options{Cache: newStore()})
-	b := startGatewayOpts(t, sim.Config{}, files, edge.Options{Cache: newStore()})
+	a := startGatewayOpts(t, sim.Config{}, files, edge.Options{Service: core.Options{Cache: newStore()}})
+	b := startGatewayOpts(t, sim.Config{}, files, edge.Options{Service: core.Options{Cache: newStore()}})
 	first, err := a.client.Complete(ctxT(t), deterministic("openai_only", "u"))
 	if err != nil {
 		t.Fatal(err)

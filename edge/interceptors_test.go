@@ -19,7 +19,7 @@ import (
 func TestChainOrder(t *testing.T) {
 	mem := cache.NewMemoryStore(cache.MemoryOptions{})
 	defer func() { _ = mem.Close() }()
-	srv, err := New(Options{Cache: mem}, &gateway.Runtime{Config: &config.Config{}})
+	srv, err := New(Options{Service: gateway.Options{Cache: mem}}, &gateway.Runtime{Config: &config.Config{}})
 	if err != nil {
 		t.Fatal(err)
 	}

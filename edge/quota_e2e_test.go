@@ -18,6 +18,7 @@ import (
 
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/edge"
+	core "github.com/careerpath/llmgateway/gateway"
 	"github.com/careerpath/llmgateway/providers/sim"
 )
 
@@ -90,7 +91,7 @@ func TestQuotaBudgetStopsSpend(t *testing.T) {
 		config.ProviderSettingsFile: testProviders,
 		config.ABTestConfigFile:     testRoutes,
 		config.RateLimitsFile:       `{"limits": [{"name": "daily", "usd_per_day": 0.00005}]}`,
-	}, edge.Options{BudgetWebhook: hook.URL})
+	}, edge.Options{Service: core.Options{BudgetWebhook: hook.URL}})
 	spent, admitted := 0.0, 0
 	var spentNanos int64
 	for range 20 {

@@ -17,6 +17,7 @@ import (
 	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/edge"
+	core "github.com/careerpath/llmgateway/gateway"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/internal/redistest"
 	"github.com/careerpath/llmgateway/providers"
@@ -46,11 +47,11 @@ func startReplicas(t *testing.T, addr string, n int, limits string, qopts quota.
 	}
 	gws := make([]*gateway, n)
 	for i := range gws {
-		gws[i] = startGatewayOpts(t, sim.Config{}, files, edge.Options{
+		gws[i] = startGatewayOpts(t, sim.Config{}, files, edge.Options{Service: core.Options{
 			Quota:           quota.NewRedisStore(redisClient(t, addr), qopts),
 			Cache:           cache.NewRedisStore(redisClient(t, addr), cache.RedisOptions{}),
 			QuotaFailClosed: failClosed,
-		})
+		}})
 	}
 	// Under load the providers' shared HTTP client dials connections it
 	// ends up not using; the simulators' graceful stop would wait 5s for

@@ -27,14 +27,10 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
-	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/console"
-	"github.com/careerpath/llmgateway/experiment"
 	"github.com/careerpath/llmgateway/gateway"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
-	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/telemetry"
-	ledger "github.com/careerpath/llmgateway/usage"
 )
 
 // Options configure a [Server].
@@ -63,31 +59,13 @@ type Options struct {
 	// SyncStatus, when set, reports the config store sync on the admin
 	// API's /admin/config.
 	SyncStatus func() any
-	// Experiments stores A/B experiment observations and feedback; nil
-	// keeps them in memory.
-	Experiments experiment.Store
-	// Cache stores answers; nil keeps them in memory (64 MiB).
-	Cache cache.Store
-	// Quota stores quota and budget counters; nil keeps them in memory.
-	Quota quota.Store
-	// QuotaFailClosed refuses requests when the quota store cannot be
-	// reached; by default the gateway keeps serving with local limits.
-	QuotaFailClosed bool
-	// BudgetWebhook, when set, receives a JSON POST for every budget that
-	// crosses 80% or 100% of its limit.
-	BudgetWebhook string
-	// Usage stores the usage and cost ledger; nil keeps it in memory.
-	Usage ledger.Store
-	// UsageObserver, when set, is told of every ledger entry recorded and
-	// every one that failed.
-	UsageObserver ledger.Observer
+	// Service configures the gateway core: its stores, quota policy,
+	// budget webhook and whether traces hold message text. Its Logger,
+	// Metrics and Console are the edge's own, set by [New].
+	Service gateway.Options
 	// LogLevel, when set, is the level the admin API's /admin/log-level
 	// shows and changes at runtime.
 	LogLevel *slog.LevelVar
-	// TraceContent records prompts and answers on the RPC spans
-	// (gen_ai.input.messages, gen_ai.output.messages). Off by default:
-	// traces then never hold message text.
-	TraceContent bool
 	// Pprof serves the Go runtime's profiles at the admin port's
 	// /debug/pprof/ (for the load harness and for diagnosis; off by
 	// default, like the rest of the admin port it is unauthenticated).
@@ -161,9 +139,9 @@ func New(opts Options, rt *gateway.Runtime) (*Server, error) {
 		s.owned = append(s.owned, s.tls)
 	}
 	var owned []io.Closer
-	s.service, owned = gateway.New(rt, gateway.Options{Logger: log, Metrics: opts.Metrics, TraceContent: opts.TraceContent,
-		Experiments: opts.Experiments, Cache: opts.Cache, Quota: opts.Quota, QuotaFailClosed: opts.QuotaFailClosed,
-		BudgetWebhook: opts.BudgetWebhook, Usage: opts.Usage, UsageObserver: opts.UsageObserver, Console: opts.Console})
+	svc := opts.Service
+	svc.Logger, svc.Metrics, svc.Console = log, opts.Metrics, opts.Console
+	s.service, owned = gateway.New(rt, svc)
 	s.owned = append(s.owned, owned...)
 	quotaUnary, quotaStream := s.service.QuotaInterceptors()
 	chain := defaultChain(log, s.service, opts.Metrics).

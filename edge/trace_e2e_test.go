@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/careerpath/llmgateway/edge"
+	core "github.com/careerpath/llmgateway/gateway"
 	"github.com/careerpath/llmgateway/providers/sim"
 )
 
@@ -295,7 +296,7 @@ func TestTraceparentThroughRESTShim(t *testing.T) {
 // only when the operator asked for it.
 func TestTraceContentOptIn(t *testing.T) {
 	exp := recordSpans()
-	g, _, _ := startTracedFailover(t, edge.Options{TraceContent: true})
+	g, _, _ := startTracedFailover(t, edge.Options{Service: core.Options{TraceContent: true}})
 	const id = "11111111111111111111111111111111"
 	ctx := metadata.AppendToOutgoingContext(ctxT(t), "traceparent", "00-"+id+"-2222222222222222-01")
 	resp, err := g.client.Complete(ctx, request("career_advice", "u"))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/edge"
+	core "github.com/careerpath/llmgateway/gateway"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/internal/redistest"
 	"github.com/careerpath/llmgateway/providers/sim"
@@ -328,8 +329,8 @@ func newUsageRedis(t *testing.T, addr string) usage.Store {
 // what both served.
 func TestUsageSharedThroughRedis(t *testing.T) {
 	addr := redistest.Start(t)
-	a := startUsageGateway(t, edge.Options{Usage: newUsageRedis(t, addr)})
-	b := startUsageGateway(t, edge.Options{Usage: newUsageRedis(t, addr)})
+	a := startUsageGateway(t, edge.Options{Service: core.Options{Usage: newUsageRedis(t, addr)}})
+	b := startUsageGateway(t, edge.Options{Service: core.Options{Usage: newUsageRedis(t, addr)}})
 	var all spent
 	for i, g := range []*gateway{a, b, a, b} {
 		resp, err := g.client.Complete(withKey(ctxT(t), usageAppKey), request([]string{"openai_only", "anthropic_only"}[i%2], "u"))
@@ -364,7 +365,7 @@ func TestUsageSharedThroughRedis(t *testing.T) {
 // answers are still served; the Usage RPC says the store is unavailable.
 func TestUsageRedisDownDoesNotFailAnswers(t *testing.T) {
 	srv := redistest.StartServer(t)
-	g := startUsageGateway(t, edge.Options{Usage: newUsageRedis(t, srv.Addr())})
+	g := startUsageGateway(t, edge.Options{Service: core.Options{Usage: newUsageRedis(t, srv.Addr())}})
 	ctx := withKey(ctxT(t), usageAppKey)
 	srv.Kill()
 	for range 3 {
