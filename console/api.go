@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/grpc/codes"
 
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/experiment"
@@ -191,7 +191,7 @@ func figures(s *sums, seconds float64) Figures {
 	}
 	for i, n := range s.codes {
 		if n > 0 {
-			f.Codes[code.Code_name[int32(i)]] = n
+			f.Codes[codeName(codes.Code(i))] = n
 		}
 	}
 	return f
