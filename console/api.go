@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/grpc/codes"
 
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/experiment"
@@ -108,9 +108,33 @@ func (c *Console) timeline(sp span, now time.Time, keep func(*series) bool) ([]i
 	return ts, out
 }
 
-// total adds up the series that keep accepts over sp.
-func (c *Console) total(sp span, now time.Time, keep func(*series) bool) sums {
-	_, per := c.timeline(sp, now, keep)
+// totals adds up over sp, by name, the series that group names; a series
+// it returns false for counts in none.
+func (c *Console) totals(sp span, now time.Time, group func(*series) (string, bool)) map[string]*sums {
+	last := now.UnixNano() / int64(sp.step)
+	out := map[string]*sums{}
+	for _, s := range c.win.all() {
+		name, ok := group(s)
+		if !ok {
+			continue
+		}
+		t := out[name]
+		if t == nil {
+			t = &sums{}
+			out[name] = t
+		}
+		r := sp.ring(s)
+		for n := last - int64(sp.slots-1); n <= last; n++ {
+			if b := r.get(n); b != nil {
+				t.addBucket(b)
+			}
+		}
+	}
+	return out
+}
+
+// sumOf adds up a timeline's buckets.
+func sumOf(per []sums) sums {
 	var t sums
 	for i := range per {
 		t.add(&per[i])
@@ -167,7 +191,7 @@ func figures(s *sums, seconds float64) Figures {
 	}
 	for i, n := range s.codes {
 		if n > 0 {
-			f.Codes[code.Code_name[int32(i)]] = n
+			f.Codes[codeName(codes.Code(i))] = n
 		}
 	}
 	return f
@@ -254,28 +278,19 @@ func (c *Console) seconds(sp span, now time.Time, ts []int64) float64 {
 func (c *Console) overview(sp span) Overview {
 	now := c.now()
 	ts, per := c.timeline(sp, now, nil)
-	var tot sums
-	for i := range per {
-		tot.add(&per[i])
-	}
+	tot := sumOf(per)
 	secs := c.seconds(sp, now, ts)
 	o := Overview{header: c.header(now, ScopeReplica), Range: sp.name, TargetP95MS: msOf(TargetP95),
 		Totals: figures(&tot, secs), Timeline: timelineOf(sp, now, c.started, ts, per), Routes: []Row{}}
-	byRoute := map[string]*sums{}
-	for _, s := range c.win.all() {
-		if s.route == "" && s.variant == "" && s.model == "" {
-			continue // a provider's retries and hedges, not calls
+	byRoute := c.totals(sp, now, func(s *series) (string, bool) {
+		switch {
+		case s.route == "" && s.variant == "" && s.model == "":
+			return "", false // a provider's retries and hedges, not calls
+		case s.route == "":
+			return "(none)", true
 		}
-		name := s.route
-		if name == "" {
-			name = "(none)"
-		}
-		if byRoute[name] == nil {
-			byRoute[name] = &sums{}
-		}
-		t := c.total(sp, now, func(x *series) bool { return x == s })
-		byRoute[name].add(&t)
-	}
+		return s.route, true
+	})
 	for name, s := range byRoute {
 		if s.requests > 0 {
 			o.Routes = append(o.Routes, Row{Name: name, Figures: figures(s, secs)})

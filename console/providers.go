@@ -51,13 +51,9 @@ func (c *Console) providers(sp span, src *Sources) Providers {
 	for n := range breakers {
 		names[n] = true
 	}
-	routes := map[string]bool{}
 	for _, s := range c.win.all() {
 		if s.provider != "" {
 			names[s.provider] = true
-		}
-		if s.route != "" {
-			routes[s.route] = true
 		}
 	}
 	c.mu.Lock()
@@ -73,31 +69,22 @@ func (c *Console) providers(sp span, src *Sources) Providers {
 	}
 	for _, name := range slices.Sorted(maps.Keys(names)) {
 		ts, per := c.timeline(sp, now, func(s *series) bool { return s.provider == name })
-		var tot sums
-		for i := range per {
-			tot.add(&per[i])
-		}
+		tot := sumOf(per)
 		pr := ProviderReport{Name: name, Breaker: breakers[name], Figures: figures(&tot, c.seconds(sp, now, ts)),
 			Models: []Row{}, ErrorClasses: classes[name], Timeline: timelineOf(sp, now, c.started, ts, per)}
 		if pr.ErrorClasses == nil {
 			pr.ErrorClasses = map[string]int64{}
 		}
-		models := map[string]bool{}
-		for _, s := range c.win.all() {
-			if s.provider == name && s.model != "" {
-				models[s.model] = true
-			}
-		}
+		models := c.totals(sp, now, func(s *series) (string, bool) { return s.model, s.provider == name && s.model != "" })
 		for _, m := range slices.Sorted(maps.Keys(models)) {
-			t := c.total(sp, now, func(s *series) bool { return s.provider == name && s.model == m })
-			pr.Models = append(pr.Models, Row{Name: m, Figures: figures(&t, c.seconds(sp, now, ts))})
+			pr.Models = append(pr.Models, Row{Name: m, Figures: figures(models[m], c.seconds(sp, now, ts))})
 		}
 		out.Providers = append(out.Providers, pr)
 	}
+	routes := c.totals(sp, now, func(s *series) (string, bool) { return s.route, s.route != "" })
 	for _, r := range slices.Sorted(maps.Keys(routes)) {
-		t := c.total(sp, now, func(s *series) bool { return s.route == r })
-		if t.requests > 0 {
-			out.Failover = append(out.Failover, Row{Name: r, Figures: figures(&t, c.seconds(sp, now, []int64{now.Add(-sp.step * time.Duration(sp.slots)).Unix()}))})
+		if t := routes[r]; t.requests > 0 {
+			out.Failover = append(out.Failover, Row{Name: r, Figures: figures(t, c.seconds(sp, now, []int64{now.Add(-sp.step * time.Duration(sp.slots)).Unix()}))})
 		}
 	}
 	return out

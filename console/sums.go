@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc/codes"
+
+	"github.com/careerpath/llmgateway/experiment"
 )
 
 // sums adds up buckets.
@@ -65,38 +67,15 @@ func (s *sums) add(o *sums) {
 	}
 }
 
-// quantile estimates the q-quantile of a latency histogram by linear
-// interpolation inside the bucket holding it; NaN when it is empty.
+// quantile estimates the q-quantile of a latency histogram in
+// milliseconds by linear interpolation inside the bucket holding it; NaN
+// when it is empty.
 func quantile(h *[latBuckets]int64, q float64) float64 {
-	var total int64
-	for _, c := range h {
-		total += c
-	}
-	if total == 0 {
+	d, ok := experiment.QuantileOf(h[:], latBounds[:], q)
+	if !ok {
 		return math.NaN()
 	}
-	rank := q * float64(total)
-	var cum int64
-	for i, c := range h {
-		if c == 0 {
-			continue
-		}
-		if float64(cum+c) >= rank {
-			var lo, hi time.Duration
-			if i > 0 {
-				lo = latBounds[i-1]
-			}
-			if i < len(latBounds) {
-				hi = latBounds[i]
-			} else {
-				return msOf(lo)
-			}
-			frac := math.Max(0, math.Min(1, (rank-float64(cum))/float64(c)))
-			return msOf(lo + time.Duration(frac*float64(hi-lo)))
-		}
-		cum += c
-	}
-	return msOf(latBounds[len(latBounds)-1])
+	return msOf(d)
 }
 
 func msOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/careerpath/llmgateway/experiment"
 )
 
 // The window's two rings: 10 s buckets for the last hour, 1 min buckets
@@ -34,18 +36,7 @@ var latBounds = func() [latBuckets - 1]time.Duration {
 }()
 
 // latBucket returns the histogram bucket of d.
-func latBucket(d time.Duration) int {
-	lo, hi := 0, len(latBounds)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if d < latBounds[mid] {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	return lo
-}
+func latBucket(d time.Duration) int { return experiment.BucketOf(latBounds[:], d) }
 
 // Steps of the failover chain, as [Outcome.Step] names them.
 var stepNames = [...]string{"primary", "backup", "stale", "degraded"}

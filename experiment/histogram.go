@@ -34,8 +34,13 @@ var bounds = func() [numBounds]time.Duration {
 func BucketBounds() []time.Duration { return bounds[:] }
 
 // bucketOf returns the histogram bucket of latency d.
-func bucketOf(d time.Duration) int {
-	lo, hi := 0, numBounds // answer in [lo, hi]
+func bucketOf(d time.Duration) int { return BucketOf(bounds[:], d) }
+
+// BucketOf returns the bucket of latency d in a histogram whose finite
+// buckets have the exclusive upper bounds given, in increasing order:
+// the number of bounds at or below d, len(bounds) for the overflow bucket.
+func BucketOf(bounds []time.Duration, d time.Duration) int {
+	lo, hi := 0, len(bounds) // answer in [lo, hi]
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
 		if d < bounds[mid] {
@@ -74,19 +79,33 @@ func (h *Histogram) Count() int64 {
 // inside the bucket that holds it; 0 for an empty histogram, [MaxLatency]
 // when it falls in the overflow bucket.
 func (h *Histogram) Quantile(q float64) time.Duration {
-	total := h.Count()
+	d, _ := QuantileOf(h[:], bounds[:], q)
+	return d
+}
+
+// QuantileOf estimates the q-quantile (0 < q ≤ 1) of a latency histogram
+// whose finite buckets have the exclusive upper bounds given, in
+// increasing order, with len(bounds)+1 counts (the last one the overflow
+// bucket, as [BucketOf] numbers them), by linear interpolation inside the
+// bucket that holds it; the last bound when it falls in the overflow
+// bucket. ok is false, and d 0, when every count is zero.
+func QuantileOf(counts []int64, bounds []time.Duration, q float64) (d time.Duration, ok bool) {
+	var total int64
+	for _, c := range counts {
+		total += c
+	}
 	if total == 0 {
-		return 0
+		return 0, false
 	}
 	rank := q * float64(total)
 	var cum int64
-	for i, c := range h {
+	for i, c := range counts {
 		if c == 0 {
 			continue
 		}
 		if float64(cum+c) >= rank {
-			if i == numBounds {
-				return MaxLatency
+			if i == len(bounds) {
+				return bounds[i-1], true
 			}
 			var lo time.Duration
 			if i > 0 {
@@ -94,9 +113,9 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 			}
 			frac := (rank - float64(cum)) / float64(c)
 			frac = math.Max(0, math.Min(1, frac))
-			return lo + time.Duration(frac*float64(bounds[i]-lo))
+			return lo + time.Duration(frac*float64(bounds[i]-lo)), true
 		}
 		cum += c
 	}
-	return MaxLatency
+	return bounds[len(bounds)-1], true
 }

@@ -84,6 +84,29 @@ func TestHistogramQuantile(t *testing.T) {
 	}
 }
 
+func TestBucketOfAndQuantileOfOtherBounds(t *testing.T) {
+	bounds := []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond}
+	for _, tc := range []struct {
+		d    time.Duration
+		want int
+	}{{0, 0}, {9 * time.Millisecond, 0}, {10 * time.Millisecond, 1}, {39 * time.Millisecond, 2}, {40 * time.Millisecond, 3}, {time.Hour, 3}} {
+		if got := experiment.BucketOf(bounds, tc.d); got != tc.want {
+			t.Errorf("BucketOf(%v) = %d, want %d", tc.d, got, tc.want)
+		}
+	}
+	if d, ok := experiment.QuantileOf(make([]int64, 4), bounds, 0.5); ok || d != 0 {
+		t.Errorf("empty histogram: p50 = %v, %v; want 0, false", d, ok)
+	}
+	// Four latencies in [10 ms, 20 ms): the median is interpolated halfway.
+	if d, ok := experiment.QuantileOf([]int64{0, 4, 0, 0}, bounds, 0.5); !ok || d != 15*time.Millisecond {
+		t.Errorf("p50 = %v, %v; want 15ms, true", d, ok)
+	}
+	// In the overflow bucket, the quantile is the last bound.
+	if d, ok := experiment.QuantileOf([]int64{1, 0, 0, 3}, bounds, 0.95); !ok || d != 40*time.Millisecond {
+		t.Errorf("p95 = %v, %v; want 40ms, true", d, ok)
+	}
+}
+
 func TestHistogramMerge(t *testing.T) {
 	// Two replicas' histograms merge into the histogram of all samples.
 	var a, b, all experiment.Histogram

@@ -2,6 +2,11 @@
 // directory (simulated providers, a client key, a tiny rate limit), free
 // ports chosen by the gateway itself (port 0, read back from its start-up
 // log), and /readyz on the admin port awaited before the tests run.
+//
+// launchGateway is the part that does not depend on the configuration; the
+// console's browser tests (console/web/e2e) start their gateway with it too.
+// This file uses only Node's own modules, so that they can import it
+// without installing this package.
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -62,7 +67,21 @@ const config = {
  * baseURL is the HTTP port's root, e.g. http://127.0.0.1:41234.
  */
 export async function startGateway() {
-  const dir = mkdtempSync(join(tmpdir(), 'llmgw-sdk-'));
+  const { http, stop } = await launchGateway({ config, prefix: 'llmgw-sdk-' });
+  return { baseURL: http, stop };
+}
+
+/**
+ * Writes config (file name → JSON document) into a new temporary directory
+ * named after prefix and starts the gateway binary on it, on free loopback
+ * ports, with extra command-line args and environment variables env.
+ * Resolves once /readyz answers to { http, admin, dir, logs, stop }: the
+ * HTTP and admin ports' roots, the configuration directory, the start-up
+ * log lines read so far, and a function that stops the gateway and removes
+ * the directory.
+ */
+export async function launchGateway({ config, prefix, args = [], env = {} }) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   for (const [name, body] of Object.entries(config)) {
     writeFileSync(join(dir, name), JSON.stringify(body, null, 2));
   }
@@ -70,7 +89,8 @@ export async function startGateway() {
     '-config-dir', dir,
     '-grpc-addr', '127.0.0.1:0', '-http-addr', '127.0.0.1:0', '-admin-addr', '127.0.0.1:0',
     '-shutdown-grace', '2s',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    ...args,
+  ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   const logs = [];
   const killOnExit = () => child.kill('SIGKILL');
   process.on('exit', killOnExit);
@@ -110,7 +130,7 @@ export async function startGateway() {
       if (i === 100) throw new Error('gateway never became ready');
       await new Promise((r) => setTimeout(r, 50));
     }
-    return { baseURL: `http://${addrs.http}`, stop };
+    return { http: `http://${addrs.http}`, admin: `http://${addrs.admin}`, dir, logs, stop };
   } catch (err) {
     await stop();
     throw err;

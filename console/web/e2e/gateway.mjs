@@ -1,27 +1,20 @@
-// Starts the real gateway binary for the console's browser tests, as
-// test/sdk/gateway.mjs does for the SDK tests: a temporary configuration
+// Starts the real gateway binary for the console's browser tests with
+// test/sdk/gateway.mjs's launchGateway: a temporary configuration
 // directory, free ports chosen by the gateway itself (read back from its
 // start-up log), and /readyz awaited. The configuration has simulated
 // providers, one that refuses connections (so that a route fails over to
 // its backup and its breaker opens), an A/B experiment, two clients, a
 // daily budget and an admin token.
 
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+
+import { launchGateway } from '../../../test/sdk/gateway.mjs';
 
 export const ADMIN_TOKEN = 'console-test-admin-token-0123456789';
 export const KEYS = {
   'web-app': 'llmgw_console-web-app-0123456789abcdef',
   'batch-jobs': 'llmgw_console-batch-jobs-0123456789abcd',
 };
-
-const here = dirname(fileURLToPath(import.meta.url));
-const binary = process.env.GATEWAY_BIN ?? resolve(here, '../../../bin/gateway');
 
 const sim = (wire) => ({
   kind: 'sim', timeout: '5s', retry: { max_attempts: 1 },
@@ -69,62 +62,13 @@ export const config = {
   },
 };
 
-/** Starts the gateway; resolves to { http, admin, dir, stop } once ready. */
-export async function startGateway({ token = ADMIN_TOKEN } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'llmgw-console-'));
-  for (const [name, body] of Object.entries(config)) {
-    writeFileSync(join(dir, name), JSON.stringify(body, null, 2));
-  }
-  const args = ['-config-dir', dir, '-grpc-addr', '127.0.0.1:0', '-http-addr', '127.0.0.1:0',
-    '-admin-addr', '127.0.0.1:0', '-shutdown-grace', '2s', '-config-debounce', '1h'];
-  const env = { ...process.env };
+/** Starts the gateway; resolves to { http, admin, dir, logs, stop } once ready. */
+export function startGateway({ token = ADMIN_TOKEN } = {}) {
+  const args = ['-config-debounce', '1h'];
+  const env = {};
   if (token) {
     args.push('-admin-token-env', 'CONSOLE_TEST_ADMIN_TOKEN');
     env.CONSOLE_TEST_ADMIN_TOKEN = token;
   }
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
-  const logs = [];
-  const killOnExit = () => child.kill('SIGKILL');
-  process.on('exit', killOnExit);
-
-  const stop = async () => {
-    process.off('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((res) => child.once('exit', res));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  try {
-    const addrs = await new Promise((res, rej) => {
-      const timer = setTimeout(() => rej(new Error(`gateway did not start:\n${logs.join('\n')}`)), 15000);
-      child.once('error', (err) => { clearTimeout(timer); rej(err); });
-      child.once('exit', (code) => { clearTimeout(timer); rej(new Error(`gateway exited with ${code}:\n${logs.join('\n')}`)); });
-      createInterface({ input: child.stderr }).on('line', (line) => {
-        logs.push(line);
-        try {
-          const rec = JSON.parse(line);
-          if (rec.msg === 'gateway listening') {
-            clearTimeout(timer);
-            res({ http: rec.http, admin: rec.admin });
-          }
-        } catch { /* not a JSON log line */ }
-      });
-    });
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`http://${addrs.admin}/readyz`)).ok) break;
-      } catch { /* not listening yet */ }
-      if (i === 100) throw new Error('gateway never became ready');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return { http: `http://${addrs.http}`, admin: `http://${addrs.admin}`, dir, logs, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  return launchGateway({ config, prefix: 'llmgw-console-', args, env });
 }
