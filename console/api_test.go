@@ -99,7 +99,7 @@ func TestAPIExperimentWinner(t *testing.T) {
 	route := "career_advice"
 	vs := f.cfg.Routes.Routes[route].Variants
 	if len(vs) < 2 {
-		t.Skipf("the default configuration's %s has %d variants", route, len(vs))
+		t.Fatalf("the default configuration's %s has %d variants, want 2 or more", route, len(vs))
 	}
 	ctx := context.Background()
 	id := f.cfg.Routes.Routes[route].ExperimentID(route)
