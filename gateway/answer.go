@@ -8,12 +8,12 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/careerpath/llmgateway/config"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/protoconv"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/resilience"
 	"github.com/careerpath/llmgateway/routing"
+	ledger "github.com/careerpath/llmgateway/usage"
 )
 
 // cachedResponse is the response for an answer served from the cache (or
@@ -22,7 +22,7 @@ import (
 func cachedResponse(ctx context.Context, o *Outcome, resp *providers.Response, a accounting) *gatewayv1.CompleteResponse {
 	hit := *resp
 	hit.ID = ""
-	saved := o.Decision.Price.Cost(hit.Usage)
+	saved := ledger.Nanos(o.Decision.Price.CostNanos(hit.Usage))
 	o.fill(&hit, a, saved, nil, 0)
 	noteAnswer(ctx, a, saved)
 	return completeResponse(o, &hit)
@@ -113,7 +113,6 @@ func finalMessage(c *gatewayv1.CompleteResponse, ttft time.Duration) *gatewayv1.
 // accounting is who answered and what it cost.
 type accounting struct {
 	provider, model string
-	cost            float64 // costNanos in dollars
 	costNanos       int64
 	servedFrom      gatewayv1.ServedFrom
 	step            gatewayv1.FailoverStep
@@ -139,7 +138,6 @@ func account(rt *Runtime, d *routing.Decision, ans *resilience.Answer, u provide
 		}
 	}
 	a.costNanos = price.CostNanos(u)
-	a.cost = float64(a.costNanos) / config.NanosPerUSD
 	return a
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/careerpath/llmgateway/protoconv"
 	"github.com/careerpath/llmgateway/routing"
 	"github.com/careerpath/llmgateway/telemetry"
+	ledger "github.com/careerpath/llmgateway/usage"
 )
 
 // callRecord is what the service notes about a request while serving it
@@ -32,7 +33,7 @@ type callRecord struct {
 	provider, model string
 	requestModel    string // the model routing chose
 	cacheable       bool
-	saved           float64
+	saved           ledger.Nanos
 }
 
 type callRecordKey struct{}
@@ -54,7 +55,7 @@ func noteDecision(ctx context.Context, d *routing.Decision) {
 }
 
 // noteAnswer records who answered and, for a cache hit, what it saved.
-func noteAnswer(ctx context.Context, a accounting, saved float64) {
+func noteAnswer(ctx context.Context, a accounting, saved ledger.Nanos) {
 	if r := recordOf(ctx); r != nil {
 		r.provider, r.model, r.saved = a.provider, a.model, saved
 	}
@@ -171,7 +172,7 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 			Status: gwerr.CodeName(ob.err), Generation: ob.req != nil, Duration: took, TTFT: a.ttft,
 			Answered: a.ok, Overhead: a.overhead, Fresh: a.servedFrom == gatewayv1.ServedFrom_SERVED_FROM_FRESH,
 			InputTokens: int64(a.usage.GetInputTokens()), OutputTokens: int64(a.usage.GetOutputTokens()),
-			CostUSD: a.cost, SavedUSD: rec.saved,
+			CostUSD: a.cost, SavedUSD: rec.saved.USD(),
 		})
 	}
 	o.toConsole(ob, &rec, &a, code, took)

@@ -110,10 +110,10 @@ func (s *Service) publish(ctx context.Context, o *Outcome) {
 
 // fill records an answer: who answered it, what it cost and saved, and
 // how it was produced.
-func (o *Outcome) fill(resp *providers.Response, a accounting, saved float64, attempts []resilience.Attempt, upstream time.Duration) {
+func (o *Outcome) fill(resp *providers.Response, a accounting, saved ledger.Nanos, attempts []resilience.Attempt, upstream time.Duration) {
 	o.Provider, o.Model = a.provider, modelName(a.model, resp.Model)
 	o.Usage = resp.Usage
-	o.Cost, o.Saved = ledger.Nanos(a.costNanos), ledger.FromUSD(saved)
+	o.Cost, o.Saved = ledger.Nanos(a.costNanos), saved
 	o.ServedFrom, o.Step = a.servedFrom, a.step
 	o.Attempts = attempts
 	o.Upstream = upstream

@@ -19,6 +19,7 @@ import (
 	"github.com/careerpath/llmgateway/resilience"
 	"github.com/careerpath/llmgateway/routing"
 	"github.com/careerpath/llmgateway/telemetry"
+	ledger "github.com/careerpath/llmgateway/usage"
 )
 
 // Service implements the LLMGateway gRPC service. It returns domain errors;
@@ -238,11 +239,11 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 		upstream := time.Since(upStart)
 		resp := &providers.Response{ID: c.ID, Model: c.Model, FinishReason: c.FinishReason, Usage: c.Usage}
 		var acct accounting
-		saved := 0.0
+		var saved ledger.Nanos
 		if hit != nil {
 			acct, upstream = hitAccounting(hit.Provider, hit.Model), 0
 			resp.ID = ""
-			saved = d.Price.Cost(resp.Usage)
+			saved = ledger.Nanos(d.Price.CostNanos(resp.Usage))
 		} else {
 			acct = account(rt, d, ans, c.Usage)
 		}
