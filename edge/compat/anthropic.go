@@ -178,7 +178,7 @@ func (e *messageEvents) blockDelta(b []byte, d anthropicwire.Delta) []byte {
 	return appendEvent(b, &anthropicwire.Event{Type: anthropicwire.TypeContentBlockDelta, Index: &i, Delta: &d})
 }
 
-// delta implements events: the next piece of text, in a text block.
+// delta is the next piece of text, in a text block.
 func (e *messageEvents) delta(b []byte, text string) []byte {
 	if e.open != anthropicwire.BlockText {
 		b = e.openBlock(b, anthropicwire.Block{Type: anthropicwire.BlockText})
@@ -189,7 +189,7 @@ func (e *messageEvents) delta(b []byte, text string) []byte {
 	return e.blockDelta(b, anthropicwire.Delta{Type: anthropicwire.DeltaText, Text: text})
 }
 
-// message implements richEvents: a stream message's thinking, text and
+// message implements events: a stream message's thinking, text and
 // tool-call pieces, in that order.
 func (e *messageEvents) message(b []byte, m *gatewayv1.StreamResponse) []byte {
 	if th := m.GetThinking(); th != nil {
@@ -244,4 +244,4 @@ func (e *messageEvents) fail(b []byte, ae *apiError) []byte {
 	return anthropicwire.AppendErrorEvent(b, ae.anthropicError())
 }
 
-var _ richEvents = (*messageEvents)(nil)
+var _ events = (*messageEvents)(nil)

@@ -58,9 +58,10 @@ func BenchmarkStreamDelta(b *testing.B) {
 	for name, ev := range map[string]events{"openai": newChatChunks(opts), "anthropic": newMessageEvents(opts)} {
 		b.Run(name, func(b *testing.B) {
 			buf := make([]byte, 0, 512)
+			msg := &gatewayv1.StreamResponse{Delta: " pipeline"}
 			b.ReportAllocs()
 			for b.Loop() {
-				buf = ev.delta(buf[:0], " pipeline")
+				buf = ev.message(buf[:0], msg)
 			}
 		})
 	}

@@ -88,7 +88,19 @@ func (c *chatChunks) start(b []byte) []byte {
 	return openaiwire.AppendChunkTail(b, c.includeUsage, nil)
 }
 
-// delta implements events.
+// message implements events: the text, then the tool-call piece.
+// Reasoning has no place in a Chat Completions stream.
+func (c *chatChunks) message(b []byte, m *gatewayv1.StreamResponse) []byte {
+	if m.GetDelta() != "" {
+		b = c.delta(b, m.GetDelta())
+	}
+	if tc := m.GetToolCall(); tc != nil {
+		b = c.toolCallDelta(b, tc)
+	}
+	return b
+}
+
+// delta is the next piece of text.
 func (c *chatChunks) delta(b []byte, text string) []byte {
 	b = c.head(b, c.model)
 	b = append(b, openaiwire.ChoicesDeltaOpen...)
@@ -121,3 +133,5 @@ func (c *chatChunks) fail(b []byte, e *apiError) []byte {
 	b = appendOpenAIError(b, e)
 	return append(b, "\n\n"...)
 }
+
+var _ events = (*chatChunks)(nil)

@@ -15,26 +15,13 @@ import (
 type events interface {
 	// start opens the stream, before the first text.
 	start(b []byte) []byte
-	// delta is the next piece of text.
-	delta(b []byte, text string) []byte
+	// message is a stream message's pieces: its text, tool-call and (on
+	// an API that has them) thinking deltas.
+	message(b []byte, m *gatewayv1.StreamResponse) []byte
 	// finish closes a complete stream with the final message's account.
 	finish(b []byte, final *gatewayv1.StreamResponse) []byte
 	// fail ends a stream that already started with an error event.
 	fail(b []byte, e *apiError) []byte
-}
-
-// richEvents is events that carry a stream message's tool calls and
-// thinking besides its text.
-type richEvents interface {
-	events
-	// message writes all of a stream message's pieces; it replaces delta.
-	message(b []byte, m *gatewayv1.StreamResponse) []byte
-}
-
-// toolCallEvents is events that also write streamed tool calls.
-type toolCallEvents interface {
-	// toolCallDelta is the next piece of a tool call.
-	toolCallDelta(b []byte, d *gatewayv1.ToolCallDelta) []byte
 }
 
 // byteBuffers pools the buffers responses are written into.
@@ -100,14 +87,7 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, d dialect, 
 	defer bufPool.put(buf)
 	b := ev.start((*buf)[:0])
 	for {
-		if re, ok := ev.(richEvents); ok {
-			b = re.message(b, msg)
-		} else if msg.Delta != "" {
-			b = ev.delta(b, msg.Delta)
-		}
-		if tc, ok := ev.(toolCallEvents); ok && msg.GetToolCall() != nil {
-			b = tc.toolCallDelta(b, msg.GetToolCall())
-		}
+		b = ev.message(b, msg)
 		if msg.Done {
 			b = ev.finish(b, msg)
 			setGatewayHeaders(wh, msg.GetRoute(), msg.GetVariant(), msg.GetProvider(), msg.GetModel(),
