@@ -148,8 +148,8 @@ type Provider struct {
 	name      string
 	endpoint  string
 	client    *http.Client
-	header    http.Header // template, cloned per request
-	apiKey    string      // kept only to redact it from upstream text
+	header    http.Header        // template, cloned per request
+	text      providers.Redactor // keeps the key out of upstream text
 	timeout   time.Duration
 	maxTokens int
 	// structured is Options.StructuredOutput.
@@ -202,7 +202,7 @@ func New(s providers.Settings) (*Provider, error) {
 		endpoint:  strings.TrimRight(base, "/") + "/v1/messages",
 		client:    client,
 		header:    h,
-		apiKey:    s.APIKey,
+		text:      providers.Redactor{Key: s.APIKey, KeyPrefix: keyPrefix},
 		timeout:   s.Timeout,
 		maxTokens: opts.DefaultMaxTokens,
 

@@ -100,7 +100,7 @@ type Provider struct {
 	base    string
 	client  *http.Client
 	header  http.Header
-	apiKey  string
+	text    providers.Redactor // keeps the key out of upstream text
 	timeout time.Duration
 }
 
@@ -157,7 +157,7 @@ func New(s providers.Settings) (*Provider, error) {
 		base:    strings.TrimRight(base, "/"),
 		client:  client,
 		header:  h,
-		apiKey:  s.APIKey,
+		text:    providers.Redactor{Key: s.APIKey, KeyPrefix: keyPrefix},
 		timeout: s.Timeout,
 	}, nil
 }
