@@ -84,7 +84,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -259,7 +258,7 @@ func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*provi
 
 	resp, err := p.send(actx, rb)
 	if err != nil {
-		return nil, p.transportError(ctx, actx, err)
+		return nil, providers.AttemptError(ctx, actx, p.name, err)
 	}
 	defer closeBody(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -269,7 +268,7 @@ func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*provi
 	buf := getReadBuf()
 	defer putReadBuf(buf)
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1)); err != nil {
-		return nil, p.transportError(ctx, actx, err)
+		return nil, providers.AttemptError(ctx, actx, p.name, err)
 	}
 	if buf.Len() > maxResponseBytes {
 		return nil, providers.Errorf(providers.KindMalformed, p.name, "response body exceeds %d bytes", maxResponseBytes)
@@ -285,40 +284,21 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request) (provider
 	if err != nil {
 		return nil, err
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	var timer *time.Timer
-	if p.timeout > 0 {
-		timer = time.AfterFunc(p.timeout, cancel)
-	}
-	fail := func(err error) (providers.Stream, error) {
-		if timer != nil {
-			timer.Stop()
-		}
-		cancel()
+	var ps *parser
+	s, err := providers.EventStreamCall{
+		Provider:       p.name,
+		Timeout:        p.timeout,
+		Send:           func(actx context.Context) (*http.Response, error) { return p.send(actx, rb) },
+		StatusError:    p.statusError,
+		UnexpectedBody: p.unexpectedBody,
+	}.Open(ctx, func(body io.Reader) func() (providers.Chunk, error) {
+		ps = newParser(body, p, unwrap)
+		return ps.next
+	})
+	if err != nil {
 		return nil, err
 	}
-
-	resp, err := p.send(sctx, rb)
-	if err != nil {
-		return fail(p.transportError(ctx, sctx, err))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer closeBody(resp)
-		return fail(p.statusError(ctx, sctx, resp))
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		if mt, _, _ := mime.ParseMediaType(ct); mt != "text/event-stream" {
-			defer closeBody(resp)
-			return fail(p.unexpectedBody(ctx, sctx, resp, mt))
-		}
-	}
-	if timer != nil && !timer.Stop() {
-		// The header timeout fired as the headers arrived; the stream's
-		// context is already canceled.
-		closeBody(resp)
-		return fail(p.transportError(ctx, sctx, context.DeadlineExceeded))
-	}
-	return newStream(ctx, cancel, resp.Body, p, unwrap), nil
+	return &stream{BodyStream: s, ps: ps}, nil
 }
 
 // send posts the encoded request. It always releases rb.
@@ -338,17 +318,5 @@ func (p *Provider) send(ctx context.Context, rb *reqBuf) (*http.Response, error)
 // closeBody closes a response body whose content has been read or is no
 // longer wanted; an error closing it changes nothing for the caller.
 func closeBody(resp *http.Response) { _ = resp.Body.Close() }
-
-// transportError classifies a failure to send or read. ctx is the caller's
-// context, actx the attempt's: a done actx with a live ctx means the
-// per-attempt timeout fired.
-func (p *Provider) transportError(ctx, actx context.Context, err error) error {
-	e := providers.TransportError(ctx, p.name, err)
-	if ctx.Err() == nil && actx.Err() != nil {
-		e.Kind = providers.KindTimeout
-		e.Message = "attempt timed out"
-	}
-	return e
-}
 
 var _ providers.Provider = (*Provider)(nil)

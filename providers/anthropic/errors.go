@@ -35,7 +35,7 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 			e.Message = authMessage
 		} else {
 			e.Message = "error body unreadable"
-			e.Err = p.transportError(ctx, actx, err)
+			e.Err = providers.AttemptError(ctx, actx, p.name, err)
 		}
 		return e
 	}
@@ -91,7 +91,7 @@ func (p *Provider) unexpectedBody(ctx, actx context.Context, resp *http.Response
 	buf := getReadBuf()
 	defer putReadBuf(buf)
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBytes)); err != nil {
-		return p.transportError(ctx, actx, err)
+		return providers.AttemptError(ctx, actx, p.name, err)
 	}
 	var w wire.Message
 	if json.Unmarshal(buf.Bytes(), &w) == nil && w.Type == wire.TypeError {

@@ -32,7 +32,7 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 			e.Message = authMessage
 		} else {
 			e.Message = "error body unreadable"
-			e.Err = p.transportError(ctx, actx, err)
+			e.Err = providers.AttemptError(ctx, actx, p.name, err)
 		}
 		return e
 	}
@@ -104,7 +104,7 @@ func (p *Provider) refine(e *providers.Error, s *wire.Status) {
 func (p *Provider) unexpectedBody(ctx, actx context.Context, resp *http.Response, mediaType string) error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
 	if err != nil {
-		return p.transportError(ctx, actx, err)
+		return providers.AttemptError(ctx, actx, p.name, err)
 	}
 	var w wire.ErrorBody
 	if json.Unmarshal(body, &w) == nil && w.Error != nil {

@@ -48,7 +48,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -201,7 +200,7 @@ func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*provi
 	defer cancel()
 	resp, err := p.send(actx, p.endpoint(req.Model, false), body)
 	if err != nil {
-		return nil, p.transportError(ctx, actx, err)
+		return nil, providers.AttemptError(ctx, actx, p.name, err)
 	}
 	defer closeBody(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -209,7 +208,7 @@ func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*provi
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
-		return nil, p.transportError(ctx, actx, err)
+		return nil, providers.AttemptError(ctx, actx, p.name, err)
 	}
 	if len(b) > maxResponseBytes {
 		return nil, providers.Errorf(providers.KindMalformed, p.name, "response body exceeds %d bytes", maxResponseBytes)
@@ -224,37 +223,19 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request) (provider
 	if err != nil {
 		return nil, err
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	var timer *time.Timer
-	if p.timeout > 0 {
-		timer = time.AfterFunc(p.timeout, cancel)
-	}
-	fail := func(err error) (providers.Stream, error) {
-		if timer != nil {
-			timer.Stop()
-		}
-		cancel()
+	s, err := providers.EventStreamCall{
+		Provider: p.name,
+		Timeout:  p.timeout,
+		Send: func(actx context.Context) (*http.Response, error) {
+			return p.send(actx, p.endpoint(req.Model, true), body)
+		},
+		StatusError:    p.statusError,
+		UnexpectedBody: p.unexpectedBody,
+	}.Open(ctx, func(body io.Reader) func() (providers.Chunk, error) { return newParser(body, p).next })
+	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(sctx, p.endpoint(req.Model, true), body)
-	if err != nil {
-		return fail(p.transportError(ctx, sctx, err))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer closeBody(resp)
-		return fail(p.statusError(ctx, sctx, resp))
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		if mt, _, _ := mime.ParseMediaType(ct); mt != "text/event-stream" {
-			defer closeBody(resp)
-			return fail(p.unexpectedBody(ctx, sctx, resp, mt))
-		}
-	}
-	if timer != nil && !timer.Stop() {
-		closeBody(resp)
-		return fail(p.transportError(ctx, sctx, context.DeadlineExceeded))
-	}
-	return newStream(ctx, cancel, resp.Body, p), nil
+	return s, nil
 }
 
 func (p *Provider) send(ctx context.Context, endpoint string, body []byte) (*http.Response, error) {
@@ -267,17 +248,6 @@ func (p *Provider) send(ctx context.Context, endpoint string, body []byte) (*htt
 }
 
 func closeBody(resp *http.Response) { _ = resp.Body.Close() }
-
-// transportError classifies a failure to send or read; a done actx with a
-// live ctx means the per-attempt timeout fired.
-func (p *Provider) transportError(ctx, actx context.Context, err error) error {
-	e := providers.TransportError(ctx, p.name, err)
-	if ctx.Err() == nil && actx.Err() != nil {
-		e.Kind = providers.KindTimeout
-		e.Message = "attempt timed out"
-	}
-	return e
-}
 
 var errNoCandidates = errors.New("response without candidates or prompt feedback")
 
