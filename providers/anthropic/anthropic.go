@@ -117,13 +117,7 @@ const (
 )
 
 func init() {
-	providers.Register(Kind, func(s providers.Settings) (providers.Provider, error) {
-		p, err := New(s)
-		if err != nil {
-			return nil, err // not a typed nil inside the interface
-		}
-		return p, nil
-	})
+	providers.Register(Kind, providers.FactoryOf(New))
 }
 
 // Options are the backend-specific settings in provider_settings.json

@@ -76,13 +76,7 @@ const (
 )
 
 func init() {
-	providers.Register(Kind, func(s providers.Settings) (providers.Provider, error) {
-		p, err := New(s)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
-	})
+	providers.Register(Kind, providers.FactoryOf(New))
 }
 
 // Options are the backend-specific settings ("options" of a gemini
