@@ -85,11 +85,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
-
-	"golang.org/x/net/http/httpguts"
 
 	"github.com/careerpath/llmgateway/internal/strictjson"
 	"github.com/careerpath/llmgateway/providers"
@@ -155,45 +151,23 @@ func New(s providers.Settings) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("anthropic provider %q: options: %w", s.Name, err)
 	}
-	base := s.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
+	hs, err := s.HTTP(Kind, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("anthropic provider %q: base_url %q is not an absolute http(s) URL", s.Name, base)
-	}
-	if s.Timeout < 0 {
-		return nil, fmt.Errorf("anthropic provider %q: timeout %v is negative", s.Name, s.Timeout)
-	}
-	client := s.HTTPClient
-	if client == nil {
-		client = providers.DefaultHTTPClient()
-	}
-
-	h := make(http.Header, len(s.Headers)+3)
-	for k, v := range s.Headers {
-		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
-			return nil, fmt.Errorf("anthropic provider %q: headers: invalid header %q", s.Name, k)
-		}
-		h.Set(k, v)
-	}
+	h := hs.Header
 	// The protocol headers win over Settings.Headers; use the options to
 	// change the version.
 	h.Set("Content-Type", "application/json")
 	h.Set("Anthropic-Version", opts.AnthropicVersion)
 	if s.APIKey != "" {
-		if !httpguts.ValidHeaderFieldValue(s.APIKey) {
-			// Never echo the key itself.
-			return nil, fmt.Errorf("anthropic provider %q: api key contains invalid characters", s.Name)
-		}
 		h.Set("X-Api-Key", s.APIKey)
 	}
 
 	return &Provider{
 		name:      s.Name,
-		endpoint:  strings.TrimRight(base, "/") + "/v1/messages",
-		client:    client,
+		endpoint:  hs.Base + "/v1/messages",
+		client:    hs.Client,
 		header:    h,
 		text:      providers.Redactor{Key: s.APIKey, KeyPrefix: keyPrefix},
 		timeout:   s.Timeout,

@@ -50,10 +50,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
-
-	"golang.org/x/net/http/httpguts"
 
 	"github.com/careerpath/llmgateway/providers"
 )
@@ -112,33 +109,13 @@ func New(s providers.Settings) (*Provider, error) {
 	default:
 		return nil, fmt.Errorf("gemini provider %q: options: auth %q is not %q or %q", s.Name, opts.Auth, AuthAPIKey, AuthBearer)
 	}
-	base := s.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
+	hs, err := s.HTTP(Kind, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("gemini provider %q: base_url %q is not an absolute http(s) URL", s.Name, base)
-	}
-	if s.Timeout < 0 {
-		return nil, fmt.Errorf("gemini provider %q: timeout %v is negative", s.Name, s.Timeout)
-	}
-	client := s.HTTPClient
-	if client == nil {
-		client = providers.DefaultHTTPClient()
-	}
-	h := make(http.Header, len(s.Headers)+2)
-	for k, v := range s.Headers {
-		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
-			return nil, fmt.Errorf("gemini provider %q: headers: invalid header %q", s.Name, k)
-		}
-		h.Set(k, v)
-	}
+	h := hs.Header
 	h.Set("Content-Type", "application/json")
 	if s.APIKey != "" {
-		if !httpguts.ValidHeaderFieldValue(s.APIKey) {
-			return nil, fmt.Errorf("gemini provider %q: api key contains invalid characters", s.Name)
-		}
 		if opts.Auth == AuthBearer {
 			h.Set("Authorization", "Bearer "+s.APIKey)
 		} else {
@@ -147,8 +124,8 @@ func New(s providers.Settings) (*Provider, error) {
 	}
 	return &Provider{
 		name:    s.Name,
-		base:    strings.TrimRight(base, "/"),
-		client:  client,
+		base:    hs.Base,
+		client:  hs.Client,
 		header:  h,
 		text:    providers.Redactor{Key: s.APIKey, KeyPrefix: keyPrefix},
 		timeout: s.Timeout,
