@@ -42,6 +42,19 @@ type Settings struct {
 // Factory builds a provider from its settings. It must not do network I/O.
 type Factory func(Settings) (Provider, error)
 
+// FactoryOf adapts a backend's constructor to a [Factory]. A failed
+// construction gives a nil [Provider], never a typed nil inside the
+// interface.
+func FactoryOf[P Provider](newProvider func(Settings) (P, error)) Factory {
+	return func(s Settings) (Provider, error) {
+		p, err := newProvider(s)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+}
+
 var registry = struct {
 	sync.RWMutex
 	m map[string]Factory

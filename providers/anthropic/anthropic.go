@@ -84,13 +84,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
-
-	"golang.org/x/net/http/httpguts"
 
 	"github.com/careerpath/llmgateway/internal/strictjson"
 	"github.com/careerpath/llmgateway/providers"
@@ -118,13 +113,7 @@ const (
 )
 
 func init() {
-	providers.Register(Kind, func(s providers.Settings) (providers.Provider, error) {
-		p, err := New(s)
-		if err != nil {
-			return nil, err // not a typed nil inside the interface
-		}
-		return p, nil
-	})
+	providers.Register(Kind, providers.FactoryOf(New))
 }
 
 // Options are the backend-specific settings in provider_settings.json
@@ -148,8 +137,8 @@ type Provider struct {
 	name      string
 	endpoint  string
 	client    *http.Client
-	header    http.Header // template, cloned per request
-	apiKey    string      // kept only to redact it from upstream text
+	header    http.Header        // template, cloned per request
+	text      providers.Redactor // keeps the key out of upstream text
 	timeout   time.Duration
 	maxTokens int
 	// structured is Options.StructuredOutput.
@@ -162,47 +151,25 @@ func New(s providers.Settings) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("anthropic provider %q: options: %w", s.Name, err)
 	}
-	base := s.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
+	hs, err := s.HTTP(Kind, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("anthropic provider %q: base_url %q is not an absolute http(s) URL", s.Name, base)
-	}
-	if s.Timeout < 0 {
-		return nil, fmt.Errorf("anthropic provider %q: timeout %v is negative", s.Name, s.Timeout)
-	}
-	client := s.HTTPClient
-	if client == nil {
-		client = providers.DefaultHTTPClient()
-	}
-
-	h := make(http.Header, len(s.Headers)+3)
-	for k, v := range s.Headers {
-		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
-			return nil, fmt.Errorf("anthropic provider %q: headers: invalid header %q", s.Name, k)
-		}
-		h.Set(k, v)
-	}
+	h := hs.Header
 	// The protocol headers win over Settings.Headers; use the options to
 	// change the version.
 	h.Set("Content-Type", "application/json")
 	h.Set("Anthropic-Version", opts.AnthropicVersion)
 	if s.APIKey != "" {
-		if !httpguts.ValidHeaderFieldValue(s.APIKey) {
-			// Never echo the key itself.
-			return nil, fmt.Errorf("anthropic provider %q: api key contains invalid characters", s.Name)
-		}
 		h.Set("X-Api-Key", s.APIKey)
 	}
 
 	return &Provider{
 		name:      s.Name,
-		endpoint:  strings.TrimRight(base, "/") + "/v1/messages",
-		client:    client,
+		endpoint:  hs.Base + "/v1/messages",
+		client:    hs.Client,
 		header:    h,
-		apiKey:    s.APIKey,
+		text:      providers.Redactor{Key: s.APIKey, KeyPrefix: keyPrefix},
 		timeout:   s.Timeout,
 		maxTokens: opts.DefaultMaxTokens,
 
@@ -259,7 +226,7 @@ func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*provi
 
 	resp, err := p.send(actx, rb)
 	if err != nil {
-		return nil, p.transportError(ctx, actx, err)
+		return nil, providers.AttemptError(ctx, actx, p.name, err)
 	}
 	defer closeBody(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -269,7 +236,7 @@ func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*provi
 	buf := getReadBuf()
 	defer putReadBuf(buf)
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1)); err != nil {
-		return nil, p.transportError(ctx, actx, err)
+		return nil, providers.AttemptError(ctx, actx, p.name, err)
 	}
 	if buf.Len() > maxResponseBytes {
 		return nil, providers.Errorf(providers.KindMalformed, p.name, "response body exceeds %d bytes", maxResponseBytes)
@@ -285,40 +252,21 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request) (provider
 	if err != nil {
 		return nil, err
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	var timer *time.Timer
-	if p.timeout > 0 {
-		timer = time.AfterFunc(p.timeout, cancel)
-	}
-	fail := func(err error) (providers.Stream, error) {
-		if timer != nil {
-			timer.Stop()
-		}
-		cancel()
+	var ps *parser
+	s, err := providers.EventStreamCall{
+		Provider:       p.name,
+		Timeout:        p.timeout,
+		Send:           func(actx context.Context) (*http.Response, error) { return p.send(actx, rb) },
+		StatusError:    p.statusError,
+		UnexpectedBody: p.unexpectedBody,
+	}.Open(ctx, func(body io.Reader) func() (providers.Chunk, error) {
+		ps = newParser(body, p, unwrap)
+		return ps.next
+	})
+	if err != nil {
 		return nil, err
 	}
-
-	resp, err := p.send(sctx, rb)
-	if err != nil {
-		return fail(p.transportError(ctx, sctx, err))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer closeBody(resp)
-		return fail(p.statusError(ctx, sctx, resp))
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		if mt, _, _ := mime.ParseMediaType(ct); mt != "text/event-stream" {
-			defer closeBody(resp)
-			return fail(p.unexpectedBody(ctx, sctx, resp, mt))
-		}
-	}
-	if timer != nil && !timer.Stop() {
-		// The header timeout fired as the headers arrived; the stream's
-		// context is already canceled.
-		closeBody(resp)
-		return fail(p.transportError(ctx, sctx, context.DeadlineExceeded))
-	}
-	return newStream(ctx, cancel, resp.Body, p, unwrap), nil
+	return &stream{BodyStream: s, ps: ps}, nil
 }
 
 // send posts the encoded request. It always releases rb.
@@ -338,17 +286,5 @@ func (p *Provider) send(ctx context.Context, rb *reqBuf) (*http.Response, error)
 // closeBody closes a response body whose content has been read or is no
 // longer wanted; an error closing it changes nothing for the caller.
 func closeBody(resp *http.Response) { _ = resp.Body.Close() }
-
-// transportError classifies a failure to send or read. ctx is the caller's
-// context, actx the attempt's: a done actx with a live ctx means the
-// per-attempt timeout fired.
-func (p *Provider) transportError(ctx, actx context.Context, err error) error {
-	e := providers.TransportError(ctx, p.name, err)
-	if ctx.Err() == nil && actx.Err() != nil {
-		e.Kind = providers.KindTimeout
-		e.Message = "attempt timed out"
-	}
-	return e
-}
 
 var _ providers.Provider = (*Provider)(nil)

@@ -525,7 +525,7 @@ func checkError(t *testing.T, err error, tt errorCase) {
 	if !strings.Contains(pe.Message, tt.msg) {
 		t.Errorf("Message = %q, want it to contain %q", pe.Message, tt.msg)
 	}
-	if len(pe.Message) > maxMessageBytes+64 {
+	if len(pe.Message) > providers.MaxMessageBytes+64 {
 		t.Errorf("Message is %d bytes long", len(pe.Message))
 	}
 	if d := pe.RetryAfter - tt.retryAfter; d < -2*time.Second || d > 0 && tt.retryAfter == 0 || d > 2*time.Second {
@@ -739,7 +739,7 @@ func TestConcurrentBodies(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	p := &Provider{apiKey: "custom-key-123"}
+	p := &Provider{text: providers.Redactor{Key: "custom-key-123", KeyPrefix: keyPrefix}}
 	tests := []struct{ in, want string }{
 		{"key custom-key-123 here", "key [REDACTED] here"},
 		{"bad sk-ant-api03-AbC_d-9 and sk-ant-x", "bad [REDACTED] and [REDACTED]"},
@@ -747,14 +747,14 @@ func TestRedact(t *testing.T) {
 		{"nothing", "nothing"},
 	}
 	for _, tt := range tests {
-		if got := p.redact(tt.in); got != tt.want {
+		if got := p.text.Redact(tt.in); got != tt.want {
 			t.Errorf("redact(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	if got := p.excerpt(readTestdata(t, "errors/bad_gateway.html")); strings.Contains(got, "SECRET") || strings.Contains(got, "<") || len(got) > maxExcerptBytes+8 {
+	if got := p.text.Excerpt(readTestdata(t, "errors/bad_gateway.html")); strings.Contains(got, "SECRET") || strings.Contains(got, "<") || len(got) > providers.MaxExcerptBytes+8 {
 		t.Errorf("excerpt = %q", got)
 	}
-	if got := p.clean("a\x00b\n" + strings.Repeat("é", 400)); strings.ContainsAny(got, "\x00\n") || len(got) > maxMessageBytes+4 || !strings.HasSuffix(got, "…") {
+	if got := p.text.Clean("a\x00b\n" + strings.Repeat("é", 400)); strings.ContainsAny(got, "\x00\n") || len(got) > providers.MaxMessageBytes+4 || !strings.HasSuffix(got, "…") {
 		t.Errorf("clean = %q", got)
 	}
 }

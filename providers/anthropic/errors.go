@@ -5,20 +5,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/careerpath/llmgateway/providers"
 	wire "github.com/careerpath/llmgateway/wire/anthropic"
 )
 
-// Lengths of upstream text kept in an error.
-const (
-	maxMessageBytes = 512
-	maxExcerptBytes = 96
-)
+// keyPrefix starts Anthropic's API keys, redacted from upstream text.
+const keyPrefix = "sk-ant-"
 
 // authMessage replaces the vendor's text for credential failures: they are
 // the operator's problem, and the text may quote the key.
@@ -41,7 +35,7 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 			e.Message = authMessage
 		} else {
 			e.Message = "error body unreadable"
-			e.Err = p.transportError(ctx, actx, err)
+			e.Err = providers.AttemptError(ctx, actx, p.name, err)
 		}
 		return e
 	}
@@ -67,15 +61,15 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 		case providers.KindServer, providers.KindBadRequest, providers.KindUnknown:
 			e.Kind = providers.KindMalformed
 		}
-		e.Message = "non-JSON error body: " + p.excerpt(body)
+		e.Message = "non-JSON error body: " + p.text.Excerpt(body)
 		return e
 	}
 	if w.Error.Type == "" && w.Error.Message == "" {
-		e.Message = "error body without an error object: " + p.excerpt(body)
+		e.Message = "error body without an error object: " + p.text.Excerpt(body)
 		return e
 	}
 	e.Code = w.Error.Type
-	e.Message = p.clean(w.Error.Message)
+	e.Message = p.text.Clean(w.Error.Message)
 	switch typeKind := errorTypeKind(w.Error.Type); {
 	case e.Kind == providers.KindBadRequest && wire.IsContextLength(w.Error.Message):
 		e.Kind = providers.KindContextLength
@@ -97,7 +91,7 @@ func (p *Provider) unexpectedBody(ctx, actx context.Context, resp *http.Response
 	buf := getReadBuf()
 	defer putReadBuf(buf)
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBytes)); err != nil {
-		return p.transportError(ctx, actx, err)
+		return providers.AttemptError(ctx, actx, p.name, err)
 	}
 	var w wire.Message
 	if json.Unmarshal(buf.Bytes(), &w) == nil && w.Type == wire.TypeError {
@@ -105,7 +99,7 @@ func (p *Provider) unexpectedBody(ctx, actx context.Context, resp *http.Response
 	}
 	e := p.malformed(buf.Bytes(), nil)
 	e.StatusCode = resp.StatusCode
-	e.Message = "unexpected content type " + p.clean(mediaType) + " for a stream: " + p.excerpt(buf.Bytes())
+	e.Message = "unexpected content type " + p.text.Clean(mediaType) + " for a stream: " + p.text.Excerpt(buf.Bytes())
 	return e
 }
 
@@ -119,7 +113,7 @@ func (p *Provider) eventError(w *wire.ErrorObject) *providers.Error {
 		Kind:     errorTypeKind(w.Type),
 		Provider: p.name,
 		Code:     w.Type,
-		Message:  p.clean(w.Message),
+		Message:  p.text.Clean(w.Message),
 	}
 	switch {
 	case e.Kind == providers.KindAuth:
@@ -150,91 +144,7 @@ func (p *Provider) malformed(body []byte, err error) *providers.Error {
 	return &providers.Error{
 		Kind:     providers.KindMalformed,
 		Provider: p.name,
-		Message:  "unparseable response: " + p.excerpt(body),
+		Message:  "unparseable response: " + p.text.Excerpt(body),
 		Err:      err,
 	}
-}
-
-// clean makes upstream text safe to carry in an error: credentials
-// redacted, control characters replaced, length bounded.
-func (p *Provider) clean(s string) string {
-	return truncate(p.redact(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))), maxMessageBytes)
-}
-
-// excerpt is a short, sanitised, quoted piece of a body that could not be
-// parsed: tags dropped, whitespace collapsed, credentials redacted.
-func (p *Provider) excerpt(body []byte) string {
-	if len(body) > 4*maxExcerptBytes+1024 {
-		body = body[:4*maxExcerptBytes+1024]
-	}
-	var b strings.Builder
-	inTag, space := false, false
-	for _, r := range p.redact(strings.ToValidUTF8(string(body), "\uFFFD")) {
-		switch {
-		case r == '<':
-			inTag = true
-		case r == '>' && inTag:
-			inTag = false
-			space = true
-		case inTag:
-		case unicode.IsSpace(r) || unicode.IsControl(r):
-			space = true
-		default:
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			space = false
-			b.WriteRune(r)
-		}
-		if b.Len() > 2*maxExcerptBytes {
-			break
-		}
-	}
-	s := truncate(p.redact(b.String()), maxExcerptBytes)
-	if s == "" {
-		return `""`
-	}
-	return `"` + s + `"`
-}
-
-// redact removes the API key and anything shaped like an Anthropic key.
-func (p *Provider) redact(s string) string {
-	if p.apiKey != "" {
-		s = strings.ReplaceAll(s, p.apiKey, "[REDACTED]")
-	}
-	const prefix = "sk-ant-"
-	for i := 0; ; {
-		j := strings.Index(s[i:], prefix)
-		if j < 0 {
-			return s
-		}
-		start := i + j
-		end := start + len(prefix)
-		for end < len(s) && isKeyByte(s[end]) {
-			end++
-		}
-		s = s[:start] + "[REDACTED]" + s[end:]
-		i = start + len("[REDACTED]")
-	}
-}
-
-func isKeyByte(c byte) bool {
-	return c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
 }

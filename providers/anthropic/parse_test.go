@@ -26,7 +26,7 @@ func FuzzParseStream(f *testing.F) {
 	f.Add([]byte("event: message_stop\ndata: {}\n\n"))
 	f.Add([]byte("data: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":-1}}\n\n"))
 	f.Add([]byte("data: {\"type\":\"error\",\"error\":null}\n\n"))
-	p := &Provider{name: "fuzz", apiKey: fakeKey}
+	p := &Provider{name: "fuzz", text: providers.Redactor{Key: fakeKey, KeyPrefix: keyPrefix}}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		ps := newParser(bytes.NewReader(in), p, false)
 		done := false

@@ -36,7 +36,7 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add(200, []byte(`{"type":"error","error":{"type":"overloaded_error","message":"`+fakeKey+`"}}`))
 	f.Add(529, []byte("<html><title>"+fakeKey+"</title></html>"))
 	f.Add(200, []byte(`{"type":"message","content":[{"type":"text","text":null}],"usage":{"input_tokens":-1}}`))
-	p := &Provider{name: "fuzz", apiKey: fakeKey}
+	p := &Provider{name: "fuzz", text: providers.Redactor{Key: fakeKey, KeyPrefix: keyPrefix}}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		if status < 100 || status > 599 {
 			status = 200 + (status%400+400)%400

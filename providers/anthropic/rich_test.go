@@ -157,7 +157,7 @@ func FuzzToolUseAssembly(f *testing.F) {
 		f.Add(b, true)
 		f.Add(b[:len(b)/2], true)
 	}
-	p := &Provider{name: "fuzz", apiKey: fakeKey}
+	p := &Provider{name: "fuzz", text: providers.Redactor{Key: fakeKey, KeyPrefix: keyPrefix}}
 	f.Fuzz(func(t *testing.T, in []byte, unwrap bool) {
 		ps := newParser(bytes.NewReader(in), p, unwrap)
 		seen := map[int]bool{}

@@ -2,13 +2,9 @@ package anthropic
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
-	"sync"
-	"sync/atomic"
 
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/providers/sse"
@@ -253,73 +249,19 @@ func (ps *parser) blockDelta(ev *wire.Event) (providers.Chunk, bool) {
 	return providers.Chunk{}, false
 }
 
-// stream is the [providers.Stream] of one Messages API call.
+// stream is the [providers.Stream] of one Messages API call. Once its
+// terminal chunk is out it ends with io.EOF, also after Close.
 type stream struct {
-	// ctx is the caller's context, kept for the life of this one call
-	// only to tell a caller's cancellation from a connection failure when
-	// a read fails.
-	ctx    context.Context
-	cancel context.CancelFunc
-	body   io.ReadCloser
-	ps     *parser
-
-	err       error // sticky; only Recv touches it
-	closed    atomic.Bool
-	closeOnce sync.Once
-	closeErr  error
-}
-
-func newStream(ctx context.Context, cancel context.CancelFunc, body io.ReadCloser, p *Provider, unwrap bool) *stream {
-	return &stream{ctx: ctx, cancel: cancel, body: body, ps: newParser(body, p, unwrap)}
+	*providers.BodyStream
+	ps *parser
 }
 
 // Recv returns the next chunk; see [providers.Stream].
 func (s *stream) Recv() (providers.Chunk, error) {
-	if s.err != nil {
-		return providers.Chunk{}, s.err
-	}
 	if s.ps.done {
 		return providers.Chunk{}, io.EOF
 	}
-	var (
-		c   providers.Chunk
-		err error
-	)
-	if !s.closed.Load() {
-		c, err = s.ps.next()
-		if err == nil || err == io.EOF { //nolint:errorlint // the parser's own, unwrapped io.EOF
-			return c, err
-		}
-	}
-	var pe *providers.Error
-	switch {
-	case s.closed.Load():
-		pe = &providers.Error{
-			Kind:     providers.KindCanceled,
-			Provider: s.ps.p.name,
-			Message:  "stream closed",
-			Err:      net.ErrClosed,
-		}
-	case errors.As(err, &pe) && (pe.Kind != providers.KindTruncated || s.ctx.Err() == nil):
-	default:
-		// A read failure, or a cut-off stream whose cause was the caller
-		// giving up.
-		pe = providers.TransportError(s.ctx, s.ps.p.name, err)
-	}
-	s.err = pe
-	_ = s.Close() // release the connection at once
-	return providers.Chunk{}, pe
-}
-
-// Close releases the connection. It may be called more than once and
-// concurrently with Recv, which then fails with [providers.KindCanceled].
-func (s *stream) Close() error {
-	s.closeOnce.Do(func() {
-		s.closed.Store(true)
-		s.cancel()
-		s.closeErr = s.body.Close()
-	})
-	return s.closeErr
+	return s.BodyStream.Recv()
 }
 
 var _ providers.Stream = (*stream)(nil)

@@ -60,13 +60,7 @@ const Kind = "bedrock"
 const DefaultMaxTokens = 4096
 
 func init() {
-	providers.Register(Kind, func(s providers.Settings) (providers.Provider, error) {
-		p, err := New(s)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
-	})
+	providers.Register(Kind, providers.FactoryOf(New))
 }
 
 // Options are the backend-specific settings in provider_settings.json

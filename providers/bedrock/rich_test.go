@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/careerpath/llmgateway/providers"
+	"github.com/careerpath/llmgateway/providers/providertest"
 	wire "github.com/careerpath/llmgateway/wire/bedrock"
 )
 
@@ -158,9 +159,12 @@ func TestJSONAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = s.Close() }()
-	text, last := drainAll(t, s)
-	if text != `{"score":7}` || last.FinishReason != providers.FinishStop || last.Usage.Total() != 14 {
-		t.Errorf("stream %q %+v", text, last)
+	streamed, err := providertest.Assemble(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if streamed.Text != `{"score":7}` || streamed.FinishReason != providers.FinishStop || streamed.Usage.Total() != 14 {
+		t.Errorf("stream %+v", streamed)
 	}
 }
 
@@ -208,24 +212,5 @@ func TestStreamToolCall(t *testing.T) {
 	want := []providers.ToolCallDelta{{Index: 0, ID: "tooluse_9", Name: "weather"}, {Index: 0, Arguments: `{"city":`}, {Index: 0, Arguments: `"Oslo"}`}}
 	if text.String() != "Checking." || len(deltas) != 3 || deltas[0] != want[0] || deltas[1] != want[1] || deltas[2] != want[2] {
 		t.Errorf("text %q deltas %+v", text.String(), deltas)
-	}
-}
-
-func drainAll(t *testing.T, s providers.Stream) (string, providers.Chunk) {
-	t.Helper()
-	var text strings.Builder
-	var last providers.Chunk
-	for {
-		c, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			return text.String(), last
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		text.WriteString(c.Delta)
-		if c.Done {
-			last = c
-		}
 	}
 }

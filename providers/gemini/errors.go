@@ -5,19 +5,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/careerpath/llmgateway/providers"
 	wire "github.com/careerpath/llmgateway/wire/gemini"
 )
 
-const (
-	maxMessageBytes = 512
-	maxExcerptBytes = 96
-)
+// keyPrefix starts Google API keys ("AIza" and 35 more characters),
+// redacted from upstream text.
+const keyPrefix = "AIza"
 
 // authMessage replaces the vendor's text for credential failures.
 const authMessage = "Google rejected the provider's API credentials"
@@ -36,7 +32,7 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 			e.Message = authMessage
 		} else {
 			e.Message = "error body unreadable"
-			e.Err = p.transportError(ctx, actx, err)
+			e.Err = providers.AttemptError(ctx, actx, p.name, err)
 		}
 		return e
 	}
@@ -52,7 +48,7 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 		case providers.KindServer, providers.KindBadRequest, providers.KindUnknown:
 			e.Kind = providers.KindMalformed
 		}
-		e.Message = "non-JSON error body: " + p.excerpt(body)
+		e.Message = "non-JSON error body: " + p.text.Excerpt(body)
 		return e
 	}
 	p.refine(e, w.Error)
@@ -97,7 +93,7 @@ func (p *Provider) refine(e *providers.Error, s *wire.Status) {
 	for _, v := range s.FieldViolations() {
 		msg += "; " + v.Field + ": " + v.Description
 	}
-	e.Message = p.clean(msg)
+	e.Message = p.text.Clean(msg)
 	if e.Kind == providers.KindBadRequest && wire.IsContextLength(s.Message) {
 		e.Kind = providers.KindContextLength
 	}
@@ -108,7 +104,7 @@ func (p *Provider) refine(e *providers.Error, s *wire.Status) {
 func (p *Provider) unexpectedBody(ctx, actx context.Context, resp *http.Response, mediaType string) error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
 	if err != nil {
-		return p.transportError(ctx, actx, err)
+		return providers.AttemptError(ctx, actx, p.name, err)
 	}
 	var w wire.ErrorBody
 	if json.Unmarshal(body, &w) == nil && w.Error != nil {
@@ -116,93 +112,11 @@ func (p *Provider) unexpectedBody(ctx, actx context.Context, resp *http.Response
 	}
 	e := p.malformed(body, nil)
 	e.StatusCode = resp.StatusCode
-	e.Message = "unexpected content type " + p.clean(mediaType) + " for a stream: " + p.excerpt(body)
+	e.Message = "unexpected content type " + p.text.Clean(mediaType) + " for a stream: " + p.text.Excerpt(body)
 	return e
 }
 
 // malformed is the error for a body that is not what the API sends.
 func (p *Provider) malformed(body []byte, err error) *providers.Error {
-	return &providers.Error{Kind: providers.KindMalformed, Provider: p.name, Message: "unparseable response: " + p.excerpt(body), Err: err}
-}
-
-// clean makes upstream text safe to carry in an error.
-func (p *Provider) clean(s string) string {
-	return truncate(p.redact(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))), maxMessageBytes)
-}
-
-// excerpt is a short, sanitised, quoted piece of an unparseable body.
-func (p *Provider) excerpt(body []byte) string {
-	if len(body) > 4*maxExcerptBytes+1024 {
-		body = body[:4*maxExcerptBytes+1024]
-	}
-	var b strings.Builder
-	inTag, space := false, false
-	for _, r := range p.redact(strings.ToValidUTF8(string(body), "\uFFFD")) {
-		switch {
-		case r == '<':
-			inTag = true
-		case r == '>' && inTag:
-			inTag = false
-			space = true
-		case inTag:
-		case unicode.IsSpace(r) || unicode.IsControl(r):
-			space = true
-		default:
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			space = false
-			b.WriteRune(r)
-		}
-		if b.Len() > 2*maxExcerptBytes {
-			break
-		}
-	}
-	s := truncate(b.String(), maxExcerptBytes)
-	if s == "" {
-		return `""`
-	}
-	return `"` + s + `"`
-}
-
-// redact removes the key and anything shaped like a Google API key
-// ("AIza" and 35 more characters).
-func (p *Provider) redact(s string) string {
-	if p.apiKey != "" {
-		s = strings.ReplaceAll(s, p.apiKey, "[REDACTED]")
-	}
-	const prefix = "AIza"
-	for i := 0; ; {
-		j := strings.Index(s[i:], prefix)
-		if j < 0 {
-			return s
-		}
-		start := i + j
-		end := start + len(prefix)
-		for end < len(s) && isKeyByte(s[end]) {
-			end++
-		}
-		s = s[:start] + "[REDACTED]" + s[end:]
-		i = start + len("[REDACTED]")
-	}
-}
-
-func isKeyByte(c byte) bool {
-	return c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
+	return &providers.Error{Kind: providers.KindMalformed, Provider: p.name, Message: "unparseable response: " + p.text.Excerpt(body), Err: err}
 }

@@ -21,7 +21,7 @@ func FuzzStream(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"f\"}}]},\"finishReason\":\"STOP\"}]}\n\n"))
-	p := &Provider{name: "fuzz", apiKey: "AIzaFUZZ"}
+	p := &Provider{name: "fuzz", text: providers.Redactor{Key: "AIzaFUZZ", KeyPrefix: keyPrefix}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ps := newParser(bytes.NewReader(data), p)
 		done := 0

@@ -48,13 +48,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
-
-	"golang.org/x/net/http/httpguts"
 
 	"github.com/careerpath/llmgateway/providers"
 )
@@ -77,13 +73,7 @@ const (
 )
 
 func init() {
-	providers.Register(Kind, func(s providers.Settings) (providers.Provider, error) {
-		p, err := New(s)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
-	})
+	providers.Register(Kind, providers.FactoryOf(New))
 }
 
 // Options are the backend-specific settings ("options" of a gemini
@@ -100,7 +90,7 @@ type Provider struct {
 	base    string
 	client  *http.Client
 	header  http.Header
-	apiKey  string
+	text    providers.Redactor // keeps the key out of upstream text
 	timeout time.Duration
 }
 
@@ -119,33 +109,13 @@ func New(s providers.Settings) (*Provider, error) {
 	default:
 		return nil, fmt.Errorf("gemini provider %q: options: auth %q is not %q or %q", s.Name, opts.Auth, AuthAPIKey, AuthBearer)
 	}
-	base := s.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
+	hs, err := s.HTTP(Kind, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("gemini provider %q: base_url %q is not an absolute http(s) URL", s.Name, base)
-	}
-	if s.Timeout < 0 {
-		return nil, fmt.Errorf("gemini provider %q: timeout %v is negative", s.Name, s.Timeout)
-	}
-	client := s.HTTPClient
-	if client == nil {
-		client = providers.DefaultHTTPClient()
-	}
-	h := make(http.Header, len(s.Headers)+2)
-	for k, v := range s.Headers {
-		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
-			return nil, fmt.Errorf("gemini provider %q: headers: invalid header %q", s.Name, k)
-		}
-		h.Set(k, v)
-	}
+	h := hs.Header
 	h.Set("Content-Type", "application/json")
 	if s.APIKey != "" {
-		if !httpguts.ValidHeaderFieldValue(s.APIKey) {
-			return nil, fmt.Errorf("gemini provider %q: api key contains invalid characters", s.Name)
-		}
 		if opts.Auth == AuthBearer {
 			h.Set("Authorization", "Bearer "+s.APIKey)
 		} else {
@@ -154,10 +124,10 @@ func New(s providers.Settings) (*Provider, error) {
 	}
 	return &Provider{
 		name:    s.Name,
-		base:    strings.TrimRight(base, "/"),
-		client:  client,
+		base:    hs.Base,
+		client:  hs.Client,
 		header:  h,
-		apiKey:  s.APIKey,
+		text:    providers.Redactor{Key: s.APIKey, KeyPrefix: keyPrefix},
 		timeout: s.Timeout,
 	}, nil
 }
@@ -201,7 +171,7 @@ func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*provi
 	defer cancel()
 	resp, err := p.send(actx, p.endpoint(req.Model, false), body)
 	if err != nil {
-		return nil, p.transportError(ctx, actx, err)
+		return nil, providers.AttemptError(ctx, actx, p.name, err)
 	}
 	defer closeBody(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -209,7 +179,7 @@ func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*provi
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
-		return nil, p.transportError(ctx, actx, err)
+		return nil, providers.AttemptError(ctx, actx, p.name, err)
 	}
 	if len(b) > maxResponseBytes {
 		return nil, providers.Errorf(providers.KindMalformed, p.name, "response body exceeds %d bytes", maxResponseBytes)
@@ -224,37 +194,19 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request) (provider
 	if err != nil {
 		return nil, err
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	var timer *time.Timer
-	if p.timeout > 0 {
-		timer = time.AfterFunc(p.timeout, cancel)
-	}
-	fail := func(err error) (providers.Stream, error) {
-		if timer != nil {
-			timer.Stop()
-		}
-		cancel()
+	s, err := providers.EventStreamCall{
+		Provider: p.name,
+		Timeout:  p.timeout,
+		Send: func(actx context.Context) (*http.Response, error) {
+			return p.send(actx, p.endpoint(req.Model, true), body)
+		},
+		StatusError:    p.statusError,
+		UnexpectedBody: p.unexpectedBody,
+	}.Open(ctx, func(body io.Reader) func() (providers.Chunk, error) { return newParser(body, p).next })
+	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(sctx, p.endpoint(req.Model, true), body)
-	if err != nil {
-		return fail(p.transportError(ctx, sctx, err))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer closeBody(resp)
-		return fail(p.statusError(ctx, sctx, resp))
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		if mt, _, _ := mime.ParseMediaType(ct); mt != "text/event-stream" {
-			defer closeBody(resp)
-			return fail(p.unexpectedBody(ctx, sctx, resp, mt))
-		}
-	}
-	if timer != nil && !timer.Stop() {
-		closeBody(resp)
-		return fail(p.transportError(ctx, sctx, context.DeadlineExceeded))
-	}
-	return newStream(ctx, cancel, resp.Body, p), nil
+	return s, nil
 }
 
 func (p *Provider) send(ctx context.Context, endpoint string, body []byte) (*http.Response, error) {
@@ -267,17 +219,6 @@ func (p *Provider) send(ctx context.Context, endpoint string, body []byte) (*htt
 }
 
 func closeBody(resp *http.Response) { _ = resp.Body.Close() }
-
-// transportError classifies a failure to send or read; a done actx with a
-// live ctx means the per-attempt timeout fired.
-func (p *Provider) transportError(ctx, actx context.Context, err error) error {
-	e := providers.TransportError(ctx, p.name, err)
-	if ctx.Err() == nil && actx.Err() != nil {
-		e.Kind = providers.KindTimeout
-		e.Message = "attempt timed out"
-	}
-	return e
-}
 
 var errNoCandidates = errors.New("response without candidates or prompt feedback")
 

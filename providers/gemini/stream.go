@@ -1,13 +1,9 @@
 package gemini
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
-	"sync"
-	"sync/atomic"
 
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/providers/sse"
@@ -118,61 +114,3 @@ func (ps *parser) take(w *wire.Response) {
 		}
 	}
 }
-
-// stream is the [providers.Stream] of one call.
-type stream struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	body   io.ReadCloser
-	ps     *parser
-
-	err       error
-	closed    atomic.Bool
-	closeOnce sync.Once
-	closeErr  error
-}
-
-func newStream(ctx context.Context, cancel context.CancelFunc, body io.ReadCloser, p *Provider) *stream {
-	return &stream{ctx: ctx, cancel: cancel, body: body, ps: newParser(body, p)}
-}
-
-// Recv returns the next chunk; see [providers.Stream].
-func (s *stream) Recv() (providers.Chunk, error) {
-	if s.err != nil {
-		return providers.Chunk{}, s.err
-	}
-	var (
-		c   providers.Chunk
-		err error
-	)
-	if !s.closed.Load() {
-		c, err = s.ps.next()
-		if err == nil || err == io.EOF { //nolint:errorlint // the parser's own io.EOF
-			return c, err
-		}
-	}
-	var pe *providers.Error
-	switch {
-	case s.closed.Load():
-		pe = &providers.Error{Kind: providers.KindCanceled, Provider: s.ps.p.name, Message: "stream closed", Err: net.ErrClosed}
-	case errors.As(err, &pe) && (pe.Kind != providers.KindTruncated || s.ctx.Err() == nil):
-	default:
-		pe = providers.TransportError(s.ctx, s.ps.p.name, err)
-	}
-	s.err = pe
-	_ = s.Close()
-	return providers.Chunk{}, pe
-}
-
-// Close releases the connection; it may be called more than once and
-// concurrently with Recv.
-func (s *stream) Close() error {
-	s.closeOnce.Do(func() {
-		s.closed.Store(true)
-		s.cancel()
-		s.closeErr = s.body.Close()
-	})
-	return s.closeErr
-}
-
-var _ providers.Stream = (*stream)(nil)

@@ -56,20 +56,8 @@ const (
 )
 
 func init() {
-	providers.Register(KindOpenAI, func(s providers.Settings) (providers.Provider, error) {
-		p, err := New(s)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
-	})
-	providers.Register(KindCompatible, func(s providers.Settings) (providers.Provider, error) {
-		p, err := NewCompatible(s)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
-	})
+	providers.Register(KindOpenAI, providers.FactoryOf(New))
+	providers.Register(KindCompatible, providers.FactoryOf(NewCompatible))
 }
 
 // Options are the backend-specific settings, decoded strictly from

@@ -85,6 +85,7 @@ func both(t *testing.T, p providers.Provider, req *providers.Request) *providers
 	return got
 }
 
+// toolCalls is the answer's tool calls, in order.
 func toolCalls(r *providers.Response) []providers.ToolCall {
 	var out []providers.ToolCall
 	for _, pt := range r.PartList() {

@@ -3,7 +3,6 @@ package sim_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/providers/bedrock"
+	"github.com/careerpath/llmgateway/providers/providertest"
 	"github.com/careerpath/llmgateway/providers/sim"
 )
 
@@ -54,23 +54,12 @@ func TestBedrockText(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = s.Close() }()
-	var text strings.Builder
-	var last providers.Chunk
-	for {
-		c, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		text.WriteString(c.Delta)
-		if c.Done {
-			last = c
-		}
+	streamed, err := providertest.Assemble(s)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if text.String() != want || last.FinishReason != providers.FinishStop || last.Usage != got.Usage {
-		t.Errorf("stream %q %+v, want %q %+v", text.String(), last, want, got.Usage)
+	if streamed.Text != want || streamed.FinishReason != providers.FinishStop || streamed.Usage != got.Usage {
+		t.Errorf("stream %+v, want %q %+v", streamed, want, got.Usage)
 	}
 }
 

@@ -3,7 +3,6 @@ package sim_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/providers/gemini"
+	"github.com/careerpath/llmgateway/providers/providertest"
 	"github.com/careerpath/llmgateway/providers/sim"
 	"github.com/careerpath/llmgateway/schemacheck"
 )
@@ -52,21 +52,12 @@ func TestGeminiText(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = s.Close() }()
-	var text strings.Builder
-	var last providers.Chunk
-	for {
-		c, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		text.WriteString(c.Delta)
-		last = c
+	streamed, err := providertest.Assemble(s)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if text.String() != want || !last.Done || last.FinishReason != providers.FinishStop || last.Usage != got.Usage {
-		t.Errorf("stream %q, last %+v", text.String(), last)
+	if streamed.Text != want || streamed.FinishReason != providers.FinishStop || streamed.Usage != got.Usage {
+		t.Errorf("stream %+v, want text %q", streamed, want)
 	}
 
 	req.MaxTokens = 3

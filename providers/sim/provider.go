@@ -28,9 +28,7 @@ const (
 )
 
 func init() {
-	providers.Register(Kind, func(s providers.Settings) (providers.Provider, error) {
-		return NewProvider(s)
-	})
+	providers.Register(Kind, providers.FactoryOf(NewProvider))
 }
 
 // Provider is a provider backed by its own in-process simulator, listening

@@ -59,17 +59,6 @@ func answer(t *testing.T, p providers.Provider, req *providers.Request, stream b
 	return r
 }
 
-func calls(t *testing.T, r *providers.Response) []providers.ToolCall {
-	t.Helper()
-	var out []providers.ToolCall
-	for _, p := range r.PartList() {
-		if p.Kind == providers.PartToolCall {
-			out = append(out, *p.ToolCall)
-		}
-	}
-	return out
-}
-
 // TestSimToolCalls checks which tools the simulator calls, that the
 // arguments match each tool's schema, and that unary and streamed answers
 // are the same.
@@ -99,7 +88,7 @@ func TestSimToolCalls(t *testing.T) {
 			unary := answer(t, p, req, false)
 			streamed := answer(t, p, req, true)
 			for _, r := range []*providers.Response{unary, streamed} {
-				got := calls(t, r)
+				got := toolCalls(r)
 				if len(got) != len(tc.want) {
 					t.Fatalf("calls = %+v, want %v", got, tc.want)
 				}
@@ -149,7 +138,7 @@ func TestSimToolResult(t *testing.T) {
 	req := openaiRichRequest()
 	req.Tools = openaiRichTools
 	first := answer(t, p, req, false)
-	c := calls(t, first)[0]
+	c := toolCalls(first)[0]
 	req.Messages = append(req.Messages,
 		providers.Message{Role: providers.RoleAssistant, Parts: first.PartList()},
 		providers.Message{Role: providers.RoleTool, Parts: []providers.Part{{Kind: providers.PartToolResult,

@@ -29,11 +29,7 @@ func TestRoundTripMessages(t *testing.T) {
 }
 
 func TestRoundTripErrors(t *testing.T) {
-	names, _ := filepath.Glob(filepath.Join(recorded, "errors", "*.json"))
-	if len(names) == 0 {
-		t.Fatal("no recorded error bodies")
-	}
-	for _, path := range names {
+	for _, path := range wiretest.Glob(t, filepath.Join(recorded, "errors", "*.json")) {
 		name := filepath.Join("errors", filepath.Base(path))
 		m := wiretest.RoundTrip[Message](t, name, readRecorded(t, name))
 		if m.Type != TypeError || m.Error == nil {
@@ -57,11 +53,7 @@ func TestRoundTripErrors(t *testing.T) {
 }
 
 func TestRoundTripStreams(t *testing.T) {
-	names, _ := filepath.Glob(filepath.Join(recorded, "*.sse"))
-	if len(names) == 0 {
-		t.Fatal("no recorded streams")
-	}
-	for _, path := range names {
+	for _, path := range wiretest.Glob(t, filepath.Join(recorded, "*.sse")) {
 		name := filepath.Base(path)
 		for i, ev := range wiretest.Events(t, path) {
 			where := name + " event " + strconv.Itoa(i)
@@ -80,11 +72,7 @@ func TestRoundTripStreams(t *testing.T) {
 }
 
 func TestRoundTripRequests(t *testing.T) {
-	names, _ := filepath.Glob(filepath.Join(recorded, "request_*.golden.json"))
-	if len(names) == 0 {
-		t.Fatal("no recorded requests")
-	}
-	for _, path := range names {
+	for _, path := range wiretest.Glob(t, filepath.Join(recorded, "request_*.golden.json")) {
 		name := filepath.Base(path)
 		r := wiretest.RoundTrip[MessagesRequest](t, name, readRecorded(t, name))
 		fast, err := r.AppendJSON(nil)

@@ -27,11 +27,7 @@ func TestRoundTripCompletions(t *testing.T) {
 }
 
 func TestRoundTripErrors(t *testing.T) {
-	names, _ := filepath.Glob(filepath.Join(recorded, "error_*.json"))
-	if len(names) == 0 {
-		t.Fatal("no recorded error bodies")
-	}
-	for _, path := range names {
+	for _, path := range wiretest.Glob(t, filepath.Join(recorded, "error_*.json")) {
 		name := filepath.Base(path)
 		e := wiretest.RoundTrip[ErrorResponse](t, name, readRecorded(t, name))
 		// The hand-written writer agrees with encoding/json.
@@ -44,11 +40,7 @@ func TestRoundTripErrors(t *testing.T) {
 }
 
 func TestRoundTripStreams(t *testing.T) {
-	names, _ := filepath.Glob(filepath.Join(recorded, "*.sse"))
-	if len(names) == 0 {
-		t.Fatal("no recorded streams")
-	}
-	for _, path := range names {
+	for _, path := range wiretest.Glob(t, filepath.Join(recorded, "*.sse")) {
 		name := filepath.Base(path)
 		var reused ChatCompletionChunk
 		for i, ev := range wiretest.Events(t, path) {
@@ -103,11 +95,7 @@ func chunksAgree(fresh, reused []byte) bool {
 }
 
 func TestRoundTripRequests(t *testing.T) {
-	names, _ := filepath.Glob(filepath.Join(recorded, "request_*.golden.json"))
-	if len(names) == 0 {
-		t.Fatal("no recorded requests")
-	}
-	for _, path := range names {
+	for _, path := range wiretest.Glob(t, filepath.Join(recorded, "request_*.golden.json")) {
 		name := filepath.Base(path)
 		var golden struct {
 			Body json.RawMessage `json:"body"`

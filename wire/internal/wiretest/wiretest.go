@@ -129,6 +129,20 @@ func Read(t testing.TB, dir, name string) []byte {
 	return b
 }
 
+// Glob returns the paths of the recorded files matching pattern, failing
+// t when there are none.
+func Glob(t testing.TB, pattern string) []string {
+	t.Helper()
+	paths, err := filepath.Glob(pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Fatalf("no recorded files match %s", pattern)
+	}
+	return paths
+}
+
 // SameAsEncodingJSON fails t unless got, written by a hand-written
 // encoder, is byte for byte what encoding/json writes for v (without HTML
 // escaping, as the hand-written encoders write).
