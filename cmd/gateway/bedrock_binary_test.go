@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +24,6 @@ const bedrockTestModel = "us.anthropic.claude-sonnet-4-20250514-v1:0"
 // bedrock provider pointed at the simulator at url.
 func bedrockConfig(t *testing.T, url string) string {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string]string{
 		"provider_settings.json": `{"providers": {"bedrock": {"kind": "bedrock", "base_url": "` + url + `",
 			"timeout": "30s", "retry": {"max_attempts": 1}, "options": {"region": "us-east-1"}}},
@@ -33,12 +31,7 @@ func bedrockConfig(t *testing.T, url string) string {
 				"price": {"input_per_mtok": 3, "output_per_mtok": 15, "cached_input_per_mtok": 0.3, "cache_write_input_per_mtok": 3.75}}]}`,
 		"ab_test_config.json": `{"routes": {"r": {"variants": [{"name": "v", "provider": "bedrock", "model": "` + bedrockTestModel + `", "weight": 1}]}}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeConfig(t, files)
 }
 
 // TestBinaryBedrock routes to a bedrock provider (the AWS SDK, SigV4 with

@@ -151,19 +151,13 @@ func readyz(admin string) int {
 // OpenAI-speaking simulator at url.
 func simConfig(t *testing.T, url string) string {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string]string{
 		"provider_settings.json": `{"providers": {"openai": {"kind": "openai", "base_url": "` + url + `/v1", "api_key_env": "BIN_TEST_KEY",
 			"timeout": "30s", "retry": {"max_attempts": 1}}},
 			"models": [{"name": "gpt-4o-mini", "provider": "openai", "price": {"input_per_mtok": 1, "output_per_mtok": 1}}]}`,
 		"ab_test_config.json": `{"routes": {"r": {"variants": [{"name": "v", "provider": "openai", "model": "gpt-4o-mini", "weight": 1}]}}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeConfig(t, files)
 }
 
 func completeRequest() *gatewayv1.CompleteRequest {
@@ -345,9 +339,7 @@ func quotaConfig(t *testing.T, url string) string {
 	dir := simConfig(t, url)
 	limits := `{"limits": [{"name": "per_user", "scope": ["user"], "requests_per_minute": 3},
 		{"name": "tokens", "scope": ["route"], "tokens_per_minute": 100000}]}`
-	if err := os.WriteFile(filepath.Join(dir, "rate_limits.json"), []byte(limits), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeConfigFile(t, dir, "rate_limits.json", limits)
 	return dir
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,19 +21,13 @@ import (
 // gemini provider pointed at a simulator at url.
 func geminiConfig(t *testing.T, url string) string {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string]string{
 		"provider_settings.json": `{"providers": {"google": {"kind": "gemini", "base_url": "` + url + `/v1beta", "api_key_env": "BIN_GEMINI_KEY",
 			"timeout": "30s", "retry": {"max_attempts": 1}}},
 			"models": [{"name": "gemini-2.5-flash", "provider": "google", "price": {"input_per_mtok": 0.3, "output_per_mtok": 2.5, "cached_input_per_mtok": 0.03}}]}`,
 		"ab_test_config.json": `{"routes": {"r": {"variants": [{"name": "v", "provider": "google", "model": "gemini-2.5-flash", "weight": 1}]}}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeConfig(t, files)
 }
 
 // TestBinaryGemini routes text, a tool round trip, a schema-checked JSON

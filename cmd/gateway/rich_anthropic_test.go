@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +28,6 @@ const (
 // structured output, "claude45" on one with it.
 func anthropicConfig(t *testing.T, url string) string {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string]string{
 		"provider_settings.json": `{"providers": {"anthropic": {"kind": "anthropic", "base_url": "` + url + `", "api_key_env": "BIN_TEST_KEY",
 			"timeout": "30s", "retry": {"max_attempts": 1}}},
@@ -40,12 +37,7 @@ func anthropicConfig(t *testing.T, url string) string {
 			"claude": {"variants": [{"name": "v", "provider": "anthropic", "model": "claude-sonnet-4-20250514", "weight": 1}]},
 			"claude45": {"variants": [{"name": "v", "provider": "anthropic", "model": "claude-sonnet-4-5-20250929", "weight": 1}]}}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeConfig(t, files)
 }
 
 func richClient(t *testing.T) (gatewayv1.LLMGatewayClient, context.Context) {

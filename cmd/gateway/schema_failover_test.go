@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +30,6 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stopGood()
-	dir := t.TempDir()
 	route := func(policy string) string {
 		return `{"variants": [{"name": "v", "provider": "bad", "model": "gpt-4o-mini", "weight": 1}],
 			"backups": [{"provider": "good", "model": "gpt-4o"}], "on_schema_mismatch": "` + policy + `"}`
@@ -45,12 +42,7 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 				{"name": "gpt-4o", "provider": "good", "price": {"input_per_mtok": 1, "output_per_mtok": 1}}]}`,
 		"ab_test_config.json": `{"routes": {"fail_over": ` + route("fail_over") + `, "retry": ` + route("retry") + `, "pass": ` + route("pass") + `}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p := startBinary(t, dir, []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
+	p := startBinary(t, writeConfig(t, files), []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
 	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

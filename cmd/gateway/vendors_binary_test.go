@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -35,7 +34,6 @@ var fourVendors = []vendor{
 // whose primary is OpenAI with the other three as backups in order.
 func fourVendorConfig(t *testing.T, url string) string {
 	t.Helper()
-	dir := t.TempDir()
 	const common = `"timeout": "30s", "retry": {"max_attempts": 1}`
 	price := `"price": {"input_per_mtok": 1, "output_per_mtok": 2}`
 	files := map[string]string{
@@ -61,12 +59,7 @@ func fourVendorConfig(t *testing.T, url string) string {
 					{"provider": "gem", "model": "gemini-2.5-flash"},
 					{"provider": "bed", "model": "` + bedrockTestModel + `"}]}}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeConfig(t, files)
 }
 
 // TestBinaryFourVendors sends the same tool round trip and the same
