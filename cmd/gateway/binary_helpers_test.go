@@ -1,9 +1,16 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 )
 
 // writeConfig writes files (name to body) into a new temporary directory
@@ -23,4 +30,26 @@ func writeConfigFile(t *testing.T, dir, name, body string) {
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// dial connects a gRPC client to the gateway at addr, without TLS; the
+// connection is closed when the test ends.
+func dial(t *testing.T, addr string) gatewayv1.LLMGatewayClient {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return gatewayv1.NewLLMGatewayClient(conn)
+}
+
+// connect dials the gateway's gRPC port and gives a context for the calls
+// that ends after timeout or when the test ends.
+func (p *process) connect(t *testing.T, timeout time.Duration) (gatewayv1.LLMGatewayClient, context.Context) {
+	t.Helper()
+	client := dial(t, p.grpc)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return client, ctx
 }

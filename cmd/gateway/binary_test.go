@@ -28,7 +28,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -180,14 +179,8 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 	defer stop()
 	p := startBinary(t, simConfig(t, url), []string{"BIN_TEST_KEY=k"}, "-shutdown-grace", "20s", "-log-level", "info")
 
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := gatewayv1.NewLLMGatewayClient(conn).Stream(ctx, completeRequest())
+	client, ctx := p.connect(t, 30*time.Second)
+	st, err := client.Stream(ctx, completeRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,14 +200,8 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	// New work is refused: a new gRPC connection and a REST call.
-	conn2, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn2.Close() }()
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel2()
-	if _, err := gatewayv1.NewLLMGatewayClient(conn2).Complete(ctx2, completeRequest()); err == nil {
+	client2, ctx2 := p.connect(t, 5*time.Second)
+	if _, err := client2.Complete(ctx2, completeRequest()); err == nil {
 		t.Fatal("a new gRPC call was accepted during shutdown")
 	}
 	if resp, err := http.Post("http://"+p.http+"/v1/complete", "application/json", strings.NewReader(`{"route":"r"}`)); err == nil {
@@ -347,12 +334,7 @@ func quotaConfig(t *testing.T, url string) string {
 // three per minute and stops the gateway.
 func checkSharedQuota(t *testing.T, p *process) {
 	t.Helper()
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
+	client := dial(t, p.grpc)
 	req := completeRequest()
 	req.Caller = &gatewayv1.Caller{Subject: "u1"}
 	req.Params.Temperature = proto.Float64(1) // not cached

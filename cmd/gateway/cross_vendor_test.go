@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
@@ -31,14 +28,7 @@ func TestBinaryToolRoundTripAcrossVendors(t *testing.T) {
 		"AWS_ACCESS_KEY_ID=AKIDFOURVENDORS", "AWS_SECRET_ACCESS_KEY=four-vendors-secret",
 		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_PROFILE=", "AWS_EC2_METADATA_DISABLED=true",
 	}, "-log-level", "error")
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	client, ctx := p.connect(t, 60*time.Second)
 	oai := &gatewayv1.ModelOverride{Provider: "oai", Model: "gpt-4o-mini"}
 	ant := &gatewayv1.ModelOverride{Provider: "ant", Model: "claude-haiku-4-5"}
 

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
@@ -39,14 +36,7 @@ func TestBinaryGemini(t *testing.T) {
 	}
 	defer stop()
 	p := startBinary(t, geminiConfig(t, url), []string{"BIN_GEMINI_KEY=AIzaBinaryTest"})
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	client, ctx := p.connect(t, 30*time.Second)
 	user := func(s string) *gatewayv1.Message {
 		return &gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: s}
 	}

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
@@ -48,14 +46,7 @@ func richClient(t *testing.T) (gatewayv1.LLMGatewayClient, context.Context) {
 	}
 	t.Cleanup(stop)
 	p := startBinary(t, anthropicConfig(t, url), []string{"BIN_TEST_KEY=k"})
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return gatewayv1.NewLLMGatewayClient(conn), ctx
+	return p.connect(t, 30*time.Second)
 }
 
 func jobsTool() *gatewayv1.Tool {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io"
 	"slices"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
@@ -76,14 +74,7 @@ func TestBinaryCachedToolCalls(t *testing.T) {
 	}
 	defer stop()
 	p := startBinary(t, simConfig(t, url), []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	client, ctx := p.connect(t, 30*time.Second)
 	req := func(question string) *gatewayv1.CompleteRequest {
 		return &gatewayv1.CompleteRequest{Route: "r", Tools: richTools(),
 			Messages:   []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: question}},

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
@@ -43,14 +40,7 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 		"ab_test_config.json": `{"routes": {"fail_over": ` + route("fail_over") + `, "retry": ` + route("retry") + `, "pass": ` + route("pass") + `}}`,
 	}
 	p := startBinary(t, writeConfig(t, files), []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	client, ctx := p.connect(t, 60*time.Second)
 	schema, err := schemacheck.Compile([]byte(openaiPlanSchema))
 	if err != nil {
 		t.Fatal(err)

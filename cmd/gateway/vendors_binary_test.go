@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
@@ -79,14 +75,7 @@ func TestBinaryFourVendors(t *testing.T) {
 		"AWS_ACCESS_KEY_ID=AKIDFOURVENDORS", "AWS_SECRET_ACCESS_KEY=four-vendors-secret",
 		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_PROFILE=", "AWS_EC2_METADATA_DISABLED=true",
 	})
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	client, ctx := p.connect(t, 60*time.Second)
 	user := func(s string) *gatewayv1.Message {
 		return &gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: s}
 	}
