@@ -35,11 +35,7 @@ func bedrockConfig(t *testing.T, url string) string {
 // static credentials from the environment) pointed at the simulator:
 // text, a tool round trip, a JSON answer through a forced tool, a stream.
 func TestBinaryBedrock(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{AnswerTokens: 12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{AnswerTokens: 12})
 	none := filepath.Join(t.TempDir(), "none")
 	p := startBinary(t, bedrockConfig(t, url), []string{
 		"AWS_ACCESS_KEY_ID=AKIDBINARYTEST", "AWS_SECRET_ACCESS_KEY=binary-test-secret",

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
+	"github.com/careerpath/llmgateway/providers/sim"
 )
 
 // writeConfig writes files (name to body) into a new temporary directory
@@ -52,4 +53,16 @@ func (p *process) connect(t *testing.T, timeout time.Duration) (gatewayv1.LLMGat
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	return client, ctx
+}
+
+// startSim starts a simulator, stopped when the test ends, and returns it
+// and its base URL.
+func startSim(t *testing.T, cfg sim.Config) (*sim.Server, string) {
+	t.Helper()
+	srv, url, stop, err := sim.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return srv, url
 }

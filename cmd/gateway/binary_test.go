@@ -172,11 +172,7 @@ func completeRequest() *gatewayv1.CompleteRequest {
 // new calls are refused, the stream completes, and the process exits 0
 // within the grace period.
 func TestBinaryGracefulShutdown(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{InterToken: 50 * time.Millisecond, AnswerTokens: 30, RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{InterToken: 50 * time.Millisecond, AnswerTokens: 30, RequireAPIKey: "k"})
 	p := startBinary(t, simConfig(t, url), []string{"BIN_TEST_KEY=k"}, "-shutdown-grace", "20s", "-log-level", "info")
 
 	client, ctx := p.connect(t, 30*time.Second)
@@ -280,11 +276,7 @@ func selfSigned(t *testing.T, dir string) *x509.CertPool {
 // flag and its key by the environment: gRPC and REST answer over TLS, the
 // admin port stays plain HTTP.
 func TestBinaryServesTLS(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	tlsDir := t.TempDir()
 	pool := selfSigned(t, tlsDir)
 	p := startBinary(t, simConfig(t, url), []string{"BIN_TEST_KEY=k", "LLMGW_TLS_KEY=" + filepath.Join(tlsDir, "tls.key")},
@@ -362,11 +354,7 @@ func checkSharedQuota(t *testing.T, p *process) {
 // two limits checked by one script per request are enforced.
 func TestBinaryOnRedisCluster(t *testing.T) {
 	addrs := redistest.StartCluster(t, 3)
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, quotaConfig(t, url), []string{"BIN_TEST_KEY=k"},
 		"-redis-addrs", strings.Join(addrs, ","), "-quota-fail-closed", "-log-level", "warn")
 	checkSharedQuota(t, p)
@@ -378,11 +366,7 @@ func TestBinaryOnRedisCluster(t *testing.T) {
 func TestBinaryThroughRedisSentinel(t *testing.T) {
 	master := redistest.Start(t)
 	sentinel := redistest.StartSentinel(t, master, "mymaster")
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, quotaConfig(t, url), []string{"BIN_TEST_KEY=k"},
 		"-redis-addrs", sentinel, "-redis-master-name", "mymaster", "-quota-fail-closed", "-log-level", "warn")
 	checkSharedQuota(t, p)
@@ -396,11 +380,7 @@ func TestBinaryThroughRedisSentinelWithPasswords(t *testing.T) {
 	master := redistest.StartWithPassword(t, "master-secret")
 	sentinel := redistest.StartSentinelWith(t, master, "mymaster",
 		redistest.SentinelOptions{MasterPassword: "master-secret", Password: "sentinel-secret"})
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, quotaConfig(t, url), []string{"BIN_TEST_KEY=k", "REDIS_PW=master-secret", "SENTINEL_PW=sentinel-secret"},
 		"-redis-addrs", sentinel, "-redis-master-name", "mymaster",
 		"-redis-password-env", "REDIS_PW", "-redis-sentinel-password-env", "SENTINEL_PW",

@@ -17,11 +17,7 @@ import (
 // the other's: OpenAI then Anthropic, and Anthropic then OpenAI. The
 // simulator refuses a tool result whose id names no call, as both APIs do.
 func TestBinaryToolRoundTripAcrossVendors(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{})
 	none := filepath.Join(t.TempDir(), "none")
 	p := startBinary(t, fourVendorConfig(t, url), []string{
 		"FOUR_OPENAI_KEY=sk-four", "FOUR_ANTHROPIC_KEY=sk-ant-four", "FOUR_GEMINI_KEY=AIzaFour",

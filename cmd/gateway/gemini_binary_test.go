@@ -30,11 +30,7 @@ func geminiConfig(t *testing.T, url string) string {
 // TestBinaryGemini routes text, a tool round trip, a schema-checked JSON
 // answer and a stream through the gateway binary to a gemini provider.
 func TestBinaryGemini(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "AIzaBinaryTest"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "AIzaBinaryTest"})
 	p := startBinary(t, geminiConfig(t, url), []string{"BIN_GEMINI_KEY=AIzaBinaryTest"})
 	client, ctx := p.connect(t, 30*time.Second)
 	user := func(s string) *gatewayv1.Message {

@@ -40,11 +40,7 @@ func anthropicConfig(t *testing.T, url string) string {
 
 func richClient(t *testing.T) (gatewayv1.LLMGatewayClient, context.Context) {
 	t.Helper()
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, anthropicConfig(t, url), []string{"BIN_TEST_KEY=k"})
 	return p.connect(t, 30*time.Second)
 }

@@ -33,11 +33,7 @@ func richTools() []*gatewayv1.Tool {
 // parallel tool calls streamed and assembled by index, and a JSON-schema
 // answer that satisfies its schema.
 func TestBinaryRichOpenAI(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, simConfig(t, url), []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
 	client, ctx := p.connect(t, 30*time.Second)
 	user := &gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: "Find data engineering jobs in Berlin."}

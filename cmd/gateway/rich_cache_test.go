@@ -68,11 +68,7 @@ func partCalls(parts []*gatewayv1.Part) []toolCall {
 // cache and comes back exactly, unary and streamed: the same call ids,
 // names and arguments, whether the original was streamed or not.
 func TestBinaryCachedToolCalls(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, simConfig(t, url), []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
 	client, ctx := p.connect(t, 30*time.Second)
 	req := func(question string) *gatewayv1.CompleteRequest {

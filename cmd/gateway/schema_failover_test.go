@@ -17,16 +17,8 @@ import (
 // through the gateway binary: the primary simulator answers JSON that
 // does not match the schema, the backup simulator answers JSON that does.
 func TestBinarySchemaMismatchPolicies(t *testing.T) {
-	_, badURL, stopBad, err := sim.Start(sim.Config{RequireAPIKey: "k", SchemaMismatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stopBad()
-	_, goodURL, stopGood, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stopGood()
+	_, badURL := startSim(t, sim.Config{RequireAPIKey: "k", SchemaMismatch: true})
+	_, goodURL := startSim(t, sim.Config{RequireAPIKey: "k"})
 	route := func(policy string) string {
 		return `{"variants": [{"name": "v", "provider": "bad", "model": "gpt-4o-mini", "weight": 1}],
 			"backups": [{"provider": "good", "model": "gpt-4o"}], "on_schema_mismatch": "` + policy + `"}`

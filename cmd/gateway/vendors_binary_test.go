@@ -64,11 +64,7 @@ func fourVendorConfig(t *testing.T, url string) string {
 // equivalent neutral answers; an A/B route over the four serves its split,
 // and a failover route moves across vendors as each one fails.
 func TestBinaryFourVendors(t *testing.T) {
-	srv, url, stop, err := sim.Start(sim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	srv, url := startSim(t, sim.Config{})
 	none := filepath.Join(t.TempDir(), "none")
 	p := startBinary(t, fourVendorConfig(t, url), []string{
 		"FOUR_OPENAI_KEY=sk-four", "FOUR_ANTHROPIC_KEY=sk-ant-four", "FOUR_GEMINI_KEY=AIzaFour",
