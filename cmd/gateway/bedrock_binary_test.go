@@ -54,8 +54,7 @@ func TestBinaryBedrock(t *testing.T) {
 	}
 
 	// A tool round trip.
-	tools := []*gatewayv1.Tool{{Name: "weather", Description: "Current weather",
-		Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: `{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`}}}}
+	tools := []*gatewayv1.Tool{tool("weather", "Current weather", `{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)}
 	req := completeRequest()
 	req.Tools = tools
 	req.ToolChoice = &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED}
@@ -75,8 +74,8 @@ func TestBinaryBedrock(t *testing.T) {
 	req.Tools = tools
 	req.ToolChoice = &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_AUTO}
 	req.Messages = append(req.Messages,
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: resp.Parts},
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{ToolResult: &gatewayv1.ToolResult{ToolCallId: call.Id, Content: "11C, clear"}}}}})
+		assistant(resp.Parts),
+		toolResult(call.Id, "11C, clear"))
 	resp, err = client.Complete(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +87,7 @@ func TestBinaryBedrock(t *testing.T) {
 	// A JSON answer through a forced tool, checked against its schema by
 	// the gateway.
 	req = completeRequest()
-	req.ResponseFormat = &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA, Name: "rating",
-		Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: `{"type":"object","properties":{"score":{"type":"integer","minimum":1,"maximum":10}},"required":["score"]}`}}}
+	req.ResponseFormat = jsonFormat("rating", `{"type":"object","properties":{"score":{"type":"integer","minimum":1,"maximum":10}},"required":["score"]}`)
 	resp, err = client.Complete(ctx, req)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
+	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // writeConfig writes files (name to body) into a new temporary directory
@@ -65,4 +66,47 @@ func startSim(t *testing.T, cfg sim.Config) (*sim.Server, string) {
 	}
 	t.Cleanup(stop)
 	return srv, url
+}
+
+// user is a user message of text.
+func user(text string) *gatewayv1.Message {
+	return &gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: text}
+}
+
+// assistant is an assistant message carrying parts, as an answer's tool
+// calls go back into the conversation.
+func assistant(parts []*gatewayv1.Part) *gatewayv1.Message {
+	return &gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: parts}
+}
+
+// toolResult is the tool message answering the call id with content.
+func toolResult(id, content string) *gatewayv1.Message {
+	return &gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
+		ToolResult: &gatewayv1.ToolResult{ToolCallId: id, Content: content}}}}}
+}
+
+// jsonSchema is a JSON schema given by its source text.
+func jsonSchema(src string) *gatewayv1.JsonSchema {
+	return &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: src}}
+}
+
+// tool is a function tool whose arguments follow the JSON schema params.
+func tool(name, description, params string) *gatewayv1.Tool {
+	return &gatewayv1.Tool{Name: name, Description: description, Parameters: jsonSchema(params)}
+}
+
+// jsonFormat asks for a JSON answer that follows schema.
+func jsonFormat(name, schema string) *gatewayv1.ResponseFormat {
+	return &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA, Name: name, Schema: jsonSchema(schema)}
+}
+
+// compileSchema compiles a JSON schema the test's answers are checked
+// against.
+func compileSchema(t *testing.T, src string) *schemacheck.Schema {
+	t.Helper()
+	s, err := schemacheck.Compile([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

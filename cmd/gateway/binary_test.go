@@ -162,7 +162,7 @@ func simConfig(t *testing.T, url string) string {
 func completeRequest() *gatewayv1.CompleteRequest {
 	return &gatewayv1.CompleteRequest{
 		Route:    "r",
-		Messages: []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "hello"}},
+		Messages: []*gatewayv1.Message{user("hello")},
 		Params:   &gatewayv1.GenerationParams{MaxTokens: proto.Int32(64)},
 	}
 }

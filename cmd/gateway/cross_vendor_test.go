@@ -34,7 +34,7 @@ func TestBinaryToolRoundTripAcrossVendors(t *testing.T) {
 	}{{"OpenAIThenAnthropic", oai, ant}, {"AnthropicThenOpenAI", ant, oai}} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := &gatewayv1.CompleteRequest{Model: tc.first, Tools: richTools(), ParallelToolCalls: proto.Bool(false),
-				Messages: []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "Find data engineering jobs in Berlin."}},
+				Messages: []*gatewayv1.Message{user("Find data engineering jobs in Berlin.")},
 				Params:   &gatewayv1.GenerationParams{MaxTokens: proto.Int32(256)}}
 			first, err := client.Complete(ctx, req)
 			if err != nil {
@@ -46,9 +46,8 @@ func TestBinaryToolRoundTripAcrossVendors(t *testing.T) {
 			}
 			req.Model = tc.second
 			req.Messages = append(req.Messages,
-				&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: first.GetParts()},
-				&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-					ToolResult: &gatewayv1.ToolResult{ToolCallId: calls[0].ID, Content: `["Zalando","N26"]`}}}}})
+				assistant(first.GetParts()),
+				toolResult(calls[0].ID, `["Zalando","N26"]`))
 			second, err := client.Complete(ctx, req)
 			if err != nil {
 				t.Fatalf("second turn with the tool result: %v", err)
@@ -63,8 +62,7 @@ func TestBinaryToolRoundTripAcrossVendors(t *testing.T) {
 
 			// A result naming an id the first turn did not give is refused:
 			// the ids are what pairs them.
-			req.Messages[2] = &gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-				ToolResult: &gatewayv1.ToolResult{ToolCallId: calls[0].ID + "x", Content: `[]`}}}}}
+			req.Messages[2] = toolResult(calls[0].ID+"x", `[]`)
 			if _, err := client.Complete(ctx, req); err == nil {
 				t.Errorf("a tool result with an unknown id was answered by %s", tc.second.GetProvider())
 			}

@@ -11,7 +11,6 @@ import (
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // geminiConfig writes a configuration whose only route is answered by a
@@ -33,9 +32,6 @@ func TestBinaryGemini(t *testing.T) {
 	_, url := startSim(t, sim.Config{RequireAPIKey: "AIzaBinaryTest"})
 	p := startBinary(t, geminiConfig(t, url), []string{"BIN_GEMINI_KEY=AIzaBinaryTest"})
 	client, ctx := p.connect(t, 30*time.Second)
-	user := func(s string) *gatewayv1.Message {
-		return &gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: s}
-	}
 
 	// Text.
 	resp, err := client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{user("hello")},
@@ -51,8 +47,7 @@ func TestBinaryGemini(t *testing.T) {
 
 	// A tool round trip.
 	params := `{"type":"object","properties":{"title":{"type":"string"}},"required":["title"]}`
-	tools := []*gatewayv1.Tool{{Name: "lookup_role", Description: "Looks a role up.",
-		Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: params}}}}
+	tools := []*gatewayv1.Tool{tool("lookup_role", "Looks a role up.", params)}
 	msgs := []*gatewayv1.Message{user("What does a data engineer need?")}
 	resp, err = client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: msgs, Tools: tools})
 	if err != nil {
@@ -67,17 +62,13 @@ func TestBinaryGemini(t *testing.T) {
 	if resp.FinishReason != gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS || call == nil || call.Name != "lookup_role" || call.Id == "" {
 		t.Fatalf("want a call of lookup_role: %v", resp)
 	}
-	ps, err := schemacheck.Compile([]byte(params))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps := compileSchema(t, params)
 	if err := ps.Validate([]byte(call.Arguments)); err != nil {
 		t.Errorf("arguments %s: %v", call.Arguments, err)
 	}
 	msgs = append(msgs,
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: resp.Parts},
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-			ToolResult: &gatewayv1.ToolResult{ToolCallId: call.Id, Content: "SQL, Python, orchestration"}}}}})
+		assistant(resp.Parts),
+		toolResult(call.Id, "SQL, Python, orchestration"))
 	resp, err = client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: msgs, Tools: tools})
 	if err != nil {
 		t.Fatal(err)
@@ -89,15 +80,11 @@ func TestBinaryGemini(t *testing.T) {
 	// A schema-checked JSON answer.
 	schema := `{"type":"object","properties":{"role":{"type":"string"},"years":{"type":"integer","minimum":2}},"required":["role","years"]}`
 	resp, err = client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{user("Answer in JSON.")},
-		ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA,
-			Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: schema}}}})
+		ResponseFormat: jsonFormat("", schema)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := schemacheck.Compile([]byte(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := compileSchema(t, schema)
 	// The gateway checked the answer, and it satisfies the schema.
 	if err := js.Validate([]byte(resp.Text)); err != nil || resp.SchemaCheck != gatewayv1.SchemaCheck_SCHEMA_CHECK_CHECKED {
 		t.Errorf("JSON answer %q (schema check %v): %v", resp.Text, resp.SchemaCheck, err)

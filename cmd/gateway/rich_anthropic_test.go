@@ -13,7 +13,6 @@ import (
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 const (
@@ -46,14 +45,13 @@ func richClient(t *testing.T) (gatewayv1.LLMGatewayClient, context.Context) {
 }
 
 func jobsTool() *gatewayv1.Tool {
-	return &gatewayv1.Tool{Name: "search_jobs", Description: "Search open job postings.",
-		Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: jobsSchema}}}
+	return tool("search_jobs", "Search open job postings.", jobsSchema)
 }
 
 func toolRequest(route string) *gatewayv1.CompleteRequest {
 	return &gatewayv1.CompleteRequest{
 		Route:             route,
-		Messages:          []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "Find data engineer jobs in Berlin."}},
+		Messages:          []*gatewayv1.Message{user("Find data engineer jobs in Berlin.")},
 		Params:            &gatewayv1.GenerationParams{MaxTokens: proto.Int32(64)},
 		Tools:             []*gatewayv1.Tool{jobsTool()},
 		ToolChoice:        &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED},
@@ -73,10 +71,7 @@ func callsOf(parts []*gatewayv1.Part) []*gatewayv1.ToolCall {
 
 func checkArgs(t *testing.T, args string) {
 	t.Helper()
-	s, err := schemacheck.Compile([]byte(jobsSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := compileSchema(t, jobsSchema)
 	if err := s.Validate([]byte(args)); err != nil {
 		t.Errorf("arguments %s: %v", args, err)
 	}
@@ -97,9 +92,8 @@ func TestBinaryAnthropicToolRoundTrip(t *testing.T) {
 	}
 	checkArgs(t, calls[0].GetArguments())
 	req.Messages = append(req.Messages,
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: first.GetParts()},
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-			ToolResult: &gatewayv1.ToolResult{ToolCallId: calls[0].GetId(), Content: `{"jobs":3}`}}}}})
+		assistant(first.GetParts()),
+		toolResult(calls[0].GetId(), `{"jobs":3}`))
 	req.ToolChoice = &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_AUTO}
 	second, err := client.Complete(ctx, req)
 	if err != nil {
@@ -158,17 +152,13 @@ func TestBinaryAnthropicStreamedToolCall(t *testing.T) {
 // checked.
 func TestBinaryAnthropicJSONSchema(t *testing.T) {
 	client, ctx := richClient(t)
-	compiled, err := schemacheck.Compile([]byte(planSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	compiled := compileSchema(t, planSchema)
 	for _, route := range []string{"claude", "claude45"} {
 		req := &gatewayv1.CompleteRequest{
-			Route:    route,
-			Messages: []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "Plan my move into data engineering."}},
-			Params:   &gatewayv1.GenerationParams{MaxTokens: proto.Int32(64)},
-			ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA,
-				Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: planSchema}}},
+			Route:          route,
+			Messages:       []*gatewayv1.Message{user("Plan my move into data engineering.")},
+			Params:         &gatewayv1.GenerationParams{MaxTokens: proto.Int32(64)},
+			ResponseFormat: jsonFormat("", planSchema),
 		}
 		resp, err := client.Complete(ctx, req)
 		if err != nil {
@@ -214,18 +204,14 @@ func TestBinaryOpenAIConversationOnAnthropic(t *testing.T) {
 		return &gatewayv1.Part{Kind: &gatewayv1.Part_ToolCall{ToolCall: &gatewayv1.ToolCall{Id: id, Name: "search_jobs",
 			Arguments: `{"title":"data engineer","city":"` + city + `"}`}}}
 	}
-	result := func(id, content string) *gatewayv1.Message {
-		return &gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-			ToolResult: &gatewayv1.ToolResult{ToolCallId: id, Content: content}}}}}
-	}
 	req := &gatewayv1.CompleteRequest{
 		Route: "claude",
 		Messages: []*gatewayv1.Message{
 			{Role: gatewayv1.Role_ROLE_SYSTEM, Content: "You are a career coach."},
-			{Role: gatewayv1.Role_ROLE_USER, Content: "Compare data engineer jobs in Berlin and Munich."},
-			{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: []*gatewayv1.Part{call("call_9pLwQd2K", "Berlin"), call("call_Xr41mZ0a", "Munich")}},
-			result("call_9pLwQd2K", `{"jobs":42}`),
-			result("call_Xr41mZ0a", `{"jobs":17}`),
+			user("Compare data engineer jobs in Berlin and Munich."),
+			assistant([]*gatewayv1.Part{call("call_9pLwQd2K", "Berlin"), call("call_Xr41mZ0a", "Munich")}),
+			toolResult("call_9pLwQd2K", `{"jobs":42}`),
+			toolResult("call_Xr41mZ0a", `{"jobs":17}`),
 		},
 		Params: &gatewayv1.GenerationParams{MaxTokens: proto.Int32(64)},
 		Tools:  []*gatewayv1.Tool{jobsTool()},
@@ -242,7 +228,7 @@ func TestBinaryOpenAIConversationOnAnthropic(t *testing.T) {
 	// result and the conversation still answers.
 	req.Messages = append(req.Messages,
 		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Content: resp.GetText()},
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: "And in Hamburg?"})
+		user("And in Hamburg?"))
 	req.ParallelToolCalls = proto.Bool(false)
 	next, err := client.Complete(ctx, req)
 	if err != nil {
@@ -253,8 +239,8 @@ func TestBinaryOpenAIConversationOnAnthropic(t *testing.T) {
 		t.Fatalf("calls %v", next.GetParts())
 	}
 	req.Messages = append(req.Messages,
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: next.GetParts()},
-		result(calls[0].GetId(), `{"jobs":9}`))
+		assistant(next.GetParts()),
+		toolResult(calls[0].GetId(), `{"jobs":9}`))
 	last, err := client.Complete(ctx, req)
 	if err != nil {
 		t.Fatal(err)

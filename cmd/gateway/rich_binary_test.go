@@ -12,7 +12,6 @@ import (
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 const (
@@ -23,8 +22,8 @@ const (
 
 func richTools() []*gatewayv1.Tool {
 	return []*gatewayv1.Tool{
-		{Name: "search_jobs", Description: "Search open positions.", Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: jobsParams}}},
-		{Name: "get_salary", Description: "Median salary.", Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: salaryParams}}},
+		tool("search_jobs", "Search open positions.", jobsParams),
+		tool("get_salary", "Median salary.", salaryParams),
 	}
 }
 
@@ -36,10 +35,10 @@ func TestBinaryRichOpenAI(t *testing.T) {
 	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, simConfig(t, url), []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
 	client, ctx := p.connect(t, 30*time.Second)
-	user := &gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: "Find data engineering jobs in Berlin."}
+	question := user("Find data engineering jobs in Berlin.")
 
 	t.Run("ToolRoundTrip", func(t *testing.T) {
-		req := &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{user}, Tools: richTools(),
+		req := &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{question}, Tools: richTools(),
 			ParallelToolCalls: proto.Bool(false)}
 		first, err := client.Complete(ctx, req)
 		if err != nil {
@@ -57,9 +56,8 @@ func TestBinaryRichOpenAI(t *testing.T) {
 			t.Fatalf("arguments %q: %v", call.GetArguments(), err)
 		}
 		req.Messages = append(req.Messages,
-			&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: first.GetParts()},
-			&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-				ToolResult: &gatewayv1.ToolResult{ToolCallId: call.GetId(), Content: `["Zalando","N26"]`}}}}})
+			assistant(first.GetParts()),
+			toolResult(call.GetId(), `["Zalando","N26"]`))
 		second, err := client.Complete(ctx, req)
 		if err != nil {
 			t.Fatalf("Complete after the tool result: %v", err)
@@ -70,7 +68,7 @@ func TestBinaryRichOpenAI(t *testing.T) {
 	})
 
 	t.Run("StreamParallelToolCalls", func(t *testing.T) {
-		s, err := client.Stream(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{user}, Tools: richTools(),
+		s, err := client.Stream(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{question}, Tools: richTools(),
 			ToolChoice: &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED}})
 		if err != nil {
 			t.Fatal(err)
@@ -108,10 +106,7 @@ func TestBinaryRichOpenAI(t *testing.T) {
 			t.Fatalf("calls %+v", calls)
 		}
 		for i, schema := range []string{jobsParams, salaryParams} {
-			s, err := schemacheck.Compile([]byte(schema))
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := compileSchema(t, schema)
 			if err := s.Validate([]byte(calls[int32(i)].args)); err != nil {
 				t.Errorf("call %d arguments %s: %v", i, calls[int32(i)].args, err)
 			}
@@ -119,16 +114,12 @@ func TestBinaryRichOpenAI(t *testing.T) {
 	})
 
 	t.Run("JSONSchema", func(t *testing.T) {
-		resp, err := client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{user},
-			ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA, Name: "plan",
-				Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: openaiPlanSchema}}}})
+		resp, err := client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{question},
+			ResponseFormat: jsonFormat("plan", openaiPlanSchema)})
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
-		s, err := schemacheck.Compile([]byte(openaiPlanSchema))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := compileSchema(t, openaiPlanSchema)
 		if err := s.Validate([]byte(resp.GetText())); err != nil {
 			t.Errorf("answer %s: %v", resp.GetText(), err)
 		}

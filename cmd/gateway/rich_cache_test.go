@@ -73,7 +73,7 @@ func TestBinaryCachedToolCalls(t *testing.T) {
 	client, ctx := p.connect(t, 30*time.Second)
 	req := func(question string) *gatewayv1.CompleteRequest {
 		return &gatewayv1.CompleteRequest{Route: "r", Tools: richTools(),
-			Messages:   []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: question}},
+			Messages:   []*gatewayv1.Message{user(question)},
 			Params:     &gatewayv1.GenerationParams{Temperature: proto.Float64(0)},
 			ToolChoice: &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED}}
 	}

@@ -10,7 +10,6 @@ import (
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // TestBinarySchemaMismatchPolicies runs each on_schema_mismatch policy
@@ -33,10 +32,7 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 	}
 	p := startBinary(t, writeConfig(t, files), []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
 	client, ctx := p.connect(t, 60*time.Second)
-	schema, err := schemacheck.Compile([]byte(openaiPlanSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	schema := compileSchema(t, openaiPlanSchema)
 
 	type result struct {
 		text     string
@@ -47,9 +43,8 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 	ask := func(t *testing.T, routeName string, stream bool) result {
 		t.Helper()
 		req := &gatewayv1.CompleteRequest{Route: routeName,
-			Messages: []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "Plan my move into data engineering."}},
-			ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA, Name: "plan",
-				Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: openaiPlanSchema}}}}
+			Messages:       []*gatewayv1.Message{user("Plan my move into data engineering.")},
+			ResponseFormat: jsonFormat("plan", openaiPlanSchema)}
 		if !stream {
 			resp, err := client.Complete(ctx, req)
 			if err != nil {
@@ -91,9 +86,8 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 	for _, policy := range []string{"fail_over", "retry"} {
 		t.Run("Stream/"+policy, func(t *testing.T) {
 			s, err := client.Stream(ctx, &gatewayv1.CompleteRequest{Route: policy,
-				Messages: []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "Plan my move into data engineering."}},
-				ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA, Name: "plan",
-					Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: openaiPlanSchema}}}})
+				Messages:       []*gatewayv1.Message{user("Plan my move into data engineering.")},
+				ResponseFormat: jsonFormat("plan", openaiPlanSchema)})
 			if err != nil {
 				t.Fatal(err)
 			}

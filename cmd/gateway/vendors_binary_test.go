@@ -10,7 +10,6 @@ import (
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // vendor is one of the four real provider kinds the gateway speaks, as
@@ -72,22 +71,12 @@ func TestBinaryFourVendors(t *testing.T) {
 		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_PROFILE=", "AWS_EC2_METADATA_DISABLED=true",
 	})
 	client, ctx := p.connect(t, 60*time.Second)
-	user := func(s string) *gatewayv1.Message {
-		return &gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: s}
-	}
 
 	params := `{"type":"object","properties":{"title":{"type":"string"},"city":{"type":"string","enum":["Berlin","Paris"]}},"required":["title","city"]}`
-	ps, err := schemacheck.Compile([]byte(params))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tools := []*gatewayv1.Tool{{Name: "lookup_role", Description: "Looks a role up.",
-		Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: params}}}}
+	ps := compileSchema(t, params)
+	tools := []*gatewayv1.Tool{tool("lookup_role", "Looks a role up.", params)}
 	schema := `{"type":"object","properties":{"role":{"type":"string"},"years":{"type":"integer","minimum":2},"skills":{"type":"array","items":{"type":"string"},"minItems":1}},"required":["role","years","skills"]}`
-	js, err := schemacheck.Compile([]byte(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := compileSchema(t, schema)
 
 	var firstArgs, firstJSON any
 	for _, v := range fourVendors {
@@ -121,15 +110,13 @@ func TestBinaryFourVendors(t *testing.T) {
 				t.Errorf("arguments %v, the first vendor's %v", args, firstArgs)
 			}
 			msgs = append(msgs,
-				&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: resp.Parts},
-				&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-					ToolResult: &gatewayv1.ToolResult{ToolCallId: call.Id, Content: "SQL, Python, orchestration"}}}}})
+				assistant(resp.Parts),
+				toolResult(call.Id, "SQL, Python, orchestration"))
 			for _, part := range resp.Parts {
 				// Parallel calls are answered too, so that every call has
 				// its result.
 				if c := part.GetToolCall(); c != nil && c != call {
-					msgs = append(msgs, &gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-						ToolResult: &gatewayv1.ToolResult{ToolCallId: c.Id, Content: "nothing more"}}}}})
+					msgs = append(msgs, toolResult(c.Id, "nothing more"))
 				}
 			}
 			resp, err = client.Complete(ctx, &gatewayv1.CompleteRequest{Model: model, Messages: msgs, Tools: tools})
@@ -142,10 +129,9 @@ func TestBinaryFourVendors(t *testing.T) {
 		})
 		t.Run("json/"+v.provider, func(t *testing.T) {
 			resp, err := client.Complete(ctx, &gatewayv1.CompleteRequest{
-				Model:    &gatewayv1.ModelOverride{Provider: v.provider, Model: v.model},
-				Messages: []*gatewayv1.Message{user("A career plan as JSON.")},
-				ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA,
-					Name: "plan", Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: schema}}}})
+				Model:          &gatewayv1.ModelOverride{Provider: v.provider, Model: v.model},
+				Messages:       []*gatewayv1.Message{user("A career plan as JSON.")},
+				ResponseFormat: jsonFormat("plan", schema)})
 			if err != nil {
 				t.Fatal(err)
 			}
