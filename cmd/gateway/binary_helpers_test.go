@@ -110,3 +110,34 @@ func compileSchema(t *testing.T, src string) *schemacheck.Schema {
 	}
 	return s
 }
+
+// callsOf is the tool calls among parts, in order.
+func callsOf(parts []*gatewayv1.Part) []*gatewayv1.ToolCall {
+	var out []*gatewayv1.ToolCall
+	for _, p := range parts {
+		if tc := p.GetToolCall(); tc != nil {
+			out = append(out, tc)
+		}
+	}
+	return out
+}
+
+// firstToolCall is the first tool call among parts, nil if there is none.
+func firstToolCall(parts []*gatewayv1.Part) *gatewayv1.ToolCall {
+	if calls := callsOf(parts); len(calls) > 0 {
+		return calls[0]
+	}
+	return nil
+}
+
+// toolCall is one tool call of an answer, comparable by value.
+type toolCall struct{ ID, Name, Args string }
+
+// partCalls is the tool calls among parts, by value.
+func partCalls(parts []*gatewayv1.Part) []toolCall {
+	var calls []toolCall
+	for _, c := range callsOf(parts) {
+		calls = append(calls, toolCall{ID: c.GetId(), Name: c.GetName(), Args: c.GetArguments()})
+	}
+	return calls
+}

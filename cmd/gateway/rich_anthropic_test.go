@@ -59,16 +59,6 @@ func toolRequest(route string) *gatewayv1.CompleteRequest {
 	}
 }
 
-func callsOf(parts []*gatewayv1.Part) []*gatewayv1.ToolCall {
-	var out []*gatewayv1.ToolCall
-	for _, p := range parts {
-		if tc := p.GetToolCall(); tc != nil {
-			out = append(out, tc)
-		}
-	}
-	return out
-}
-
 func checkArgs(t *testing.T, args string) {
 	t.Helper()
 	s := compileSchema(t, jobsSchema)

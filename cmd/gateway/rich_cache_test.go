@@ -14,9 +14,6 @@ import (
 	"github.com/careerpath/llmgateway/providers/sim"
 )
 
-// toolCall is one assembled tool call of an answer.
-type toolCall struct{ ID, Name, Args string }
-
 // streamCalls reads a whole stream, putting its tool calls together by
 // index as a client does; it checks that each call's first delta names
 // it. It returns the calls in index order and the final message.
@@ -52,16 +49,6 @@ func streamCalls(t *testing.T, s grpc.ServerStreamingClient[gatewayv1.StreamResp
 		t.Fatal("no final message")
 	}
 	return calls, last
-}
-
-func partCalls(parts []*gatewayv1.Part) []toolCall {
-	var calls []toolCall
-	for _, p := range parts {
-		if c := p.GetToolCall(); c != nil {
-			calls = append(calls, toolCall{ID: c.GetId(), Name: c.GetName(), Args: c.GetArguments()})
-		}
-	}
-	return calls
 }
 
 // TestBinaryCachedToolCalls: a tool-call answer is stored in the answer

@@ -87,12 +87,7 @@ func TestBinaryFourVendors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var call *gatewayv1.ToolCall
-			for _, part := range resp.Parts {
-				if c := part.GetToolCall(); c != nil && call == nil {
-					call = c
-				}
-			}
+			call := firstToolCall(resp.Parts)
 			if resp.FinishReason != gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS || call == nil ||
 				call.Name != "lookup_role" || call.Id == "" || resp.Provider != v.provider {
 				t.Fatalf("want a call of lookup_role from %s: %v", v.provider, resp)
