@@ -2,10 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -105,23 +102,9 @@ func TestBinaryBedrock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var text strings.Builder
-	var last *gatewayv1.StreamResponse
-	for {
-		m, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		text.WriteString(m.Delta)
-		if m.Done {
-			last = m
-		}
-	}
-	if want := sim.Text(bedrockTestModel, "stream please", 12, 64); text.String() != want || last == nil ||
+	text, last := readStream(t, st)
+	if want := sim.Text(bedrockTestModel, "stream please", 12, 64); text != want || last == nil || !last.Done ||
 		last.FinishReason != gatewayv1.FinishReason_FINISH_REASON_STOP || last.Usage.GetOutputTokens() != 12 {
-		t.Errorf("stream %q %v, want %q", text.String(), last, want)
+		t.Errorf("stream %q %v, want %q", text, last, want)
 	}
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,4 +143,64 @@ func partCalls(parts []*gatewayv1.Part) []toolCall {
 		calls = append(calls, toolCall{ID: c.GetId(), Name: c.GetName(), Args: c.GetArguments()})
 	}
 	return calls
+}
+
+// recvAll reads a stream to its end and returns its messages; any error
+// but the end fails the test.
+func recvAll(t *testing.T, s grpc.ServerStreamingClient[gatewayv1.StreamResponse]) []*gatewayv1.StreamResponse {
+	t.Helper()
+	var msgs []*gatewayv1.StreamResponse
+	for {
+		m, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			return msgs
+		}
+		if err != nil {
+			t.Fatalf("Recv after %d messages: %v", len(msgs), err)
+		}
+		msgs = append(msgs, m)
+	}
+}
+
+// readStream reads a stream to its end and returns the text of its
+// deltas and its last message (nil when there was none).
+func readStream(t *testing.T, s grpc.ServerStreamingClient[gatewayv1.StreamResponse]) (string, *gatewayv1.StreamResponse) {
+	t.Helper()
+	var text strings.Builder
+	var last *gatewayv1.StreamResponse
+	for _, m := range recvAll(t, s) {
+		text.WriteString(m.GetDelta())
+		last = m
+	}
+	return text.String(), last
+}
+
+// streamCalls reads a whole stream, putting its tool calls together by
+// index as a client does; it checks that each call's first delta names
+// it. It returns the calls in index order and the final message.
+func streamCalls(t *testing.T, s grpc.ServerStreamingClient[gatewayv1.StreamResponse]) ([]toolCall, *gatewayv1.StreamResponse) {
+	t.Helper()
+	var calls []toolCall
+	var last *gatewayv1.StreamResponse
+	for _, m := range recvAll(t, s) {
+		if d := m.GetToolCall(); d != nil {
+			i := int(d.GetIndex())
+			if i == len(calls) {
+				if d.GetId() == "" || d.GetName() == "" {
+					t.Fatalf("first delta of call %d without id or name: %v", i, d)
+				}
+				calls = append(calls, toolCall{ID: d.GetId(), Name: d.GetName()})
+			} else if i > len(calls) {
+				t.Fatalf("delta of call %d before call %d", i, len(calls))
+			}
+			calls[i].Args += d.GetArguments()
+		}
+		if m.GetDone() {
+			last = m
+		}
+	}
+	if last == nil {
+		t.Fatal("no final message")
+	}
+	return calls, last
 }

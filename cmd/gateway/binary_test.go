@@ -207,14 +207,7 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 
 	// The in-flight stream completes.
 	tokens := 0
-	for {
-		m, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("in-flight stream cut off after %d more tokens: %v", tokens, err)
-		}
+	for _, m := range recvAll(t, st) {
 		if m.Done {
 			if m.Usage.GetOutputTokens() != 30 {
 				t.Fatalf("final usage %v, want 30 output tokens", m.Usage)

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"errors"
-	"io"
-	"strings"
 	"testing"
 	"time"
 
@@ -90,21 +87,9 @@ func TestBinaryGemini(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var text strings.Builder
-	var last *gatewayv1.StreamResponse
-	for {
-		m, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("stream after %q: %v", text.String(), err)
-		}
-		text.WriteString(m.Delta)
-		last = m
-	}
-	if text.String() != sim.Text("gemini-2.5-flash", "stream please", 0, 0) || last == nil || !last.Done ||
+	text, last := readStream(t, st)
+	if text != sim.Text("gemini-2.5-flash", "stream please", 0, 0) || last == nil || !last.Done ||
 		last.Usage.GetOutputTokens() != sim.DefaultAnswerTokens || last.Provider != "google" {
-		t.Errorf("stream %q, last %v", text.String(), last)
+		t.Errorf("stream %q, last %v", text, last)
 	}
 }

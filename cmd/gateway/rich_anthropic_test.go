@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -109,14 +107,7 @@ func TestBinaryAnthropicStreamedToolCall(t *testing.T) {
 	var id, name string
 	var args strings.Builder
 	var last *gatewayv1.StreamResponse
-	for {
-		c, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range recvAll(t, st) {
 		if d := c.GetToolCall(); d != nil {
 			if d.GetIndex() != 0 {
 				t.Errorf("tool call index %d", d.GetIndex())
@@ -165,19 +156,9 @@ func TestBinaryAnthropicJSONSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var text strings.Builder
-		for {
-			c, err := st.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s stream: %v", route, err)
-			}
-			text.WriteString(c.GetDelta())
-		}
-		if !json.Valid([]byte(text.String())) || compiled.Validate([]byte(text.String())) != nil {
-			t.Errorf("%s: streamed answer %s", route, text.String())
+		text, _ := readStream(t, st)
+		if !json.Valid([]byte(text)) || compiled.Validate([]byte(text)) != nil {
+			t.Errorf("%s: streamed answer %s", route, text)
 		}
 	}
 }

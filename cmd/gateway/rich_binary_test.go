@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -73,42 +71,17 @@ func TestBinaryRichOpenAI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		type call struct{ id, name, args string }
-		calls := map[int32]*call{}
-		var last *gatewayv1.StreamResponse
-		for {
-			m, err := s.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("Recv: %v", err)
-			}
-			if d := m.GetToolCall(); d != nil {
-				c := calls[d.GetIndex()]
-				if c == nil {
-					if d.GetId() == "" || d.GetName() == "" {
-						t.Fatalf("first delta of call %d without id or name: %v", d.GetIndex(), d)
-					}
-					c = &call{id: d.GetId(), name: d.GetName()}
-					calls[d.GetIndex()] = c
-				}
-				c.args += d.GetArguments()
-			}
-			if m.GetDone() {
-				last = m
-			}
-		}
-		if last == nil || last.GetFinishReason() != gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS {
+		calls, last := streamCalls(t, s)
+		if last.GetFinishReason() != gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS {
 			t.Fatalf("last message %v", last)
 		}
-		if len(calls) != 2 || calls[0].name != "search_jobs" || calls[1].name != "get_salary" {
+		if len(calls) != 2 || calls[0].Name != "search_jobs" || calls[1].Name != "get_salary" {
 			t.Fatalf("calls %+v", calls)
 		}
 		for i, schema := range []string{jobsParams, salaryParams} {
 			s := compileSchema(t, schema)
-			if err := s.Validate([]byte(calls[int32(i)].args)); err != nil {
-				t.Errorf("call %d arguments %s: %v", i, calls[int32(i)].args, err)
+			if err := s.Validate([]byte(calls[i].Args)); err != nil {
+				t.Errorf("call %d arguments %s: %v", i, calls[i].Args, err)
 			}
 		}
 	})

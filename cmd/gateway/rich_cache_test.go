@@ -1,55 +1,15 @@
 package main
 
 import (
-	"errors"
-	"io"
 	"slices"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
 )
-
-// streamCalls reads a whole stream, putting its tool calls together by
-// index as a client does; it checks that each call's first delta names
-// it. It returns the calls in index order and the final message.
-func streamCalls(t *testing.T, s grpc.ServerStreamingClient[gatewayv1.StreamResponse]) ([]toolCall, *gatewayv1.StreamResponse) {
-	t.Helper()
-	var calls []toolCall
-	var last *gatewayv1.StreamResponse
-	for {
-		m, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("Recv: %v", err)
-		}
-		if d := m.GetToolCall(); d != nil {
-			i := int(d.GetIndex())
-			if i == len(calls) {
-				if d.GetId() == "" || d.GetName() == "" {
-					t.Fatalf("first delta of call %d without id or name: %v", i, d)
-				}
-				calls = append(calls, toolCall{ID: d.GetId(), Name: d.GetName()})
-			} else if i > len(calls) {
-				t.Fatalf("delta of call %d before call %d", i, len(calls))
-			}
-			calls[i].Args += d.GetArguments()
-		}
-		if m.GetDone() {
-			last = m
-		}
-	}
-	if last == nil {
-		t.Fatal("no final message")
-	}
-	return calls, last
-}
 
 // TestBinaryCachedToolCalls: a tool-call answer is stored in the answer
 // cache and comes back exactly, unary and streamed: the same call ids,

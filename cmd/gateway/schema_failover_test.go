@@ -56,18 +56,11 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r result
-		for {
-			m, err := s.Recv()
-			if err != nil {
-				t.Fatalf("Recv: %v", err)
-			}
-			r.text += m.GetDelta()
-			if m.GetDone() {
-				r.provider, r.check, r.attempts = m.GetProvider(), m.GetSchemaCheck(), m.GetFailedAttempts()
-				return r
-			}
+		text, last := readStream(t, s)
+		if !last.GetDone() {
+			t.Fatalf("the stream ended without its final message, after %v", last)
 		}
+		return result{text, last.GetProvider(), last.GetSchemaCheck(), last.GetFailedAttempts()}
 	}
 	mismatches := func(as []*gatewayv1.FailedAttempt) int {
 		n := 0
