@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -33,11 +32,7 @@ func bedrockConfig(t *testing.T, url string) string {
 // text, a tool round trip, a JSON answer through a forced tool, a stream.
 func TestBinaryBedrock(t *testing.T) {
 	_, url := startSim(t, sim.Config{AnswerTokens: 12})
-	none := filepath.Join(t.TempDir(), "none")
-	p := startBinary(t, bedrockConfig(t, url), []string{
-		"AWS_ACCESS_KEY_ID=AKIDBINARYTEST", "AWS_SECRET_ACCESS_KEY=binary-test-secret",
-		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_PROFILE=", "AWS_EC2_METADATA_DISABLED=true",
-	})
+	p := startBinary(t, bedrockConfig(t, url), awsEnv(t, "AKIDBINARYTEST", "binary-test-secret"))
 	client, ctx := p.connect(t, 30*time.Second)
 
 	// Text.

@@ -204,3 +204,15 @@ func streamCalls(t *testing.T, s grpc.ServerStreamingClient[gatewayv1.StreamResp
 	}
 	return calls, last
 }
+
+// awsEnv is the environment of a gateway whose bedrock providers sign with
+// the static credentials keyID and secret and find no other: no config or
+// credentials file, no profile, no instance metadata.
+func awsEnv(t *testing.T, keyID, secret string) []string {
+	t.Helper()
+	none := filepath.Join(t.TempDir(), "none")
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + keyID, "AWS_SECRET_ACCESS_KEY=" + secret,
+		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_PROFILE=", "AWS_EC2_METADATA_DISABLED=true",
+	}
+}

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
-	"github.com/careerpath/llmgateway/providers/sim"
 )
 
 // TestBinaryToolRoundTripAcrossVendors: a tool call answered on one
@@ -17,14 +14,7 @@ import (
 // the other's: OpenAI then Anthropic, and Anthropic then OpenAI. The
 // simulator refuses a tool result whose id names no call, as both APIs do.
 func TestBinaryToolRoundTripAcrossVendors(t *testing.T) {
-	_, url := startSim(t, sim.Config{})
-	none := filepath.Join(t.TempDir(), "none")
-	p := startBinary(t, fourVendorConfig(t, url), []string{
-		"FOUR_OPENAI_KEY=sk-four", "FOUR_ANTHROPIC_KEY=sk-ant-four", "FOUR_GEMINI_KEY=AIzaFour",
-		"AWS_ACCESS_KEY_ID=AKIDFOURVENDORS", "AWS_SECRET_ACCESS_KEY=four-vendors-secret",
-		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_PROFILE=", "AWS_EC2_METADATA_DISABLED=true",
-	}, "-log-level", "error")
-	client, ctx := p.connect(t, 60*time.Second)
+	_, client, ctx := startFourVendors(t, "-log-level", "error")
 	oai := &gatewayv1.ModelOverride{Provider: "oai", Model: "gpt-4o-mini"}
 	ant := &gatewayv1.ModelOverride{Provider: "ant", Model: "claude-haiku-4-5"}
 

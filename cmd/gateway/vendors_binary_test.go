@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -57,20 +57,25 @@ func fourVendorConfig(t *testing.T, url string) string {
 	return writeConfig(t, files)
 }
 
+// startFourVendors starts a simulator and the gateway on fourVendorConfig
+// with each provider's credentials, and connects a client whose calls
+// have a minute.
+func startFourVendors(t *testing.T, args ...string) (*sim.Server, gatewayv1.LLMGatewayClient, context.Context) {
+	t.Helper()
+	srv, url := startSim(t, sim.Config{})
+	env := append([]string{"FOUR_OPENAI_KEY=sk-four", "FOUR_ANTHROPIC_KEY=sk-ant-four", "FOUR_GEMINI_KEY=AIzaFour"},
+		awsEnv(t, "AKIDFOURVENDORS", "four-vendors-secret")...)
+	client, ctx := startBinary(t, fourVendorConfig(t, url), env, args...).connect(t, 60*time.Second)
+	return srv, client, ctx
+}
+
 // TestBinaryFourVendors sends the same tool round trip and the same
 // schema-checked JSON request through OpenAI, Anthropic, Gemini and Bedrock
 // backends (each speaking its own wire to the simulator) and expects
 // equivalent neutral answers; an A/B route over the four serves its split,
 // and a failover route moves across vendors as each one fails.
 func TestBinaryFourVendors(t *testing.T) {
-	srv, url := startSim(t, sim.Config{})
-	none := filepath.Join(t.TempDir(), "none")
-	p := startBinary(t, fourVendorConfig(t, url), []string{
-		"FOUR_OPENAI_KEY=sk-four", "FOUR_ANTHROPIC_KEY=sk-ant-four", "FOUR_GEMINI_KEY=AIzaFour",
-		"AWS_ACCESS_KEY_ID=AKIDFOURVENDORS", "AWS_SECRET_ACCESS_KEY=four-vendors-secret",
-		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_PROFILE=", "AWS_EC2_METADATA_DISABLED=true",
-	})
-	client, ctx := p.connect(t, 60*time.Second)
+	srv, client, ctx := startFourVendors(t)
 
 	params := `{"type":"object","properties":{"title":{"type":"string"},"city":{"type":"string","enum":["Berlin","Paris"]}},"required":["title","city"]}`
 	ps := compileSchema(t, params)
