@@ -34,6 +34,12 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 	client, ctx := p.connect(t, 60*time.Second)
 	schema := compileSchema(t, openaiPlanSchema)
 
+	// planRequest asks the route for a plan that follows the schema.
+	planRequest := func(route string) *gatewayv1.CompleteRequest {
+		return &gatewayv1.CompleteRequest{Route: route,
+			Messages:       []*gatewayv1.Message{user("Plan my move into data engineering.")},
+			ResponseFormat: jsonFormat("plan", openaiPlanSchema)}
+	}
 	type result struct {
 		text     string
 		provider string
@@ -42,9 +48,7 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 	}
 	ask := func(t *testing.T, routeName string, stream bool) result {
 		t.Helper()
-		req := &gatewayv1.CompleteRequest{Route: routeName,
-			Messages:       []*gatewayv1.Message{user("Plan my move into data engineering.")},
-			ResponseFormat: jsonFormat("plan", openaiPlanSchema)}
+		req := planRequest(routeName)
 		if !stream {
 			resp, err := client.Complete(ctx, req)
 			if err != nil {
@@ -78,9 +82,7 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 	// the route passes it.
 	for _, policy := range []string{"fail_over", "retry"} {
 		t.Run("Stream/"+policy, func(t *testing.T) {
-			s, err := client.Stream(ctx, &gatewayv1.CompleteRequest{Route: policy,
-				Messages:       []*gatewayv1.Message{user("Plan my move into data engineering.")},
-				ResponseFormat: jsonFormat("plan", openaiPlanSchema)})
+			s, err := client.Stream(ctx, planRequest(policy))
 			if err != nil {
 				t.Fatal(err)
 			}
