@@ -1,18 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
@@ -25,7 +17,6 @@ const bedrockTestModel = "us.anthropic.claude-sonnet-4-20250514-v1:0"
 // bedrock provider pointed at the simulator at url.
 func bedrockConfig(t *testing.T, url string) string {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string]string{
 		"provider_settings.json": `{"providers": {"bedrock": {"kind": "bedrock", "base_url": "` + url + `",
 			"timeout": "30s", "retry": {"max_attempts": 1}, "options": {"region": "us-east-1"}}},
@@ -33,36 +24,16 @@ func bedrockConfig(t *testing.T, url string) string {
 				"price": {"input_per_mtok": 3, "output_per_mtok": 15, "cached_input_per_mtok": 0.3, "cache_write_input_per_mtok": 3.75}}]}`,
 		"ab_test_config.json": `{"routes": {"r": {"variants": [{"name": "v", "provider": "bedrock", "model": "` + bedrockTestModel + `", "weight": 1}]}}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeConfig(t, files)
 }
 
 // TestBinaryBedrock routes to a bedrock provider (the AWS SDK, SigV4 with
 // static credentials from the environment) pointed at the simulator:
 // text, a tool round trip, a JSON answer through a forced tool, a stream.
 func TestBinaryBedrock(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{AnswerTokens: 12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	none := filepath.Join(t.TempDir(), "none")
-	p := startBinary(t, bedrockConfig(t, url), []string{
-		"AWS_ACCESS_KEY_ID=AKIDBINARYTEST", "AWS_SECRET_ACCESS_KEY=binary-test-secret",
-		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_PROFILE=", "AWS_EC2_METADATA_DISABLED=true",
-	})
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	_, url := startSim(t, sim.Config{AnswerTokens: 12})
+	p := startBinary(t, bedrockConfig(t, url), awsEnv(t, "AKIDBINARYTEST", "binary-test-secret"))
+	client, ctx := p.connect(t, 30*time.Second)
 
 	// Text.
 	resp, err := client.Complete(ctx, completeRequest())
@@ -75,8 +46,7 @@ func TestBinaryBedrock(t *testing.T) {
 	}
 
 	// A tool round trip.
-	tools := []*gatewayv1.Tool{{Name: "weather", Description: "Current weather",
-		Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: `{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`}}}}
+	tools := []*gatewayv1.Tool{tool("weather", "Current weather", `{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)}
 	req := completeRequest()
 	req.Tools = tools
 	req.ToolChoice = &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED}
@@ -96,8 +66,8 @@ func TestBinaryBedrock(t *testing.T) {
 	req.Tools = tools
 	req.ToolChoice = &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_AUTO}
 	req.Messages = append(req.Messages,
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: resp.Parts},
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{ToolResult: &gatewayv1.ToolResult{ToolCallId: call.Id, Content: "11C, clear"}}}}})
+		assistant(resp.Parts),
+		toolResult(call.Id, "11C, clear"))
 	resp, err = client.Complete(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -109,8 +79,7 @@ func TestBinaryBedrock(t *testing.T) {
 	// A JSON answer through a forced tool, checked against its schema by
 	// the gateway.
 	req = completeRequest()
-	req.ResponseFormat = &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA, Name: "rating",
-		Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: `{"type":"object","properties":{"score":{"type":"integer","minimum":1,"maximum":10}},"required":["score"]}`}}}
+	req.ResponseFormat = jsonFormat("rating", `{"type":"object","properties":{"score":{"type":"integer","minimum":1,"maximum":10}},"required":["score"]}`)
 	resp, err = client.Complete(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -128,23 +97,9 @@ func TestBinaryBedrock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var text strings.Builder
-	var last *gatewayv1.StreamResponse
-	for {
-		m, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		text.WriteString(m.Delta)
-		if m.Done {
-			last = m
-		}
-	}
-	if want := sim.Text(bedrockTestModel, "stream please", 12, 64); text.String() != want || last == nil ||
+	text, last := readStream(t, st)
+	if want := sim.Text(bedrockTestModel, "stream please", 12, 64); text != want || last == nil || !last.Done ||
 		last.FinishReason != gatewayv1.FinishReason_FINISH_REASON_STOP || last.Usage.GetOutputTokens() != 12 {
-		t.Errorf("stream %q %v, want %q", text.String(), last, want)
+		t.Errorf("stream %q %v, want %q", text, last, want)
 	}
 }

@@ -28,7 +28,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -151,25 +150,19 @@ func readyz(admin string) int {
 // OpenAI-speaking simulator at url.
 func simConfig(t *testing.T, url string) string {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string]string{
 		"provider_settings.json": `{"providers": {"openai": {"kind": "openai", "base_url": "` + url + `/v1", "api_key_env": "BIN_TEST_KEY",
 			"timeout": "30s", "retry": {"max_attempts": 1}}},
 			"models": [{"name": "gpt-4o-mini", "provider": "openai", "price": {"input_per_mtok": 1, "output_per_mtok": 1}}]}`,
 		"ab_test_config.json": `{"routes": {"r": {"variants": [{"name": "v", "provider": "openai", "model": "gpt-4o-mini", "weight": 1}]}}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeConfig(t, files)
 }
 
 func completeRequest() *gatewayv1.CompleteRequest {
 	return &gatewayv1.CompleteRequest{
 		Route:    "r",
-		Messages: []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "hello"}},
+		Messages: []*gatewayv1.Message{user("hello")},
 		Params:   &gatewayv1.GenerationParams{MaxTokens: proto.Int32(64)},
 	}
 }
@@ -179,21 +172,11 @@ func completeRequest() *gatewayv1.CompleteRequest {
 // new calls are refused, the stream completes, and the process exits 0
 // within the grace period.
 func TestBinaryGracefulShutdown(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{InterToken: 50 * time.Millisecond, AnswerTokens: 30, RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{InterToken: 50 * time.Millisecond, AnswerTokens: 30, RequireAPIKey: "k"})
 	p := startBinary(t, simConfig(t, url), []string{"BIN_TEST_KEY=k"}, "-shutdown-grace", "20s", "-log-level", "info")
 
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := gatewayv1.NewLLMGatewayClient(conn).Stream(ctx, completeRequest())
+	client, ctx := p.connect(t, 30*time.Second)
+	st, err := client.Stream(ctx, completeRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,14 +196,8 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	// New work is refused: a new gRPC connection and a REST call.
-	conn2, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn2.Close() }()
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel2()
-	if _, err := gatewayv1.NewLLMGatewayClient(conn2).Complete(ctx2, completeRequest()); err == nil {
+	client2, ctx2 := p.connect(t, 5*time.Second)
+	if _, err := client2.Complete(ctx2, completeRequest()); err == nil {
 		t.Fatal("a new gRPC call was accepted during shutdown")
 	}
 	if resp, err := http.Post("http://"+p.http+"/v1/complete", "application/json", strings.NewReader(`{"route":"r"}`)); err == nil {
@@ -230,14 +207,7 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 
 	// The in-flight stream completes.
 	tokens := 0
-	for {
-		m, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("in-flight stream cut off after %d more tokens: %v", tokens, err)
-		}
+	for _, m := range recvAll(t, st) {
 		if m.Done {
 			if m.Usage.GetOutputTokens() != 30 {
 				t.Fatalf("final usage %v, want 30 output tokens", m.Usage)
@@ -299,11 +269,7 @@ func selfSigned(t *testing.T, dir string) *x509.CertPool {
 // flag and its key by the environment: gRPC and REST answer over TLS, the
 // admin port stays plain HTTP.
 func TestBinaryServesTLS(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	tlsDir := t.TempDir()
 	pool := selfSigned(t, tlsDir)
 	p := startBinary(t, simConfig(t, url), []string{"BIN_TEST_KEY=k", "LLMGW_TLS_KEY=" + filepath.Join(tlsDir, "tls.key")},
@@ -345,9 +311,7 @@ func quotaConfig(t *testing.T, url string) string {
 	dir := simConfig(t, url)
 	limits := `{"limits": [{"name": "per_user", "scope": ["user"], "requests_per_minute": 3},
 		{"name": "tokens", "scope": ["route"], "tokens_per_minute": 100000}]}`
-	if err := os.WriteFile(filepath.Join(dir, "rate_limits.json"), []byte(limits), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeConfigFile(t, dir, "rate_limits.json", limits)
 	return dir
 }
 
@@ -355,12 +319,7 @@ func quotaConfig(t *testing.T, url string) string {
 // three per minute and stops the gateway.
 func checkSharedQuota(t *testing.T, p *process) {
 	t.Helper()
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
+	client := dial(t, p.grpc)
 	req := completeRequest()
 	req.Caller = &gatewayv1.Caller{Subject: "u1"}
 	req.Params.Temperature = proto.Float64(1) // not cached
@@ -388,11 +347,7 @@ func checkSharedQuota(t *testing.T, p *process) {
 // two limits checked by one script per request are enforced.
 func TestBinaryOnRedisCluster(t *testing.T) {
 	addrs := redistest.StartCluster(t, 3)
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, quotaConfig(t, url), []string{"BIN_TEST_KEY=k"},
 		"-redis-addrs", strings.Join(addrs, ","), "-quota-fail-closed", "-log-level", "warn")
 	checkSharedQuota(t, p)
@@ -404,11 +359,7 @@ func TestBinaryOnRedisCluster(t *testing.T) {
 func TestBinaryThroughRedisSentinel(t *testing.T) {
 	master := redistest.Start(t)
 	sentinel := redistest.StartSentinel(t, master, "mymaster")
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, quotaConfig(t, url), []string{"BIN_TEST_KEY=k"},
 		"-redis-addrs", sentinel, "-redis-master-name", "mymaster", "-quota-fail-closed", "-log-level", "warn")
 	checkSharedQuota(t, p)
@@ -422,11 +373,7 @@ func TestBinaryThroughRedisSentinelWithPasswords(t *testing.T) {
 	master := redistest.StartWithPassword(t, "master-secret")
 	sentinel := redistest.StartSentinelWith(t, master, "mymaster",
 		redistest.SentinelOptions{MasterPassword: "master-secret", Password: "sentinel-secret"})
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, quotaConfig(t, url), []string{"BIN_TEST_KEY=k", "REDIS_PW=master-secret", "SENTINEL_PW=sentinel-secret"},
 		"-redis-addrs", sentinel, "-redis-master-name", "mymaster",
 		"-redis-password-env", "REDIS_PW", "-redis-sentinel-password-env", "SENTINEL_PW",

@@ -1,18 +1,12 @@
 package main
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
-	"github.com/careerpath/llmgateway/providers/sim"
 )
 
 // TestBinaryToolRoundTripAcrossVendors: a tool call answered on one
@@ -20,25 +14,7 @@ import (
 // the other's: OpenAI then Anthropic, and Anthropic then OpenAI. The
 // simulator refuses a tool result whose id names no call, as both APIs do.
 func TestBinaryToolRoundTripAcrossVendors(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	none := filepath.Join(t.TempDir(), "none")
-	p := startBinary(t, fourVendorConfig(t, url), []string{
-		"FOUR_OPENAI_KEY=sk-four", "FOUR_ANTHROPIC_KEY=sk-ant-four", "FOUR_GEMINI_KEY=AIzaFour",
-		"AWS_ACCESS_KEY_ID=AKIDFOURVENDORS", "AWS_SECRET_ACCESS_KEY=four-vendors-secret",
-		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_PROFILE=", "AWS_EC2_METADATA_DISABLED=true",
-	}, "-log-level", "error")
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	_, client, ctx := startFourVendors(t, "-log-level", "error")
 	oai := &gatewayv1.ModelOverride{Provider: "oai", Model: "gpt-4o-mini"}
 	ant := &gatewayv1.ModelOverride{Provider: "ant", Model: "claude-haiku-4-5"}
 
@@ -48,7 +24,7 @@ func TestBinaryToolRoundTripAcrossVendors(t *testing.T) {
 	}{{"OpenAIThenAnthropic", oai, ant}, {"AnthropicThenOpenAI", ant, oai}} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := &gatewayv1.CompleteRequest{Model: tc.first, Tools: richTools(), ParallelToolCalls: proto.Bool(false),
-				Messages: []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "Find data engineering jobs in Berlin."}},
+				Messages: []*gatewayv1.Message{user("Find data engineering jobs in Berlin.")},
 				Params:   &gatewayv1.GenerationParams{MaxTokens: proto.Int32(256)}}
 			first, err := client.Complete(ctx, req)
 			if err != nil {
@@ -60,9 +36,8 @@ func TestBinaryToolRoundTripAcrossVendors(t *testing.T) {
 			}
 			req.Model = tc.second
 			req.Messages = append(req.Messages,
-				&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: first.GetParts()},
-				&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-					ToolResult: &gatewayv1.ToolResult{ToolCallId: calls[0].ID, Content: `["Zalando","N26"]`}}}}})
+				assistant(first.GetParts()),
+				toolResult(calls[0].ID, `["Zalando","N26"]`))
 			second, err := client.Complete(ctx, req)
 			if err != nil {
 				t.Fatalf("second turn with the tool result: %v", err)
@@ -77,8 +52,7 @@ func TestBinaryToolRoundTripAcrossVendors(t *testing.T) {
 
 			// A result naming an id the first turn did not give is refused:
 			// the ids are what pairs them.
-			req.Messages[2] = &gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-				ToolResult: &gatewayv1.ToolResult{ToolCallId: calls[0].ID + "x", Content: `[]`}}}}}
+			req.Messages[2] = toolResult(calls[0].ID+"x", `[]`)
 			if _, err := client.Complete(ctx, req); err == nil {
 				t.Errorf("a tool result with an unknown id was answered by %s", tc.second.GetProvider())
 			}

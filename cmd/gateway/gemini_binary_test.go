@@ -1,63 +1,34 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // geminiConfig writes a configuration whose only route is answered by a
 // gemini provider pointed at a simulator at url.
 func geminiConfig(t *testing.T, url string) string {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string]string{
 		"provider_settings.json": `{"providers": {"google": {"kind": "gemini", "base_url": "` + url + `/v1beta", "api_key_env": "BIN_GEMINI_KEY",
 			"timeout": "30s", "retry": {"max_attempts": 1}}},
 			"models": [{"name": "gemini-2.5-flash", "provider": "google", "price": {"input_per_mtok": 0.3, "output_per_mtok": 2.5, "cached_input_per_mtok": 0.03}}]}`,
 		"ab_test_config.json": `{"routes": {"r": {"variants": [{"name": "v", "provider": "google", "model": "gemini-2.5-flash", "weight": 1}]}}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeConfig(t, files)
 }
 
 // TestBinaryGemini routes text, a tool round trip, a schema-checked JSON
 // answer and a stream through the gateway binary to a gemini provider.
 func TestBinaryGemini(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "AIzaBinaryTest"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "AIzaBinaryTest"})
 	p := startBinary(t, geminiConfig(t, url), []string{"BIN_GEMINI_KEY=AIzaBinaryTest"})
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	user := func(s string) *gatewayv1.Message {
-		return &gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: s}
-	}
+	client, ctx := p.connect(t, 30*time.Second)
 
 	// Text.
 	resp, err := client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{user("hello")},
@@ -73,33 +44,23 @@ func TestBinaryGemini(t *testing.T) {
 
 	// A tool round trip.
 	params := `{"type":"object","properties":{"title":{"type":"string"}},"required":["title"]}`
-	tools := []*gatewayv1.Tool{{Name: "lookup_role", Description: "Looks a role up.",
-		Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: params}}}}
+	tools := []*gatewayv1.Tool{tool("lookup_role", "Looks a role up.", params)}
 	msgs := []*gatewayv1.Message{user("What does a data engineer need?")}
 	resp, err = client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: msgs, Tools: tools})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var call *gatewayv1.ToolCall
-	for _, part := range resp.Parts {
-		if c := part.GetToolCall(); c != nil {
-			call = c
-		}
-	}
+	call := firstToolCall(resp.Parts)
 	if resp.FinishReason != gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS || call == nil || call.Name != "lookup_role" || call.Id == "" {
 		t.Fatalf("want a call of lookup_role: %v", resp)
 	}
-	ps, err := schemacheck.Compile([]byte(params))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps := compileSchema(t, params)
 	if err := ps.Validate([]byte(call.Arguments)); err != nil {
 		t.Errorf("arguments %s: %v", call.Arguments, err)
 	}
 	msgs = append(msgs,
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: resp.Parts},
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-			ToolResult: &gatewayv1.ToolResult{ToolCallId: call.Id, Content: "SQL, Python, orchestration"}}}}})
+		assistant(resp.Parts),
+		toolResult(call.Id, "SQL, Python, orchestration"))
 	resp, err = client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: msgs, Tools: tools})
 	if err != nil {
 		t.Fatal(err)
@@ -111,15 +72,11 @@ func TestBinaryGemini(t *testing.T) {
 	// A schema-checked JSON answer.
 	schema := `{"type":"object","properties":{"role":{"type":"string"},"years":{"type":"integer","minimum":2}},"required":["role","years"]}`
 	resp, err = client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{user("Answer in JSON.")},
-		ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA,
-			Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: schema}}}})
+		ResponseFormat: jsonFormat("", schema)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := schemacheck.Compile([]byte(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := compileSchema(t, schema)
 	// The gateway checked the answer, and it satisfies the schema.
 	if err := js.Validate([]byte(resp.Text)); err != nil || resp.SchemaCheck != gatewayv1.SchemaCheck_SCHEMA_CHECK_CHECKED {
 		t.Errorf("JSON answer %q (schema check %v): %v", resp.Text, resp.SchemaCheck, err)
@@ -130,21 +87,9 @@ func TestBinaryGemini(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var text strings.Builder
-	var last *gatewayv1.StreamResponse
-	for {
-		m, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("stream after %q: %v", text.String(), err)
-		}
-		text.WriteString(m.Delta)
-		last = m
-	}
-	if text.String() != sim.Text("gemini-2.5-flash", "stream please", 0, 0) || last == nil || !last.Done ||
+	text, last := readStream(t, st)
+	if text != sim.Text("gemini-2.5-flash", "stream please", 0, 0) || last == nil || !last.Done ||
 		last.Usage.GetOutputTokens() != sim.DefaultAnswerTokens || last.Provider != "google" {
-		t.Errorf("stream %q, last %v", text.String(), last)
+		t.Errorf("stream %q, last %v", text, last)
 	}
 }

@@ -21,15 +21,11 @@ import (
 )
 
 func TestRefusesUnknownProviderKind(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, body string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("provider_settings.json", `{"providers": {"openai": {"kind": "gpt"}},
-		"models": [{"name": "m", "provider": "openai", "price": {"input_per_mtok": 1, "output_per_mtok": 1}}]}`)
-	write("ab_test_config.json", `{"routes": {"r": {"variants": [{"name": "v", "provider": "openai", "model": "m", "weight": 1}]}}}`)
+	dir := writeConfig(t, map[string]string{
+		"provider_settings.json": `{"providers": {"openai": {"kind": "gpt"}},
+		"models": [{"name": "m", "provider": "openai", "price": {"input_per_mtok": 1, "output_per_mtok": 1}}]}`,
+		"ab_test_config.json": `{"routes": {"r": {"variants": [{"name": "v", "provider": "openai", "model": "m", "weight": 1}]}}}`,
+	})
 	err := run(context.Background(), []string{"-config-dir", dir, "-grpc-addr", "127.0.0.1:0",
 		"-http-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, func(string) string { return "" })
 	want := `provider_settings.json: $.providers.openai.kind: unknown provider kind "gpt"`
@@ -195,15 +191,11 @@ func TestSIGHUPReloads(t *testing.T) {
 	signal.Notify(guard, syscall.SIGHUP)
 	defer signal.Stop(guard)
 
-	dir := t.TempDir()
-	write := func(name, body string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("provider_settings.json", `{"providers": {"openai": {"kind": "sim"}},
-		"models": [{"name": "m", "provider": "openai", "price": {"input_per_mtok": 1, "output_per_mtok": 1}}]}`)
-	write("ab_test_config.json", `{"routes": {"r": {"variants": [{"name": "a", "provider": "openai", "model": "m", "weight": 1}]}}}`)
+	dir := writeConfig(t, map[string]string{
+		"provider_settings.json": `{"providers": {"openai": {"kind": "sim"}},
+		"models": [{"name": "m", "provider": "openai", "price": {"input_per_mtok": 1, "output_per_mtok": 1}}]}`,
+		"ab_test_config.json": `{"routes": {"r": {"variants": [{"name": "a", "provider": "openai", "model": "m", "weight": 1}]}}}`,
+	})
 	admin := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -239,7 +231,7 @@ func TestSIGHUPReloads(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		before, _ = status()
 	}
-	write("ab_test_config.json", `{"routes": {"r": {"variants": [{"name": "b", "provider": "openai", "model": "m", "weight": 1}]}}}`)
+	writeConfigFile(t, dir, "ab_test_config.json", `{"routes": {"r": {"variants": [{"name": "b", "provider": "openai", "model": "m", "weight": 1}]}}}`)
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}

@@ -3,21 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 const (
@@ -30,7 +23,6 @@ const (
 // structured output, "claude45" on one with it.
 func anthropicConfig(t *testing.T, url string) string {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string]string{
 		"provider_settings.json": `{"providers": {"anthropic": {"kind": "anthropic", "base_url": "` + url + `", "api_key_env": "BIN_TEST_KEY",
 			"timeout": "30s", "retry": {"max_attempts": 1}}},
@@ -40,41 +32,24 @@ func anthropicConfig(t *testing.T, url string) string {
 			"claude": {"variants": [{"name": "v", "provider": "anthropic", "model": "claude-sonnet-4-20250514", "weight": 1}]},
 			"claude45": {"variants": [{"name": "v", "provider": "anthropic", "model": "claude-sonnet-4-5-20250929", "weight": 1}]}}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeConfig(t, files)
 }
 
 func richClient(t *testing.T) (gatewayv1.LLMGatewayClient, context.Context) {
 	t.Helper()
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, anthropicConfig(t, url), []string{"BIN_TEST_KEY=k"})
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return gatewayv1.NewLLMGatewayClient(conn), ctx
+	return p.connect(t, 30*time.Second)
 }
 
 func jobsTool() *gatewayv1.Tool {
-	return &gatewayv1.Tool{Name: "search_jobs", Description: "Search open job postings.",
-		Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: jobsSchema}}}
+	return tool("search_jobs", "Search open job postings.", jobsSchema)
 }
 
 func toolRequest(route string) *gatewayv1.CompleteRequest {
 	return &gatewayv1.CompleteRequest{
 		Route:             route,
-		Messages:          []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "Find data engineer jobs in Berlin."}},
+		Messages:          []*gatewayv1.Message{user("Find data engineer jobs in Berlin.")},
 		Params:            &gatewayv1.GenerationParams{MaxTokens: proto.Int32(64)},
 		Tools:             []*gatewayv1.Tool{jobsTool()},
 		ToolChoice:        &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED},
@@ -82,22 +57,9 @@ func toolRequest(route string) *gatewayv1.CompleteRequest {
 	}
 }
 
-func callsOf(parts []*gatewayv1.Part) []*gatewayv1.ToolCall {
-	var out []*gatewayv1.ToolCall
-	for _, p := range parts {
-		if tc := p.GetToolCall(); tc != nil {
-			out = append(out, tc)
-		}
-	}
-	return out
-}
-
 func checkArgs(t *testing.T, args string) {
 	t.Helper()
-	s, err := schemacheck.Compile([]byte(jobsSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := compileSchema(t, jobsSchema)
 	if err := s.Validate([]byte(args)); err != nil {
 		t.Errorf("arguments %s: %v", args, err)
 	}
@@ -118,9 +80,8 @@ func TestBinaryAnthropicToolRoundTrip(t *testing.T) {
 	}
 	checkArgs(t, calls[0].GetArguments())
 	req.Messages = append(req.Messages,
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: first.GetParts()},
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-			ToolResult: &gatewayv1.ToolResult{ToolCallId: calls[0].GetId(), Content: `{"jobs":3}`}}}}})
+		assistant(first.GetParts()),
+		toolResult(calls[0].GetId(), `{"jobs":3}`))
 	req.ToolChoice = &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_AUTO}
 	second, err := client.Complete(ctx, req)
 	if err != nil {
@@ -146,14 +107,7 @@ func TestBinaryAnthropicStreamedToolCall(t *testing.T) {
 	var id, name string
 	var args strings.Builder
 	var last *gatewayv1.StreamResponse
-	for {
-		c, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range recvAll(t, st) {
 		if d := c.GetToolCall(); d != nil {
 			if d.GetIndex() != 0 {
 				t.Errorf("tool call index %d", d.GetIndex())
@@ -179,17 +133,13 @@ func TestBinaryAnthropicStreamedToolCall(t *testing.T) {
 // checked.
 func TestBinaryAnthropicJSONSchema(t *testing.T) {
 	client, ctx := richClient(t)
-	compiled, err := schemacheck.Compile([]byte(planSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	compiled := compileSchema(t, planSchema)
 	for _, route := range []string{"claude", "claude45"} {
 		req := &gatewayv1.CompleteRequest{
-			Route:    route,
-			Messages: []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "Plan my move into data engineering."}},
-			Params:   &gatewayv1.GenerationParams{MaxTokens: proto.Int32(64)},
-			ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA,
-				Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: planSchema}}},
+			Route:          route,
+			Messages:       []*gatewayv1.Message{user("Plan my move into data engineering.")},
+			Params:         &gatewayv1.GenerationParams{MaxTokens: proto.Int32(64)},
+			ResponseFormat: jsonFormat("", planSchema),
 		}
 		resp, err := client.Complete(ctx, req)
 		if err != nil {
@@ -206,19 +156,9 @@ func TestBinaryAnthropicJSONSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var text strings.Builder
-		for {
-			c, err := st.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s stream: %v", route, err)
-			}
-			text.WriteString(c.GetDelta())
-		}
-		if !json.Valid([]byte(text.String())) || compiled.Validate([]byte(text.String())) != nil {
-			t.Errorf("%s: streamed answer %s", route, text.String())
+		text, _ := readStream(t, st)
+		if !json.Valid([]byte(text)) || compiled.Validate([]byte(text)) != nil {
+			t.Errorf("%s: streamed answer %s", route, text)
 		}
 	}
 }
@@ -235,18 +175,14 @@ func TestBinaryOpenAIConversationOnAnthropic(t *testing.T) {
 		return &gatewayv1.Part{Kind: &gatewayv1.Part_ToolCall{ToolCall: &gatewayv1.ToolCall{Id: id, Name: "search_jobs",
 			Arguments: `{"title":"data engineer","city":"` + city + `"}`}}}
 	}
-	result := func(id, content string) *gatewayv1.Message {
-		return &gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-			ToolResult: &gatewayv1.ToolResult{ToolCallId: id, Content: content}}}}}
-	}
 	req := &gatewayv1.CompleteRequest{
 		Route: "claude",
 		Messages: []*gatewayv1.Message{
 			{Role: gatewayv1.Role_ROLE_SYSTEM, Content: "You are a career coach."},
-			{Role: gatewayv1.Role_ROLE_USER, Content: "Compare data engineer jobs in Berlin and Munich."},
-			{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: []*gatewayv1.Part{call("call_9pLwQd2K", "Berlin"), call("call_Xr41mZ0a", "Munich")}},
-			result("call_9pLwQd2K", `{"jobs":42}`),
-			result("call_Xr41mZ0a", `{"jobs":17}`),
+			user("Compare data engineer jobs in Berlin and Munich."),
+			assistant([]*gatewayv1.Part{call("call_9pLwQd2K", "Berlin"), call("call_Xr41mZ0a", "Munich")}),
+			toolResult("call_9pLwQd2K", `{"jobs":42}`),
+			toolResult("call_Xr41mZ0a", `{"jobs":17}`),
 		},
 		Params: &gatewayv1.GenerationParams{MaxTokens: proto.Int32(64)},
 		Tools:  []*gatewayv1.Tool{jobsTool()},
@@ -263,7 +199,7 @@ func TestBinaryOpenAIConversationOnAnthropic(t *testing.T) {
 	// result and the conversation still answers.
 	req.Messages = append(req.Messages,
 		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Content: resp.GetText()},
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: "And in Hamburg?"})
+		user("And in Hamburg?"))
 	req.ParallelToolCalls = proto.Bool(false)
 	next, err := client.Complete(ctx, req)
 	if err != nil {
@@ -274,8 +210,8 @@ func TestBinaryOpenAIConversationOnAnthropic(t *testing.T) {
 		t.Fatalf("calls %v", next.GetParts())
 	}
 	req.Messages = append(req.Messages,
-		&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: next.GetParts()},
-		result(calls[0].GetId(), `{"jobs":9}`))
+		assistant(next.GetParts()),
+		toolResult(calls[0].GetId(), `{"jobs":9}`))
 	last, err := client.Complete(ctx, req)
 	if err != nil {
 		t.Fatal(err)

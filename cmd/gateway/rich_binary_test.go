@@ -1,21 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 const (
@@ -26,8 +20,8 @@ const (
 
 func richTools() []*gatewayv1.Tool {
 	return []*gatewayv1.Tool{
-		{Name: "search_jobs", Description: "Search open positions.", Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: jobsParams}}},
-		{Name: "get_salary", Description: "Median salary.", Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: salaryParams}}},
+		tool("search_jobs", "Search open positions.", jobsParams),
+		tool("get_salary", "Median salary.", salaryParams),
 	}
 }
 
@@ -36,24 +30,13 @@ func richTools() []*gatewayv1.Tool {
 // parallel tool calls streamed and assembled by index, and a JSON-schema
 // answer that satisfies its schema.
 func TestBinaryRichOpenAI(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, simConfig(t, url), []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	user := &gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: "Find data engineering jobs in Berlin."}
+	client, ctx := p.connect(t, 30*time.Second)
+	question := user("Find data engineering jobs in Berlin.")
 
 	t.Run("ToolRoundTrip", func(t *testing.T) {
-		req := &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{user}, Tools: richTools(),
+		req := &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{question}, Tools: richTools(),
 			ParallelToolCalls: proto.Bool(false)}
 		first, err := client.Complete(ctx, req)
 		if err != nil {
@@ -71,9 +54,8 @@ func TestBinaryRichOpenAI(t *testing.T) {
 			t.Fatalf("arguments %q: %v", call.GetArguments(), err)
 		}
 		req.Messages = append(req.Messages,
-			&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: first.GetParts()},
-			&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-				ToolResult: &gatewayv1.ToolResult{ToolCallId: call.GetId(), Content: `["Zalando","N26"]`}}}}})
+			assistant(first.GetParts()),
+			toolResult(call.GetId(), `["Zalando","N26"]`))
 		second, err := client.Complete(ctx, req)
 		if err != nil {
 			t.Fatalf("Complete after the tool result: %v", err)
@@ -84,65 +66,33 @@ func TestBinaryRichOpenAI(t *testing.T) {
 	})
 
 	t.Run("StreamParallelToolCalls", func(t *testing.T) {
-		s, err := client.Stream(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{user}, Tools: richTools(),
+		s, err := client.Stream(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{question}, Tools: richTools(),
 			ToolChoice: &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		type call struct{ id, name, args string }
-		calls := map[int32]*call{}
-		var last *gatewayv1.StreamResponse
-		for {
-			m, err := s.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("Recv: %v", err)
-			}
-			if d := m.GetToolCall(); d != nil {
-				c := calls[d.GetIndex()]
-				if c == nil {
-					if d.GetId() == "" || d.GetName() == "" {
-						t.Fatalf("first delta of call %d without id or name: %v", d.GetIndex(), d)
-					}
-					c = &call{id: d.GetId(), name: d.GetName()}
-					calls[d.GetIndex()] = c
-				}
-				c.args += d.GetArguments()
-			}
-			if m.GetDone() {
-				last = m
-			}
-		}
-		if last == nil || last.GetFinishReason() != gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS {
+		calls, last := streamCalls(t, s)
+		if last.GetFinishReason() != gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS {
 			t.Fatalf("last message %v", last)
 		}
-		if len(calls) != 2 || calls[0].name != "search_jobs" || calls[1].name != "get_salary" {
+		if len(calls) != 2 || calls[0].Name != "search_jobs" || calls[1].Name != "get_salary" {
 			t.Fatalf("calls %+v", calls)
 		}
 		for i, schema := range []string{jobsParams, salaryParams} {
-			s, err := schemacheck.Compile([]byte(schema))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Validate([]byte(calls[int32(i)].args)); err != nil {
-				t.Errorf("call %d arguments %s: %v", i, calls[int32(i)].args, err)
+			s := compileSchema(t, schema)
+			if err := s.Validate([]byte(calls[i].Args)); err != nil {
+				t.Errorf("call %d arguments %s: %v", i, calls[i].Args, err)
 			}
 		}
 	})
 
 	t.Run("JSONSchema", func(t *testing.T) {
-		resp, err := client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{user},
-			ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA, Name: "plan",
-				Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: openaiPlanSchema}}}})
+		resp, err := client.Complete(ctx, &gatewayv1.CompleteRequest{Route: "r", Messages: []*gatewayv1.Message{question},
+			ResponseFormat: jsonFormat("plan", openaiPlanSchema)})
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
-		s, err := schemacheck.Compile([]byte(openaiPlanSchema))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := compileSchema(t, openaiPlanSchema)
 		if err := s.Validate([]byte(resp.GetText())); err != nil {
 			t.Errorf("answer %s: %v", resp.GetText(), err)
 		}

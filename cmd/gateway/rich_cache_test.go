@@ -1,92 +1,26 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"io"
 	"slices"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
 )
 
-// toolCall is one assembled tool call of an answer.
-type toolCall struct{ ID, Name, Args string }
-
-// streamCalls reads a whole stream, putting its tool calls together by
-// index as a client does; it checks that each call's first delta names
-// it. It returns the calls in index order and the final message.
-func streamCalls(t *testing.T, s grpc.ServerStreamingClient[gatewayv1.StreamResponse]) ([]toolCall, *gatewayv1.StreamResponse) {
-	t.Helper()
-	var calls []toolCall
-	var last *gatewayv1.StreamResponse
-	for {
-		m, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("Recv: %v", err)
-		}
-		if d := m.GetToolCall(); d != nil {
-			i := int(d.GetIndex())
-			if i == len(calls) {
-				if d.GetId() == "" || d.GetName() == "" {
-					t.Fatalf("first delta of call %d without id or name: %v", i, d)
-				}
-				calls = append(calls, toolCall{ID: d.GetId(), Name: d.GetName()})
-			} else if i > len(calls) {
-				t.Fatalf("delta of call %d before call %d", i, len(calls))
-			}
-			calls[i].Args += d.GetArguments()
-		}
-		if m.GetDone() {
-			last = m
-		}
-	}
-	if last == nil {
-		t.Fatal("no final message")
-	}
-	return calls, last
-}
-
-func partCalls(parts []*gatewayv1.Part) []toolCall {
-	var calls []toolCall
-	for _, p := range parts {
-		if c := p.GetToolCall(); c != nil {
-			calls = append(calls, toolCall{ID: c.GetId(), Name: c.GetName(), Args: c.GetArguments()})
-		}
-	}
-	return calls
-}
-
 // TestBinaryCachedToolCalls: a tool-call answer is stored in the answer
 // cache and comes back exactly, unary and streamed: the same call ids,
 // names and arguments, whether the original was streamed or not.
 func TestBinaryCachedToolCalls(t *testing.T) {
-	_, url, stop, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	_, url := startSim(t, sim.Config{RequireAPIKey: "k"})
 	p := startBinary(t, simConfig(t, url), []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	client, ctx := p.connect(t, 30*time.Second)
 	req := func(question string) *gatewayv1.CompleteRequest {
 		return &gatewayv1.CompleteRequest{Route: "r", Tools: richTools(),
-			Messages:   []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: question}},
+			Messages:   []*gatewayv1.Message{user(question)},
 			Params:     &gatewayv1.GenerationParams{Temperature: proto.Float64(0)},
 			ToolChoice: &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED}}
 	}

@@ -1,38 +1,23 @@
 package main
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // TestBinarySchemaMismatchPolicies runs each on_schema_mismatch policy
 // through the gateway binary: the primary simulator answers JSON that
 // does not match the schema, the backup simulator answers JSON that does.
 func TestBinarySchemaMismatchPolicies(t *testing.T) {
-	_, badURL, stopBad, err := sim.Start(sim.Config{RequireAPIKey: "k", SchemaMismatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stopBad()
-	_, goodURL, stopGood, err := sim.Start(sim.Config{RequireAPIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stopGood()
-	dir := t.TempDir()
+	_, badURL := startSim(t, sim.Config{RequireAPIKey: "k", SchemaMismatch: true})
+	_, goodURL := startSim(t, sim.Config{RequireAPIKey: "k"})
 	route := func(policy string) string {
 		return `{"variants": [{"name": "v", "provider": "bad", "model": "gpt-4o-mini", "weight": 1}],
 			"backups": [{"provider": "good", "model": "gpt-4o"}], "on_schema_mismatch": "` + policy + `"}`
@@ -45,25 +30,16 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 				{"name": "gpt-4o", "provider": "good", "price": {"input_per_mtok": 1, "output_per_mtok": 1}}]}`,
 		"ab_test_config.json": `{"routes": {"fail_over": ` + route("fail_over") + `, "retry": ` + route("retry") + `, "pass": ` + route("pass") + `}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p := startBinary(t, dir, []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	schema, err := schemacheck.Compile([]byte(openaiPlanSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := startBinary(t, writeConfig(t, files), []string{"BIN_TEST_KEY=k"}, "-log-level", "error")
+	client, ctx := p.connect(t, 60*time.Second)
+	schema := compileSchema(t, openaiPlanSchema)
 
+	// planRequest asks the route for a plan that follows the schema.
+	planRequest := func(route string) *gatewayv1.CompleteRequest {
+		return &gatewayv1.CompleteRequest{Route: route,
+			Messages:       []*gatewayv1.Message{user("Plan my move into data engineering.")},
+			ResponseFormat: jsonFormat("plan", openaiPlanSchema)}
+	}
 	type result struct {
 		text     string
 		provider string
@@ -72,10 +48,7 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 	}
 	ask := func(t *testing.T, routeName string, stream bool) result {
 		t.Helper()
-		req := &gatewayv1.CompleteRequest{Route: routeName,
-			Messages: []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "Plan my move into data engineering."}},
-			ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA, Name: "plan",
-				Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: openaiPlanSchema}}}}
+		req := planRequest(routeName)
 		if !stream {
 			resp, err := client.Complete(ctx, req)
 			if err != nil {
@@ -87,18 +60,11 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r result
-		for {
-			m, err := s.Recv()
-			if err != nil {
-				t.Fatalf("Recv: %v", err)
-			}
-			r.text += m.GetDelta()
-			if m.GetDone() {
-				r.provider, r.check, r.attempts = m.GetProvider(), m.GetSchemaCheck(), m.GetFailedAttempts()
-				return r
-			}
+		text, last := readStream(t, s)
+		if !last.GetDone() {
+			t.Fatalf("the stream ended without its final message, after %v", last)
 		}
+		return result{text, last.GetProvider(), last.GetSchemaCheck(), last.GetFailedAttempts()}
 	}
 	mismatches := func(as []*gatewayv1.FailedAttempt) int {
 		n := 0
@@ -116,10 +82,7 @@ func TestBinarySchemaMismatchPolicies(t *testing.T) {
 	// the route passes it.
 	for _, policy := range []string{"fail_over", "retry"} {
 		t.Run("Stream/"+policy, func(t *testing.T) {
-			s, err := client.Stream(ctx, &gatewayv1.CompleteRequest{Route: policy,
-				Messages: []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: "Plan my move into data engineering."}},
-				ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA, Name: "plan",
-					Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: openaiPlanSchema}}}})
+			s, err := client.Stream(ctx, planRequest(policy))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,15 +18,11 @@ import (
 // ledger in Redis, and GET /v1/usage reports what the answers cost.
 func TestUsageLedgerInRedis(t *testing.T) {
 	addr := redistest.Start(t)
-	dir := t.TempDir()
-	write := func(name, body string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("provider_settings.json", `{"providers": {"openai": {"kind": "sim"}},
-		"models": [{"name": "m", "provider": "openai", "price": {"input_per_mtok": 1.25, "output_per_mtok": 10}}]}`)
-	write("ab_test_config.json", `{"routes": {"r": {"variants": [{"name": "a", "provider": "openai", "model": "m", "weight": 1}]}}}`)
+	dir := writeConfig(t, map[string]string{
+		"provider_settings.json": `{"providers": {"openai": {"kind": "sim"}},
+		"models": [{"name": "m", "provider": "openai", "price": {"input_per_mtok": 1.25, "output_per_mtok": 10}}]}`,
+		"ab_test_config.json": `{"routes": {"r": {"variants": [{"name": "a", "provider": "openai", "model": "m", "weight": 1}]}}}`,
+	})
 	httpAddr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

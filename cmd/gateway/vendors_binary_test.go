@@ -4,18 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
-	"github.com/careerpath/llmgateway/schemacheck"
 )
 
 // vendor is one of the four real provider kinds the gateway speaks, as
@@ -35,7 +29,6 @@ var fourVendors = []vendor{
 // whose primary is OpenAI with the other three as backups in order.
 func fourVendorConfig(t *testing.T, url string) string {
 	t.Helper()
-	dir := t.TempDir()
 	const common = `"timeout": "30s", "retry": {"max_attempts": 1}`
 	price := `"price": {"input_per_mtok": 1, "output_per_mtok": 2}`
 	files := map[string]string{
@@ -61,12 +54,19 @@ func fourVendorConfig(t *testing.T, url string) string {
 					{"provider": "gem", "model": "gemini-2.5-flash"},
 					{"provider": "bed", "model": "` + bedrockTestModel + `"}]}}}`,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeConfig(t, files)
+}
+
+// startFourVendors starts a simulator and the gateway on fourVendorConfig
+// with each provider's credentials, and connects a client whose calls
+// have a minute.
+func startFourVendors(t *testing.T, args ...string) (*sim.Server, gatewayv1.LLMGatewayClient, context.Context) {
+	t.Helper()
+	srv, url := startSim(t, sim.Config{})
+	env := append([]string{"FOUR_OPENAI_KEY=sk-four", "FOUR_ANTHROPIC_KEY=sk-ant-four", "FOUR_GEMINI_KEY=AIzaFour"},
+		awsEnv(t, "AKIDFOURVENDORS", "four-vendors-secret")...)
+	client, ctx := startBinary(t, fourVendorConfig(t, url), env, args...).connect(t, 60*time.Second)
+	return srv, client, ctx
 }
 
 // TestBinaryFourVendors sends the same tool round trip and the same
@@ -75,41 +75,13 @@ func fourVendorConfig(t *testing.T, url string) string {
 // equivalent neutral answers; an A/B route over the four serves its split,
 // and a failover route moves across vendors as each one fails.
 func TestBinaryFourVendors(t *testing.T) {
-	srv, url, stop, err := sim.Start(sim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	none := filepath.Join(t.TempDir(), "none")
-	p := startBinary(t, fourVendorConfig(t, url), []string{
-		"FOUR_OPENAI_KEY=sk-four", "FOUR_ANTHROPIC_KEY=sk-ant-four", "FOUR_GEMINI_KEY=AIzaFour",
-		"AWS_ACCESS_KEY_ID=AKIDFOURVENDORS", "AWS_SECRET_ACCESS_KEY=four-vendors-secret",
-		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_PROFILE=", "AWS_EC2_METADATA_DISABLED=true",
-	})
-	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	client := gatewayv1.NewLLMGatewayClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	user := func(s string) *gatewayv1.Message {
-		return &gatewayv1.Message{Role: gatewayv1.Role_ROLE_USER, Content: s}
-	}
+	srv, client, ctx := startFourVendors(t)
 
 	params := `{"type":"object","properties":{"title":{"type":"string"},"city":{"type":"string","enum":["Berlin","Paris"]}},"required":["title","city"]}`
-	ps, err := schemacheck.Compile([]byte(params))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tools := []*gatewayv1.Tool{{Name: "lookup_role", Description: "Looks a role up.",
-		Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: params}}}}
+	ps := compileSchema(t, params)
+	tools := []*gatewayv1.Tool{tool("lookup_role", "Looks a role up.", params)}
 	schema := `{"type":"object","properties":{"role":{"type":"string"},"years":{"type":"integer","minimum":2},"skills":{"type":"array","items":{"type":"string"},"minItems":1}},"required":["role","years","skills"]}`
-	js, err := schemacheck.Compile([]byte(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := compileSchema(t, schema)
 
 	var firstArgs, firstJSON any
 	for _, v := range fourVendors {
@@ -120,12 +92,7 @@ func TestBinaryFourVendors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var call *gatewayv1.ToolCall
-			for _, part := range resp.Parts {
-				if c := part.GetToolCall(); c != nil && call == nil {
-					call = c
-				}
-			}
+			call := firstToolCall(resp.Parts)
 			if resp.FinishReason != gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS || call == nil ||
 				call.Name != "lookup_role" || call.Id == "" || resp.Provider != v.provider {
 				t.Fatalf("want a call of lookup_role from %s: %v", v.provider, resp)
@@ -143,15 +110,13 @@ func TestBinaryFourVendors(t *testing.T) {
 				t.Errorf("arguments %v, the first vendor's %v", args, firstArgs)
 			}
 			msgs = append(msgs,
-				&gatewayv1.Message{Role: gatewayv1.Role_ROLE_ASSISTANT, Parts: resp.Parts},
-				&gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-					ToolResult: &gatewayv1.ToolResult{ToolCallId: call.Id, Content: "SQL, Python, orchestration"}}}}})
+				assistant(resp.Parts),
+				toolResult(call.Id, "SQL, Python, orchestration"))
 			for _, part := range resp.Parts {
 				// Parallel calls are answered too, so that every call has
 				// its result.
 				if c := part.GetToolCall(); c != nil && c != call {
-					msgs = append(msgs, &gatewayv1.Message{Role: gatewayv1.Role_ROLE_TOOL, Parts: []*gatewayv1.Part{{Kind: &gatewayv1.Part_ToolResult{
-						ToolResult: &gatewayv1.ToolResult{ToolCallId: c.Id, Content: "nothing more"}}}}})
+					msgs = append(msgs, toolResult(c.Id, "nothing more"))
 				}
 			}
 			resp, err = client.Complete(ctx, &gatewayv1.CompleteRequest{Model: model, Messages: msgs, Tools: tools})
@@ -164,10 +129,9 @@ func TestBinaryFourVendors(t *testing.T) {
 		})
 		t.Run("json/"+v.provider, func(t *testing.T) {
 			resp, err := client.Complete(ctx, &gatewayv1.CompleteRequest{
-				Model:    &gatewayv1.ModelOverride{Provider: v.provider, Model: v.model},
-				Messages: []*gatewayv1.Message{user("A career plan as JSON.")},
-				ResponseFormat: &gatewayv1.ResponseFormat{Type: gatewayv1.ResponseFormatType_RESPONSE_FORMAT_TYPE_JSON_SCHEMA,
-					Name: "plan", Schema: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: schema}}}})
+				Model:          &gatewayv1.ModelOverride{Provider: v.provider, Model: v.model},
+				Messages:       []*gatewayv1.Message{user("A career plan as JSON.")},
+				ResponseFormat: jsonFormat("plan", schema)})
 			if err != nil {
 				t.Fatal(err)
 			}
