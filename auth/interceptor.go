@@ -67,7 +67,8 @@ func WithForcedVariant(f func(*gatewayv1.CompleteRequest) string) Option {
 // call is let in as the [Anonymous] client and keys are not read.
 //
 // Authorisation inspects the request, for streams on every message
-// received: a route (of a CompleteRequest or GetExperimentRequest) the
+// received: a route (of a CompleteRequest, EmbedRequest or
+// GetExperimentRequest) the
 // client may not use fails with codes.PermissionDenied and reason
 // ROUTE_NOT_ALLOWED, a model override without allow_model_override with
 // reason MODEL_OVERRIDE_NOT_ALLOWED. An empty route is left to request
@@ -206,6 +207,13 @@ func (o *options) authorize(ctx context.Context, req any) error {
 		}
 		if o.forcedVariant != nil && !c.AllowForcedVariant && o.forcedVariant(r) != "" {
 			return errForcedVariantNotAllowed(c, r.GetRoute())
+		}
+	case *gatewayv1.EmbedRequest:
+		if route := r.GetRoute(); route != "" && !c.AllowsRoute(route) {
+			return errRouteNotAllowed(c, route)
+		}
+		if r.GetModel() != nil && !c.AllowModelOverride {
+			return errModelOverrideNotAllowed(c)
 		}
 	case *gatewayv1.GetExperimentRequest:
 		if route := r.GetRoute(); route != "" && !c.AllowsRoute(route) {

@@ -47,6 +47,11 @@ func (c *localClient) Complete(ctx context.Context, in *gatewayv1.CompleteReques
 	return unaryCall(c, ctx, gatewayv1.LLMGateway_Complete_FullMethodName, in, c.srv.Complete, opts)
 }
 
+// Embed implements gatewayv1.LLMGatewayClient.
+func (c *localClient) Embed(ctx context.Context, in *gatewayv1.EmbedRequest, opts ...grpc.CallOption) (*gatewayv1.EmbedResponse, error) {
+	return unaryCall(c, ctx, gatewayv1.LLMGateway_Embed_FullMethodName, in, c.srv.Embed, opts)
+}
+
 // Feedback implements gatewayv1.LLMGatewayClient.
 func (c *localClient) Feedback(ctx context.Context, in *gatewayv1.FeedbackRequest, opts ...grpc.CallOption) (*gatewayv1.FeedbackResponse, error) {
 	return unaryCall(c, ctx, gatewayv1.LLMGateway_Feedback_FullMethodName, in, c.srv.Feedback, opts)

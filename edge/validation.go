@@ -62,8 +62,8 @@ func newRequestValidator(lim Limits) (*requestValidator, error) {
 	// The requests are compiled now, so that a broken rule fails the start;
 	// any other message (health checks) is compiled on first use.
 	rules, err := protovalidate.New(protovalidate.WithMessages(
-		&gatewayv1.CompleteRequest{}, &gatewayv1.FeedbackRequest{}, &gatewayv1.GetExperimentRequest{},
-		&gatewayv1.UsageRequest{}))
+		&gatewayv1.CompleteRequest{}, &gatewayv1.EmbedRequest{}, &gatewayv1.FeedbackRequest{},
+		&gatewayv1.GetExperimentRequest{}, &gatewayv1.UsageRequest{}))
 	if err != nil {
 		return nil, fmt.Errorf("validation: %w", err)
 	}

@@ -2281,6 +2281,296 @@ func (x *CompleteResponse) GetCostNanoUsd() int64 {
 	return 0
 }
 
+// EmbedRequest asks for the embeddings of one or more texts. It names either
+// a route (an embedding route of ab_test_config.json) or an explicit
+// provider/model override of an embedding model.
+type EmbedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Route is the embedding route to use, e.g. "job_embeddings". Required
+	// unless model is set; not allowed with model.
+	Route string `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
+	// Model, when set, bypasses routing and asks for this provider and
+	// embedding model directly. Callers may be restricted from using
+	// overrides.
+	Model *ModelOverride `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	// Inputs are the texts to embed, in order: 1 to 2048 of them, each 1 to
+	// 262144 bytes (OpenAI's limits: the model's own token limit per input
+	// still applies).
+	Inputs []string `protobuf:"bytes,3,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	// Dimensions, when set, asks for vectors of this many numbers, for
+	// models that can shorten their embeddings (text-embedding-3 and later):
+	// 1 to 65536.
+	Dimensions *int32 `protobuf:"varint,4,opt,name=dimensions,proto3,oneof" json:"dimensions,omitempty"`
+	// Caller describes who the request is for: the subject for quotas and
+	// sticky A/B assignment, and free-form tags for reporting.
+	Caller        *Caller `protobuf:"bytes,5,opt,name=caller,proto3" json:"caller,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmbedRequest) Reset() {
+	*x = EmbedRequest{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmbedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmbedRequest) ProtoMessage() {}
+
+func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmbedRequest.ProtoReflect.Descriptor instead.
+func (*EmbedRequest) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *EmbedRequest) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
+}
+
+func (x *EmbedRequest) GetModel() *ModelOverride {
+	if x != nil {
+		return x.Model
+	}
+	return nil
+}
+
+func (x *EmbedRequest) GetInputs() []string {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *EmbedRequest) GetDimensions() int32 {
+	if x != nil && x.Dimensions != nil {
+		return *x.Dimensions
+	}
+	return 0
+}
+
+func (x *EmbedRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+// Embedding is the vector of one input.
+type Embedding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Values are the vector's numbers.
+	Values        []float32 `protobuf:"fixed32,1,rep,packed,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Embedding) Reset() {
+	*x = Embedding{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Embedding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Embedding) ProtoMessage() {}
+
+func (x *Embedding) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Embedding.ProtoReflect.Descriptor instead.
+func (*Embedding) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Embedding) GetValues() []float32 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// EmbedResponse is one vector per input and an account of how they were
+// produced.
+type EmbedResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Embeddings are the inputs' vectors, in the order of the inputs.
+	Embeddings []*Embedding `protobuf:"bytes,1,rep,name=embeddings,proto3" json:"embeddings,omitempty"`
+	// Provider is the provider instance that answered.
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	// Model is the model that answered, as the provider reported it.
+	Model string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	// Route is the route the request took (empty for a model override).
+	Route string `protobuf:"bytes,4,opt,name=route,proto3" json:"route,omitempty"`
+	// Variant is the A/B variant of the route that answered.
+	Variant string `protobuf:"bytes,5,opt,name=variant,proto3" json:"variant,omitempty"`
+	// Usage counts the tokens the provider billed: input_tokens only.
+	Usage *Usage `protobuf:"bytes,6,opt,name=usage,proto3" json:"usage,omitempty"`
+	// CostUsd is what the embeddings cost in US dollars at the configured
+	// prices.
+	CostUsd float64 `protobuf:"fixed64,7,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
+	// Step is the step of the failover chain that produced the answer:
+	// the primary or a backup.
+	Step FailoverStep `protobuf:"varint,8,opt,name=step,proto3,enum=llmgateway.v1.FailoverStep" json:"step,omitempty"`
+	// FailedAttempts lists every provider attempt that failed before the
+	// answer, in order (retries included).
+	FailedAttempts []*FailedAttempt `protobuf:"bytes,9,rep,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`
+	// UpstreamLatency is the time spent waiting for providers.
+	UpstreamLatency *durationpb.Duration `protobuf:"bytes,10,opt,name=upstream_latency,json=upstreamLatency,proto3" json:"upstream_latency,omitempty"`
+	// GatewayOverhead is the time spent inside the gateway: total time
+	// minus upstream latency.
+	GatewayOverhead *durationpb.Duration `protobuf:"bytes,11,opt,name=gateway_overhead,json=gatewayOverhead,proto3" json:"gateway_overhead,omitempty"`
+	// CostNanoUsd is cost_usd in nano-dollars (billionths of a US dollar):
+	// the exact amount, of which cost_usd is the nearest double. In JSON it
+	// is a string, as every int64.
+	CostNanoUsd   int64 `protobuf:"varint,50,opt,name=cost_nano_usd,json=costNanoUsd,proto3" json:"cost_nano_usd,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmbedResponse) Reset() {
+	*x = EmbedResponse{}
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmbedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmbedResponse) ProtoMessage() {}
+
+func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
+func (*EmbedResponse) Descriptor() ([]byte, []int) {
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *EmbedResponse) GetEmbeddings() []*Embedding {
+	if x != nil {
+		return x.Embeddings
+	}
+	return nil
+}
+
+func (x *EmbedResponse) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *EmbedResponse) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *EmbedResponse) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
+}
+
+func (x *EmbedResponse) GetVariant() string {
+	if x != nil {
+		return x.Variant
+	}
+	return ""
+}
+
+func (x *EmbedResponse) GetUsage() *Usage {
+	if x != nil {
+		return x.Usage
+	}
+	return nil
+}
+
+func (x *EmbedResponse) GetCostUsd() float64 {
+	if x != nil {
+		return x.CostUsd
+	}
+	return 0
+}
+
+func (x *EmbedResponse) GetStep() FailoverStep {
+	if x != nil {
+		return x.Step
+	}
+	return FailoverStep_FAILOVER_STEP_UNSPECIFIED
+}
+
+func (x *EmbedResponse) GetFailedAttempts() []*FailedAttempt {
+	if x != nil {
+		return x.FailedAttempts
+	}
+	return nil
+}
+
+func (x *EmbedResponse) GetUpstreamLatency() *durationpb.Duration {
+	if x != nil {
+		return x.UpstreamLatency
+	}
+	return nil
+}
+
+func (x *EmbedResponse) GetGatewayOverhead() *durationpb.Duration {
+	if x != nil {
+		return x.GatewayOverhead
+	}
+	return nil
+}
+
+func (x *EmbedResponse) GetCostNanoUsd() int64 {
+	if x != nil {
+		return x.CostNanoUsd
+	}
+	return 0
+}
+
 // ToolCallDelta is a piece of a streamed tool call. The first delta of a
 // call carries its index, id and name; later ones its index and the next
 // fragment of its arguments.
@@ -2300,7 +2590,7 @@ type ToolCallDelta struct {
 
 func (x *ToolCallDelta) Reset() {
 	*x = ToolCallDelta{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[19]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2312,7 +2602,7 @@ func (x *ToolCallDelta) String() string {
 func (*ToolCallDelta) ProtoMessage() {}
 
 func (x *ToolCallDelta) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[19]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2325,7 +2615,7 @@ func (x *ToolCallDelta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolCallDelta.ProtoReflect.Descriptor instead.
 func (*ToolCallDelta) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{19}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ToolCallDelta) GetIndex() int32 {
@@ -2371,7 +2661,7 @@ type ThinkingDelta struct {
 
 func (x *ThinkingDelta) Reset() {
 	*x = ThinkingDelta{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[20]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2383,7 +2673,7 @@ func (x *ThinkingDelta) String() string {
 func (*ThinkingDelta) ProtoMessage() {}
 
 func (x *ThinkingDelta) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[20]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2396,7 +2686,7 @@ func (x *ThinkingDelta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThinkingDelta.ProtoReflect.Descriptor instead.
 func (*ThinkingDelta) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{20}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ThinkingDelta) GetText() string {
@@ -2479,7 +2769,7 @@ type StreamResponse struct {
 
 func (x *StreamResponse) Reset() {
 	*x = StreamResponse{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[21]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2491,7 +2781,7 @@ func (x *StreamResponse) String() string {
 func (*StreamResponse) ProtoMessage() {}
 
 func (x *StreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[21]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2504,7 +2794,7 @@ func (x *StreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamResponse.ProtoReflect.Descriptor instead.
 func (*StreamResponse) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{21}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StreamResponse) GetDelta() string {
@@ -2668,7 +2958,7 @@ type FailedAttempt struct {
 
 func (x *FailedAttempt) Reset() {
 	*x = FailedAttempt{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[22]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2680,7 +2970,7 @@ func (x *FailedAttempt) String() string {
 func (*FailedAttempt) ProtoMessage() {}
 
 func (x *FailedAttempt) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[22]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2693,7 +2983,7 @@ func (x *FailedAttempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailedAttempt.ProtoReflect.Descriptor instead.
 func (*FailedAttempt) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{22}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *FailedAttempt) GetProvider() string {
@@ -2750,7 +3040,7 @@ type FeedbackRequest struct {
 
 func (x *FeedbackRequest) Reset() {
 	*x = FeedbackRequest{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[23]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2762,7 +3052,7 @@ func (x *FeedbackRequest) String() string {
 func (*FeedbackRequest) ProtoMessage() {}
 
 func (x *FeedbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[23]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2775,7 +3065,7 @@ func (x *FeedbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedbackRequest.ProtoReflect.Descriptor instead.
 func (*FeedbackRequest) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{23}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *FeedbackRequest) GetResponseId() string {
@@ -2852,7 +3142,7 @@ type FeedbackResponse struct {
 
 func (x *FeedbackResponse) Reset() {
 	*x = FeedbackResponse{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[24]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2864,7 +3154,7 @@ func (x *FeedbackResponse) String() string {
 func (*FeedbackResponse) ProtoMessage() {}
 
 func (x *FeedbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[24]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2877,7 +3167,7 @@ func (x *FeedbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedbackResponse.ProtoReflect.Descriptor instead.
 func (*FeedbackResponse) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{24}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FeedbackResponse) GetRoute() string {
@@ -2927,7 +3217,7 @@ type GetExperimentRequest struct {
 
 func (x *GetExperimentRequest) Reset() {
 	*x = GetExperimentRequest{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[25]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2939,7 +3229,7 @@ func (x *GetExperimentRequest) String() string {
 func (*GetExperimentRequest) ProtoMessage() {}
 
 func (x *GetExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[25]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2952,7 +3242,7 @@ func (x *GetExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentRequest.ProtoReflect.Descriptor instead.
 func (*GetExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{25}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetExperimentRequest) GetRoute() string {
@@ -2987,7 +3277,7 @@ type GetExperimentResponse struct {
 
 func (x *GetExperimentResponse) Reset() {
 	*x = GetExperimentResponse{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[26]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2999,7 +3289,7 @@ func (x *GetExperimentResponse) String() string {
 func (*GetExperimentResponse) ProtoMessage() {}
 
 func (x *GetExperimentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[26]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3012,7 +3302,7 @@ func (x *GetExperimentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentResponse.ProtoReflect.Descriptor instead.
 func (*GetExperimentResponse) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{26}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetExperimentResponse) GetRoute() string {
@@ -3109,7 +3399,7 @@ type VariantStats struct {
 
 func (x *VariantStats) Reset() {
 	*x = VariantStats{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[27]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3121,7 +3411,7 @@ func (x *VariantStats) String() string {
 func (*VariantStats) ProtoMessage() {}
 
 func (x *VariantStats) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[27]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3134,7 +3424,7 @@ func (x *VariantStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VariantStats.ProtoReflect.Descriptor instead.
 func (*VariantStats) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{27}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *VariantStats) GetVariant() string {
@@ -3308,7 +3598,7 @@ type VariantComparison struct {
 
 func (x *VariantComparison) Reset() {
 	*x = VariantComparison{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[28]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3320,7 +3610,7 @@ func (x *VariantComparison) String() string {
 func (*VariantComparison) ProtoMessage() {}
 
 func (x *VariantComparison) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[28]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3333,7 +3623,7 @@ func (x *VariantComparison) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VariantComparison.ProtoReflect.Descriptor instead.
 func (*VariantComparison) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{28}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *VariantComparison) GetLeader() string {
@@ -3418,7 +3708,7 @@ type UsageRequest struct {
 
 func (x *UsageRequest) Reset() {
 	*x = UsageRequest{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[29]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3430,7 +3720,7 @@ func (x *UsageRequest) String() string {
 func (*UsageRequest) ProtoMessage() {}
 
 func (x *UsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[29]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3443,7 +3733,7 @@ func (x *UsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageRequest.ProtoReflect.Descriptor instead.
 func (*UsageRequest) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{29}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UsageRequest) GetGranularity() Granularity {
@@ -3523,7 +3813,7 @@ type UsageResponse struct {
 
 func (x *UsageResponse) Reset() {
 	*x = UsageResponse{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[30]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3535,7 +3825,7 @@ func (x *UsageResponse) String() string {
 func (*UsageResponse) ProtoMessage() {}
 
 func (x *UsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[30]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3548,7 +3838,7 @@ func (x *UsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageResponse.ProtoReflect.Descriptor instead.
 func (*UsageResponse) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{30}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UsageResponse) GetGranularity() Granularity {
@@ -3635,7 +3925,7 @@ type UsageRow struct {
 
 func (x *UsageRow) Reset() {
 	*x = UsageRow{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[31]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3647,7 +3937,7 @@ func (x *UsageRow) String() string {
 func (*UsageRow) ProtoMessage() {}
 
 func (x *UsageRow) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[31]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3660,7 +3950,7 @@ func (x *UsageRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageRow.ProtoReflect.Descriptor instead.
 func (*UsageRow) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{31}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UsageRow) GetBucketStart() *timestamppb.Timestamp {
@@ -3793,7 +4083,7 @@ type UsageTotals struct {
 
 func (x *UsageTotals) Reset() {
 	*x = UsageTotals{}
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[32]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3805,7 +4095,7 @@ func (x *UsageTotals) String() string {
 func (*UsageTotals) ProtoMessage() {}
 
 func (x *UsageTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_llmgateway_v1_gateway_proto_msgTypes[32]
+	mi := &file_llmgateway_v1_gateway_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3818,7 +4108,7 @@ func (x *UsageTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageTotals.ProtoReflect.Descriptor instead.
 func (*UsageTotals) Descriptor() ([]byte, []int) {
-	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{32}
+	return file_llmgateway_v1_gateway_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *UsageTotals) GetRequests() int64 {
@@ -4029,6 +4319,35 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x0ffailed_attempts\x18\x0e \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\x12)\n" +
 	"\x05parts\x18\x0f \x03(\v2\x13.llmgateway.v1.PartR\x05parts\x12=\n" +
 	"\fschema_check\x18\x10 \x01(\x0e2\x1a.llmgateway.v1.SchemaCheckR\vschemaCheck\x12\"\n" +
+	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\"\xce\x03\n" +
+	"\fEmbedRequest\x12\x14\n" +
+	"\x05route\x18\x01 \x01(\tR\x05route\x122\n" +
+	"\x05model\x18\x02 \x01(\v2\x1c.llmgateway.v1.ModelOverrideR\x05model\x12-\n" +
+	"\x06inputs\x18\x03 \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10\x80\x10\"\br\x06 \x01(\x80\x80\x10R\x06inputs\x120\n" +
+	"\n" +
+	"dimensions\x18\x04 \x01(\x05B\v\xbaH\b\x1a\x06\x18\x80\x80\x04(\x01H\x00R\n" +
+	"dimensions\x88\x01\x01\x12-\n" +
+	"\x06caller\x18\x05 \x01(\v2\x15.llmgateway.v1.CallerR\x06caller:\xd4\x01\xbaH\xd0\x01\x1ad\n" +
+	"\x14route.route_or_model\x12'a route or a model override is required\x1a#this.route != '' || has(this.model)\x1ah\n" +
+	"\x14model.route_or_model\x12*give a route or a model override, not both\x1a$this.route == '' || !has(this.model)B\r\n" +
+	"\v_dimensions\"#\n" +
+	"\tEmbedding\x12\x16\n" +
+	"\x06values\x18\x01 \x03(\x02R\x06values\"\x9a\x04\n" +
+	"\rEmbedResponse\x128\n" +
+	"\n" +
+	"embeddings\x18\x01 \x03(\v2\x18.llmgateway.v1.EmbeddingR\n" +
+	"embeddings\x12\x1a\n" +
+	"\bprovider\x18\x02 \x01(\tR\bprovider\x12\x14\n" +
+	"\x05model\x18\x03 \x01(\tR\x05model\x12\x14\n" +
+	"\x05route\x18\x04 \x01(\tR\x05route\x12\x18\n" +
+	"\avariant\x18\x05 \x01(\tR\avariant\x12*\n" +
+	"\x05usage\x18\x06 \x01(\v2\x14.llmgateway.v1.UsageR\x05usage\x12\x19\n" +
+	"\bcost_usd\x18\a \x01(\x01R\acostUsd\x12/\n" +
+	"\x04step\x18\b \x01(\x0e2\x1b.llmgateway.v1.FailoverStepR\x04step\x12E\n" +
+	"\x0ffailed_attempts\x18\t \x03(\v2\x1c.llmgateway.v1.FailedAttemptR\x0efailedAttempts\x12D\n" +
+	"\x10upstream_latency\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\x0fupstreamLatency\x12D\n" +
+	"\x10gateway_overhead\x18\v \x01(\v2\x19.google.protobuf.DurationR\x0fgatewayOverhead\x12\"\n" +
 	"\rcost_nano_usd\x182 \x01(\x03R\vcostNanoUsd\"g\n" +
 	"\rToolCallDelta\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n" +
@@ -4237,12 +4556,13 @@ const file_llmgateway_v1_gateway_proto_rawDesc = "" +
 	"\x18USAGE_DIMENSION_PROVIDER\x10\x01\x12\x19\n" +
 	"\x15USAGE_DIMENSION_MODEL\x10\x02\x12\x19\n" +
 	"\x15USAGE_DIMENSION_ROUTE\x10\x03\x12\x1a\n" +
-	"\x16USAGE_DIMENSION_CLIENT\x10\x042\x8e\x04\n" +
+	"\x16USAGE_DIMENSION_CLIENT\x10\x042\xe8\x04\n" +
 	"\n" +
 	"LLMGateway\x12d\n" +
 	"\bComplete\x12\x1e.llmgateway.v1.CompleteRequest\x1a\x1f.llmgateway.v1.CompleteResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/complete\x12`\n" +
 	"\x06Stream\x12\x1e.llmgateway.v1.CompleteRequest\x1a\x1d.llmgateway.v1.StreamResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
-	"/v1/stream0\x01\x12d\n" +
+	"/v1/stream0\x01\x12X\n" +
+	"\x05Embed\x12\x1b.llmgateway.v1.EmbedRequest\x1a\x1c.llmgateway.v1.EmbedResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/embed\x12d\n" +
 	"\bFeedback\x12\x1e.llmgateway.v1.FeedbackRequest\x1a\x1f.llmgateway.v1.FeedbackResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/feedback\x12{\n" +
 	"\rGetExperiment\x12#.llmgateway.v1.GetExperimentRequest\x1a$.llmgateway.v1.GetExperimentResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/experiments/{route}\x12U\n" +
 	"\x05Usage\x12\x1b.llmgateway.v1.UsageRequest\x1a\x1c.llmgateway.v1.UsageResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/usageBUZBgithub.com/careerpath/llmgateway/gen/go/llmgateway/v1;llmgatewayv1\xea\x02\x0eLlmgateway::V1b\x06proto3"
@@ -4260,7 +4580,7 @@ func file_llmgateway_v1_gateway_proto_rawDescGZIP() []byte {
 }
 
 var file_llmgateway_v1_gateway_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_llmgateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_llmgateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_llmgateway_v1_gateway_proto_goTypes = []any{
 	(ToolChoiceMode)(0),           // 0: llmgateway.v1.ToolChoiceMode
 	(ResponseFormatType)(0),       // 1: llmgateway.v1.ResponseFormatType
@@ -4291,27 +4611,30 @@ var file_llmgateway_v1_gateway_proto_goTypes = []any{
 	(*CacheControl)(nil),          // 26: llmgateway.v1.CacheControl
 	(*Usage)(nil),                 // 27: llmgateway.v1.Usage
 	(*CompleteResponse)(nil),      // 28: llmgateway.v1.CompleteResponse
-	(*ToolCallDelta)(nil),         // 29: llmgateway.v1.ToolCallDelta
-	(*ThinkingDelta)(nil),         // 30: llmgateway.v1.ThinkingDelta
-	(*StreamResponse)(nil),        // 31: llmgateway.v1.StreamResponse
-	(*FailedAttempt)(nil),         // 32: llmgateway.v1.FailedAttempt
-	(*FeedbackRequest)(nil),       // 33: llmgateway.v1.FeedbackRequest
-	(*FeedbackResponse)(nil),      // 34: llmgateway.v1.FeedbackResponse
-	(*GetExperimentRequest)(nil),  // 35: llmgateway.v1.GetExperimentRequest
-	(*GetExperimentResponse)(nil), // 36: llmgateway.v1.GetExperimentResponse
-	(*VariantStats)(nil),          // 37: llmgateway.v1.VariantStats
-	(*VariantComparison)(nil),     // 38: llmgateway.v1.VariantComparison
-	(*UsageRequest)(nil),          // 39: llmgateway.v1.UsageRequest
-	(*UsageResponse)(nil),         // 40: llmgateway.v1.UsageResponse
-	(*UsageRow)(nil),              // 41: llmgateway.v1.UsageRow
-	(*UsageTotals)(nil),           // 42: llmgateway.v1.UsageTotals
-	nil,                           // 43: llmgateway.v1.CompleteRequest.VariablesEntry
-	nil,                           // 44: llmgateway.v1.Caller.TagsEntry
-	nil,                           // 45: llmgateway.v1.VariantStats.ErrorsByClassEntry
-	nil,                           // 46: llmgateway.v1.VariantStats.ModelsEntry
-	(*structpb.Struct)(nil),       // 47: google.protobuf.Struct
-	(*durationpb.Duration)(nil),   // 48: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 49: google.protobuf.Timestamp
+	(*EmbedRequest)(nil),          // 29: llmgateway.v1.EmbedRequest
+	(*Embedding)(nil),             // 30: llmgateway.v1.Embedding
+	(*EmbedResponse)(nil),         // 31: llmgateway.v1.EmbedResponse
+	(*ToolCallDelta)(nil),         // 32: llmgateway.v1.ToolCallDelta
+	(*ThinkingDelta)(nil),         // 33: llmgateway.v1.ThinkingDelta
+	(*StreamResponse)(nil),        // 34: llmgateway.v1.StreamResponse
+	(*FailedAttempt)(nil),         // 35: llmgateway.v1.FailedAttempt
+	(*FeedbackRequest)(nil),       // 36: llmgateway.v1.FeedbackRequest
+	(*FeedbackResponse)(nil),      // 37: llmgateway.v1.FeedbackResponse
+	(*GetExperimentRequest)(nil),  // 38: llmgateway.v1.GetExperimentRequest
+	(*GetExperimentResponse)(nil), // 39: llmgateway.v1.GetExperimentResponse
+	(*VariantStats)(nil),          // 40: llmgateway.v1.VariantStats
+	(*VariantComparison)(nil),     // 41: llmgateway.v1.VariantComparison
+	(*UsageRequest)(nil),          // 42: llmgateway.v1.UsageRequest
+	(*UsageResponse)(nil),         // 43: llmgateway.v1.UsageResponse
+	(*UsageRow)(nil),              // 44: llmgateway.v1.UsageRow
+	(*UsageTotals)(nil),           // 45: llmgateway.v1.UsageTotals
+	nil,                           // 46: llmgateway.v1.CompleteRequest.VariablesEntry
+	nil,                           // 47: llmgateway.v1.Caller.TagsEntry
+	nil,                           // 48: llmgateway.v1.VariantStats.ErrorsByClassEntry
+	nil,                           // 49: llmgateway.v1.VariantStats.ModelsEntry
+	(*structpb.Struct)(nil),       // 50: google.protobuf.Struct
+	(*durationpb.Duration)(nil),   // 51: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 52: google.protobuf.Timestamp
 }
 var file_llmgateway_v1_gateway_proto_depIdxs = []int32{
 	16, // 0: llmgateway.v1.CompleteRequest.model:type_name -> llmgateway.v1.ModelOverride
@@ -4319,13 +4642,13 @@ var file_llmgateway_v1_gateway_proto_depIdxs = []int32{
 	24, // 2: llmgateway.v1.CompleteRequest.params:type_name -> llmgateway.v1.GenerationParams
 	25, // 3: llmgateway.v1.CompleteRequest.caller:type_name -> llmgateway.v1.Caller
 	26, // 4: llmgateway.v1.CompleteRequest.cache:type_name -> llmgateway.v1.CacheControl
-	43, // 5: llmgateway.v1.CompleteRequest.variables:type_name -> llmgateway.v1.CompleteRequest.VariablesEntry
+	46, // 5: llmgateway.v1.CompleteRequest.variables:type_name -> llmgateway.v1.CompleteRequest.VariablesEntry
 	11, // 6: llmgateway.v1.CompleteRequest.tools:type_name -> llmgateway.v1.Tool
 	13, // 7: llmgateway.v1.CompleteRequest.tool_choice:type_name -> llmgateway.v1.ToolChoice
 	14, // 8: llmgateway.v1.CompleteRequest.response_format:type_name -> llmgateway.v1.ResponseFormat
 	15, // 9: llmgateway.v1.CompleteRequest.reasoning:type_name -> llmgateway.v1.Reasoning
 	12, // 10: llmgateway.v1.Tool.parameters:type_name -> llmgateway.v1.JsonSchema
-	47, // 11: llmgateway.v1.JsonSchema.object:type_name -> google.protobuf.Struct
+	50, // 11: llmgateway.v1.JsonSchema.object:type_name -> google.protobuf.Struct
 	0,  // 12: llmgateway.v1.ToolChoice.mode:type_name -> llmgateway.v1.ToolChoiceMode
 	1,  // 13: llmgateway.v1.ResponseFormat.type:type_name -> llmgateway.v1.ResponseFormatType
 	12, // 14: llmgateway.v1.ResponseFormat.schema:type_name -> llmgateway.v1.JsonSchema
@@ -4338,62 +4661,72 @@ var file_llmgateway_v1_gateway_proto_depIdxs = []int32{
 	21, // 21: llmgateway.v1.Part.tool_result:type_name -> llmgateway.v1.ToolResult
 	22, // 22: llmgateway.v1.Part.thinking:type_name -> llmgateway.v1.Thinking
 	23, // 23: llmgateway.v1.Part.cache_point:type_name -> llmgateway.v1.PromptCachePoint
-	48, // 24: llmgateway.v1.PromptCachePoint.ttl:type_name -> google.protobuf.Duration
-	44, // 25: llmgateway.v1.Caller.tags:type_name -> llmgateway.v1.Caller.TagsEntry
-	48, // 26: llmgateway.v1.CacheControl.ttl:type_name -> google.protobuf.Duration
+	51, // 24: llmgateway.v1.PromptCachePoint.ttl:type_name -> google.protobuf.Duration
+	47, // 25: llmgateway.v1.Caller.tags:type_name -> llmgateway.v1.Caller.TagsEntry
+	51, // 26: llmgateway.v1.CacheControl.ttl:type_name -> google.protobuf.Duration
 	4,  // 27: llmgateway.v1.CompleteResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
 	27, // 28: llmgateway.v1.CompleteResponse.usage:type_name -> llmgateway.v1.Usage
-	48, // 29: llmgateway.v1.CompleteResponse.gateway_overhead:type_name -> google.protobuf.Duration
-	48, // 30: llmgateway.v1.CompleteResponse.upstream_latency:type_name -> google.protobuf.Duration
+	51, // 29: llmgateway.v1.CompleteResponse.gateway_overhead:type_name -> google.protobuf.Duration
+	51, // 30: llmgateway.v1.CompleteResponse.upstream_latency:type_name -> google.protobuf.Duration
 	5,  // 31: llmgateway.v1.CompleteResponse.served_from:type_name -> llmgateway.v1.ServedFrom
 	7,  // 32: llmgateway.v1.CompleteResponse.step:type_name -> llmgateway.v1.FailoverStep
-	32, // 33: llmgateway.v1.CompleteResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
+	35, // 33: llmgateway.v1.CompleteResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
 	18, // 34: llmgateway.v1.CompleteResponse.parts:type_name -> llmgateway.v1.Part
 	6,  // 35: llmgateway.v1.CompleteResponse.schema_check:type_name -> llmgateway.v1.SchemaCheck
-	4,  // 36: llmgateway.v1.StreamResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
-	27, // 37: llmgateway.v1.StreamResponse.usage:type_name -> llmgateway.v1.Usage
-	48, // 38: llmgateway.v1.StreamResponse.gateway_overhead:type_name -> google.protobuf.Duration
-	48, // 39: llmgateway.v1.StreamResponse.upstream_latency:type_name -> google.protobuf.Duration
-	5,  // 40: llmgateway.v1.StreamResponse.served_from:type_name -> llmgateway.v1.ServedFrom
-	48, // 41: llmgateway.v1.StreamResponse.time_to_first_token:type_name -> google.protobuf.Duration
-	7,  // 42: llmgateway.v1.StreamResponse.step:type_name -> llmgateway.v1.FailoverStep
-	32, // 43: llmgateway.v1.StreamResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
-	29, // 44: llmgateway.v1.StreamResponse.tool_call:type_name -> llmgateway.v1.ToolCallDelta
-	30, // 45: llmgateway.v1.StreamResponse.thinking:type_name -> llmgateway.v1.ThinkingDelta
-	6,  // 46: llmgateway.v1.StreamResponse.schema_check:type_name -> llmgateway.v1.SchemaCheck
-	7,  // 47: llmgateway.v1.FailedAttempt.step:type_name -> llmgateway.v1.FailoverStep
-	48, // 48: llmgateway.v1.FailedAttempt.duration:type_name -> google.protobuf.Duration
-	37, // 49: llmgateway.v1.GetExperimentResponse.variants:type_name -> llmgateway.v1.VariantStats
-	38, // 50: llmgateway.v1.GetExperimentResponse.comparisons:type_name -> llmgateway.v1.VariantComparison
-	45, // 51: llmgateway.v1.VariantStats.errors_by_class:type_name -> llmgateway.v1.VariantStats.ErrorsByClassEntry
-	46, // 52: llmgateway.v1.VariantStats.models:type_name -> llmgateway.v1.VariantStats.ModelsEntry
-	48, // 53: llmgateway.v1.VariantStats.latency_p50:type_name -> google.protobuf.Duration
-	48, // 54: llmgateway.v1.VariantStats.latency_p95:type_name -> google.protobuf.Duration
-	8,  // 55: llmgateway.v1.UsageRequest.granularity:type_name -> llmgateway.v1.Granularity
-	49, // 56: llmgateway.v1.UsageRequest.start:type_name -> google.protobuf.Timestamp
-	49, // 57: llmgateway.v1.UsageRequest.end:type_name -> google.protobuf.Timestamp
-	9,  // 58: llmgateway.v1.UsageRequest.group_by:type_name -> llmgateway.v1.UsageDimension
-	8,  // 59: llmgateway.v1.UsageResponse.granularity:type_name -> llmgateway.v1.Granularity
-	49, // 60: llmgateway.v1.UsageResponse.start:type_name -> google.protobuf.Timestamp
-	49, // 61: llmgateway.v1.UsageResponse.end:type_name -> google.protobuf.Timestamp
-	41, // 62: llmgateway.v1.UsageResponse.rows:type_name -> llmgateway.v1.UsageRow
-	42, // 63: llmgateway.v1.UsageResponse.totals:type_name -> llmgateway.v1.UsageTotals
-	49, // 64: llmgateway.v1.UsageRow.bucket_start:type_name -> google.protobuf.Timestamp
-	10, // 65: llmgateway.v1.LLMGateway.Complete:input_type -> llmgateway.v1.CompleteRequest
-	10, // 66: llmgateway.v1.LLMGateway.Stream:input_type -> llmgateway.v1.CompleteRequest
-	33, // 67: llmgateway.v1.LLMGateway.Feedback:input_type -> llmgateway.v1.FeedbackRequest
-	35, // 68: llmgateway.v1.LLMGateway.GetExperiment:input_type -> llmgateway.v1.GetExperimentRequest
-	39, // 69: llmgateway.v1.LLMGateway.Usage:input_type -> llmgateway.v1.UsageRequest
-	28, // 70: llmgateway.v1.LLMGateway.Complete:output_type -> llmgateway.v1.CompleteResponse
-	31, // 71: llmgateway.v1.LLMGateway.Stream:output_type -> llmgateway.v1.StreamResponse
-	34, // 72: llmgateway.v1.LLMGateway.Feedback:output_type -> llmgateway.v1.FeedbackResponse
-	36, // 73: llmgateway.v1.LLMGateway.GetExperiment:output_type -> llmgateway.v1.GetExperimentResponse
-	40, // 74: llmgateway.v1.LLMGateway.Usage:output_type -> llmgateway.v1.UsageResponse
-	70, // [70:75] is the sub-list for method output_type
-	65, // [65:70] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	16, // 36: llmgateway.v1.EmbedRequest.model:type_name -> llmgateway.v1.ModelOverride
+	25, // 37: llmgateway.v1.EmbedRequest.caller:type_name -> llmgateway.v1.Caller
+	30, // 38: llmgateway.v1.EmbedResponse.embeddings:type_name -> llmgateway.v1.Embedding
+	27, // 39: llmgateway.v1.EmbedResponse.usage:type_name -> llmgateway.v1.Usage
+	7,  // 40: llmgateway.v1.EmbedResponse.step:type_name -> llmgateway.v1.FailoverStep
+	35, // 41: llmgateway.v1.EmbedResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
+	51, // 42: llmgateway.v1.EmbedResponse.upstream_latency:type_name -> google.protobuf.Duration
+	51, // 43: llmgateway.v1.EmbedResponse.gateway_overhead:type_name -> google.protobuf.Duration
+	4,  // 44: llmgateway.v1.StreamResponse.finish_reason:type_name -> llmgateway.v1.FinishReason
+	27, // 45: llmgateway.v1.StreamResponse.usage:type_name -> llmgateway.v1.Usage
+	51, // 46: llmgateway.v1.StreamResponse.gateway_overhead:type_name -> google.protobuf.Duration
+	51, // 47: llmgateway.v1.StreamResponse.upstream_latency:type_name -> google.protobuf.Duration
+	5,  // 48: llmgateway.v1.StreamResponse.served_from:type_name -> llmgateway.v1.ServedFrom
+	51, // 49: llmgateway.v1.StreamResponse.time_to_first_token:type_name -> google.protobuf.Duration
+	7,  // 50: llmgateway.v1.StreamResponse.step:type_name -> llmgateway.v1.FailoverStep
+	35, // 51: llmgateway.v1.StreamResponse.failed_attempts:type_name -> llmgateway.v1.FailedAttempt
+	32, // 52: llmgateway.v1.StreamResponse.tool_call:type_name -> llmgateway.v1.ToolCallDelta
+	33, // 53: llmgateway.v1.StreamResponse.thinking:type_name -> llmgateway.v1.ThinkingDelta
+	6,  // 54: llmgateway.v1.StreamResponse.schema_check:type_name -> llmgateway.v1.SchemaCheck
+	7,  // 55: llmgateway.v1.FailedAttempt.step:type_name -> llmgateway.v1.FailoverStep
+	51, // 56: llmgateway.v1.FailedAttempt.duration:type_name -> google.protobuf.Duration
+	40, // 57: llmgateway.v1.GetExperimentResponse.variants:type_name -> llmgateway.v1.VariantStats
+	41, // 58: llmgateway.v1.GetExperimentResponse.comparisons:type_name -> llmgateway.v1.VariantComparison
+	48, // 59: llmgateway.v1.VariantStats.errors_by_class:type_name -> llmgateway.v1.VariantStats.ErrorsByClassEntry
+	49, // 60: llmgateway.v1.VariantStats.models:type_name -> llmgateway.v1.VariantStats.ModelsEntry
+	51, // 61: llmgateway.v1.VariantStats.latency_p50:type_name -> google.protobuf.Duration
+	51, // 62: llmgateway.v1.VariantStats.latency_p95:type_name -> google.protobuf.Duration
+	8,  // 63: llmgateway.v1.UsageRequest.granularity:type_name -> llmgateway.v1.Granularity
+	52, // 64: llmgateway.v1.UsageRequest.start:type_name -> google.protobuf.Timestamp
+	52, // 65: llmgateway.v1.UsageRequest.end:type_name -> google.protobuf.Timestamp
+	9,  // 66: llmgateway.v1.UsageRequest.group_by:type_name -> llmgateway.v1.UsageDimension
+	8,  // 67: llmgateway.v1.UsageResponse.granularity:type_name -> llmgateway.v1.Granularity
+	52, // 68: llmgateway.v1.UsageResponse.start:type_name -> google.protobuf.Timestamp
+	52, // 69: llmgateway.v1.UsageResponse.end:type_name -> google.protobuf.Timestamp
+	44, // 70: llmgateway.v1.UsageResponse.rows:type_name -> llmgateway.v1.UsageRow
+	45, // 71: llmgateway.v1.UsageResponse.totals:type_name -> llmgateway.v1.UsageTotals
+	52, // 72: llmgateway.v1.UsageRow.bucket_start:type_name -> google.protobuf.Timestamp
+	10, // 73: llmgateway.v1.LLMGateway.Complete:input_type -> llmgateway.v1.CompleteRequest
+	10, // 74: llmgateway.v1.LLMGateway.Stream:input_type -> llmgateway.v1.CompleteRequest
+	29, // 75: llmgateway.v1.LLMGateway.Embed:input_type -> llmgateway.v1.EmbedRequest
+	36, // 76: llmgateway.v1.LLMGateway.Feedback:input_type -> llmgateway.v1.FeedbackRequest
+	38, // 77: llmgateway.v1.LLMGateway.GetExperiment:input_type -> llmgateway.v1.GetExperimentRequest
+	42, // 78: llmgateway.v1.LLMGateway.Usage:input_type -> llmgateway.v1.UsageRequest
+	28, // 79: llmgateway.v1.LLMGateway.Complete:output_type -> llmgateway.v1.CompleteResponse
+	34, // 80: llmgateway.v1.LLMGateway.Stream:output_type -> llmgateway.v1.StreamResponse
+	31, // 81: llmgateway.v1.LLMGateway.Embed:output_type -> llmgateway.v1.EmbedResponse
+	37, // 82: llmgateway.v1.LLMGateway.Feedback:output_type -> llmgateway.v1.FeedbackResponse
+	39, // 83: llmgateway.v1.LLMGateway.GetExperiment:output_type -> llmgateway.v1.GetExperimentResponse
+	43, // 84: llmgateway.v1.LLMGateway.Usage:output_type -> llmgateway.v1.UsageResponse
+	79, // [79:85] is the sub-list for method output_type
+	73, // [73:79] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_llmgateway_v1_gateway_proto_init() }
@@ -4419,7 +4752,8 @@ func file_llmgateway_v1_gateway_proto_init() {
 		(*Image_Data)(nil),
 	}
 	file_llmgateway_v1_gateway_proto_msgTypes[14].OneofWrappers = []any{}
-	file_llmgateway_v1_gateway_proto_msgTypes[23].OneofWrappers = []any{
+	file_llmgateway_v1_gateway_proto_msgTypes[19].OneofWrappers = []any{}
+	file_llmgateway_v1_gateway_proto_msgTypes[26].OneofWrappers = []any{
 		(*FeedbackRequest_Success)(nil),
 		(*FeedbackRequest_Score)(nil),
 	}
@@ -4429,7 +4763,7 @@ func file_llmgateway_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_llmgateway_v1_gateway_proto_rawDesc), len(file_llmgateway_v1_gateway_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   37,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	LLMGateway_Complete_FullMethodName      = "/llmgateway.v1.LLMGateway/Complete"
 	LLMGateway_Stream_FullMethodName        = "/llmgateway.v1.LLMGateway/Stream"
+	LLMGateway_Embed_FullMethodName         = "/llmgateway.v1.LLMGateway/Embed"
 	LLMGateway_Feedback_FullMethodName      = "/llmgateway.v1.LLMGateway/Feedback"
 	LLMGateway_GetExperiment_FullMethodName = "/llmgateway.v1.LLMGateway/GetExperiment"
 	LLMGateway_Usage_FullMethodName         = "/llmgateway.v1.LLMGateway/Usage"
@@ -40,6 +41,13 @@ type LLMGatewayClient interface {
 	// message carrying usage, cost and how the answer was served. It takes the
 	// same request as Complete.
 	Stream(ctx context.Context, in *CompleteRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamResponse], error)
+	// Embed turns each input text into a vector of numbers (an embedding),
+	// on an embedding route or an explicit embedding model. The answer says
+	// who answered, the tokens billed and what they cost. A route or model
+	// that cannot embed (a chat model, a provider without an embeddings API
+	// such as Anthropic's, Gemini's or Bedrock's) is refused with
+	// INVALID_ARGUMENT, naming it.
+	Embed(ctx context.Context, in *EmbedRequest, opts ...grpc.CallOption) (*EmbedResponse, error)
 	// Feedback records the end user's verdict on one answer, named by the id
 	// the gateway returned with it, and attributes it to the A/B variant that
 	// produced the answer. Feedback is accepted while the gateway remembers
@@ -100,6 +108,16 @@ func (c *lLMGatewayClient) Stream(ctx context.Context, in *CompleteRequest, opts
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type LLMGateway_StreamClient = grpc.ServerStreamingClient[StreamResponse]
 
+func (c *lLMGatewayClient) Embed(ctx context.Context, in *EmbedRequest, opts ...grpc.CallOption) (*EmbedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EmbedResponse)
+	err := c.cc.Invoke(ctx, LLMGateway_Embed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *lLMGatewayClient) Feedback(ctx context.Context, in *FeedbackRequest, opts ...grpc.CallOption) (*FeedbackResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(FeedbackResponse)
@@ -144,6 +162,13 @@ type LLMGatewayServer interface {
 	// message carrying usage, cost and how the answer was served. It takes the
 	// same request as Complete.
 	Stream(*CompleteRequest, grpc.ServerStreamingServer[StreamResponse]) error
+	// Embed turns each input text into a vector of numbers (an embedding),
+	// on an embedding route or an explicit embedding model. The answer says
+	// who answered, the tokens billed and what they cost. A route or model
+	// that cannot embed (a chat model, a provider without an embeddings API
+	// such as Anthropic's, Gemini's or Bedrock's) is refused with
+	// INVALID_ARGUMENT, naming it.
+	Embed(context.Context, *EmbedRequest) (*EmbedResponse, error)
 	// Feedback records the end user's verdict on one answer, named by the id
 	// the gateway returned with it, and attributes it to the A/B variant that
 	// produced the answer. Feedback is accepted while the gateway remembers
@@ -180,6 +205,9 @@ func (UnimplementedLLMGatewayServer) Complete(context.Context, *CompleteRequest)
 }
 func (UnimplementedLLMGatewayServer) Stream(*CompleteRequest, grpc.ServerStreamingServer[StreamResponse]) error {
 	return status.Error(codes.Unimplemented, "method Stream not implemented")
+}
+func (UnimplementedLLMGatewayServer) Embed(context.Context, *EmbedRequest) (*EmbedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Embed not implemented")
 }
 func (UnimplementedLLMGatewayServer) Feedback(context.Context, *FeedbackRequest) (*FeedbackResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Feedback not implemented")
@@ -239,6 +267,24 @@ func _LLMGateway_Stream_Handler(srv interface{}, stream grpc.ServerStream) error
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type LLMGateway_StreamServer = grpc.ServerStreamingServer[StreamResponse]
+
+func _LLMGateway_Embed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EmbedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LLMGatewayServer).Embed(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LLMGateway_Embed_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LLMGatewayServer).Embed(ctx, req.(*EmbedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
 
 func _LLMGateway_Feedback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(FeedbackRequest)
@@ -304,6 +350,10 @@ var LLMGateway_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Complete",
 			Handler:    _LLMGateway_Complete_Handler,
+		},
+		{
+			MethodName: "Embed",
+			Handler:    _LLMGateway_Embed_Handler,
 		},
 		{
 			MethodName: "Feedback",

@@ -138,6 +138,30 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :schema_check, :enum, 16, "llmgateway.v1.SchemaCheck", json_name: "schemaCheck"
       optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
     end
+    add_message "llmgateway.v1.EmbedRequest" do
+      optional :route, :string, 1, json_name: "route"
+      optional :model, :message, 2, "llmgateway.v1.ModelOverride", json_name: "model"
+      repeated :inputs, :string, 3, json_name: "inputs"
+      proto3_optional :dimensions, :int32, 4, json_name: "dimensions"
+      optional :caller, :message, 5, "llmgateway.v1.Caller", json_name: "caller"
+    end
+    add_message "llmgateway.v1.Embedding" do
+      repeated :values, :float, 1, json_name: "values"
+    end
+    add_message "llmgateway.v1.EmbedResponse" do
+      repeated :embeddings, :message, 1, "llmgateway.v1.Embedding", json_name: "embeddings"
+      optional :provider, :string, 2, json_name: "provider"
+      optional :model, :string, 3, json_name: "model"
+      optional :route, :string, 4, json_name: "route"
+      optional :variant, :string, 5, json_name: "variant"
+      optional :usage, :message, 6, "llmgateway.v1.Usage", json_name: "usage"
+      optional :cost_usd, :double, 7, json_name: "costUsd"
+      optional :step, :enum, 8, "llmgateway.v1.FailoverStep", json_name: "step"
+      repeated :failed_attempts, :message, 9, "llmgateway.v1.FailedAttempt", json_name: "failedAttempts"
+      optional :upstream_latency, :message, 10, "google.protobuf.Duration", json_name: "upstreamLatency"
+      optional :gateway_overhead, :message, 11, "google.protobuf.Duration", json_name: "gatewayOverhead"
+      optional :cost_nano_usd, :int64, 50, json_name: "costNanoUsd"
+    end
     add_message "llmgateway.v1.ToolCallDelta" do
       optional :index, :int32, 1, json_name: "index"
       optional :id, :string, 2, json_name: "id"
@@ -369,6 +393,9 @@ module Llmgateway
     CacheControl = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.CacheControl").msgclass
     Usage = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Usage").msgclass
     CompleteResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.CompleteResponse").msgclass
+    EmbedRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.EmbedRequest").msgclass
+    Embedding = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.Embedding").msgclass
+    EmbedResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.EmbedResponse").msgclass
     ToolCallDelta = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ToolCallDelta").msgclass
     ThinkingDelta = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.ThinkingDelta").msgclass
     StreamResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("llmgateway.v1.StreamResponse").msgclass

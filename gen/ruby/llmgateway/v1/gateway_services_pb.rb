@@ -24,6 +24,13 @@ module Llmgateway
         # message carrying usage, cost and how the answer was served. It takes the
         # same request as Complete.
         rpc :Stream, ::Llmgateway::V1::CompleteRequest, stream(::Llmgateway::V1::StreamResponse)
+        # Embed turns each input text into a vector of numbers (an embedding),
+        # on an embedding route or an explicit embedding model. The answer says
+        # who answered, the tokens billed and what they cost. A route or model
+        # that cannot embed (a chat model, a provider without an embeddings API
+        # such as Anthropic's, Gemini's or Bedrock's) is refused with
+        # INVALID_ARGUMENT, naming it.
+        rpc :Embed, ::Llmgateway::V1::EmbedRequest, ::Llmgateway::V1::EmbedResponse
         # Feedback records the end user's verdict on one answer, named by the id
         # the gateway returned with it, and attributes it to the A/B variant that
         # produced the answer. Feedback is accepted while the gateway remembers
