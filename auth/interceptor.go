@@ -68,10 +68,9 @@ func WithForcedVariant(f func(*gatewayv1.CompleteRequest) string) Option {
 //
 // Authorisation inspects the request, for streams on every message
 // received: a route (of a CompleteRequest, EmbedRequest or
-// GetExperimentRequest) the
-// client may not use fails with codes.PermissionDenied and reason
-// ROUTE_NOT_ALLOWED, a model override without allow_model_override with
-// reason MODEL_OVERRIDE_NOT_ALLOWED. An empty route is left to request
+// GetExperimentRequest) the client may not use fails with
+// codes.PermissionDenied and reason ROUTE_NOT_ALLOWED, a model override
+// without allow_model_override with reason MODEL_OVERRIDE_NOT_ALLOWED. An empty route is left to request
 // validation.
 //
 // No error, and nothing this package does, includes the presented key.
