@@ -77,6 +77,7 @@ type Options struct {
 type Provider struct {
 	name     string
 	endpoint string // BaseURL + "/chat/completions" + query
+	embedURL string // BaseURL + "/embeddings" + query
 	client   *http.Client
 	headers  []header // canonical names, sent with every request
 	timeout  time.Duration
@@ -131,12 +132,17 @@ func newProvider(s providers.Settings, maxTokens string) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provider %q: base_url: %w", s.Name, err)
 	}
+	embedEndpoint, err := buildPathEndpoint(s.BaseURL, "/embeddings", opts.Query)
+	if err != nil {
+		return nil, fmt.Errorf("provider %q: base_url: %w", s.Name, err)
+	}
 	if s.Timeout < 0 {
 		return nil, fmt.Errorf("provider %q: timeout must not be negative", s.Name)
 	}
 	p := &Provider{
 		name:      s.Name,
 		endpoint:  endpoint,
+		embedURL:  embedEndpoint,
 		client:    s.HTTPClient,
 		timeout:   s.Timeout,
 		maxTokens: maxTokens,
@@ -191,6 +197,12 @@ func decodeOptions(raw json.RawMessage) (Options, error) {
 // buildEndpoint appends /chat/completions to base (after trimming trailing
 // slashes) and merges query into its query string.
 func buildEndpoint(base string, query map[string]string) (string, error) {
+	return buildPathEndpoint(base, "/chat/completions", query)
+}
+
+// buildPathEndpoint appends path to base (after trimming trailing slashes)
+// and merges query into its query string.
+func buildPathEndpoint(base, path string, query map[string]string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(base))
 	if err != nil {
 		return "", fmt.Errorf("invalid URL: %w", err)
@@ -205,7 +217,7 @@ func buildEndpoint(base string, query map[string]string) (string, error) {
 		return "", errors.New("credentials in the URL are not allowed; use the api key setting")
 	}
 	u.Fragment, u.RawFragment = "", ""
-	u.Path = strings.TrimRight(u.Path, "/") + "/chat/completions"
+	u.Path = strings.TrimRight(u.Path, "/") + path
 	u.RawPath = ""
 	if len(query) > 0 {
 		q := u.Query()

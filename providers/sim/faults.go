@@ -99,7 +99,8 @@ type Fault struct {
 	// then removes the fault; 0 keeps it until cleared.
 	Count int
 	// Path, when not empty, limits the fault to one wire path:
-	// [PathChatCompletions] or [PathMessages].
+	// [PathChatCompletions], [PathMessages], [PathGemini] or
+	// [PathEmbeddings].
 	Path string
 }
 
@@ -178,8 +179,8 @@ func (f Fault) Validate() error {
 		return errors.New("probability: must be between 0 and 1")
 	case f.Count < 0:
 		return errors.New("count: must not be negative")
-	case f.Path != "" && f.Path != PathChatCompletions && f.Path != PathMessages && f.Path != PathGemini:
-		return fmt.Errorf("path: must be empty, %q, %q or %q", PathChatCompletions, PathMessages, PathGemini)
+	case f.Path != "" && f.Path != PathChatCompletions && f.Path != PathMessages && f.Path != PathGemini && f.Path != PathEmbeddings:
+		return fmt.Errorf("path: must be empty, %q, %q, %q or %q", PathChatCompletions, PathMessages, PathGemini, PathEmbeddings)
 	}
 	return nil
 }

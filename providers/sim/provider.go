@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -130,6 +131,24 @@ func (p *Provider) Simulator() *Server { return p.srv }
 func (p *Provider) Supports(f providers.Feature, model string) bool {
 	fs, ok := p.Provider.(providers.FeatureSupporter)
 	return ok && fs.Supports(f, model)
+}
+
+// CanEmbed implements [providers.EmbedCapability]: a sim provider embeds
+// when it speaks OpenAI's wire format, whose vendor has an embeddings API.
+func (p *Provider) CanEmbed() bool {
+	_, ok := p.Provider.(providers.Embedder)
+	return ok && p.wire == WireOpenAI
+}
+
+// Embed implements [providers.Embedder] through the OpenAI client in front
+// of the simulator; a sim provider of another wire refuses it.
+func (p *Provider) Embed(ctx context.Context, req *providers.EmbedRequest) (*providers.EmbedResponse, error) {
+	e, ok := p.Provider.(providers.Embedder)
+	if !ok || !p.CanEmbed() {
+		return nil, &providers.Error{Kind: providers.KindBadRequest, Provider: p.Name(),
+			Message: "the " + p.wire + " wire has no embeddings API"}
+	}
+	return e.Embed(ctx, req)
 }
 
 // Close stops the embedded simulator.

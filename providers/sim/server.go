@@ -7,6 +7,7 @@
 // Wire endpoints:
 //
 //	POST /v1/chat/completions   OpenAI chat.completion, or SSE chunks with stream:true
+//	POST /v1/embeddings         OpenAI embeddings list, floats or base64 (embeddings.go)
 //	GET  /v1/models             OpenAI model list (Anthropic's with an anthropic-version header)
 //	POST /v1/messages           Anthropic message, or SSE events with stream:true
 //	POST /v1beta/models/{model}:generateContent, :streamGenerateContent?alt=sse
@@ -99,6 +100,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveMessages(w, r)
+	case PathEmbeddings:
+		s.stats.embeddings.Add(1)
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, r, formatOpenAI)
+			return
+		}
+		s.serveEmbeddings(w, r)
 	case pathModels:
 		s.stats.models.Add(1)
 		s.serveModels(w, r)

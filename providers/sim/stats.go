@@ -31,6 +31,7 @@ type Stats struct {
 // counters are the live atomics behind Stats.
 type counters struct {
 	chat, messages, models, health, control, other atomic.Int64
+	embeddings                                     atomic.Int64
 	streams                                        atomic.Int64
 	faults                                         [numFaultKinds]atomic.Int64
 	inFlight                                       atomic.Int64
@@ -44,6 +45,7 @@ func (s *Server) Stats() Stats {
 		Requests: map[string]int64{
 			PathChatCompletions: c.chat.Load(),
 			PathMessages:        c.messages.Load(),
+			PathEmbeddings:      c.embeddings.Load(),
 			pathModels:          c.models.Load(),
 			pathHealth:          c.health.Load(),
 			"/_sim":             c.control.Load(),
