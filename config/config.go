@@ -149,6 +149,12 @@ type Model struct {
 	ContextWindow int `json:"context_window"`
 	// Price is what the provider charges.
 	Price Price `json:"price"`
+	// Embedding marks an embedding model: it answers the Embed RPC and
+	// POST /v1/embeddings, priced by input_per_mtok, and no chat
+	// completions. Its provider must have an embeddings API (kinds openai
+	// and openai-compatible, or sim speaking the openai wire), and a route
+	// uses embedding models only or none.
+	Embedding bool `json:"embedding,omitempty"`
 }
 
 // Price is a model's price in US dollars per million tokens.

@@ -143,6 +143,7 @@ func (c *Config) Validate() error {
 		}
 		c.validateExperiment(add, path, r)
 		c.validateEnrichment(add, path, r)
+		c.validateEmbeddingRoute(add, path, r)
 		switch r.OnSchemaMismatch {
 		case "", OnSchemaMismatchRetry, OnSchemaMismatchFailOver, OnSchemaMismatchPass:
 		default:

@@ -11,13 +11,13 @@ import (
 	"github.com/careerpath/llmgateway/telemetry"
 )
 
-// toConsole hands a finished generation call to the console's window.
+// toConsole hands a finished generation or Embed call to the console's window.
 // The observer feeds it rather than the outcome fan-out because the
 // console counts calls the service never took on too (refused by auth,
 // validation or quota), and tells a cache miss from a call the cache did
 // not apply to.
 func (o *observer) toConsole(ob *observation, rec *callRecord, a *answer, code codes.Code, took time.Duration) {
-	if o.console == nil || ob.req == nil {
+	if o.console == nil || (ob.req == nil && ob.embedReq == nil) {
 		return
 	}
 	out := console.Outcome{Time: ob.start.Add(took), RPC: ob.rpc, Route: rec.route, Variant: rec.variant,

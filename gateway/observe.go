@@ -98,16 +98,21 @@ type observation struct {
 	rec   callRecord
 	req   *gatewayv1.CompleteRequest
 	resp  *gatewayv1.CompleteResponse
-	final *gatewayv1.StreamResponse
-	text  strings.Builder // a stream's answer, when content is recorded
-	err   error
+	// embedReq and embed are an Embed call's request and response.
+	embedReq *gatewayv1.EmbedRequest
+	embed    *gatewayv1.EmbedResponse
+	final    *gatewayv1.StreamResponse
+	text     strings.Builder // a stream's answer, when content is recorded
+	err      error
 }
 
 func (o *observer) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	ob := &observation{rpc: methodName(info.FullMethod), start: time.Now()}
 	ob.req, _ = req.(*gatewayv1.CompleteRequest)
+	ob.embedReq, _ = req.(*gatewayv1.EmbedRequest)
 	resp, err := h(context.WithValue(ctx, callRecordKey{}, &ob.rec), req)
 	ob.resp, _ = resp.(*gatewayv1.CompleteResponse)
+	ob.embed, _ = resp.(*gatewayv1.EmbedResponse)
 	ob.err = err
 	o.finish(ctx, ob)
 	return resp, err
@@ -165,11 +170,19 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 		// one of the configuration's, so a bounded label.
 		rec.route = ob.req.GetRoute()
 	}
+	if rec.route == "" && ob.embedReq != nil && o.knownRoute != nil && o.knownRoute(ob.embedReq.GetRoute()) {
+		rec.route = ob.embedReq.GetRoute()
+	}
+	op := telemetry.OperationChat
+	if ob.embedReq != nil {
+		op = telemetry.OperationEmbeddings
+	}
 	a := answerOf(ob)
 	if o.metrics != nil {
 		o.metrics.ObserveRequest(&telemetry.Request{
 			RPC: ob.rpc, Route: rec.route, Variant: rec.variant, Provider: rec.provider, Model: rec.model,
-			Status: gwerr.CodeName(ob.err), Generation: ob.req != nil, Duration: took, TTFT: a.ttft,
+			Status: gwerr.CodeName(ob.err), Generation: ob.req != nil || ob.embedReq != nil, Operation: op,
+			Duration: took, TTFT: a.ttft,
 			Answered: a.ok, Overhead: a.overhead, Fresh: a.servedFrom == gatewayv1.ServedFrom_SERVED_FROM_FRESH,
 			InputTokens: int64(a.usage.GetInputTokens()), OutputTokens: int64(a.usage.GetOutputTokens()),
 			CostUSD: a.cost, SavedUSD: rec.saved.USD(),
@@ -202,6 +215,18 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 			slog.String("provider", provider), slog.String("model", model),
 			slog.Int("input_tokens", int(a.usage.GetInputTokens())), slog.Int("output_tokens", int(a.usage.GetOutputTokens())),
 			slog.Float64("cost_usd", a.cost), slog.Int64("cost_nano_usd", a.costNanos), slog.String("cache", cacheStatus(&rec, &a)), slog.String("step", a.step),
+			slog.Int("failed_attempts", a.failed))
+	}
+	if ob.embedReq != nil {
+		provider, model := a.provider, a.model
+		if !a.ok {
+			provider, model = rec.provider, rec.model
+		}
+		attrs = append(attrs, slog.Int("inputs", len(ob.embedReq.GetInputs())),
+			slog.String("route", rec.route), slog.String("variant", rec.variant),
+			slog.String("provider", provider), slog.String("model", model),
+			slog.Int("input_tokens", int(a.usage.GetInputTokens())),
+			slog.Float64("cost_usd", a.cost), slog.Int64("cost_nano_usd", a.costNanos), slog.String("step", a.step),
 			slog.Int("failed_attempts", a.failed))
 	}
 	attrs = append(attrs, slog.Float64("latency_ms", ms(took)))
@@ -243,6 +268,13 @@ func answerOf(ob *observation) answer {
 			usage: r.GetUsage(), cost: r.GetCostUsd(), costNanos: r.GetCostNanoUsd(), servedFrom: r.GetServedFrom(),
 			overhead: r.GetGatewayOverhead().AsDuration(), upstream: r.GetUpstreamLatency().AsDuration(),
 			failed: len(r.GetFailedAttempts()), id: r.GetId(), finish: r.GetFinishReason(), text: r.GetText()}
+	case ob.embed != nil:
+		r := ob.embed
+		return answer{ok: true, provider: r.GetProvider(), model: r.GetModel(), step: stepName(r.GetStep()),
+			usage: r.GetUsage(), cost: r.GetCostUsd(), costNanos: r.GetCostNanoUsd(),
+			servedFrom: gatewayv1.ServedFrom_SERVED_FROM_FRESH,
+			overhead:   r.GetGatewayOverhead().AsDuration(), upstream: r.GetUpstreamLatency().AsDuration(),
+			failed: len(r.GetFailedAttempts())}
 	case ob.final != nil:
 		f := ob.final
 		return answer{ok: true, provider: f.GetProvider(), model: f.GetModel(), step: stepName(f.GetStep()),

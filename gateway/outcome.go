@@ -12,7 +12,7 @@ import (
 	ledger "github.com/careerpath/llmgateway/usage"
 )
 
-// Outcome is what happened to one Complete or Stream call the service
+// Outcome is what happened to one Complete, Stream or Embed call the service
 // took on: where routing sent it, who answered, what it used and cost,
 // how it was produced and how long it took, or how it failed. The service
 // builds one per call and hands it to every [Subscriber]; nothing
@@ -20,8 +20,12 @@ import (
 type Outcome struct {
 	// Stream is set for a Stream call.
 	Stream bool
-	// Request is the caller's request.
+	// Request is the caller's request; nil for an Embed call.
 	Request *gatewayv1.CompleteRequest
+	// Embed is the caller's request of an Embed call, nil otherwise. An
+	// Embed call's outcome has no response id, cache or schema check, and
+	// a usage of input tokens only.
+	Embed *gatewayv1.EmbedRequest
 	// Client is the authenticated client's configured name.
 	Client string
 	// Decision is where routing sent the request; nil when routing

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sort"
@@ -111,6 +112,12 @@ func BuildRuntime(cfg *config.Config, opts RuntimeOptions) (_ *Runtime, err erro
 			return nil, &config.Error{File: config.ProviderSettingsFile, Path: path, Reason: err.Error()}
 		}
 		rt.Providers[name] = p
+	}
+	for i, m := range cfg.Providers.Models {
+		if _, ok := providers.EmbedderOf(rt.Providers[m.Provider]); m.Embedding && !ok {
+			return nil, &config.Error{File: config.ProviderSettingsFile, Path: fmt.Sprintf("$.models[%d].embedding", i),
+				Reason: fmt.Sprintf("provider %q (kind %s) has no embeddings API", m.Provider, cfg.Providers.Providers[m.Provider].Kind)}
+		}
 	}
 	if err := rt.assemble(opts); err != nil {
 		return nil, err

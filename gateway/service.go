@@ -295,7 +295,7 @@ func (s *Service) decide(ctx context.Context, rt *Runtime, o *Outcome) (d *routi
 	}()
 	req := o.Request
 	if m := req.GetModel(); m != nil {
-		return rt.Router.Direct(m.GetProvider(), m.GetModel())
+		return chatOnly(rt.Router.Direct(m.GetProvider(), m.GetModel()))
 	}
 	client, _ := auth.FromContext(ctx)
 	sel := routing.Selection{
@@ -309,7 +309,7 @@ func (s *Service) decide(ctx context.Context, rt *Runtime, o *Outcome) (d *routi
 		sel.ForceVariant, sel.ForceAllowed = g.FallbackVariant, true
 		o.Downgraded = true
 	}
-	return rt.Router.Select(sel)
+	return chatOnly(rt.Router.Select(sel))
 }
 
 // providerRequest translates req for the provider d chose: the variant's

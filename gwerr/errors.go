@@ -41,6 +41,12 @@ const (
 	// ReasonModelOverrideNotAllowed: the client may not name a model
 	// directly.
 	ReasonModelOverrideNotAllowed = "MODEL_OVERRIDE_NOT_ALLOWED"
+	// ReasonNotEmbeddingModel: an Embed call named a route or model of
+	// a chat model.
+	ReasonNotEmbeddingModel = "NOT_AN_EMBEDDING_MODEL"
+	// ReasonEmbeddingModel: a completion named a route or model of an
+	// embedding model.
+	ReasonEmbeddingModel = "EMBEDDING_MODEL"
 	// ReasonUpstreamRateLimited is [UpstreamReason] of a provider that
 	// refused for its rate limit.
 	ReasonUpstreamRateLimited = "UPSTREAM_RATE_LIMITED"

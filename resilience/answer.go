@@ -45,6 +45,9 @@ type Answer struct {
 	// Stream is a live stream whose first content chunk has arrived: it is
 	// safe to start sending. The caller must Close it.
 	Stream providers.Stream
+	// Embedding is the answer of [Chain.Embed], which sets nothing else
+	// but Step and Target.
+	Embedding *providers.EmbedResponse
 	// Step says which part of the chain answered.
 	Step Step
 	// Target is the provider and model that answered (primary and backup
@@ -79,6 +82,9 @@ type Request struct {
 	Provider *providers.Request
 	// Stale, when set, looks up a stored answer for the stale-if-error step.
 	Stale StaleFunc
+	// Embed is the embeddings request of [Chain.Embed]; its Model is
+	// replaced by each target's model.
+	Embed *providers.EmbedRequest
 
 	gate     *gate // set by the chain for each run
 	mu       sync.Mutex

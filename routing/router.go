@@ -14,6 +14,8 @@ type Target struct {
 	Provider providers.Provider
 	Model    string
 	Price    config.Price
+	// Embedding marks an embedding model (see config.Model.Embedding).
+	Embedding bool
 }
 
 // Decision is where one request goes. Decisions are shared and read-only:
@@ -89,7 +91,7 @@ func New(cfg *config.Config, provs map[string]providers.Provider) (*Router, erro
 		if !ok {
 			return Target{}, fmt.Errorf("model %q of provider %q is not configured", t.Model, t.Provider)
 		}
-		return Target{Provider: p, Model: m.Name, Price: m.Price}, nil
+		return Target{Provider: p, Model: m.Name, Price: m.Price, Embedding: m.Embedding}, nil
 	}
 	for _, m := range cfg.Providers.Models {
 		t := config.Target{Provider: m.Provider, Model: m.Name}

@@ -21,9 +21,13 @@ var LatencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3
 // OpenTelemetry GenAI conventions advise (powers of 4 from 1 to 4^13).
 var TokenBuckets = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
 
-// OperationChat is the gen_ai.operation.name of every call the gateway
-// serves and makes.
-const OperationChat = "chat"
+// The gen_ai.operation.name values of the calls the gateway serves and
+// makes: chat completions (Complete, Stream and the compatible chat APIs)
+// and embeddings.
+const (
+	OperationChat       = "chat"
+	OperationEmbeddings = "embeddings"
+)
 
 // requestMetrics are the per-request and per-attempt metrics.
 type requestMetrics struct {
@@ -102,9 +106,11 @@ type Request struct {
 	Provider, Model string
 	// Status is the gRPC code's name (OK, RESOURCE_EXHAUSTED, …).
 	Status string
-	// Generation is set for Complete and Stream, the calls the GenAI
-	// metrics describe.
+	// Generation is set for Complete, Stream and Embed, the calls the
+	// GenAI metrics describe.
 	Generation bool
+	// Operation is the GenAI operation, [OperationChat] when empty.
+	Operation string
 	// Duration is the whole call; Overhead, when Answered, the part not
 	// spent waiting on providers; TTFT, for a stream that sent a token, the
 	// time to it.
@@ -135,13 +141,19 @@ func (m *Metrics) ObserveRequest(r *Request) {
 	if r.Status != "OK" {
 		errType = r.Status
 	}
-	q.serverDuration.WithLabelValues(OperationChat, r.Route, errType).Observe(r.Duration.Seconds())
+	op := r.Operation
+	if op == "" {
+		op = OperationChat
+	}
+	q.serverDuration.WithLabelValues(op, r.Route, errType).Observe(r.Duration.Seconds())
 	if r.TTFT > 0 {
-		q.ttft.WithLabelValues(OperationChat, r.Route).Observe(r.TTFT.Seconds())
+		q.ttft.WithLabelValues(op, r.Route).Observe(r.TTFT.Seconds())
 	}
 	if r.Fresh && r.Provider != "" {
-		q.tokens.WithLabelValues(OperationChat, r.Provider, r.Model, "input").Observe(float64(r.InputTokens))
-		q.tokens.WithLabelValues(OperationChat, r.Provider, r.Model, "output").Observe(float64(r.OutputTokens))
+		q.tokens.WithLabelValues(op, r.Provider, r.Model, "input").Observe(float64(r.InputTokens))
+		if op == OperationChat {
+			q.tokens.WithLabelValues(op, r.Provider, r.Model, "output").Observe(float64(r.OutputTokens))
+		}
 		if r.CostUSD > 0 {
 			q.cost.WithLabelValues(r.Provider, r.Model, r.Route).Add(r.CostUSD)
 		}

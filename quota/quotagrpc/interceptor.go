@@ -1,5 +1,5 @@
 // Package quotagrpc enforces rate_limits.json on the gateway's gRPC calls:
-// its interceptors reserve what each Complete and Stream call may use
+// its interceptors reserve what each Complete, Stream and Embed call may use
 // before it runs, refuse it when a limit does not fit, and hand the call's
 // [Grant] on to the service, whose answer settles it.
 package quotagrpc
@@ -76,6 +76,15 @@ type interceptor struct {
 }
 
 func (q *interceptor) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if er, ok := req.(*gatewayv1.EmbedRequest); ok {
+		g, err := q.reserveEmbed(ctx, er)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := h(NewContext(ctx, g), req)
+		q.release(ctx, g)
+		return resp, err
+	}
 	cr, ok := req.(*gatewayv1.CompleteRequest)
 	if !ok {
 		return h(ctx, req)
