@@ -5,6 +5,7 @@
 //   - OpenAI Chat Completions: POST /v1/chat/completions (JSON, and
 //     server-sent events with stream: true), GET /v1/models and
 //     GET /v1/models/{id};
+//   - OpenAI Embeddings: POST /v1/embeddings (see embeddings.go);
 //   - Anthropic Messages: POST /v1/messages (JSON, and server-sent events).
 //
 // It is a translation layer and nothing else. Each request becomes a
@@ -48,7 +49,7 @@ const (
 // mounting the handler beside another one on the same port.
 func Handles(path string) bool {
 	switch path {
-	case PathChatCompletions, PathMessages, PathModels:
+	case PathChatCompletions, PathMessages, PathModels, PathEmbeddings:
 		return true
 	}
 	return strings.HasPrefix(path, PathModels+"/")
@@ -113,6 +114,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.post(w, r, openAI)
 	case r.URL.Path == PathMessages:
 		h.post(w, r, anthropic)
+	case r.URL.Path == PathEmbeddings:
+		h.embeddings(w, r)
 	case r.URL.Path == PathModels || strings.HasPrefix(r.URL.Path, PathModels+"/"):
 		h.models(w, r)
 	default:

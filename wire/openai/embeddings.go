@@ -53,8 +53,8 @@ func (in EmbeddingInput) MarshalJSON() ([]byte, error) {
 	return json.Marshal(in.Texts)
 }
 
-// errEmbeddingInput is input of no shape the API takes.
-var errEmbeddingInput = errors.New("input must be a string, an array of strings, or token ids")
+// ErrEmbeddingInput is the error of an input of no shape the API takes.
+var ErrEmbeddingInput = errors.New("input must be a string, an array of strings, or token ids")
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (in *EmbeddingInput) UnmarshalJSON(b []byte) error {
@@ -62,7 +62,7 @@ func (in *EmbeddingInput) UnmarshalJSON(b []byte) error {
 	*in = EmbeddingInput{}
 	switch {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
-		return errEmbeddingInput
+		return ErrEmbeddingInput
 	case b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -71,7 +71,7 @@ func (in *EmbeddingInput) UnmarshalJSON(b []byte) error {
 		in.Texts = []string{s}
 		return nil
 	case b[0] != '[':
-		return errEmbeddingInput
+		return ErrEmbeddingInput
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(b, &items); err != nil {
@@ -85,7 +85,7 @@ func (in *EmbeddingInput) UnmarshalJSON(b []byte) error {
 			var ids []int64
 			var idLists [][]int64
 			if json.Unmarshal(b, &ids) != nil && json.Unmarshal(b, &idLists) != nil {
-				return errEmbeddingInput
+				return ErrEmbeddingInput
 			}
 			in.Tokens = append(json.RawMessage(nil), b...)
 			return nil
