@@ -382,7 +382,8 @@ func TestFaultValidation(t *testing.T) {
 		{"retry-after alone", sim.Fault{RetryAfter: "1", Hang: true}, false},
 		{"probability", sim.Fault{Hang: true, Probability: 1.5}, false},
 		{"count", sim.Fault{Hang: true, Count: -1}, false},
-		{"path", sim.Fault{Hang: true, Path: "/v1/embeddings"}, false},
+		{"path", sim.Fault{Hang: true, Path: "/v1/completions"}, false},
+		{"embeddings path", sim.Fault{Hang: true, Path: sim.PathEmbeddings}, true},
 		{"disconnect at zero", sim.Fault{Disconnect: true}, true},
 		{"malformed kind", sim.Fault{Malformed: "xml"}, false},
 	} {
