@@ -102,18 +102,17 @@ func (s *Service) decideEmbed(ctx context.Context, rt *Runtime, o *Outcome) (d *
 
 // notEmbedding refuses embeddings from d's chat model.
 func notEmbedding(d *routing.Decision, routed bool) error {
-	field, what := "model", "model "+d.Provider.Name()+"/"+d.Model
+	what := "model " + d.Provider.Name() + "/" + d.Model + ", a chat model,"
 	if routed {
-		field, what = "route", fmt.Sprintf("route %q answers with the chat model %s/%s, which", d.Route, d.Provider.Name(), d.Model)
-	} else {
-		what += ", a chat model,"
+		what = fmt.Sprintf("route %q answers with the chat model %s/%s, which", d.Route, d.Provider.Name(), d.Model)
 	}
+	why := ""
 	if _, ok := providers.EmbedderOf(d.Provider); !ok {
-		what += " (provider " + d.Provider.Name() + " has no embeddings API)"
+		why = " (provider " + d.Provider.Name() + " has no embeddings API)"
 	}
 	return &gwerr.Error{Kind: gwerr.Invalid, Reason: gwerr.ReasonNotEmbeddingModel,
-		Message:  what + " does not embed: name an embedding route or model (embedding: true in provider_settings.json)",
-		Metadata: map[string]string{"field": field, "provider": d.Provider.Name(), "model": d.Model}}
+		Message:  what + " does not embed" + why + ": name an embedding route or model (embedding: true in provider_settings.json)",
+		Metadata: map[string]string{"provider": d.Provider.Name(), "model": d.Model}}
 }
 
 // chatOnly refuses a completion routed to an embedding model.

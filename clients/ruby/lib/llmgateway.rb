@@ -4,6 +4,7 @@ require "llmgateway/version"
 require "llmgateway/errors"
 require "llmgateway/configuration"
 require "llmgateway/completion"
+require "llmgateway/embeddings"
 require "llmgateway/tracing"
 require "llmgateway/client"
 require "llmgateway/config_loader"
@@ -72,6 +73,11 @@ module Llmgateway
     # complete_json is Llmgateway.client.complete_json.
     def complete_json(...)
       client.complete_json(...)
+    end
+
+    # embed is Llmgateway.client.embed.
+    def embed(...)
+      client.embed(...)
     end
 
     # feedback is Llmgateway.client.feedback.

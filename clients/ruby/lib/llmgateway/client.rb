@@ -153,6 +153,33 @@ module Llmgateway
       build_request(route, messages, user, variables, options)
     end
 
+    # embed returns the Embeddings of inputs (a String or an Array of
+    # Strings): one vector per input, from an embedding route, or an
+    # embedding model ({ provider:, model: }) when the key allows it.
+    #
+    #   e = client.embed(route: "profile_embeddings", inputs: ["Senior data engineer"], user: current_user.id)
+    #   e.vectors.first # => [0.0123, -0.0456, …]
+    #
+    # dimensions asks for shorter vectors (models that can give them); user
+    # is the end user's stable, opaque id, tags (Hash) label the request.
+    # A chat route or model raises InvalidArgument.
+    def embed(inputs:, route: nil, model: nil, dimensions: nil, user: nil, tags: {}, deadline: nil, metadata: {})
+      request = Llmgateway::V1::EmbedRequest.new(
+        route: route.to_s, inputs: Array(inputs).map(&:to_s),
+        caller: Llmgateway::V1::Caller.new(subject: user.to_s, tags: stringify(tags))
+      )
+      request.dimensions = Integer(dimensions) unless dimensions.nil?
+      if model
+        model = model.transform_keys(&:to_sym)
+        request.model = Llmgateway::V1::ModelOverride.new(provider: model.fetch(:provider).to_s,
+                                                          model: model.fetch(:model).to_s)
+      end
+      deadline = deadline_at(deadline || config.deadline)
+      op = @stub.embed(request, deadline: deadline, metadata: call_metadata(metadata), return_op: true)
+      response = rescue_grpc(deadline) { op.execute }
+      Embeddings.from_proto(response, headers: op.metadata.to_h)
+    end
+
     # feedback records the end user's verdict on an answer, by its id
     # (Completion#id): success: true/false (thumbs up or down), or score: a
     # number on the app's own scale. It returns the variant it was
