@@ -192,3 +192,50 @@ func TestEmbedOverREST(t *testing.T) {
 	}
 	sameVector(t, "REST", out.Embeddings[0].Values, "text-embedding-3-small", "Hello", 16)
 }
+
+// An embedding route fails over to its backup, a provider of its own
+// (here the second simulator, spoken to in OpenAI's wire format), when
+// the primary keeps failing; the tokens quota counts embeddings.
+func TestEmbedFailoverAndQuota(t *testing.T) {
+	providers := strings.Replace(embedProviders, `"providers": {`, `"providers": {
+    "backup": {"kind": "openai", "base_url": "%ANTHROPIC%/v1", "api_key_env": "TEST_ANTHROPIC_KEY", "timeout": "5s",
+               "retry": {"max_attempts": 1}, "circuit_breaker": {"min_requests": 1000}},`, 1)
+	providers = strings.Replace(providers, `"models": [`, `"models": [
+    {"name": "text-embedding-3-small", "provider": "backup", "context_window": 8191,
+     "price": {"input_per_mtok": 0.02, "output_per_mtok": 0}, "embedding": true},`, 1)
+	routes := strings.Replace(embedRoutes, `"routes": {`, `"routes": {
+    "resilient": {"variants": [{"name": "small", "provider": "openai", "model": "text-embedding-3-small", "weight": 1}],
+                  "backups": [{"provider": "backup", "model": "text-embedding-3-small"}]},`, 1)
+	g := startGatewayOpts(t, sim.Config{}, map[string]string{
+		config.ProviderSettingsFile: providers,
+		config.ABTestConfigFile:     routes,
+		config.ClientsFile:          usageClients(),
+		config.RateLimitsFile:       `{"limits": [{"name": "embed_tokens", "scope": ["route"], "routes": ["profiles"], "tokens_per_minute": 10}]}`,
+	}, edge.Options{})
+	app := withKey(ctxT(t), usageAppKey)
+
+	if err := g.openai.SetFault(sim.Fault{Status: 503, Path: sim.PathEmbeddings}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := g.client.Embed(app, &gatewayv1.EmbedRequest{Route: "resilient", Inputs: []string{"Welder"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Provider != "backup" || resp.Step != gatewayv1.FailoverStep_FAILOVER_STEP_BACKUP || len(resp.FailedAttempts) != 2 {
+		t.Errorf("answered by %s at %v after %v; want the backup after the primary's two attempts", resp.Provider, resp.Step, resp.FailedAttempts)
+	}
+	sameVector(t, "backup", resp.Embeddings[0].Values, "text-embedding-3-small", "Welder", 0)
+	if err := g.openai.SetFaults(); err != nil {
+		t.Fatal(err)
+	}
+
+	// 10 tokens a minute: 32 bytes are 8 tokens, admitted; the next 8 are not.
+	in := []string{strings.Repeat("a", 32)}
+	if _, err := g.client.Embed(app, &gatewayv1.EmbedRequest{Route: "profiles", Inputs: in}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = g.client.Embed(app, &gatewayv1.EmbedRequest{Route: "profiles", Inputs: in})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("over the tokens quota: %v", err)
+	}
+}
