@@ -66,12 +66,15 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request) {
 	for i, e := range resp.GetEmbeddings() {
 		vectors[i] = e.GetValues()
 	}
-	b, err := json.Marshal(openaiwire.NewEmbeddingResponse(resp.GetModel(), vectors, base64,
-		int64(resp.GetUsage().GetInputTokens())))
+	out := openaiwire.NewEmbeddingResponse(resp.GetModel(), vectors, base64, int64(resp.GetUsage().GetInputTokens()))
+	buf := bufPool.get()
+	defer bufPool.put(buf)
+	b, err := out.AppendJSON((*buf)[:0])
 	if err != nil {
-		writeError(w, openAI, &apiError{status: http.StatusInternalServerError, message: "cannot encode the embeddings"})
+		writeError(w, openAI, &apiError{status: http.StatusInternalServerError, message: "cannot encode the embeddings: " + err.Error()})
 		return
 	}
+	*buf = b
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)

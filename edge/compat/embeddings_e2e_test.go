@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -162,5 +163,39 @@ func TestModelsListEmbeddings(t *testing.T) {
 		if !slices.Contains(ids, want) {
 			t.Errorf("model list %v lacks %q", ids, want)
 		}
+	}
+}
+
+// BenchmarkEmbeddings is one POST /v1/embeddings of two inputs through the
+// whole path, over real sockets, against an instant simulator: float and
+// base64 answers of 1536 numbers each, and the REST shim's Embed.
+func BenchmarkEmbeddings(b *testing.B) {
+	for _, bc := range []struct{ name, path, body string }{
+		{"float", compat.PathEmbeddings, `{"model": "profiles", "input": ["Data engineer", "Nurse"]}`},
+		{"base64", compat.PathEmbeddings, `{"model": "profiles", "input": ["Data engineer", "Nurse"], "encoding_format": "base64"}`},
+		{"rest_shim", "/v1/embed", `{"route": "profiles", "inputs": ["Data engineer", "Nurse"]}`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			g := startGateway(b, embedConfig)
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			defer client.CloseIdleConnections()
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					resp, err := client.Post(g.url+bc.path, "application/json", strings.NewReader(bc.body))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					_ = resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+		})
 	}
 }

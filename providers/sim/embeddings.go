@@ -144,8 +144,8 @@ func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 	for i, t := range req.Input.Texts {
 		vectors[i] = Embedding(req.Model, t, dims)
 	}
-	b, err := json.Marshal(openaiwire.NewEmbeddingResponse(req.Model, vectors,
-		req.EncodingFormat == openaiwire.EncodingBase64, int64(tokens)))
+	out := openaiwire.NewEmbeddingResponse(req.Model, vectors, req.EncodingFormat == openaiwire.EncodingBase64, int64(tokens))
+	b, err := out.AppendJSON(nil)
 	if err != nil {
 		writeAPIError(w, formatOpenAI, apiError{status: http.StatusInternalServerError, typ: openaiwire.TypeServer,
 			message: "The server had an error while processing your request."}, "")

@@ -67,3 +67,23 @@ func TestVectorBase64(t *testing.T) {
 		t.Error("3 bytes decoded as float32s")
 	}
 }
+
+// AppendJSON writes what encoding/json writes.
+func TestEmbeddingResponseAppendJSON(t *testing.T) {
+	vecs := [][]float32{{1, -0.5, float32(math.Pi), 1e-30, 3e25, 0, -1e-7, 123456789}, {}, {0.1}}
+	for _, b64 := range []bool{false, true} {
+		r := NewEmbeddingResponse("m\"x", vecs, b64, 42)
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.AppendJSON(nil)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("base64 %v:\n got %s %v\nwant %s", b64, got, err, want)
+		}
+	}
+	r := NewEmbeddingResponse("m", [][]float32{{float32(math.NaN())}}, false, 1)
+	if _, err := r.AppendJSON(nil); err == nil {
+		t.Error("NaN written")
+	}
+}

@@ -89,6 +89,23 @@ func AppendFloat(dst []byte, f float64) []byte {
 	return dst
 }
 
+// AppendFloat32 appends f as encoding/json formats a float32: the
+// shortest decimal that reads back as f. f must be finite.
+func AppendFloat32(dst []byte, f float32) []byte {
+	format := byte('f')
+	if abs := math.Abs(float64(f)); abs != 0 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, float64(f), format, -1, 32)
+	if format == 'e' {
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
+}
+
 // AppendStringArray appends ss as a JSON array of strings.
 func AppendStringArray(dst []byte, ss []string) []byte {
 	dst = append(dst, '[')
