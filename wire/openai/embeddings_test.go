@@ -87,3 +87,36 @@ func TestEmbeddingResponseAppendJSON(t *testing.T) {
 		t.Error("NaN written")
 	}
 }
+
+// FuzzEmbeddingRequest decodes arbitrary bodies as the simulator and the
+// compatible API do: it must never panic, and a request that decodes
+// encodes to a body that decodes to the same request.
+func FuzzEmbeddingRequest(f *testing.F) {
+	for _, s := range []string{`{}`, `null`, `{"model":"m","input":"a"}`, `{"input":["a","\u2028"],"dimensions":8}`,
+		`{"input":[1,2],"encoding_format":"base64"}`, `{"input":[[1],[2,3]],"user":"u"}`, `{"input":[{}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var r EmbeddingRequest
+		if json.Unmarshal(body, &r) != nil {
+			return
+		}
+		out, err := json.Marshal(&r)
+		if err != nil {
+			t.Fatalf("encode %+v: %v", r, err)
+		}
+		var again EmbeddingRequest
+		if err := json.Unmarshal(out, &again); err != nil {
+			t.Fatalf("re-decode %s: %v", out, err)
+		}
+		if (r.Input.Tokens == nil) != (again.Input.Tokens == nil) || len(r.Input.Texts) != len(again.Input.Texts) ||
+			r.Model != again.Model || r.EncodingFormat != again.EncodingFormat || r.User != again.User {
+			t.Fatalf("round trip changed the request\nin  %s\nout %s", body, out)
+		}
+		for i := range r.Input.Texts {
+			if r.Input.Texts[i] != again.Input.Texts[i] {
+				t.Fatalf("input %d: %q became %q", i, r.Input.Texts[i], again.Input.Texts[i])
+			}
+		}
+	})
+}
