@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"testing"
+
+	"github.com/careerpath/llmgateway/wire/internal/wiretest"
 )
 
 // Input is a string or an array of strings; token ids are kept apart.
@@ -119,4 +121,16 @@ func FuzzEmbeddingRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The recorded embeddings answer and request decode strictly and encode
+// back to the same JSON, by encoding/json and by AppendJSON.
+func TestRoundTripEmbeddings(t *testing.T) {
+	r := wiretest.RoundTrip[EmbeddingResponse](t, "embeddings.json", readRecorded(t, "embeddings.json"))
+	out, err := r.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wiretest.Equal(t, "embeddings.json (AppendJSON)", readRecorded(t, "embeddings.json"), out)
+	wiretest.RoundTrip[EmbeddingRequest](t, "embeddings_request.golden.json", readRecorded(t, "embeddings_request.golden.json"))
 }
