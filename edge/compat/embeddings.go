@@ -35,9 +35,9 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, openAI, aerr)
 		return
 	}
-	req, base64, aerr := decodeEmbeddings(body)
+	req, opts, aerr := decodeEmbeddings(body)
 	if aerr == nil {
-		aerr = h.embedTarget(r, req)
+		aerr = h.embedTarget(r, req, opts.model)
 	}
 	if aerr != nil {
 		writeError(w, openAI, aerr)
@@ -66,7 +66,7 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request) {
 	for i, e := range resp.GetEmbeddings() {
 		vectors[i] = e.GetValues()
 	}
-	out := openaiwire.NewEmbeddingResponse(resp.GetModel(), vectors, base64, int64(resp.GetUsage().GetInputTokens()))
+	out := openaiwire.NewEmbeddingResponse(resp.GetModel(), vectors, opts.base64, int64(resp.GetUsage().GetInputTokens()))
 	buf := bufPool.get()
 	defer bufPool.put(buf)
 	b, err := out.AppendJSON((*buf)[:0])
@@ -80,45 +80,48 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
+// embedOptions is what an embeddings request asks besides the gateway
+// request: the model field as sent, and base64 vectors.
+type embedOptions struct {
+	model  string
+	base64 bool
+}
+
 // decodeEmbeddings translates an OpenAI embeddings request into the
-// gateway's, and says whether it asks for base64 vectors. The model field
-// is resolved by the caller.
-func decodeEmbeddings(body []byte) (*gatewayv1.EmbedRequest, bool, *apiError) {
+// gateway's; its model field is resolved by [Handler.embedTarget].
+func decodeEmbeddings(body []byte) (*gatewayv1.EmbedRequest, embedOptions, *apiError) {
 	var in openaiwire.EmbeddingRequest
 	if err := json.Unmarshal(body, &in); err != nil {
 		if errors.Is(err, openaiwire.ErrEmbeddingInput) {
-			return nil, false, badRequest("input", "input must be a string or an array of strings")
+			return nil, embedOptions{}, badRequest("input", "input must be a string or an array of strings")
 		}
-		return nil, false, decodeError(err)
+		return nil, embedOptions{}, decodeError(err)
 	}
+	opts := embedOptions{model: in.Model}
 	if in.Input.Tokens != nil {
-		return nil, false, badRequest("input", "input as token ids is not supported: the gateway embeds text, send strings")
+		return nil, opts, badRequest("input", "input as token ids is not supported: the gateway embeds text, send strings")
 	}
-	base64 := false
 	switch in.EncodingFormat {
 	case "", openaiwire.EncodingFloat:
 	case openaiwire.EncodingBase64:
-		base64 = true
+		opts.base64 = true
 	default:
-		return nil, false, badRequest("encoding_format",
+		return nil, opts, badRequest("encoding_format",
 			"encoding_format must be \"float\" or \"base64\", not "+strconv.Quote(in.EncodingFormat))
 	}
-	req := &gatewayv1.EmbedRequest{Route: in.Model, Inputs: in.Input.Texts}
+	req := &gatewayv1.EmbedRequest{Inputs: in.Input.Texts}
 	if in.Dimensions != nil {
 		req.Dimensions = new(clamp32(*in.Dimensions))
 	}
 	if in.User != "" {
 		req.Caller = &gatewayv1.Caller{Subject: in.User}
 	}
-	return req, base64, nil
+	return req, opts, nil
 }
 
-// embedTarget points req, whose Route holds the model field as sent, at
-// what it names: a route, or a model override. A name of nothing is 404,
-// once the caller has proved its key.
-func (h *Handler) embedTarget(r *http.Request, req *gatewayv1.EmbedRequest) *apiError {
-	model := req.GetRoute()
-	req.Route = ""
+// embedTarget points req at what model names: a route, or a model
+// override. A name of nothing is 404, once the caller has proved its key.
+func (h *Handler) embedTarget(r *http.Request, req *gatewayv1.EmbedRequest, model string) *apiError {
 	if model == "" {
 		return &apiError{status: http.StatusBadRequest, message: "model is required: a gateway route or a configured embedding model",
 			param: "model"}
