@@ -3,7 +3,8 @@
 // Gemini REST wire; Converse through the AWS SDK, SigV4-signed with
 // placeholder keys) in front of the simulator, which speaks each vendor's
 // wire. A tool round trip and a JSON-schema answer must come back in the
-// SDK's own shapes whatever vendor answered.
+// SDK's own shapes whatever vendor answered, and Claude's extended
+// thinking on Bedrock must come back signed and go back unchanged.
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -170,5 +171,36 @@ describe('Anthropic SDK on a Gemini route', () => {
     assert.equal(second.content[0].type, 'text');
     assert.ok(second.content[0].text.length > 0);
     assert.ok(second.usage.input_tokens > first.usage.input_tokens, 'the second turn carries the first');
+  });
+});
+
+describe('Anthropic SDK on a Bedrock route with extended thinking', () => {
+  const client = () => new Anthropic({ apiKey: API_KEY, baseURL: gw.http, maxRetries: 0 });
+  const tools = [{ name: weather.name, description: weather.description, input_schema: weather.parameters }];
+  const thinking = { type: 'enabled', budget_tokens: 1024 };
+
+  test('signed thinking comes back, streamed and whole, and goes back with the tool result', async () => {
+    const messages = [{ role: 'user', content: 'What is the weather in Bergen?' }];
+    const first = await client().messages.stream({ model: 'on_bedrock', max_tokens: 2048, thinking, tools, messages }).finalMessage();
+    assert.equal(first.stop_reason, 'tool_use');
+    assert.deepEqual(first.content.map((b) => b.type), ['thinking', 'tool_use']);
+    const [thought, call] = first.content;
+    assert.match(thought.thinking, /Bergen/);
+    assert.ok(thought.signature);
+    const whole = await client().messages.create({ model: 'on_bedrock', max_tokens: 2048, thinking, tools, messages });
+    assert.equal(whole.model, BEDROCK_MODEL);
+    assert.deepEqual(whole.content[0], thought);
+
+    messages.push({ role: 'assistant', content: first.content });
+    messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: '9C and rain' }] });
+    const second = await client().messages.create({ model: 'on_bedrock', max_tokens: 2048, thinking, tools, messages });
+    assert.equal(second.stop_reason, 'end_turn');
+    assert.deepEqual(second.content.map((b) => b.type), ['thinking', 'text']);
+
+    messages[1] = { role: 'assistant', content: [{ ...thought, signature: `${thought.signature}x` }, call] };
+    await assert.rejects(
+      client().messages.create({ model: 'on_bedrock', max_tokens: 2048, thinking, tools, messages }),
+      (err) => err instanceof Anthropic.BadRequestError && /signature/.test(err.message),
+    );
   });
 });
