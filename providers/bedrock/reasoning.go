@@ -11,9 +11,9 @@ import (
 	"github.com/careerpath/llmgateway/providers"
 )
 
-// thinks reports whether model is an Anthropic Claude model with extended
-// thinking on Bedrock: a model id or inference profile id naming Claude
-// 3.7 Sonnet or a later Claude ("anthropic.claude-sonnet-4-5-…",
+// thinks reports whether model is an Anthropic Claude model that thinks
+// on Bedrock: a model id or inference profile id naming Claude 3.7 Sonnet
+// or a later Claude ("anthropic.claude-sonnet-4-5-…",
 // "us.anthropic.claude-3-7-sonnet-…", "global.anthropic.claude-haiku-4-5-…").
 // Earlier Claude models (Claude 3, 3.5, 2, Instant) and every other vendor's
 // model have no thinking, and requests for it are refused by name.
@@ -28,6 +28,23 @@ func thinks(model string) bool {
 		}
 	}
 	return true
+}
+
+// takesBudget reports whether model takes a thinking budget: a Claude
+// model that thinks, before Claude 5, whose models think adaptively and
+// refuse a manual budget (their thinking still comes back, and goes back).
+func takesBudget(model string) bool {
+	if !thinks(model) {
+		return false
+	}
+	_, rest, _ := strings.Cut(model, "anthropic.claude-")
+	// "sonnet-5-5…", "opus-4-6…": a family, then the major version.
+	family, version, ok := strings.Cut(rest, "-")
+	if !ok || family == "" || family[0] < 'a' || family[0] > 'z' {
+		return true // "3-7-sonnet-…"
+	}
+	major, _, _ := strings.Cut(version, "-")
+	return len(major) != 1 || major[0] < '5' || major[0] > '9'
 }
 
 // thinkingFields are the additionalModelRequestFields that enable

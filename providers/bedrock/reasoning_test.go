@@ -184,9 +184,17 @@ func TestThinkingRefused(t *testing.T) {
 	}
 }
 
-// TestThinkingModels checks which model ids take a thinking budget.
+// TestThinkingModels checks which model ids take a thinking budget and
+// thinking parts: Claude 3.7 to 4.x both, Claude 5 (adaptive thinking)
+// thinking parts only, every other model neither.
 func TestThinkingModels(t *testing.T) {
 	p := newProvider(t, "http://127.0.0.1:1", "secret", 0)
+	for _, model := range []string{"global.anthropic.claude-sonnet-5-5", "global.anthropic.claude-opus-5-5"} {
+		if p.Supports(providers.FeatureReasoningBudget, model) || !p.Supports(providers.FeatureThinking, model) {
+			t.Errorf("%s: budget %v thinking parts %v, want false true", model,
+				p.Supports(providers.FeatureReasoningBudget, model), p.Supports(providers.FeatureThinking, model))
+		}
+	}
 	for model, want := range map[string]bool{
 		"global.anthropic.claude-haiku-4-5-20251001-v1:0": true,
 		"us.anthropic.claude-sonnet-4-20250514-v1:0":      true,

@@ -30,6 +30,18 @@ func bedrockThinks(model string) bool {
 	return true
 }
 
+// bedrockAdaptive reports whether a Claude model id names Claude 5 or
+// later, which think adaptively and refuse a manual thinking budget.
+func bedrockAdaptive(model string) bool {
+	_, rest, _ := strings.Cut(model, "anthropic.claude-")
+	family, version, ok := strings.Cut(rest, "-")
+	if !ok || family == "" || family[0] < 'a' || family[0] > 'z' {
+		return false
+	}
+	major, _, _ := strings.Cut(version, "-")
+	return len(major) == 1 && major[0] >= '5' && major[0] <= '9'
+}
+
 // bedrockSignature is the signature the simulator gives a reasoning text;
 // a reasoning block sent back must carry the one it was given.
 func bedrockSignature(text string) string {
@@ -53,6 +65,8 @@ func checkConverseThinking(model string, req *converseRequest) (bool, error) {
 		switch {
 		case t.Type != "enabled" && t.Type != "disabled":
 			return false, errString("The model returned the following errors: thinking.type: Input tag '" + t.Type + "' found using 'type' does not match any of the expected tags: 'disabled', 'enabled'")
+		case on && bedrockAdaptive(model):
+			return false, errString("The model returned the following errors: thinking.type: 'enabled' is not supported for this model; it thinks adaptively (use 'adaptive')")
 		case on && t.BudgetTokens < 1024:
 			return false, errString("The model returned the following errors: thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
 		case on && t.BudgetTokens >= req.InferenceConfig.MaxTokens:

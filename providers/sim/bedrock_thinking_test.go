@@ -134,8 +134,9 @@ func mustStream(t *testing.T, p providers.Provider, req *providers.Request) prov
 }
 
 // TestBedrockThinkingValidation checks the simulator refuses thinking as
-// Bedrock does: for a model without it, with too small a budget, a budget
-// not below maxTokens, a forced tool or a temperature.
+// Bedrock does: for a model without it, a manual budget for a Claude 5
+// model, too small a budget, a budget not below maxTokens, a forced tool or
+// a temperature.
 func TestBedrockThinkingValidation(t *testing.T) {
 	_, url, stop, err := sim.Start(sim.Config{})
 	if err != nil {
@@ -147,6 +148,7 @@ func TestBedrockThinkingValidation(t *testing.T) {
 		name, model, body, want string
 	}{
 		{"nova", "amazon.nova-pro-v1:0", `{` + msgs + `,"inferenceConfig":{"maxTokens":4096},"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":2048}}}`, "extraneous key [thinking]"},
+		{"claude 5 budget", "global.anthropic.claude-sonnet-5-5", `{` + msgs + `,"inferenceConfig":{"maxTokens":4096},"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":2048}}}`, "thinks adaptively"},
 		{"small budget", thinkingModel, `{` + msgs + `,"inferenceConfig":{"maxTokens":4096},"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":100}}}`, "greater than or equal to 1024"},
 		{"budget above max", thinkingModel, `{` + msgs + `,"inferenceConfig":{"maxTokens":2000},"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":2048}}}`, "must be greater than `thinking.budget_tokens`"},
 		{"forced tool", thinkingModel, `{` + msgs + `,"inferenceConfig":{"maxTokens":4096},"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":2048}},` +
