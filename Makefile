@@ -162,8 +162,9 @@ test: system-deps check-generate check-console lint check-deploy ## Everything C
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory vulncheck
 
-# The official OpenAI and Anthropic SDKs from npm, pinned in test/sdk's
-# committed lockfile, against the real gateway binary. `npm ci` runs when
+# The official OpenAI and Anthropic SDKs, the Vercel AI SDK and LangChain
+# from npm, pinned in test/sdk's committed lockfile, against the real
+# gateway binary. `npm ci` runs when
 # node_modules is missing or older than the lockfile.
 SDK_TEST_DIR := test/sdk
 
@@ -172,7 +173,7 @@ $(SDK_TEST_DIR)/node_modules/.package-lock.json: $(SDK_TEST_DIR)/package.json $(
 	@touch $@
 
 .PHONY: test-node
-test-node: $(SDK_TEST_DIR)/node_modules/.package-lock.json ## The OpenAI and Anthropic Node SDKs against bin/gateway (compatible API).
+test-node: $(SDK_TEST_DIR)/node_modules/.package-lock.json ## The OpenAI and Anthropic Node SDKs, the AI SDK and LangChain against bin/gateway (compatible API).
 	go build -trimpath -o $(BIN)/gateway ./cmd/gateway
 	cd $(SDK_TEST_DIR) && GATEWAY_BIN=$(BIN)/gateway npm test
 

@@ -162,32 +162,39 @@ func Authenticate(ctx context.Context, ks *KeyStore) (*Client, error) {
 // headers or values are accepted only when they carry the same key, so
 // that a proxy's key and a caller's key are never silently mixed.
 func keyFromMetadata(ctx context.Context) (string, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	var keys []string
-	for _, v := range md.Get(HeaderAuthorization) {
+	// Only the two headers are read: copying the whole metadata would
+	// cost every call an allocation per header.
+	var key string
+	same := func(k string) error {
+		if key != "" && k != key {
+			return errInvalidKey("more than one API key was sent; send exactly one")
+		}
+		key = k
+		return nil
+	}
+	for _, v := range metadata.ValueFromIncomingContext(ctx, HeaderAuthorization) {
 		scheme, token, ok := strings.Cut(strings.TrimSpace(v), " ")
 		token = strings.TrimSpace(token)
 		if !ok || !strings.EqualFold(scheme, "bearer") || token == "" {
 			return "", errMissingKey(`the authorization header is not "Bearer <key>"`)
 		}
-		keys = append(keys, token)
+		if err := same(token); err != nil {
+			return "", err
+		}
 	}
-	for _, v := range md.Get(HeaderAPIKey) {
+	for _, v := range metadata.ValueFromIncomingContext(ctx, HeaderAPIKey) {
 		v = strings.TrimSpace(v)
 		if v == "" {
 			return "", errMissingKey("the x-api-key header is empty")
 		}
-		keys = append(keys, v)
-	}
-	if len(keys) == 0 {
-		return "", errMissingKey("no authorization or x-api-key header")
-	}
-	for _, k := range keys[1:] {
-		if k != keys[0] {
-			return "", errInvalidKey("more than one API key was sent; send exactly one")
+		if err := same(v); err != nil {
+			return "", err
 		}
 	}
-	return keys[0], nil
+	if key == "" {
+		return "", errMissingKey("no authorization or x-api-key header")
+	}
+	return key, nil
 }
 
 // authorize checks that the authenticated client may make request req.

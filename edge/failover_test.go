@@ -535,3 +535,45 @@ func TestCoalescedRequestKeepsTheCallersDeadlineForRetryAfter(t *testing.T) {
 		t.Fatalf("resp %v err %v: a Retry-After past the caller's deadline must fail over", resp, err)
 	}
 }
+
+// A backup that cannot honour what the request needs (Anthropic has no
+// reasoning effort levels) is passed by without a call: the chain goes on
+// to its degraded answer, and a route without one fails as unavailable,
+// not as the caller's bad request the primary would have honoured.
+func TestFailoverPassesByABackupThatCannotHonourTheRequest(t *testing.T) {
+	g := startFailover(t)
+	if err := g.openai.SetFault(sim.Fault{Status: 503}); err != nil {
+		t.Fatal(err)
+	}
+	effort := func(route string) *gatewayv1.CompleteRequest {
+		r := request(route, "")
+		r.Reasoning = &gatewayv1.Reasoning{Effort: gatewayv1.ReasoningEffort_REASONING_EFFORT_LOW}
+		return r
+	}
+	resp, err := g.client.Complete(ctxT(t), effort("career_advice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Step != gatewayv1.FailoverStep_FAILOVER_STEP_DEGRADED || resp.Text != "Career advice is temporarily unavailable." {
+		t.Fatalf("response = %v", resp)
+	}
+	if got := strings.Join(kinds(resp.FailedAttempts), ","); got != "openai:overloaded,openai:overloaded,openai:overloaded,anthropic:unavailable" {
+		t.Fatalf("failed attempts = %s", got)
+	}
+
+	st, err := g.client.Stream(ctxT(t), effort("career_advice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, final := drain(t, st); final.Step != gatewayv1.FailoverStep_FAILOVER_STEP_DEGRADED || text != "Career advice is temporarily unavailable." {
+		t.Fatalf("stream: %q %v", text, final)
+	}
+
+	_, err = g.client.Complete(ctxT(t), effort("no_degraded"))
+	if status.Code(err) != codes.Unavailable || !strings.Contains(status.Convert(err).Message(), "cannot honour reasoning.effort") {
+		t.Fatalf("err = %v, want Unavailable naming reasoning.effort", err)
+	}
+	if n := g.anthropic.Stats().Requests["/v1/messages"]; n != 0 {
+		t.Fatalf("the backup was called %d times", n)
+	}
+}

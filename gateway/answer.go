@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"time"
@@ -19,12 +18,11 @@ import (
 // cachedResponse is the response for an answer served from the cache (or
 // shared with an identical request): a fresh response id, zero cost, and
 // as saving what it would have cost from the provider routing chose.
-func cachedResponse(ctx context.Context, o *Outcome, resp *providers.Response, a accounting) *gatewayv1.CompleteResponse {
+func cachedResponse(o *Outcome, resp *providers.Response, a accounting) *gatewayv1.CompleteResponse {
 	hit := *resp
 	hit.ID = ""
 	saved := ledger.Nanos(o.Decision.Price.CostNanos(hit.Usage))
 	o.fill(&hit, a, saved, nil, 0)
-	noteAnswer(ctx, a, saved)
 	return completeResponse(o, &hit)
 }
 
@@ -34,7 +32,7 @@ func cachedResponse(ctx context.Context, o *Outcome, resp *providers.Response, a
 // finalMessage). It fills in o's response id.
 func completeResponse(o *Outcome, resp *providers.Response) *gatewayv1.CompleteResponse {
 	o.ResponseID = responseID(resp.ID)
-	elapsed := time.Since(o.start)
+	o.Overhead = time.Since(o.start) - o.Upstream
 	return &gatewayv1.CompleteResponse{
 		Id:              o.ResponseID,
 		Text:            resp.Text,
@@ -47,7 +45,7 @@ func completeResponse(o *Outcome, resp *providers.Response) *gatewayv1.CompleteR
 		CostUsd:         o.Cost.USD(),
 		CostNanoUsd:     int64(o.Cost),
 		UpstreamLatency: durationpb.New(o.Upstream),
-		GatewayOverhead: durationpb.New(elapsed - o.Upstream),
+		GatewayOverhead: durationpb.New(o.Overhead),
 		ServedFrom:      o.ServedFrom,
 		Step:            o.Step,
 		FailedAttempts:  failedAttempts(o.Attempts),

@@ -64,7 +64,6 @@ func planCache(ctx context.Context, rt *Runtime, d *routing.Decision, req *gatew
 	if p.ttl <= 0 {
 		return cachePlan{}, false
 	}
-	noteCacheable(ctx)
 	client := config.AnonymousClient
 	if c, ok := auth.FromContext(ctx); ok {
 		client = c.Name

@@ -11,22 +11,22 @@ import (
 	"github.com/careerpath/llmgateway/telemetry"
 )
 
-// toConsole hands a finished generation or Embed call to the console's window.
+// toConsole hands a finished generation or Embed call to the console's
+// window.
 // The observer feeds it rather than the outcome fan-out because the
 // console counts calls the service never took on too (refused by auth,
-// validation or quota), and tells a cache miss from a call the cache did
-// not apply to.
-func (o *observer) toConsole(ob *observation, rec *callRecord, a *answer, code codes.Code, took time.Duration) {
-	if o.console == nil || (ob.req == nil && ob.embedReq == nil) {
+// validation or quota).
+func (o *observer) toConsole(ob *observation, l *labels, code codes.Code, took time.Duration) {
+	if o.console == nil || (ob.req == nil && ob.embed == nil) {
 		return
 	}
-	out := console.Outcome{Time: ob.start.Add(took), RPC: ob.rpc, Route: rec.route, Variant: rec.variant,
-		Provider: rec.provider, Model: rec.model, Client: rec.client, Code: code, Cache: cacheStatus(rec, a),
+	out := console.Outcome{Time: ob.start.Add(took), RPC: ob.rpc, Route: l.route, Variant: l.variant,
+		Provider: l.provider, Model: l.model, Client: ob.client, Code: code, Cache: ob.cache(),
 		Latency: took}
-	if a.ok {
-		out.Step, out.TTFT, out.FailedAttempts = a.step, a.ttft, a.failed
-		out.InputTokens, out.OutputTokens = int64(a.usage.GetInputTokens()), int64(a.usage.GetOutputTokens())
-		out.CostNanos = a.costNanos
+	if a := ob.answered(); a != nil {
+		out.Step, out.TTFT, out.FailedAttempts = stepName(a.Step), a.TTFT, len(a.Attempts)
+		out.InputTokens, out.OutputTokens = a.Usage.InputTokens, a.Usage.OutputTokens
+		out.CostNanos = int64(a.Cost)
 	}
 	o.console.Record(out)
 }

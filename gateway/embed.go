@@ -52,7 +52,7 @@ func (s *Service) Embed(ctx context.Context, req *gatewayv1.EmbedRequest) (_ *ga
 	}
 	a := account(rt, d, ans, resp.Usage)
 	o.fill(&providers.Response{Model: resp.Model, Usage: resp.Usage}, a, 0, r.Attempts(), upstream)
-	noteAnswer(ctx, a, 0)
+	o.Overhead = time.Since(o.start) - upstream
 	out := &gatewayv1.EmbedResponse{
 		Embeddings:      make([]*gatewayv1.Embedding, len(resp.Vectors)),
 		Provider:        o.Provider,
@@ -65,7 +65,7 @@ func (s *Service) Embed(ctx context.Context, req *gatewayv1.EmbedRequest) (_ *ga
 		Step:            o.Step,
 		FailedAttempts:  failedAttempts(o.Attempts),
 		UpstreamLatency: durationpb.New(upstream),
-		GatewayOverhead: durationpb.New(time.Since(o.start) - upstream),
+		GatewayOverhead: durationpb.New(o.Overhead),
 	}
 	for i, v := range resp.Vectors {
 		out.Embeddings[i] = &gatewayv1.Embedding{Values: v}
@@ -81,7 +81,6 @@ func (s *Service) decideEmbed(ctx context.Context, rt *Runtime, o *Outcome) (d *
 	defer func() {
 		if err == nil {
 			o.Decision = d
-			noteDecision(ctx, d)
 		}
 		endRouting(span, d, err)
 	}()

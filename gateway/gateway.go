@@ -90,9 +90,10 @@ func New(rt *Runtime, opts Options) (*Service, []io.Closer) {
 	}
 	s.experiments = NewExperimentService(opts.Experiments, ExperimentOptions{
 		Logger: log, KnownRoute: s.HasRoute, ExperimentID: s.experimentID})
-	// Every outcome settles the quota, is written to the ledger and is
-	// recorded in its experiment; [Service.Subscribe] adds more.
-	s.fanout.Store(&[]Subscriber{quotaSettler{log: log}, s.ledger, s.experiments})
+	// Every outcome settles the quota, is written to the ledger, is
+	// recorded in its experiment and reaches the call's observer;
+	// [Service.Subscribe] adds more.
+	s.fanout.Store(&[]Subscriber{quotaSettler{log: log}, s.ledger, s.experiments, observed{}})
 	return s, owned
 }
 

@@ -18,63 +18,41 @@ import (
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/gwerr"
 	"github.com/careerpath/llmgateway/protoconv"
-	"github.com/careerpath/llmgateway/routing"
+	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/telemetry"
 	ledger "github.com/careerpath/llmgateway/usage"
 )
 
-// callRecord is what the service notes about a request while serving it
-// that its response does not say: the routing decision, the configured
-// model that answered, whether the answer cache applied and what a cache
-// hit saved. The observing interceptor reads it once the call is done.
-type callRecord struct {
-	client          string // the authenticated client's configured name
-	route, variant  string
-	provider, model string
-	requestModel    string // the model routing chose
-	cacheable       bool
-	saved           ledger.Nanos
-}
+// observationKey carries the observer's record of a call in the call's
+// context, where the auth link notes the client and the service's fan-out
+// hands over the call's [Outcome].
+type observationKey struct{}
 
-type callRecordKey struct{}
-
-// recordOf returns the call's record, or nil outside an observed call.
-func recordOf(ctx context.Context) *callRecord {
-	r, _ := ctx.Value(callRecordKey{}).(*callRecord)
-	return r
-}
-
-// noteDecision records where routing sent the request.
-func noteDecision(ctx context.Context, d *routing.Decision) {
-	if r := recordOf(ctx); r != nil {
-		r.route, r.variant, r.model, r.requestModel = d.Route, d.Variant, d.Model, d.Model
-		if d.Provider != nil {
-			r.provider = d.Provider.Name()
-		}
-	}
-}
-
-// noteAnswer records who answered and, for a cache hit, what it saved.
-func noteAnswer(ctx context.Context, a accounting, saved ledger.Nanos) {
-	if r := recordOf(ctx); r != nil {
-		r.provider, r.model, r.saved = a.provider, a.model, saved
-	}
+// observationOf returns the call's observation, or nil outside an
+// observed call.
+func observationOf(ctx context.Context) *observation {
+	ob, _ := ctx.Value(observationKey{}).(*observation)
+	return ob
 }
 
 // NoteClient records, for the call's access line, the client
-// authentication found in ctx.
+// authentication found in ctx; refused calls are reported with it too.
 func NoteClient(ctx context.Context) {
-	if r := recordOf(ctx); r != nil {
+	if ob := observationOf(ctx); ob != nil {
 		if c, ok := auth.FromContext(ctx); ok {
-			r.client = c.Name
+			ob.client = c.Name
 		}
 	}
 }
 
-// noteCacheable records that the request's answer may come from the cache.
-func noteCacheable(ctx context.Context) {
-	if r := recordOf(ctx); r != nil {
-		r.cacheable = true
+// observed is the fan-out's last subscriber: it hands the outcome to the
+// observer of the call, which reports it once the call has ended.
+type observed struct{}
+
+// Outcome implements [Subscriber].
+func (observed) Outcome(ctx context.Context, o *Outcome) {
+	if ob := observationOf(ctx); ob != nil {
+		ob.outcome = o
 	}
 }
 
@@ -91,28 +69,27 @@ type observer struct {
 	console *console.Console // nil: no console
 }
 
-// observation is one call as the observer saw it.
+// observation is one call as the observer saw it: its request, the
+// outcome the service published for it, and its final status.
 type observation struct {
-	rpc   string
-	start time.Time
-	rec   callRecord
-	req   *gatewayv1.CompleteRequest
-	resp  *gatewayv1.CompleteResponse
-	// embedReq and embed are an Embed call's request and response.
-	embedReq *gatewayv1.EmbedRequest
-	embed    *gatewayv1.EmbedResponse
-	final    *gatewayv1.StreamResponse
-	text     strings.Builder // a stream's answer, when content is recorded
-	err      error
+	rpc     string
+	start   time.Time
+	client  string // the authenticated client's configured name
+	req     *gatewayv1.CompleteRequest
+	embed   *gatewayv1.EmbedRequest // an Embed call's request
+	outcome *Outcome                // nil for a call the service did not take on
+	text    strings.Builder         // the answer, when content is recorded
+	err     error
 }
 
 func (o *observer) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	ob := &observation{rpc: methodName(info.FullMethod), start: time.Now()}
 	ob.req, _ = req.(*gatewayv1.CompleteRequest)
-	ob.embedReq, _ = req.(*gatewayv1.EmbedRequest)
-	resp, err := h(context.WithValue(ctx, callRecordKey{}, &ob.rec), req)
-	ob.resp, _ = resp.(*gatewayv1.CompleteResponse)
-	ob.embed, _ = resp.(*gatewayv1.EmbedResponse)
+	ob.embed, _ = req.(*gatewayv1.EmbedRequest)
+	resp, err := h(context.WithValue(ctx, observationKey{}, ob), req)
+	if r, ok := resp.(*gatewayv1.CompleteResponse); ok && o.content {
+		ob.text.WriteString(r.GetText())
+	}
 	ob.err = err
 	o.finish(ctx, ob)
 	return resp, err
@@ -121,14 +98,14 @@ func (o *observer) unary(ctx context.Context, req any, info *grpc.UnaryServerInf
 func (o *observer) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	ob := &observation{rpc: methodName(info.FullMethod), start: time.Now()}
 	os := &observedStream{ServerStream: ss, ob: ob, content: o.content,
-		ctx: context.WithValue(ss.Context(), callRecordKey{}, &ob.rec)}
+		ctx: context.WithValue(ss.Context(), observationKey{}, ob)}
 	ob.err = h(srv, os)
 	o.finish(ss.Context(), ob)
 	return ob.err
 }
 
-// observedStream keeps a stream's request and final message for the
-// observer.
+// observedStream keeps a stream's request, and its answer's text when
+// content is recorded, for the observer.
 type observedStream struct {
 	grpc.ServerStream
 	ctx     context.Context
@@ -136,7 +113,7 @@ type observedStream struct {
 	content bool
 }
 
-// Context implements grpc.ServerStream: the handler sees the call record.
+// Context implements grpc.ServerStream: the handler sees the observation.
 func (s *observedStream) Context() context.Context { return s.ctx }
 
 // RecvMsg implements grpc.ServerStream.
@@ -150,48 +127,92 @@ func (s *observedStream) RecvMsg(m any) error {
 
 // SendMsg implements grpc.ServerStream.
 func (s *observedStream) SendMsg(m any) error {
-	if r, ok := m.(*gatewayv1.StreamResponse); ok {
-		if r.GetDone() {
-			s.ob.final = r
-		} else if s.content {
-			s.ob.text.WriteString(r.GetDelta())
-		}
+	if r, ok := m.(*gatewayv1.StreamResponse); ok && s.content {
+		s.ob.text.WriteString(r.GetDelta())
 	}
 	return s.ServerStream.SendMsg(m)
+}
+
+// labels are the bounded names a call is reported under: the configured
+// provider and model that answered it, or where routing sent it.
+type labels struct {
+	route, variant, provider, model string
+	requestModel                    string // the model routing chose
+}
+
+// labels names ob's call. A call refused before routing (quota,
+// validation) keeps its route when the route is one of the
+// configuration's, so the label stays bounded.
+func (ob *observation) labels(knownRoute func(string) bool) labels {
+	var l labels
+	if oc := ob.outcome; oc != nil && oc.Decision != nil {
+		d := oc.Decision
+		l = labels{route: d.Route, variant: d.Variant, model: d.Model, requestModel: d.Model}
+		if d.Provider != nil {
+			l.provider = d.Provider.Name()
+		}
+		if ob.answered() != nil {
+			l.provider, l.model = oc.Target.Provider, oc.Target.Model
+		}
+	} else if ob.req != nil && knownRoute != nil && knownRoute(ob.req.GetRoute()) {
+		l.route = ob.req.GetRoute()
+	} else if ob.embed != nil && knownRoute != nil && knownRoute(ob.embed.GetRoute()) {
+		l.route = ob.embed.GetRoute()
+	}
+	return l
+}
+
+// answered is the call's outcome when the call was answered and its
+// answer reached the caller, else nil. An Embed call's answer has no id.
+func (ob *observation) answered() *Outcome {
+	if ob.err != nil || ob.outcome == nil || !ob.outcome.Answered() || (ob.outcome.ResponseID == "" && ob.outcome.Embed == nil) {
+		return nil
+	}
+	return ob.outcome
+}
+
+// cache is how the answer cache served the call: hit, stale (served past
+// its TTL after every provider failed), miss, or off (the request was not
+// cacheable).
+func (ob *observation) cache() string {
+	oc := ob.outcome
+	switch {
+	case oc == nil:
+		return "off"
+	case ob.answered() != nil && oc.ServedFrom == gatewayv1.ServedFrom_SERVED_FROM_CACHE_HIT:
+		return "hit"
+	case ob.answered() != nil && oc.ServedFrom == gatewayv1.ServedFrom_SERVED_FROM_STALE_CACHE:
+		return "stale"
+	case oc.Cacheable:
+		return "miss"
+	}
+	return "off"
 }
 
 // finish reports a finished call.
 func (o *observer) finish(ctx context.Context, ob *observation) {
 	took := time.Since(ob.start)
 	code := status.Code(ob.err)
-	rec := ob.rec
-	if rec.route == "" && ob.req != nil && o.knownRoute != nil && o.knownRoute(ob.req.GetRoute()) {
-		// Refused before routing (quota, validation): the route is still
-		// one of the configuration's, so a bounded label.
-		rec.route = ob.req.GetRoute()
-	}
-	if rec.route == "" && ob.embedReq != nil && o.knownRoute != nil && o.knownRoute(ob.embedReq.GetRoute()) {
-		rec.route = ob.embedReq.GetRoute()
-	}
-	op := telemetry.OperationChat
-	if ob.embedReq != nil {
-		op = telemetry.OperationEmbeddings
-	}
-	a := answerOf(ob)
+	l := ob.labels(o.knownRoute)
+	a := ob.answered()
 	if o.metrics != nil {
-		o.metrics.ObserveRequest(&telemetry.Request{
-			RPC: ob.rpc, Route: rec.route, Variant: rec.variant, Provider: rec.provider, Model: rec.model,
-			Status: gwerr.CodeName(ob.err), Generation: ob.req != nil || ob.embedReq != nil, Operation: op,
-			Duration: took, TTFT: a.ttft,
-			Answered: a.ok, Overhead: a.overhead, Fresh: a.servedFrom == gatewayv1.ServedFrom_SERVED_FROM_FRESH,
-			InputTokens: int64(a.usage.GetInputTokens()), OutputTokens: int64(a.usage.GetOutputTokens()),
-			CostUSD: a.cost, SavedUSD: rec.saved.USD(),
-		})
+		r := &telemetry.Request{RPC: ob.rpc, Route: l.route, Variant: l.variant, Provider: l.provider, Model: l.model,
+			Status: gwerr.CodeName(ob.err), Generation: ob.req != nil || ob.embed != nil, Duration: took}
+		if ob.embed != nil {
+			r.Operation = telemetry.OperationEmbeddings
+		}
+		if a != nil {
+			r.Answered, r.TTFT, r.Overhead = true, a.TTFT, a.Overhead
+			r.Fresh = a.ServedFrom == gatewayv1.ServedFrom_SERVED_FROM_FRESH
+			r.InputTokens, r.OutputTokens = a.Usage.InputTokens, a.Usage.OutputTokens
+			r.CostUSD, r.SavedUSD = a.Cost.USD(), a.Saved.USD()
+		}
+		o.metrics.ObserveRequest(r)
 	}
-	o.toConsole(ob, &rec, &a, code, took)
+	o.toConsole(ob, &l, code, took)
 	span := trace.SpanFromContext(ctx)
 	if span.IsRecording() && ob.req != nil {
-		o.annotate(span, ob, &rec, &a)
+		o.annotate(span, ob, &l)
 	}
 	lvl := slog.Level(logging.DefaultServerCodeToLevel(code))
 	if !o.log.Enabled(ctx, lvl) {
@@ -202,38 +223,36 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	attrs = append(attrs, slog.String("rpc", ob.rpc), slog.String("status", gwerr.CodeName(ob.err)))
-	if rec.client != "" {
-		attrs = append(attrs, slog.String("client", rec.client))
+	if ob.client != "" {
+		attrs = append(attrs, slog.String("client", ob.client))
 	}
 	if ob.req != nil {
-		provider, model := a.provider, a.model // the model as the provider reported it
-		if !a.ok {
-			provider, model = rec.provider, rec.model // where routing sent it
+		provider, model := l.provider, l.model // where routing sent it
+		var (
+			usage  providers.Usage
+			cost   ledger.Nanos
+			step   string
+			failed int
+		)
+		if a != nil {
+			provider, model = a.Provider, a.Model // the model as the provider reported it
+			usage, cost, step, failed = a.Usage, a.Cost, stepName(a.Step), len(a.Attempts)
 		}
 		attrs = append(attrs, slog.Any("request", requestLog{ob.req}),
-			slog.String("route", rec.route), slog.String("variant", rec.variant),
+			slog.String("route", l.route), slog.String("variant", l.variant),
 			slog.String("provider", provider), slog.String("model", model),
-			slog.Int("input_tokens", int(a.usage.GetInputTokens())), slog.Int("output_tokens", int(a.usage.GetOutputTokens())),
-			slog.Float64("cost_usd", a.cost), slog.Int64("cost_nano_usd", a.costNanos), slog.String("cache", cacheStatus(&rec, &a)), slog.String("step", a.step),
-			slog.Int("failed_attempts", a.failed))
+			slog.Int64("input_tokens", usage.InputTokens), slog.Int64("output_tokens", usage.OutputTokens),
+			slog.Float64("cost_usd", cost.USD()), slog.Int64("cost_nano_usd", int64(cost)), slog.String("cache", ob.cache()), slog.String("step", step),
+			slog.Int("failed_attempts", failed))
 	}
-	if ob.embedReq != nil {
-		provider, model := a.provider, a.model
-		if !a.ok {
-			provider, model = rec.provider, rec.model
-		}
-		attrs = append(attrs, slog.Int("inputs", len(ob.embedReq.GetInputs())),
-			slog.String("route", rec.route), slog.String("variant", rec.variant),
-			slog.String("provider", provider), slog.String("model", model),
-			slog.Int("input_tokens", int(a.usage.GetInputTokens())),
-			slog.Float64("cost_usd", a.cost), slog.Int64("cost_nano_usd", a.costNanos), slog.String("step", a.step),
-			slog.Int("failed_attempts", a.failed))
+	if ob.embed != nil {
+		attrs = append(attrs, embedAttrs(ob.embed, &l, a)...)
 	}
 	attrs = append(attrs, slog.Float64("latency_ms", ms(took)))
-	if a.ok {
-		attrs = append(attrs, slog.Float64("overhead_ms", ms(a.overhead)), slog.Float64("upstream_ms", ms(a.upstream)))
-		if a.ttft > 0 {
-			attrs = append(attrs, slog.Float64("ttft_ms", ms(a.ttft)))
+	if a != nil {
+		attrs = append(attrs, slog.Float64("overhead_ms", ms(a.Overhead)), slog.Float64("upstream_ms", ms(a.Upstream)))
+		if a.TTFT > 0 {
+			attrs = append(attrs, slog.Float64("ttft_ms", ms(a.TTFT)))
 		}
 	}
 	if ob.err != nil {
@@ -242,63 +261,25 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 	o.log.LogAttrs(ctx, lvl, "request", attrs...)
 }
 
-// answer is the account of an answered request, from its response or its
-// stream's final message.
-type answer struct {
-	ok                       bool
-	provider, model, step    string
-	usage                    *gatewayv1.Usage
-	cost                     float64
-	costNanos                int64
-	servedFrom               gatewayv1.ServedFrom
-	overhead, upstream, ttft time.Duration
-	failed                   int
-	id                       string
-	finish                   gatewayv1.FinishReason
-	text                     string
-}
-
-func answerOf(ob *observation) answer {
-	switch {
-	case ob.err != nil:
-		return answer{}
-	case ob.resp != nil:
-		r := ob.resp
-		return answer{ok: true, provider: r.GetProvider(), model: r.GetModel(), step: stepName(r.GetStep()),
-			usage: r.GetUsage(), cost: r.GetCostUsd(), costNanos: r.GetCostNanoUsd(), servedFrom: r.GetServedFrom(),
-			overhead: r.GetGatewayOverhead().AsDuration(), upstream: r.GetUpstreamLatency().AsDuration(),
-			failed: len(r.GetFailedAttempts()), id: r.GetId(), finish: r.GetFinishReason(), text: r.GetText()}
-	case ob.embed != nil:
-		r := ob.embed
-		return answer{ok: true, provider: r.GetProvider(), model: r.GetModel(), step: stepName(r.GetStep()),
-			usage: r.GetUsage(), cost: r.GetCostUsd(), costNanos: r.GetCostNanoUsd(),
-			servedFrom: gatewayv1.ServedFrom_SERVED_FROM_FRESH,
-			overhead:   r.GetGatewayOverhead().AsDuration(), upstream: r.GetUpstreamLatency().AsDuration(),
-			failed: len(r.GetFailedAttempts())}
-	case ob.final != nil:
-		f := ob.final
-		return answer{ok: true, provider: f.GetProvider(), model: f.GetModel(), step: stepName(f.GetStep()),
-			usage: f.GetUsage(), cost: f.GetCostUsd(), costNanos: f.GetCostNanoUsd(), servedFrom: f.GetServedFrom(),
-			overhead: f.GetGatewayOverhead().AsDuration(), upstream: f.GetUpstreamLatency().AsDuration(),
-			ttft: f.GetTimeToFirstToken().AsDuration(), failed: len(f.GetFailedAttempts()),
-			id: f.GetId(), finish: f.GetFinishReason(), text: ob.text.String()}
+// embedAttrs are an Embed call's access-line attributes: how many inputs
+// (never their text), where it went and what it used and cost.
+func embedAttrs(req *gatewayv1.EmbedRequest, l *labels, a *Outcome) []slog.Attr {
+	provider, model := l.provider, l.model
+	var (
+		tokens int64
+		cost   ledger.Nanos
+		step   string
+		failed int
+	)
+	if a != nil {
+		provider, model = a.Provider, a.Model
+		tokens, cost, step, failed = a.Usage.InputTokens, a.Cost, stepName(a.Step), len(a.Attempts)
 	}
-	return answer{}
-}
-
-// cacheStatus is how the answer cache served the request: hit, stale
-// (served past its TTL after every provider failed), miss, or off (the
-// request was not cacheable).
-func cacheStatus(rec *callRecord, a *answer) string {
-	switch {
-	case a.servedFrom == gatewayv1.ServedFrom_SERVED_FROM_CACHE_HIT:
-		return "hit"
-	case a.servedFrom == gatewayv1.ServedFrom_SERVED_FROM_STALE_CACHE:
-		return "stale"
-	case rec.cacheable:
-		return "miss"
-	}
-	return "off"
+	return []slog.Attr{slog.Int("inputs", len(req.GetInputs())),
+		slog.String("route", l.route), slog.String("variant", l.variant),
+		slog.String("provider", provider), slog.String("model", model), slog.Int64("input_tokens", tokens),
+		slog.Float64("cost_usd", cost.USD()), slog.Int64("cost_nano_usd", int64(cost)), slog.String("step", step),
+		slog.Int("failed_attempts", failed)}
 }
 
 // GenAI span attributes, as the OpenTelemetry semantic conventions name
@@ -324,15 +305,16 @@ var (
 
 // annotate puts the request's GenAI attributes on the RPC's span. Prompt
 // and answer text only when the operator enabled it.
-func (o *observer) annotate(span trace.Span, ob *observation, rec *callRecord, a *answer) {
-	span.SetAttributes(attrOperation.String(telemetry.OperationChat), attrRoute.String(rec.route),
-		attrVariant.String(rec.variant), attrReqModel.String(rec.requestModel), attrProvider.String(rec.provider),
-		attrCache.String(cacheStatus(rec, a)))
-	if a.ok {
-		span.SetAttributes(attrProvider.String(a.provider), attrRespModel.String(a.model), attrRespID.String(a.id),
-			attrFinish.StringSlice([]string{finishName(a.finish)}),
-			attrInTokens.Int64(int64(a.usage.GetInputTokens())), attrOutTokens.Int64(int64(a.usage.GetOutputTokens())),
-			attrStep.String(a.step), attrCost.Float64(a.cost))
+func (o *observer) annotate(span trace.Span, ob *observation, l *labels) {
+	span.SetAttributes(attrOperation.String(telemetry.OperationChat), attrRoute.String(l.route),
+		attrVariant.String(l.variant), attrReqModel.String(l.requestModel), attrProvider.String(l.provider),
+		attrCache.String(ob.cache()))
+	a := ob.answered()
+	if a != nil {
+		span.SetAttributes(attrProvider.String(a.Provider), attrRespModel.String(a.Model), attrRespID.String(a.ResponseID),
+			attrFinish.StringSlice([]string{finishName(protoconv.FinishReason(a.Finish))}),
+			attrInTokens.Int64(a.Usage.InputTokens), attrOutTokens.Int64(a.Usage.OutputTokens),
+			attrStep.String(stepName(a.Step)), attrCost.Float64(a.Cost.USD()))
 	}
 	if !o.content {
 		return
@@ -352,8 +334,8 @@ func (o *observer) annotate(span trace.Span, ob *observation, rec *callRecord, a
 	if b, err := json.Marshal(in); err == nil {
 		span.SetAttributes(attrInputMsgs.String(string(b)))
 	}
-	if a.ok {
-		if b, err := json.Marshal([]message{{Role: "assistant", Parts: []part{{"text", a.text}}}}); err == nil {
+	if a != nil {
+		if b, err := json.Marshal([]message{{Role: "assistant", Parts: []part{{"text", ob.text.String()}}}}); err == nil {
 			span.SetAttributes(attrOutputMsgs.String(string(b)))
 		}
 	}

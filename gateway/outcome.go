@@ -38,6 +38,11 @@ type Outcome struct {
 	// Provider and Model answered (the model as the provider reported
 	// it); both empty for a stale or degraded answer.
 	Provider, Model string
+	// Target is the configured provider and model that answered, as
+	// metrics name it; zero for a stale or degraded answer.
+	Target resilience.Target
+	// Finish is why the answer ended.
+	Finish providers.FinishReason
 	// ResponseID is the answer's id.
 	ResponseID string
 	// Usage is the answer's token usage.
@@ -54,9 +59,14 @@ type Outcome struct {
 	// request's JSON Schema (and tools' parameters).
 	SchemaCheck gatewayv1.SchemaCheck
 
-	// Latency is the whole call's; Upstream the provider's part; TTFT a
-	// stream's time to its first token.
-	Latency, Upstream, TTFT time.Duration
+	// Cacheable is set when the answer cache applied to the request:
+	// an answer not served from it was a miss.
+	Cacheable bool
+
+	// Latency is the whole call's; Upstream the provider's part; Overhead
+	// the gateway's own up to the answer; TTFT a stream's time to its
+	// first token.
+	Latency, Upstream, Overhead, TTFT time.Duration
 	// Err is the call's failure, nil when it was answered.
 	Err error
 
@@ -116,6 +126,8 @@ func (s *Service) publish(ctx context.Context, o *Outcome) {
 // how it was produced.
 func (o *Outcome) fill(resp *providers.Response, a accounting, saved ledger.Nanos, attempts []resilience.Attempt, upstream time.Duration) {
 	o.Provider, o.Model = a.provider, modelName(a.model, resp.Model)
+	o.Target = resilience.Target{Provider: a.provider, Model: a.model}
+	o.Finish = resp.FinishReason
 	o.Usage = resp.Usage
 	o.Cost, o.Saved = ledger.Nanos(a.costNanos), saved
 	o.ServedFrom, o.Step = a.servedFrom, a.step

@@ -127,10 +127,11 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	}
 	r := &resilience.Request{Provider: preq}
 	plan, cacheable := planCache(ctx, rt, d, req, preq)
+	o.Cacheable = cacheable
 	if cacheable {
 		if e, ok := s.lookup(ctx, plan); ok {
 			o.SchemaCheck = hitSchemaCheck(preq)
-			return cachedResponse(ctx, o, e.Response(), hitAccounting(e.Provider, e.Model)), nil
+			return cachedResponse(o, e.Response(), hitAccounting(e.Provider, e.Model)), nil
 		}
 		r.Stale = cache.StaleFunc(s.cache, plan.key)
 	}
@@ -151,12 +152,11 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 		// Coalesced with an identical request in flight: this caller's
 		// answer cost nothing upstream.
 		o.SchemaCheck = hitSchemaCheck(preq)
-		return cachedResponse(ctx, o, ans.Response, hitAccounting(ans.Target.Provider, ans.Target.Model)), nil
+		return cachedResponse(o, ans.Response, hitAccounting(ans.Target.Provider, ans.Target.Model)), nil
 	}
 	resp := ans.Response
 	a := account(rt, d, ans, resp.Usage)
 	o.fill(resp, a, 0, r.Attempts(), upstream)
-	noteAnswer(ctx, a, 0)
 	return completeResponse(o, resp), nil
 }
 
@@ -182,6 +182,7 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 	}
 	r := &resilience.Request{Provider: preq}
 	plan, cacheable := planCache(ctx, rt, d, req, preq)
+	o.Cacheable = cacheable
 	var (
 		st   providers.Stream
 		ans  *resilience.Answer
@@ -264,7 +265,6 @@ func (s *Service) Stream(req *gatewayv1.CompleteRequest, ss gatewayv1.LLMGateway
 			attempts = nil
 		}
 		o.fill(resp, acct, saved, attempts, upstream)
-		noteAnswer(ctx, acct, saved)
 		final := finalMessage(completeResponse(o, resp), o.TTFT)
 		// The answer was produced and billed, whether or not its final
 		// message reaches the caller.
@@ -289,7 +289,6 @@ func (s *Service) decide(ctx context.Context, rt *Runtime, o *Outcome) (d *routi
 	defer func() {
 		if err == nil {
 			o.Decision = d
-			noteDecision(ctx, d)
 		}
 		endRouting(span, d, err)
 	}()

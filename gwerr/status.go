@@ -123,6 +123,10 @@ func providerStatus(pe *providers.Error) *status.Status {
 	if (pe.Kind == providers.KindBadRequest || pe.Kind == providers.KindContextLength) && pe.Message != "" {
 		msg += ": " + pe.Message
 	}
+	if pe.Code == providers.CodeUnsupported {
+		// The gateway's own words: the features the provider lacks.
+		msg += ": " + pe.Message
+	}
 	if pe.Kind == providers.KindSchemaMismatch && pe.Message != "" {
 		// Where the answer failed the caller's own schema: the location
 		// and the rule it broke, not the answer itself.

@@ -101,6 +101,11 @@ func (k ErrorKind) Retryable() bool {
 	return false
 }
 
+// CodeUnsupported is the Code of an [Error] the gateway makes itself for
+// a provider it passes by because the provider cannot honour what the
+// request needs; its Message, the gateway's own words, names the features.
+const CodeUnsupported = "unsupported"
+
 // Error is a typed upstream failure. Message is safe to show to callers: it
 // never contains credentials, and for [KindAuth] it never contains the
 // vendor's text at all.

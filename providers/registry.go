@@ -9,6 +9,11 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Settings is what a [Factory] needs to build one provider instance. The
@@ -143,10 +148,27 @@ func DefaultHTTPClient() *http.Client {
 }
 
 // tracedTransport is an otelhttp transport that can still close its base
-// transport's idle connections.
+// transport's idle connections. While the process records no spans (the
+// no-op tracer provider, tracing off) a call skips otelhttp's span, body
+// wrapper and metrics: the caller's trace context, when there is one, is
+// injected as is, on a copy of the request.
 type tracedTransport struct {
 	http.RoundTripper
 	base *http.Transport
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t tracedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if _, off := otel.GetTracerProvider().(noop.TracerProvider); !off {
+		return t.RoundTripper.RoundTrip(r)
+	}
+	ctx := r.Context()
+	if trace.SpanContextFromContext(ctx).IsValid() || baggage.FromContext(ctx).Len() > 0 {
+		// A RoundTripper must not change the caller's request.
+		r = r.Clone(ctx)
+		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(r.Header))
+	}
+	return t.base.RoundTrip(r)
 }
 
 // CloseIdleConnections closes the base transport's idle connections.

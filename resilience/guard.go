@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
@@ -235,6 +236,9 @@ func (g *Guard) BreakerMetrics() circuitbreaker.Metrics { return g.breaker.Metri
 // complete calls the provider for a unary answer under the guard's policies.
 func (g *Guard) complete(ctx context.Context, r *Request, t Target, step Step) (*Answer, error) {
 	start := time.Now()
+	if err := g.cannotHonour(r, t, step); err != nil {
+		return nil, err
+	}
 	if err := g.cooledDown(ctx, r, t, step); err != nil {
 		return nil, err
 	}
@@ -300,6 +304,31 @@ func (g *Guard) cooledDown(ctx context.Context, r *Request, t Target, step Step)
 // CooldownCode is the [providers.Error] Code of a call refused because the
 // provider is cooled down.
 const CooldownCode = "cooldown"
+
+// cannotHonour refuses, without calling the provider, a backup that
+// cannot honour a feature the request needs for the target's model (a
+// tool, an image, a reasoning setting): the chain moves on to its next
+// step instead of failing a request the primary could have answered. The
+// primary's own refusal is the gateway's, before anything is sent.
+func (g *Guard) cannotHonour(r *Request, t Target, step Step) error {
+	if step == StepPrimary || r.Provider == nil {
+		return nil
+	}
+	req := *r.Provider
+	req.Model = t.Model
+	missing := providers.Unsupported(g.provider, &req)
+	if len(missing) == 0 {
+		return nil
+	}
+	names := make([]string, len(missing))
+	for i, f := range missing {
+		names[i] = string(f)
+	}
+	err := &providers.Error{Kind: providers.KindUnavailable, Provider: g.name, Code: providers.CodeUnsupported,
+		Message: "cannot honour " + strings.Join(names, ", ") + " for model " + t.Model}
+	r.record(Attempt{Target: t, Step: step, Kind: err.Kind, Err: err})
+	return err
+}
 
 // hold cools the provider down when err is a 429 with a Retry-After, for
 // every request (on every replica sharing the cooldown store).

@@ -24,6 +24,10 @@ type scripted struct {
 
 func (p *scripted) Name() string { return p.name }
 
+// Supports implements providers.FeatureSupporter: a script answers
+// whatever it is asked.
+func (p *scripted) Supports(providers.Feature, string) bool { return true }
+
 func (p *scripted) next() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()

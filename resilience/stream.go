@@ -26,6 +26,9 @@ import (
 // mid-way) or completes, never at its first token.
 func (g *Guard) openStream(ctx context.Context, r *Request, t Target, step Step) (*Answer, error) {
 	start := time.Now()
+	if err := g.cannotHonour(r, t, step); err != nil {
+		return nil, err
+	}
 	if err := g.cooledDown(ctx, r, t, step); err != nil {
 		return nil, err
 	}

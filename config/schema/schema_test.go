@@ -834,7 +834,7 @@ func TestDocuments(t *testing.T) {
 		{ab, "template too large", set(variant, "user_template", strings.Repeat("x", config.MaxTemplateBytes+1)), false, false},
 		// Rules across files and between values: only the gateway.
 		{ab, "variant of an unknown model", set(variant, "model", "gpt-5"), true, false},
-		{ab, "two variants with one name", set(sel("routes", "career_advice", "variants", 1), "name", "gpt4o_mini"), true, false},
+		{ab, "two variants with one name", set(sel("routes", "career_advice", "variants", 1), "name", "gpt_mini"), true, false},
 		{ab, "control not a variant", set(at0(career, "experiment"), "control", "nobody"), true, false},
 		{ab, "template that does not parse", set(variant, "user_template", "{{.Vars.x"), true, false},
 

@@ -29,10 +29,13 @@ const (
 )
 
 // nativeStructuredModels are the model name prefixes that take
-// output_config.format.
+// output_config.format. The Claude 5 models refuse a forced tool, so
+// output_config.format is the only way to a JSON-schema answer on them.
 var nativeStructuredModels = []string{
 	"claude-sonnet-4-5", "claude-opus-4-1", "claude-opus-4-5", "claude-haiku-4-5",
 	"claude-sonnet-4.5", "claude-opus-4.1", "claude-opus-4.5", "claude-haiku-4.5",
+	"claude-sonnet-4-6", "claude-opus-4-6", "claude-opus-4-7", "claude-opus-4-8",
+	"claude-sonnet-5", "claude-opus-5", "claude-haiku-5",
 }
 
 // nativeStructured reports whether a JSON-schema answer for model goes

@@ -120,6 +120,8 @@ func TestStructuredOutputOption(t *testing.T) {
 	}{
 		{"", "claude-sonnet-4-5-20250929", true},
 		{"", "claude-sonnet-4-20250514", false},
+		{"", "claude-sonnet-5-5", true},
+		{"", "claude-opus-4-6", true},
 		{"tool", "claude-opus-4-5", false},
 		{"native", "claude-3-5-haiku-latest", true},
 	} {

@@ -25,8 +25,21 @@
 // answer (json_object or json_schema) is asked for through one forced
 // tool whose input schema is the answer's; the tool input is handed back
 // as the answer text, streamed too, so the caller sees plain JSON.
-// Reasoning settings, thinking parts and parallel_tool_calls are refused
-// by name.
+//
+// Claude models (3.7 Sonnet to 4.x, by model or inference profile id)
+// take reasoning.budget_tokens as extended thinking, sent in
+// additionalModelRequestFields as {"thinking":{"type":"enabled",
+// "budget_tokens":N}}; their answers' reasoningContent blocks become
+// thinking parts (text with its signature, or redacted data carried
+// base64-encoded), streamed as thinking deltas, and thinking parts go
+// back as reasoningContent blocks exactly as received. Thinking with a
+// forced tool (a JSON answer included), a temperature other than 1 or a
+// top_p below 0.95 is refused, as Claude refuses it. Claude 5 models think
+// adaptively and refuse a manual budget: it is refused by name, and their
+// thinking parts go back like the others'. Converse reports no
+// separate count of reasoning tokens: they are part of the output tokens.
+// Reasoning settings and thinking parts for any other model,
+// reasoning.effort and parallel_tool_calls are refused by name.
 //
 // Failures are [*providers.Error], classified by the exception's name:
 // ThrottlingException is rate limited, ServiceUnavailableException and
@@ -148,13 +161,19 @@ func New(s providers.Settings) (*Provider, error) {
 // Name is the provider instance name.
 func (p *Provider) Name() string { return p.name }
 
-// Supports reports the features Converse honours for every model.
-func (p *Provider) Supports(f providers.Feature, _ string) bool {
+// Supports reports the features Converse honours for model: those of
+// every model, thinking parts for the Claude models that think, and a
+// thinking budget for those of them before Claude 5.
+func (p *Provider) Supports(f providers.Feature, model string) bool {
 	switch f {
 	case providers.FeatureTools, providers.FeatureToolChoice, providers.FeatureJSONObject,
 		providers.FeatureJSONSchema, providers.FeatureParts, providers.FeatureImages,
 		providers.FeatureToolCalls, providers.FeatureToolResults, providers.FeaturePromptCache:
 		return true
+	case providers.FeatureReasoningBudget:
+		return takesBudget(model)
+	case providers.FeatureThinking:
+		return thinks(model)
 	}
 	return false
 }

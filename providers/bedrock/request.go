@@ -26,7 +26,10 @@ func (p *Provider) converseInput(req *providers.Request) (*bedrockruntime.Conver
 		}
 		return nil, providers.Errorf(providers.KindBadRequest, p.name, "bedrock cannot honour %s", strings.Join(names, ", "))
 	}
-	in := &bedrockruntime.ConverseInput{ModelId: aws.String(req.Model)}
+	if err := p.checkThinking(req); err != nil {
+		return nil, err
+	}
+	in := &bedrockruntime.ConverseInput{ModelId: aws.String(req.Model), AdditionalModelRequestFields: thinkingFields(req)}
 	maxTokens := req.MaxTokens
 	if maxTokens == 0 {
 		maxTokens = p.maxTokens
@@ -164,6 +167,12 @@ func (p *Provider) blocks(m providers.Message) ([]types.ContentBlock, error) {
 				Content:   []types.ToolResultContentBlock{&types.ToolResultContentBlockMemberText{Value: tr.Content}},
 				Status:    status,
 			}})
+		case providers.PartThinking:
+			b, err := p.reasoningBlock(part.Thinking)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
 		default:
 			return nil, providers.Errorf(providers.KindBadRequest, p.name, "bedrock cannot honour messages.parts.%s", part.Kind)
 		}

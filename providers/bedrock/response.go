@@ -25,6 +25,11 @@ func (p *Provider) response(req *providers.Request, out *bedrockruntime.Converse
 		case *types.ContentBlockMemberText:
 			r.Text += b.Value
 			parts = append(parts, providers.TextPart(b.Value))
+		case *types.ContentBlockMemberReasoningContent:
+			if part, ok := thinkingPart(b.Value); ok {
+				rich = true
+				parts = append(parts, part)
+			}
 		case *types.ContentBlockMemberToolUse:
 			args := "{}"
 			if b.Value.Input != nil {

@@ -98,7 +98,7 @@ func TestRefused(t *testing.T) {
 	p := newProvider(t, f.srv.URL, "secret", 0)
 	yes := true
 	for name, mutate := range map[string]func(*providers.Request){
-		"reasoning.budget_tokens": func(r *providers.Request) { r.Reasoning.BudgetTokens = 1024 },
+		"reasoning.budget_tokens": func(r *providers.Request) { r.Model, r.Reasoning.BudgetTokens = "amazon.nova-pro-v1:0", 1024 },
 		"parallel_tool_calls":     func(r *providers.Request) { r.ParallelToolCalls = &yes },
 		"cache_point.ttl":         func(r *providers.Request) { r.Messages[0].CachePoint.TTL = 10 * time.Minute },
 		"messages.parts.image.url": func(r *providers.Request) {

@@ -27,6 +27,7 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request) (provider
 	out, err := p.client.ConverseStream(sctx, &bedrockruntime.ConverseStreamInput{
 		ModelId: in.ModelId, Messages: in.Messages, System: in.System,
 		InferenceConfig: in.InferenceConfig, ToolConfig: in.ToolConfig,
+		AdditionalModelRequestFields: in.AdditionalModelRequestFields,
 	})
 	if timer != nil && !timer.Stop() && ctx.Err() == nil {
 		cancel()
@@ -82,6 +83,10 @@ func (s *stream) Recv() (providers.Chunk, error) {
 			case *types.ContentBlockDeltaMemberText:
 				if d.Value != "" {
 					return providers.Chunk{Delta: d.Value}, nil
+				}
+			case *types.ContentBlockDeltaMemberReasoningContent:
+				if td, ok := thinkingDelta(d.Value); ok {
+					return providers.Chunk{Thinking: td}, nil
 				}
 			case *types.ContentBlockDeltaMemberToolUse:
 				frag := deref(d.Value.Input)

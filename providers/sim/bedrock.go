@@ -28,8 +28,12 @@ type converseRequest struct {
 	} `json:"messages"`
 	System          []map[string]json.RawMessage `json:"system"`
 	InferenceConfig struct {
-		MaxTokens int `json:"maxTokens"`
+		MaxTokens   int      `json:"maxTokens"`
+		Temperature *float64 `json:"temperature"`
 	} `json:"inferenceConfig"`
+	AdditionalModelRequestFields struct {
+		Thinking *converseThinking `json:"thinking"`
+	} `json:"additionalModelRequestFields"`
 	ToolConfig *struct {
 		Tools []struct {
 			ToolSpec struct {
@@ -45,9 +49,11 @@ type converseRequest struct {
 	} `json:"toolConfig"`
 }
 
-// bedrockAnswer is a planned Converse answer: text, or one tool call.
+// bedrockAnswer is a planned Converse answer: text, or one tool call,
+// after the model's signed reasoning when thinking is on.
 type bedrockAnswer struct {
 	model                 string
+	thought               string
 	words                 []string
 	length                bool
 	toolName, toolID      string
@@ -166,6 +172,14 @@ func planConverse(cfg *Config, model string, req *converseRequest) (bedrockAnswe
 		}
 	}
 	a.inputTokens = estimateInputTokens(contentBytes, len(req.Messages))
+	thinking, err := checkConverseThinking(model, req)
+	if err != nil {
+		return a, err
+	}
+	if thinking {
+		a.thought = thoughtFor(lastUser)
+		a.outputTk = len(strings.Fields(a.thought))
+	}
 	if tc := req.ToolConfig; tc != nil && len(tc.Tools) > 0 {
 		_, anyTool := tc.ToolChoice["any"]
 		forced, named := tc.ToolChoice["tool"]
@@ -193,7 +207,7 @@ func planConverse(cfg *Config, model string, req *converseRequest) (bedrockAnswe
 			}
 			a.toolName, a.toolInput = spec.Name, cs.Example()
 			a.toolID = "tooluse_" + strconv.FormatUint(fnvAdd(fnvOffset, spec.Name+lastUser)&0xffffffffff, 36)
-			a.outputTk = (len(a.toolInput) + 3) / 4
+			a.outputTk += (len(a.toolInput) + 3) / 4
 			return a, nil
 		}
 	}
@@ -204,7 +218,7 @@ func planConverse(cfg *Config, model string, req *converseRequest) (bedrockAnswe
 		n = DefaultAnswerTokens
 	}
 	a.length = req.InferenceConfig.MaxTokens > 0 && req.InferenceConfig.MaxTokens < n
-	a.outputTk = len(a.words)
+	a.outputTk += len(a.words)
 	return a, nil
 }
 
@@ -235,6 +249,9 @@ func (a *bedrockAnswer) converseJSON() []byte {
 	} else {
 		text, _ := json.Marshal(strings.Join(a.words, ""))
 		content = []byte(`{"text":` + string(text) + `}`)
+	}
+	if r := a.reasoningJSON(); r != "" {
+		content = append([]byte(r+","), content...)
 	}
 	return []byte(`{"output":{"message":{"role":"assistant","content":[` + string(content) + `]}},"stopReason":"` +
 		a.stopReason() + `","usage":` + a.usageJSON() + `,"metrics":{"latencyMs":1}}`)
@@ -273,9 +290,22 @@ func (s *Server) writeConverseStream(w http.ResponseWriter, r *http.Request, cfg
 			inter.Stop()
 		}
 	}()
+	// The reasoning, when there is some, is block 0 and the answer block 1.
+	idx := "0"
+	if deltas := a.reasoningDeltas(); len(deltas) > 0 {
+		for _, d := range deltas {
+			if !send("contentBlockDelta", d) || !pause() {
+				return
+			}
+		}
+		if !send("contentBlockStop", `{"contentBlockIndex":0}`) {
+			return
+		}
+		idx = "1"
+	}
 	if a.toolName != "" {
 		name, _ := json.Marshal(a.toolName)
-		if !send("contentBlockStart", `{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"`+a.toolID+`","name":`+string(name)+`}}}`) {
+		if !send("contentBlockStart", `{"contentBlockIndex":`+idx+`,"start":{"toolUse":{"toolUseId":"`+a.toolID+`","name":`+string(name)+`}}}`) {
 			return
 		}
 		in := a.toolInput
@@ -287,7 +317,7 @@ func (s *Server) writeConverseStream(w http.ResponseWriter, r *http.Request, cfg
 			n := min(len(in), 16)
 			frag, _ := json.Marshal(string(in[:n]))
 			in = in[n:]
-			if !send("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"toolUse":{"input":`+string(frag)+`}}}`) || !pause() {
+			if !send("contentBlockDelta", `{"contentBlockIndex":`+idx+`,"delta":{"toolUse":{"input":`+string(frag)+`}}}`) || !pause() {
 				return
 			}
 		}
@@ -298,7 +328,7 @@ func (s *Server) writeConverseStream(w http.ResponseWriter, r *http.Request, cfg
 				return
 			}
 			text, _ := json.Marshal(word)
-			if !send("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":`+string(text)+`}}`) || !pause() {
+			if !send("contentBlockDelta", `{"contentBlockIndex":`+idx+`,"delta":{"text":`+string(text)+`}}`) || !pause() {
 				return
 			}
 		}
@@ -307,7 +337,7 @@ func (s *Server) writeConverseStream(w http.ResponseWriter, r *http.Request, cfg
 		abort(w, true)
 		return
 	}
-	_ = send("contentBlockStop", `{"contentBlockIndex":0}`) &&
+	_ = send("contentBlockStop", `{"contentBlockIndex":`+idx+`}`) &&
 		send("messageStop", `{"stopReason":"`+a.stopReason()+`"}`) &&
 		send("metadata", `{"usage":`+a.usageJSON()+`,"metrics":{"latencyMs":1}}`)
 }

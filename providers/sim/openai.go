@@ -246,7 +246,7 @@ func (s *Server) serveModels(w http.ResponseWriter, r *http.Request) {
 
 // modelNames are the models /v1/models reports. The simulator answers
 // any model name; these are only what a client that lists models sees.
-var modelNames = []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "claude-3-5-haiku-latest", "claude-sonnet-4-20250514"}
+var modelNames = []string{"gpt-5.4-mini", "gpt-5.4", "gpt-5.5", "claude-haiku-4-5", "claude-sonnet-5-5"}
 
 var openAIModelList, anthropicModelList = func() ([]byte, []byte) {
 	oa := make([]openaiwire.Model, len(modelNames))
