@@ -123,6 +123,18 @@ func TestEmbedOverGRPC(t *testing.T) {
 	if r := got["text-embedding-3-large"]; r == nil || r.Requests != 1 || r.InputTokens != 1 || r.CostNanoUsd != 130 {
 		t.Errorf("ledger row of text-embedding-3-large: %v", r)
 	}
+
+	// The metrics count Embed calls as the embeddings operation.
+	m := scrape(t, g)
+	for _, want := range []string{
+		`llmgateway_requests_total{provider="openai",route="profiles",rpc="Embed",status="OK",variant="small"} 1`,
+		`gen_ai_client_token_usage_count{gen_ai_operation_name="embeddings",gen_ai_provider_name="openai",gen_ai_request_model="text-embedding-3-small",gen_ai_token_type="input"} 1`,
+		`gen_ai_server_request_duration_seconds_count{error_type="",gen_ai_operation_name="embeddings",route="profiles"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // A route or model that cannot embed is refused by name, and a completion

@@ -77,7 +77,7 @@ func (s *Service) Embed(ctx context.Context, req *gatewayv1.EmbedRequest) (_ *ga
 // override, or its route's variant for its subject. A chat model is
 // refused by name.
 func (s *Service) decideEmbed(ctx context.Context, rt *Runtime, o *Outcome) (d *routing.Decision, err error) {
-	ctx, span := tracer.Start(ctx, spanRouting)
+	_, span := tracer.Start(ctx, spanRouting)
 	defer func() {
 		if err == nil {
 			o.Decision = d
