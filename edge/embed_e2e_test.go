@@ -166,6 +166,16 @@ func TestEmbedRefusals(t *testing.T) {
 	refused("completion on an embedding route", err, gwerr.ReasonEmbeddingModel, "text-embedding-3-small")
 	_, err = g.client.Embed(app, &gatewayv1.EmbedRequest{Route: "profiles"})
 	refused("no inputs", err, gwerr.ReasonInvalidRequest, "inputs")
+	// Route permissions and model overrides are the client's, as for a
+	// completion.
+	other := withKey(ctxT(t), usageOtherKey)
+	if _, err := g.client.Embed(other, &gatewayv1.EmbedRequest{Route: "profiles", Inputs: []string{"x"}}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a route the client may not use: %v", err)
+	}
+	if _, err := g.client.Embed(other, &gatewayv1.EmbedRequest{Inputs: []string{"x"},
+		Model: &gatewayv1.ModelOverride{Provider: "openai", Model: "text-embedding-3-small"}}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a model override without allow_model_override: %v", err)
+	}
 	if n := g.anthropic.Stats().Requests[sim.PathMessages] + g.openai.Stats().Requests[sim.PathEmbeddings]; n != 0 {
 		t.Errorf("%d requests reached a provider", n)
 	}
