@@ -179,9 +179,11 @@ func (e *responseEvents) message(b []byte, m *gatewayv1.StreamResponse) []byte {
 // item is not one.
 func (e *responseEvents) text(b []byte, d string) []byte {
 	if e.open < 0 || e.resp.Output[e.open].Type != openaiwire.ItemMessage {
+		// The item opens empty; its part is added next, as the API does.
 		b = e.openItem(b, openaiwire.OutputItem{ID: newID("msg_"), Type: openaiwire.ItemMessage,
-			Status: openaiwire.StatusInProgress, Content: []openaiwire.OutputText{{}}})
+			Status: openaiwire.StatusInProgress})
 		it := &e.resp.Output[e.open]
+		it.Content = []openaiwire.OutputText{{}}
 		b = openaiwire.AppendPartEvent(b, openaiwire.EventContentPartAdded, e.next(), it.ID, e.open, &openaiwire.OutputText{})
 	}
 	it := &e.resp.Output[e.open]
@@ -256,14 +258,18 @@ func (e *responseEvents) finish(b []byte, m *gatewayv1.StreamResponse) []byte {
 }
 
 // fail implements events: an error event, which the SDK's stream helper
-// raises, then response.failed with the output so far.
+// raises, then response.failed with the output so far, the open item
+// left incomplete.
 func (e *responseEvents) fail(b []byte, ae *apiError) []byte {
 	obj := ae.openAIError()
 	if obj.Code == "" {
 		obj.Code = obj.Type
 	}
 	b = openaiwire.AppendErrorEvent(b, e.next(), obj)
-	b = e.closeItem(b, openaiwire.StatusIncomplete)
+	if e.open >= 0 {
+		e.resp.Output[e.open].Status = openaiwire.StatusIncomplete
+		e.open = -1
+	}
 	e.resp.Status = openaiwire.StatusFailed
 	e.resp.Error = &openaiwire.ResponseError{Code: responseErrorCode(ae.status), Message: ae.message}
 	return openaiwire.AppendResponseEvent(b, openaiwire.EventResponseFailed, e.next(), e.resp)
