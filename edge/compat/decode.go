@@ -69,7 +69,7 @@ func decodeError(err error) *apiError {
 		field := te.Field
 		return badRequest(field, "the request body's field "+strconv.Quote(field)+" must not be a JSON "+te.Value+" here")
 	case errors.Is(err, openaiwire.ErrContent), errors.Is(err, anthropicwire.ErrContent),
-		errors.Is(err, openaiwire.ErrInput), errors.Is(err, openaiwire.ErrInputContent):
+		errors.Is(err, openaiwire.ErrInput), errors.Is(err, openaiwire.ErrInputContent), errors.Is(err, openaiwire.ErrToolChoice):
 		return badRequest("", err.Error())
 	}
 	return badRequest("", "the request body is not valid JSON: "+err.Error())

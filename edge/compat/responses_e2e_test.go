@@ -229,6 +229,8 @@ func TestResponsesRefusals(t *testing.T) {
 		{`{"model": "openai_only", "input": [{"type": "function_call", "call_id": "c", "name": "f", "role": "user"}]}`, "input[0].role", "function_call"},
 		{`{"model": "openai_only", "input": [{"type": "function_call_output", "output": "x"}]}`, "input[0].call_id", "required"},
 		{`{"model": "openai_only", "input": "Hi", "tool_choice": {"type": "web_search_preview"}}`, "tool_choice.type", "only function"},
+		{`{"model": "openai_only", "input": "Hi", "tool_choice": {"name": "f"}}`, "", "object with a type"},
+		{`{"model": "openai_only", "input": "Hi", "tool_choice": {"type": "function", "name": "f", "x": 1}}`, "tool_choice.x", "unknown parameter"},
 		{`{"model": "openai_only", "input": "Hi", "text": {"format": {"type": "grammar"}}}`, "text.format.type", `"grammar"`},
 		{`{"model": "openai_only", "input": "Hi", "reasoning": {"effort": "low", "summary": "auto"}}`, "reasoning.summary", "summaries"},
 		{`{"model": "openai_only", "input": "Hi", "reasoning": {"effort": "extreme"}}`, "reasoning.effort", "extreme"},

@@ -338,6 +338,10 @@ type ResponseToolChoice struct {
 	Name string
 }
 
+// ErrToolChoice is the decoding error of a tool_choice object without a
+// type.
+var ErrToolChoice = errors.New("tool_choice must be auto, none, required or an object with a type")
+
 // UnmarshalJSON implements json.Unmarshaler.
 func (c *ResponseToolChoice) UnmarshalJSON(data []byte) error {
 	*c = ResponseToolChoice{}
@@ -350,6 +354,9 @@ func (c *ResponseToolChoice) UnmarshalJSON(data []byte) error {
 	}
 	if err := json.Unmarshal(data, &obj); err != nil {
 		return err
+	}
+	if obj.Type == "" {
+		return ErrToolChoice
 	}
 	if obj.Type == ToolTypeFunction {
 		if err := DecodeStrict(data, &obj); err != nil {
