@@ -2,11 +2,14 @@
 // route answered by an OpenAI-wire provider and one answered by an
 // Anthropic-wire provider: responses.create and the responses.stream
 // helper, each with a function tool round trip (the answer's output sent
-// back with the function_call_output), a json_schema text format, and the
-// stateful features refused by name.
+// back with the function_call_output), a json_schema text format, an
+// answer cut short, a stream broken off upstream after its first words
+// (a small OpenAI-wire server in this file), and the stateful features
+// refused by name.
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import OpenAI from 'openai';
@@ -20,10 +23,29 @@ const sim = (wire) => ({
   options: { wire, latency: '1ms', answer_tokens: 12 },
 });
 
-const config = {
+// cutter is an OpenAI-wire upstream whose streams break off after two
+// words, for the failure of a stream that already started.
+const cutter = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const chunk = (delta) => `data: ${JSON.stringify({ id: 'chatcmpl-cut', object: 'chat.completion.chunk', created: 1,
+      model: 'gpt-4o-mini', choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] })}\n\n`;
+    res.write(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hello' }) + chunk({ content: ' there' }));
+    setTimeout(() => res.destroy(), 20);
+  });
+});
+
+const config = (cutURL) => ({
   'provider_settings.json': {
-    providers: { openai: sim('openai'), anthropic: sim('anthropic') },
+    providers: {
+      openai: sim('openai'),
+      anthropic: sim('anthropic'),
+      cut: { kind: 'openai', base_url: cutURL, api_key_env: 'CUT_KEY', timeout: '5s', retry: { max_attempts: 1 } },
+    },
     models: [
+      { name: 'gpt-4o-mini', provider: 'cut', context_window: 128000,
+        price: { input_per_mtok: 0.15, output_per_mtok: 0.6 } },
       { name: 'gpt-4o-mini', provider: 'openai', context_window: 128000,
         price: { input_per_mtok: 0.15, output_per_mtok: 0.6 } },
       { name: 'claude-3-5-haiku-latest', provider: 'anthropic', context_window: 200000,
@@ -34,6 +56,7 @@ const config = {
     routes: {
       openai_route: { variants: [{ name: 'gpt', provider: 'openai', model: 'gpt-4o-mini', weight: 1 }] },
       anthropic_route: { variants: [{ name: 'claude', provider: 'anthropic', model: 'claude-3-5-haiku-latest', weight: 1 }] },
+      cut_route: { variants: [{ name: 'cut', provider: 'cut', model: 'gpt-4o-mini', weight: 1 }] },
     },
   },
   'clients.json': {
@@ -43,11 +66,18 @@ const config = {
       routes: ['*'],
     }],
   },
-};
+});
 
 let gw;
-before(async () => { gw = await launchGateway({ config, prefix: 'llmgw-responses-' }); });
-after(async () => { await gw?.stop(); });
+before(async () => {
+  await new Promise((res) => cutter.listen(0, '127.0.0.1', res));
+  const cutURL = `http://127.0.0.1:${cutter.address().port}/v1`;
+  gw = await launchGateway({ config: config(cutURL), prefix: 'llmgw-responses-', env: { CUT_KEY: 'sk-cut' } });
+});
+after(async () => {
+  await gw?.stop();
+  cutter.close();
+});
 
 const words = (s) => s.trim().split(/\s+/).filter(Boolean).length;
 
@@ -170,6 +200,27 @@ describe('OpenAI SDK, Responses API', () => {
     assert.equal(final.status, 'incomplete');
     assert.equal(final.incomplete_details.reason, 'max_output_tokens');
     assert.equal(words(final.output_text), 5);
+  });
+
+  test('a stream broken off after its first words ends with error and response.failed', async () => {
+    // The stream helper raises the error event, after the words it had.
+    const stream = client().responses.stream({ model: 'cut_route', input: 'Hi' });
+    let text = '';
+    stream.on('response.output_text.delta', (e) => { text += e.delta; });
+    await assert.rejects(stream.finalResponse(), (err) => err.type === 'error' && err.message.length > 0);
+    assert.equal(text, 'Hello there');
+
+    const res = await client().responses.create({ model: 'cut_route', input: 'Hi', stream: true });
+    const types = [];
+    let failed;
+    for await (const e of res) {
+      types.push(e.type);
+      if (e.type === 'response.failed') failed = e.response;
+    }
+    assert.deepEqual(types.slice(-2), ['error', 'response.failed'], types.join(' '));
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.error.code, 'server_error');
+    assert.equal(failed.output[0].content[0].text, 'Hello there');
   });
 
   test('stateful features and hosted tools are refused by name', async () => {
