@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,9 @@ func inputMessages(in *openaiwire.ResponseInput) ([]*gatewayv1.Message, *apiErro
 			return nil, badRequest("input", "input is required: a string or an array of input items")
 		}
 		return []*gatewayv1.Message{{Role: gatewayv1.Role_ROLE_USER, Content: in.Text}}, nil
+	}
+	if len(in.Items) == 0 {
+		return nil, badRequest("input", "input must not be empty")
 	}
 	out := make([]*gatewayv1.Message, 0, len(in.Items))
 	// calls is the assistant message function calls join, nil when the
@@ -78,6 +82,11 @@ func inputMessages(in *openaiwire.ResponseInput) ([]*gatewayv1.Message, *apiErro
 			return nil, badRequest(field+".type", "input item type "+strconv.Quote(it.Type)+
 				" is not supported: one of message, function_call, function_call_output")
 		}
+	}
+	// Checked here, not left to validation, whose message would name the
+	// gateway's messages rather than input.
+	if !slices.ContainsFunc(out, func(m *gatewayv1.Message) bool { return m.Role == gatewayv1.Role_ROLE_USER }) {
+		return nil, badRequest("input", "input must hold at least one user message")
 	}
 	return out, nil
 }

@@ -139,6 +139,9 @@ type responseEvents struct {
 	seq  int64
 	// open is the index in resp.Output of the open item, -1 for none.
 	open int
+	// pending is the open item's text or arguments so far, kept apart
+	// until it closes, so that a delta does not copy the whole.
+	pending []byte
 	// calls maps the gateway's tool-call index to its item's index.
 	calls map[int32]int
 }
@@ -186,9 +189,8 @@ func (e *responseEvents) text(b []byte, d string) []byte {
 		it.Content = []openaiwire.OutputText{{}}
 		b = openaiwire.AppendPartEvent(b, openaiwire.EventContentPartAdded, e.next(), it.ID, e.open, &openaiwire.OutputText{})
 	}
-	it := &e.resp.Output[e.open]
-	it.Content[0].Text += d
-	return openaiwire.AppendTextDelta(b, e.next(), it.ID, e.open, d)
+	e.pending = append(e.pending, d...)
+	return openaiwire.AppendTextDelta(b, e.next(), e.resp.Output[e.open].ID, e.open, d)
 }
 
 // toolCall appends a tool-call delta: a new call opens a function_call
@@ -206,7 +208,11 @@ func (e *responseEvents) toolCall(b []byte, tc *gatewayv1.ToolCallDelta) []byte 
 	}
 	if a := tc.GetArguments(); a != "" {
 		it := &e.resp.Output[idx]
-		it.Arguments += a
+		if idx == e.open {
+			e.pending = append(e.pending, a...)
+		} else { // a late fragment of a call already closed
+			it.Arguments += a
+		}
 		b = openaiwire.AppendArgumentsDelta(b, e.next(), it.ID, idx, a)
 	}
 	return b
@@ -215,6 +221,7 @@ func (e *responseEvents) toolCall(b []byte, tc *gatewayv1.ToolCallDelta) []byte 
 // openItem closes the open item and opens it.
 func (e *responseEvents) openItem(b []byte, it openaiwire.OutputItem) []byte {
 	b = e.closeItem(b, openaiwire.StatusCompleted)
+	e.pending = e.pending[:0]
 	e.resp.Output = append(e.resp.Output, it)
 	e.open = len(e.resp.Output) - 1
 	return openaiwire.AppendItemEvent(b, openaiwire.EventOutputItemAdded, e.next(), e.open, &e.resp.Output[e.open])
@@ -226,8 +233,7 @@ func (e *responseEvents) closeItem(b []byte, status string) []byte {
 	if e.open < 0 {
 		return b
 	}
-	i := e.open
-	e.open = -1
+	i := e.flush()
 	it := &e.resp.Output[i]
 	if it.Type == openaiwire.ItemMessage {
 		it.Status = status
@@ -238,6 +244,20 @@ func (e *responseEvents) closeItem(b []byte, status string) []byte {
 		b = openaiwire.AppendArgumentsDone(b, e.next(), it.ID, i, it.Name, it.Arguments)
 	}
 	return openaiwire.AppendItemEvent(b, openaiwire.EventOutputItemDone, e.next(), i, it)
+}
+
+// flush puts the pending text or arguments into the open item and
+// returns its index; no item is open after it.
+func (e *responseEvents) flush() int {
+	i := e.open
+	e.open = -1
+	it := &e.resp.Output[i]
+	if it.Type == openaiwire.ItemMessage {
+		it.Content[0].Text = string(e.pending)
+	} else {
+		it.Arguments = string(e.pending)
+	}
+	return i
 }
 
 // finish implements events: the open item's end (an empty message for an
@@ -267,8 +287,7 @@ func (e *responseEvents) fail(b []byte, ae *apiError) []byte {
 	}
 	b = openaiwire.AppendErrorEvent(b, e.next(), obj)
 	if e.open >= 0 {
-		e.resp.Output[e.open].Status = openaiwire.StatusIncomplete
-		e.open = -1
+		e.resp.Output[e.flush()].Status = openaiwire.StatusIncomplete
 	}
 	e.resp.Status = openaiwire.StatusFailed
 	e.resp.Error = &openaiwire.ResponseError{Code: responseErrorCode(ae.status), Message: ae.message}

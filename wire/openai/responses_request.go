@@ -1,10 +1,8 @@
 package openai
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"strconv"
 	"strings"
 
@@ -133,7 +131,7 @@ func (in *ResponseInput) UnmarshalJSON(data []byte) error {
 	}
 	in.Items = make([]InputItem, len(raw))
 	for i, r := range raw {
-		if err := DecodeStrict(r, &in.Items[i]); err != nil {
+		if err := in.Items[i].UnmarshalJSON(r); err != nil {
 			return withField(err, "input["+strconv.Itoa(i)+"]")
 		}
 	}
@@ -399,25 +397,6 @@ func withField(err error, parent string) error {
 		return &FieldError{Field: parent + sep + fe.Field}
 	}
 	return err
-}
-
-// DecodeStrict decodes one JSON value into v, refusing fields v does not
-// declare (as a [FieldError]) and anything after the value.
-func DecodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			if f, err := strconv.Unquote(name); err == nil {
-				return &FieldError{Field: f}
-			}
-		}
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("invalid character after the top-level value")
-	}
-	return nil
 }
 
 // DecodeResponseRequest decodes a request body strictly.
