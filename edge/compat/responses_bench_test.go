@@ -7,13 +7,20 @@ import (
 )
 
 func BenchmarkDecodeResponses(b *testing.B) {
-	body := []byte(responsesBody)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, aerr := decodeResponses(body); aerr != nil {
-			b.Fatal(aerr)
-		}
+	for name, body := range map[string]string{
+		"text": `{"model": "career_advice", "instructions": "You are a career coach.", "safety_identifier": "user-42",
+			"temperature": 0.7, "max_output_tokens": 600, "store": false, "input": "How do I move into data engineering?"}`,
+		"rich": responsesBody,
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, aerr := decodeResponses([]byte(body)); aerr != nil {
+					b.Fatal(aerr)
+				}
+			}
+		})
 	}
 }
 

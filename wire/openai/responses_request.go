@@ -122,20 +122,15 @@ var ErrInput = errors.New("input must be a string or an array of input items")
 // strictly, an unknown field refused as a [FieldError] naming it.
 func (in *ResponseInput) UnmarshalJSON(data []byte) error {
 	*in = ResponseInput{}
-	var raw []json.RawMessage
-	if err := wirejson.UnmarshalStringOrArray(data, &in.Text, &raw, ErrInput); err != nil {
-		return err
+	if len(data) == 0 || data[0] != '[' {
+		var none []json.RawMessage
+		return wirejson.UnmarshalStringOrArray(data, &in.Text, &none, ErrInput)
 	}
-	if raw == nil {
-		return nil
-	}
-	in.Items = make([]InputItem, len(raw))
-	for i, r := range raw {
-		if err := in.Items[i].UnmarshalJSON(r); err != nil {
-			return withField(err, "input["+strconv.Itoa(i)+"]")
-		}
-	}
-	return nil
+	in.Items = []InputItem{}
+	return arrayElems(data, func(i int, elem []byte) error {
+		in.Items = append(in.Items, InputItem{})
+		return withField(in.Items[i].UnmarshalJSON(elem), "input["+strconv.Itoa(i)+"]")
+	})
 }
 
 // MarshalJSON implements json.Marshaler.
@@ -217,20 +212,15 @@ var ErrInputContent = errors.New("content must be a string or an array of conten
 // UnmarshalJSON implements json.Unmarshaler; parts are decoded strictly.
 func (c *InputContent) UnmarshalJSON(data []byte) error {
 	*c = InputContent{}
-	var raw []json.RawMessage
-	if err := wirejson.UnmarshalStringOrArray(data, &c.Text, &raw, ErrInputContent); err != nil {
-		return err
+	if len(data) == 0 || data[0] != '[' {
+		var none []json.RawMessage
+		return wirejson.UnmarshalStringOrArray(data, &c.Text, &none, ErrInputContent)
 	}
-	if raw == nil {
-		return nil
-	}
-	c.Parts = make([]InputPart, len(raw))
-	for i, r := range raw {
-		if err := DecodeStrict(r, &c.Parts[i]); err != nil {
-			return withField(err, "["+strconv.Itoa(i)+"]")
-		}
-	}
-	return nil
+	c.Parts = []InputPart{}
+	return arrayElems(data, func(i int, elem []byte) error {
+		c.Parts = append(c.Parts, InputPart{})
+		return withField(DecodeStrict(elem, &c.Parts[i]), "["+strconv.Itoa(i)+"]")
+	})
 }
 
 // MarshalJSON implements json.Marshaler.
@@ -266,21 +256,16 @@ type ResponseTools []ResponseTool
 // UnmarshalJSON implements json.Unmarshaler, naming an unknown field of a
 // tool with its path.
 func (ts *ResponseTools) UnmarshalJSON(data []byte) error {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return err
-	}
-	if raw == nil {
+	if len(data) == 0 || data[0] != '[' {
+		var none []json.RawMessage // null, or the type error of anything else
 		*ts = nil
-		return nil
+		return json.Unmarshal(data, &none)
 	}
-	*ts = make(ResponseTools, len(raw))
-	for i, r := range raw {
-		if err := (*ts)[i].UnmarshalJSON(r); err != nil {
-			return withField(err, "tools["+strconv.Itoa(i)+"]")
-		}
-	}
-	return nil
+	*ts = ResponseTools{}
+	return arrayElems(data, func(i int, elem []byte) error {
+		*ts = append(*ts, ResponseTool{})
+		return withField((*ts)[i].UnmarshalJSON(elem), "tools["+strconv.Itoa(i)+"]")
+	})
 }
 
 // ResponseTool is one element of a request's tools. A function tool

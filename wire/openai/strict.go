@@ -155,3 +155,28 @@ func skipValue(data []byte, i int) int {
 	}
 	return i
 }
+
+// arrayElems calls fn with the index and bytes of each element of the
+// array data (valid JSON, as encoding/json has read it), until fn fails.
+// A value that is not an array has no elements.
+func arrayElems(data []byte, fn func(i int, elem []byte) error) error {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return nil
+	}
+	i++
+	for n := 0; ; n++ {
+		i = skipSpace(data, i)
+		if i >= len(data) || data[i] == ']' {
+			return nil
+		}
+		if data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+		end := skipValue(data, i)
+		if err := fn(n, data[i:end]); err != nil {
+			return err
+		}
+		i = end
+	}
+}

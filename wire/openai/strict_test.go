@@ -42,6 +42,35 @@ func FuzzObjectKeys(f *testing.F) {
 	})
 }
 
+// FuzzArrayElems checks the element scanner against encoding/json.
+func FuzzArrayElems(f *testing.F) {
+	for _, s := range []string{`[]`, `[1, "a,]", {"b":[2,3]}, [[]], null, -2e5 ,true]`, `{}`, ` [ "x" ] `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want []json.RawMessage
+		if json.Unmarshal(data, &want) != nil || want == nil {
+			return
+		}
+		got := []json.RawMessage{}
+		_ = arrayElems(data, func(i int, e []byte) error {
+			if i != len(got) {
+				t.Fatalf("index %d after %d elements", i, len(got))
+			}
+			got = append(got, e)
+			return nil
+		})
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d elements, want %d", data, len(got), len(want))
+		}
+		for i := range got {
+			if string(got[i]) != string(want[i]) {
+				t.Fatalf("%s: element %d %s, want %s", data, i, got[i], want[i])
+			}
+		}
+	})
+}
+
 func TestDecodeStrictExactKeys(t *testing.T) {
 	var r ResponseRequest
 	err := DecodeResponseRequest([]byte(`{"Model": "m"}`), &r)
