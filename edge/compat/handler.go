@@ -54,7 +54,7 @@ func Handles(path string) bool {
 	case PathChatCompletions, PathMessages, PathResponses, PathModels:
 		return true
 	}
-	return strings.HasPrefix(path, PathModels+"/")
+	return strings.HasPrefix(path, PathModels+"/") || strings.HasPrefix(path, PathResponses+"/")
 }
 
 // Target is what a request's model field names: a route, or a provider
@@ -118,6 +118,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.post(w, r, anthropic)
 	case r.URL.Path == PathResponses:
 		h.post(w, r, responses)
+	case strings.HasPrefix(r.URL.Path, PathResponses+"/"):
+		writeError(w, responses, storedResponse(r))
 	case r.URL.Path == PathModels || strings.HasPrefix(r.URL.Path, PathModels+"/"):
 		h.models(w, r)
 	default:
@@ -225,6 +227,14 @@ func (h *Handler) target(r *http.Request, req *gatewayv1.CompleteRequest, model 
 		req.Model = &gatewayv1.ModelOverride{Provider: t.Provider, Model: t.Model}
 	}
 	return nil
+}
+
+// storedResponse is the answer to the Responses API's endpoints of
+// stored responses (retrieve, delete, cancel, input items, compact,
+// input token counts): the gateway keeps none.
+func storedResponse(r *http.Request) *apiError {
+	return &apiError{status: http.StatusNotFound, code: "not_found",
+		message: r.Method + " " + r.URL.Path + " is not supported: the gateway's Responses API is stateless and keeps no responses; only POST " + PathResponses}
 }
 
 func modelNotFound(model string) *apiError {

@@ -252,6 +252,17 @@ func TestResponsesRefusals(t *testing.T) {
 	if n := g.openai.Stats().Requests[sim.PathChatCompletions]; n != 0 {
 		t.Fatalf("the simulator saw %d requests", n)
 	}
+	// Stored responses are not kept: their endpoints say so in OpenAI's
+	// error shape.
+	for _, p := range []string{"/v1/responses/resp_1", "/v1/responses/resp_1/input_items", "/v1/responses/input_tokens"} {
+		c := g.do(t, http.MethodGet, p, "")
+		if v := c.decode(t); c.status != http.StatusNotFound || !strings.Contains(path(v, "error", "message").(string), "stateless") {
+			t.Errorf("%s: %d %s", p, c.status, c.body)
+		}
+	}
+	if c := g.do(t, http.MethodGet, "/v1/responses", ""); c.status != http.StatusMethodNotAllowed || c.header.Get("Allow") != "POST" {
+		t.Errorf("GET /v1/responses: %d %v", c.status, c.header)
+	}
 	// A route unknown is 404, as on the other APIs.
 	c := g.post(t, "/v1/responses", `{"model": "nope", "input": "Hi"}`)
 	if v := c.decode(t); c.status != http.StatusNotFound || path(v, "error", "code") != "model_not_found" {
