@@ -115,6 +115,8 @@ func checkItemFields(field string, it *openaiwire.InputItem) *apiError {
 			bad = "role"
 		case it.Content != nil:
 			bad = "content"
+		case it.Phase != "":
+			bad = "phase"
 		case it.Output != nil:
 			bad = "output"
 		}
@@ -124,6 +126,8 @@ func checkItemFields(field string, it *openaiwire.InputItem) *apiError {
 			bad = "role"
 		case it.Content != nil:
 			bad = "content"
+		case it.Phase != "":
+			bad = "phase"
 		case it.Name != "":
 			bad = "name"
 		case it.Arguments != "":

@@ -18,7 +18,7 @@ const responsesBody = `{"model": "career_advice", "instructions": "You are a car
     {"role": "developer", "content": "Be brief."},
     {"role": "user", "content": [{"type": "input_text", "text": "I am a QA engineer."},
       {"type": "input_image", "image_url": "https://example.com/a.png", "detail": "auto"}]},
-    {"type": "message", "role": "assistant", "id": "msg_1", "status": "completed",
+    {"type": "message", "role": "assistant", "id": "msg_1", "status": "completed", "phase": "final_answer",
       "content": [{"type": "output_text", "text": "Let me look.", "annotations": [], "logprobs": []}]},
     {"type": "function_call", "id": "fc_1", "call_id": "c1", "name": "f", "arguments": "{}", "status": "completed"},
     {"type": "function_call", "id": "fc_2", "call_id": "c2", "name": "f", "arguments": "{\"a\":1}", "parsed_arguments": {"a": 1}},

@@ -144,15 +144,16 @@ func (in ResponseInput) MarshalJSON() ([]byte, error) {
 // InputItem is one item of an input array: a message (Type "message" or
 // empty, with a role), a function call the model made (call_id, name,
 // arguments) or a function call's output (call_id, output). Type says
-// which fields apply. ID, Status and the SDK's ParsedArguments are what
-// an answer's output item carries when sent back; they are read and
-// not used.
+// which fields apply. ID, Status, a message's Phase and the SDK's
+// ParsedArguments are what an answer's output item carries when sent
+// back; they are read and not used.
 type InputItem struct {
 	Type    string        `json:"type,omitempty"`
 	ID      string        `json:"id,omitempty"`
 	Status  string        `json:"status,omitempty"`
 	Role    string        `json:"role,omitempty"`
 	Content *InputContent `json:"content,omitempty"`
+	Phase   string        `json:"phase,omitempty"`
 	// CallID, Name and Arguments are a function call's.
 	CallID    string `json:"call_id,omitempty"`
 	Name      string `json:"name,omitempty"`
