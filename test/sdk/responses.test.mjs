@@ -238,5 +238,8 @@ describe('OpenAI SDK, Responses API', () => {
         param,
       );
     }
+    // The gateway keeps no responses to retrieve.
+    await assert.rejects(client().responses.retrieve('resp_123'),
+      (err) => err instanceof OpenAI.NotFoundError && /stateless/.test(err.message));
   });
 });
