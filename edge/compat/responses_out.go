@@ -84,21 +84,21 @@ func responseID(id string) string {
 // outputItems are an answer's output: its text as one message, its tool
 // calls as function_call items, in the order of its parts (thinking has
 // no item: the gateway returns no reasoning items). An answer with
-// neither is one empty message. status is the message's.
+// neither is one empty message. Items are complete but the last, which
+// takes status (incomplete when the answer was cut short).
 func outputItems(text string, parts []*gatewayv1.Part, status string) []openaiwire.OutputItem {
 	var items []openaiwire.OutputItem
 	var msg *openaiwire.OutputItem
 	addText := func(s string) {
 		if msg == nil {
-			items = append(items, openaiwire.OutputItem{ID: newID("msg_"), Type: openaiwire.ItemMessage, Status: status,
-				Content: []openaiwire.OutputText{{}}})
+			items = append(items, openaiwire.OutputItem{ID: newID("msg_"), Type: openaiwire.ItemMessage,
+				Status: openaiwire.StatusCompleted, Content: []openaiwire.OutputText{{}}})
 			msg = &items[len(items)-1]
 		}
 		msg.Content[0].Text += s
 	}
 	if len(parts) == 0 {
 		addText(text)
-		return items
 	}
 	for _, p := range parts {
 		switch k := p.GetKind().(type) {
@@ -114,6 +114,7 @@ func outputItems(text string, parts []*gatewayv1.Part, status string) []openaiwi
 	if len(items) == 0 {
 		addText("")
 	}
+	items[len(items)-1].Status = status
 	return items
 }
 
@@ -182,15 +183,20 @@ func (e *responseEvents) message(b []byte, m *gatewayv1.StreamResponse) []byte {
 // item is not one.
 func (e *responseEvents) text(b []byte, d string) []byte {
 	if e.open < 0 || e.resp.Output[e.open].Type != openaiwire.ItemMessage {
-		// The item opens empty; its part is added next, as the API does.
-		b = e.openItem(b, openaiwire.OutputItem{ID: newID("msg_"), Type: openaiwire.ItemMessage,
-			Status: openaiwire.StatusInProgress})
-		it := &e.resp.Output[e.open]
-		it.Content = []openaiwire.OutputText{{}}
-		b = openaiwire.AppendPartEvent(b, openaiwire.EventContentPartAdded, e.next(), it.ID, e.open, &openaiwire.OutputText{})
+		b = e.openMessage(b)
 	}
 	e.pending = append(e.pending, d...)
 	return openaiwire.AppendTextDelta(b, e.next(), e.resp.Output[e.open].ID, e.open, d)
+}
+
+// openMessage opens a message item: empty, then its output_text part
+// added, as the API does.
+func (e *responseEvents) openMessage(b []byte) []byte {
+	b = e.openItem(b, openaiwire.OutputItem{ID: newID("msg_"), Type: openaiwire.ItemMessage,
+		Status: openaiwire.StatusInProgress})
+	it := &e.resp.Output[e.open]
+	it.Content = []openaiwire.OutputText{{}}
+	return openaiwire.AppendPartEvent(b, openaiwire.EventContentPartAdded, e.next(), it.ID, e.open, &openaiwire.OutputText{})
 }
 
 // toolCall appends a tool-call delta: a new call opens a function_call
@@ -218,7 +224,7 @@ func (e *responseEvents) toolCall(b []byte, tc *gatewayv1.ToolCallDelta) []byte 
 	return b
 }
 
-// openItem closes the open item and opens it.
+// openItem opens it, closing the open item first.
 func (e *responseEvents) openItem(b []byte, it openaiwire.OutputItem) []byte {
 	b = e.closeItem(b, openaiwire.StatusCompleted)
 	e.pending = e.pending[:0]
@@ -227,20 +233,20 @@ func (e *responseEvents) openItem(b []byte, it openaiwire.OutputItem) []byte {
 	return openaiwire.AppendItemEvent(b, openaiwire.EventOutputItemAdded, e.next(), e.open, &e.resp.Output[e.open])
 }
 
-// closeItem closes the open item, if any, with its done events; a
-// message takes status, a function call is always complete.
+// closeItem closes the open item, if any, with its done events and
+// status: completed, or incomplete for the last item of an answer cut
+// short.
 func (e *responseEvents) closeItem(b []byte, status string) []byte {
 	if e.open < 0 {
 		return b
 	}
 	i := e.flush()
 	it := &e.resp.Output[i]
+	it.Status = status
 	if it.Type == openaiwire.ItemMessage {
-		it.Status = status
 		b = openaiwire.AppendTextDone(b, e.next(), it.ID, i, it.Content[0].Text)
 		b = openaiwire.AppendPartEvent(b, openaiwire.EventContentPartDone, e.next(), it.ID, i, &it.Content[0])
 	} else {
-		it.Status = openaiwire.StatusCompleted
 		b = openaiwire.AppendArgumentsDone(b, e.next(), it.ID, i, it.Name, it.Arguments)
 	}
 	return openaiwire.AppendItemEvent(b, openaiwire.EventOutputItemDone, e.next(), i, it)
@@ -267,7 +273,7 @@ func (e *responseEvents) finish(b []byte, m *gatewayv1.StreamResponse) []byte {
 	e.resp.Model = answeredModel(m.GetModel(), e.resp.Model)
 	finishResponse(e.resp, m.GetFinishReason(), m.GetUsage())
 	if len(e.resp.Output) == 0 {
-		b = e.text(b, "")
+		b = e.openMessage(b)
 	}
 	b = e.closeItem(b, e.resp.Status)
 	typ := openaiwire.EventResponseCompleted

@@ -1,6 +1,9 @@
 package compat
 
 import (
+	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -113,5 +116,65 @@ func TestDecodeResponsesInput(t *testing.T) {
 		"truncation": "disabled", "service_tier": "auto", "text": {"verbosity": "medium"}, "prompt_cache_key": "k",
 		"stream_options": {"include_obfuscation": false}, "include": [], "previous_response_id": null, "top_logprobs": 0}`)); aerr != nil {
 		t.Fatal(aerr)
+	}
+}
+
+// streamTypes runs a stream of gateway messages through the Responses
+// events and returns the event types and the last event's data.
+func streamTypes(t *testing.T, msgs ...*gatewayv1.StreamResponse) (types []string, last string) {
+	t.Helper()
+	_, opts, aerr := decodeResponses([]byte(`{"model": "m", "input": "Hi", "stream": true}`))
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	ev := newResponseEvents(opts)
+	b := ev.start(nil)
+	for _, m := range msgs {
+		b = ev.message(b, m)
+		if m.GetDone() {
+			b = ev.finish(b, m)
+		}
+	}
+	for _, e := range strings.Split(strings.TrimSuffix(string(b), "\n\n"), "\n\n") {
+		name, data, _ := strings.Cut(strings.TrimPrefix(e, "event: "), "\ndata: ")
+		types, last = append(types, name), data
+	}
+	return types, last
+}
+
+func TestResponseEventsEdges(t *testing.T) {
+	// An empty answer is one empty message, without a delta.
+	types, last := streamTypes(t, &gatewayv1.StreamResponse{Done: true, FinishReason: gatewayv1.FinishReason_FINISH_REASON_STOP})
+	want := []string{"response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+		"response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"}
+	if !slices.Equal(types, want) || !strings.Contains(last, `"text":""`) {
+		t.Fatalf("empty answer: %v %s", types, last)
+	}
+	// Text, then a call cut short by the length limit: the message is
+	// complete, the call incomplete, the response incomplete.
+	types, last = streamTypes(t, &gatewayv1.StreamResponse{Delta: "Let me see."},
+		&gatewayv1.StreamResponse{ToolCall: &gatewayv1.ToolCallDelta{Index: 0, Id: "c1", Name: "f"}},
+		&gatewayv1.StreamResponse{ToolCall: &gatewayv1.ToolCallDelta{Index: 0, Arguments: `{"a":`}},
+		&gatewayv1.StreamResponse{Done: true, FinishReason: gatewayv1.FinishReason_FINISH_REASON_LENGTH})
+	want = []string{"response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+		"response.output_text.delta", "response.output_text.done", "response.content_part.done", "response.output_item.done",
+		"response.output_item.added", "response.function_call_arguments.delta", "response.function_call_arguments.done",
+		"response.output_item.done", "response.incomplete"}
+	if !slices.Equal(types, want) {
+		t.Fatalf("events %v", types)
+	}
+	var r struct {
+		Response struct {
+			Status string
+			Output []struct{ Type, Status, Arguments string }
+		}
+	}
+	if err := json.Unmarshal([]byte(last), &r); err != nil {
+		t.Fatal(err)
+	}
+	out := r.Response.Output
+	if r.Response.Status != "incomplete" || len(out) != 2 || out[0].Status != "completed" ||
+		out[1].Status != "incomplete" || out[1].Arguments != `{"a":` {
+		t.Fatalf("final: %s", last)
 	}
 }
