@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/edge/compat"
 	"github.com/careerpath/llmgateway/providers/sim"
 )
@@ -267,5 +268,53 @@ func TestResponsesRefusals(t *testing.T) {
 	c := g.post(t, "/v1/responses", `{"model": "nope", "input": "Hi"}`)
 	if v := c.decode(t); c.status != http.StatusNotFound || path(v, "error", "code") != "model_not_found" {
 		t.Fatalf("unknown model: %d %s", c.status, c.body)
+	}
+}
+
+// TestResponsesThroughTheChain checks that a Responses request meets the
+// gateway's interceptors as a chat request does: keys and route
+// permissions, quotas, and the answer cache.
+func TestResponsesThroughTheChain(t *testing.T) {
+	g := startGateway(t, map[string]string{config.ClientsFile: clientsJSON, config.RateLimitsFile: `{"limits": [
+		{"name": "tiny", "scope": ["route"], "routes": ["openai_only"], "requests_per_minute": 2}]}`})
+	body := `{"model": "career_advice", "input": "Hi", "temperature": 0, "safety_identifier": "user-1"}`
+	c := g.post(t, "/v1/responses", body)
+	if v := c.decode(t); c.status != http.StatusUnauthorized || path(v, "error", "type") != "invalid_request_error" {
+		t.Fatalf("no key: %d %s", c.status, c.body)
+	}
+	c = g.post(t, "/v1/responses", `{"model": "anthropic_only", "input": "Hi"}`, "Authorization", "Bearer "+appKey)
+	if c.status != http.StatusForbidden {
+		t.Fatalf("route not allowed: %d %s", c.status, c.body)
+	}
+	// temperature 0 is cached: the second answer, unary or streamed, is a
+	// hit that no provider is asked for (the subject keeps the A/B
+	// assignment, and so the cache key, the same).
+	first := g.post(t, "/v1/responses", body, "Authorization", "Bearer "+appKey)
+	second := g.post(t, "/v1/responses", body, "Authorization", "Bearer "+appKey)
+	if first.status != http.StatusOK || second.status != http.StatusOK || second.header.Get(compat.HeaderServedFrom) != "cache_hit" ||
+		outputText(t, first.decode(t)) != outputText(t, second.decode(t)) {
+		t.Fatalf("cache: %d %v %s", second.status, second.header, second.body)
+	}
+	upstream := g.openai.Stats().Requests[sim.PathChatCompletions] + g.anthropic.Stats().Requests[sim.PathMessages]
+	c = g.post(t, "/v1/responses", `{"model": "career_advice", "input": "Hi", "temperature": 0, "safety_identifier": "user-1", "stream": true}`,
+		"Authorization", "Bearer "+appKey)
+	_, final := responseStream(t, c)
+	if c.trailer.Get(compat.HeaderServedFrom) != "cache_hit" || outputText(t, final) != outputText(t, first.decode(t)) {
+		t.Fatalf("streamed hit: %v %v", c.trailer, final)
+	}
+	if n := g.openai.Stats().Requests[sim.PathChatCompletions] + g.anthropic.Stats().Requests[sim.PathMessages]; n != upstream || n != 1 {
+		t.Fatalf("providers asked %d times", n)
+	}
+	// The route's quota: two requests a minute, the third refused with
+	// OpenAI's rate-limit error and Retry-After.
+	for i := range 3 {
+		c = g.post(t, "/v1/responses", `{"model": "openai_only", "input": "Hi"}`, "Authorization", "Bearer "+appKey)
+		if i < 2 && c.status != http.StatusOK {
+			t.Fatalf("request %d: %d %s", i, c.status, c.body)
+		}
+	}
+	if v := c.decode(t); c.status != http.StatusTooManyRequests || c.header.Get("Retry-After") == "" ||
+		path(v, "error", "code") != "rate_limit_exceeded" {
+		t.Fatalf("quota: %d %v %s", c.status, c.header, c.body)
 	}
 }
