@@ -30,7 +30,7 @@ const cutter = createServer((req, res) => {
   req.on('end', () => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const chunk = (delta) => `data: ${JSON.stringify({ id: 'chatcmpl-cut', object: 'chat.completion.chunk', created: 1,
-      model: 'gpt-4o-mini', choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] })}\n\n`;
+      model: 'cut-model', choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] })}\n\n`;
     res.write(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hello' }) + chunk({ content: ' there' }));
     setTimeout(() => res.destroy(), 20);
   });
@@ -44,7 +44,7 @@ const config = (cutURL) => ({
       cut: { kind: 'openai', base_url: cutURL, api_key_env: 'CUT_KEY', timeout: '5s', retry: { max_attempts: 1 } },
     },
     models: [
-      { name: 'gpt-4o-mini', provider: 'cut', context_window: 128000,
+      { name: 'cut-model', provider: 'cut', context_window: 128000,
         price: { input_per_mtok: 0.15, output_per_mtok: 0.6 } },
       { name: 'gpt-4o-mini', provider: 'openai', context_window: 128000,
         price: { input_per_mtok: 0.15, output_per_mtok: 0.6 } },
@@ -56,7 +56,7 @@ const config = (cutURL) => ({
     routes: {
       openai_route: { variants: [{ name: 'gpt', provider: 'openai', model: 'gpt-4o-mini', weight: 1 }] },
       anthropic_route: { variants: [{ name: 'claude', provider: 'anthropic', model: 'claude-3-5-haiku-latest', weight: 1 }] },
-      cut_route: { variants: [{ name: 'cut', provider: 'cut', model: 'gpt-4o-mini', weight: 1 }] },
+      cut_route: { variants: [{ name: 'cut', provider: 'cut', model: 'cut-model', weight: 1 }] },
     },
   },
   'clients.json': {
