@@ -60,9 +60,12 @@ func decodeError(err error) *apiError {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	var fe *openaiwire.FieldError
+	var pe *openaiwire.TypeError
 	switch {
 	case errors.As(err, &fe):
 		return badRequest(fe.Field, "unknown parameter: "+strconv.Quote(fe.Field))
+	case errors.As(err, &pe):
+		return badRequest(pe.Field, "the request body's field "+strconv.Quote(pe.Field)+" must not be a JSON "+pe.Value+" here")
 	case errors.As(err, &se):
 		return badRequest("", "the request body is not valid JSON (at byte "+strconv.FormatInt(se.Offset, 10)+"): "+se.Error())
 	case errors.As(err, &te):

@@ -238,6 +238,10 @@ func TestResponsesRefusals(t *testing.T) {
 		{`{"model": "openai_only", "input": "Hi", "prompt": {"id": "pmpt_1"}}`, "prompt", "stored prompts"},
 		{`{"model": "openai_only", "input": "Hi", "truncation": "auto"}`, "truncation", "auto"},
 		{`{"model": "openai_only", "input": 5}`, "", "input must be"},
+		{`{"model": "openai_only", "input": [{"role": 5, "content": "Hi"}]}`, "input[0].role", "must not be a JSON number"},
+		{`{"model": "openai_only", "input": [{"role": "user", "content": [{"type": "input_text", "text": true}]}]}`, "input[0].content[0].text", "must not be a JSON bool"},
+		{`{"model": "openai_only", "input": "Hi", "tools": [{"type": "function", "name": 1}]}`, "tools[0].name", "must not be a JSON number"},
+		{`{"model": "openai_only", "input": "Hi", "temperature": "hot"}`, "temperature", "must not be a JSON string"},
 		{`{"model": "openai_only"}`, "input", "input is required"},
 		{`{"input": "Hi"}`, "model", "model is required"},
 	} {

@@ -175,6 +175,10 @@ func (it *InputItem) UnmarshalJSON(data []byte) error {
 		Output  json.RawMessage `json:"output,omitempty"`
 	}
 	if err := DecodeStrict(data, &w); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) { // named as a field of the item, not of the embedded type
+			return &TypeError{Field: strings.TrimPrefix(te.Field, "inputItem."), Value: te.Value}
+		}
 		return err
 	}
 	*it = InputItem(w.inputItem)
@@ -372,17 +376,44 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return "unknown field " + strconv.Quote(e.Field) }
 
-// withField prefixes err's field path with parent.
+// withField prefixes the field path of err, an unknown field or a value
+// of the wrong type, with parent.
 func withField(err error, parent string) error {
+	join := func(f string) string {
+		switch {
+		case f == "":
+			return parent
+		case strings.HasPrefix(f, "["):
+			return parent + f
+		}
+		return parent + "." + f
+	}
 	var fe *FieldError
 	if errors.As(err, &fe) {
-		sep := "."
-		if strings.HasPrefix(fe.Field, "[") {
-			sep = ""
-		}
-		return &FieldError{Field: parent + sep + fe.Field}
+		return &FieldError{Field: join(fe.Field)}
+	}
+	var pe *TypeError
+	if errors.As(err, &pe) {
+		return &TypeError{Field: join(pe.Field), Value: pe.Value}
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &TypeError{Field: join(te.Field), Value: te.Value}
 	}
 	return err
+}
+
+// TypeError is a value of the wrong JSON type inside a request, with its
+// path, e.g. "input[0].role". Unlike encoding/json's own error, the outer
+// decoders leave its path alone.
+type TypeError struct {
+	Field string
+	// Value is the JSON type found: "number", "string", "bool" …
+	Value string
+}
+
+func (e *TypeError) Error() string {
+	return "the field " + strconv.Quote(e.Field) + " must not be a JSON " + e.Value + " here"
 }
 
 // DecodeResponseRequest decodes a request body strictly.
