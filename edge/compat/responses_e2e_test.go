@@ -322,3 +322,17 @@ func TestResponsesThroughTheChain(t *testing.T) {
 		t.Fatalf("quota: %d %v %s", c.status, c.header, c.body)
 	}
 }
+
+// TestResponsesReasoningEffort: reasoning.effort reaches a provider that
+// takes an effort, and is refused by name by one that cannot honour it.
+func TestResponsesReasoningEffort(t *testing.T) {
+	g := startGateway(t, nil)
+	c := g.post(t, "/v1/responses", `{"model": "openai_only", "input": "Hi", "reasoning": {"effort": "low"}}`)
+	if v := c.decode(t); c.status != http.StatusOK || path(v, "reasoning", "effort") != "low" {
+		t.Fatalf("OpenAI: %d %s", c.status, c.body)
+	}
+	c = g.post(t, "/v1/responses", `{"model": "anthropic_only", "input": "Hi", "reasoning": {"effort": "low"}}`)
+	if v := c.decode(t); c.status != http.StatusBadRequest || path(v, "error", "param") != "reasoning.effort" {
+		t.Fatalf("Anthropic: %d %s", c.status, c.body)
+	}
+}
