@@ -26,6 +26,19 @@ func FuzzResponseRequest(f *testing.F) {
 		if DecodeResponseRequest(body, &r) != nil {
 			return
 		}
+		// The input's own decoder, which json.Unmarshal uses, reads the
+		// input as the one-pass decoder did.
+		var raw struct{ Input json.RawMessage }
+		var typed ResponseInput
+		if json.Unmarshal(body, &raw) == nil && raw.Input != nil {
+			if err := typed.UnmarshalJSON(raw.Input); err != nil {
+				t.Fatalf("the input's decoder refuses what the request's took: %v\n%s", err, body)
+			}
+			a, b := normalizeResponseRequest(ResponseRequest{Input: typed}), normalizeResponseRequest(ResponseRequest{Input: r.Input})
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("the two input decoders disagree on %s:\n%+v\n%+v", body, a.Input, b.Input)
+			}
+		}
 		out, err := json.Marshal(&r)
 		if err != nil {
 			t.Fatalf("encode %+v: %v", r, err)

@@ -417,10 +417,31 @@ func (e *TypeError) Error() string {
 }
 
 // DecodeResponseRequest decodes a request body strictly.
+//
+// The input, which holds nearly all of a long conversation's bytes, is
+// decoded in the same pass as the rest (as generic JSON, then checked and
+// converted), not handed to [ResponseInput.UnmarshalJSON], whose nested
+// decoders would scan each message's text again at every level.
 func DecodeResponseRequest(body []byte, r *ResponseRequest) error {
-	*r = ResponseRequest{}
-	return DecodeStrict(body, r)
+	var w struct {
+		responseRequest
+		Input any `json:"input"`
+	}
+	if err := DecodeStrict(body, &w); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) { // named as a field of the request, not of the embedded type
+			return &TypeError{Field: strings.TrimPrefix(te.Field, "responseRequest."), Value: te.Value}
+		}
+		return err
+	}
+	*r = ResponseRequest(w.responseRequest)
+	var err error
+	r.Input, err = inputFromAny(w.Input)
+	return err
 }
+
+// responseRequest is ResponseRequest without its methods.
+type responseRequest ResponseRequest
 
 // UnmarshalJSON implements json.Unmarshaler: strictly, naming an unknown
 // field with its path under "text".
