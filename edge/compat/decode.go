@@ -27,6 +27,9 @@ type streamOptions struct {
 	includeUsage bool
 	// created is the Unix time of OpenAI's "created".
 	created int64
+	// response is a Responses API request's response object before the
+	// answer, echoing the request's settings.
+	response *openaiwire.Response
 }
 
 // flatten returns the text of a message's content, given the count of
@@ -56,13 +59,20 @@ func flattenAnthropic(field string, c *anthropicwire.Content) (string, *apiError
 func decodeError(err error) *apiError {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	var fe *openaiwire.FieldError
+	var pe *openaiwire.TypeError
 	switch {
+	case errors.As(err, &fe):
+		return badRequest(fe.Field, "unknown parameter: "+strconv.Quote(fe.Field))
+	case errors.As(err, &pe):
+		return badRequest(pe.Field, "the request body's field "+strconv.Quote(pe.Field)+" must not be a JSON "+pe.Value+" here")
 	case errors.As(err, &se):
 		return badRequest("", "the request body is not valid JSON (at byte "+strconv.FormatInt(se.Offset, 10)+"): "+se.Error())
 	case errors.As(err, &te):
 		field := te.Field
 		return badRequest(field, "the request body's field "+strconv.Quote(field)+" must not be a JSON "+te.Value+" here")
-	case errors.Is(err, openaiwire.ErrContent), errors.Is(err, anthropicwire.ErrContent):
+	case errors.Is(err, openaiwire.ErrContent), errors.Is(err, anthropicwire.ErrContent),
+		errors.Is(err, openaiwire.ErrInput), errors.Is(err, openaiwire.ErrInputContent), errors.Is(err, openaiwire.ErrToolChoice):
 		return badRequest("", err.Error())
 	}
 	return badRequest("", "the request body is not valid JSON: "+err.Error())

@@ -16,6 +16,8 @@ func BenchmarkCompatibleAPI(b *testing.B) {
 	for _, bc := range []struct{ name, path, body string }{
 		{"openai", "/v1/chat/completions", `{"model": "openai_only", "messages": [{"role": "user", "content": "Hi"}]}`},
 		{"openai_stream", "/v1/chat/completions", `{"model": "openai_only", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}`},
+		{"responses", "/v1/responses", `{"model": "openai_only", "input": "Hi"}`},
+		{"responses_stream", "/v1/responses", `{"model": "openai_only", "stream": true, "input": "Hi"}`},
 		// The REST shim's same request, for comparison.
 		{"rest_shim", "/v1/complete", `{"route": "openai_only", "messages": [{"role": "ROLE_USER", "content": "Hi"}]}`},
 		{"anthropic", "/v1/messages", `{"model": "anthropic_only", "max_tokens": 100, "messages": [{"role": "user", "content": "Hi"}]}`},

@@ -124,7 +124,7 @@ func writeError(w http.ResponseWriter, d dialect, e *apiError) {
 		h.Set("Retry-After", e.retryAfter)
 	}
 	var b []byte
-	if d == openAI {
+	if d != anthropic {
 		b = appendOpenAIError(make([]byte, 0, 128+len(e.message)), e)
 	} else {
 		b = appendAnthropicError(make([]byte, 0, 96+len(e.message)), e)

@@ -5,6 +5,8 @@
 //   - OpenAI Chat Completions: POST /v1/chat/completions (JSON, and
 //     server-sent events with stream: true), GET /v1/models and
 //     GET /v1/models/{id};
+//   - OpenAI Responses, stateless: POST /v1/responses (JSON, and typed
+//     server-sent events with stream: true);
 //   - OpenAI Embeddings: POST /v1/embeddings (see embeddings.go);
 //   - Anthropic Messages: POST /v1/messages (JSON, and server-sent events).
 //
@@ -42,6 +44,7 @@ import (
 const (
 	PathChatCompletions = "/v1/chat/completions"
 	PathMessages        = "/v1/messages"
+	PathResponses       = "/v1/responses"
 	PathModels          = "/v1/models"
 )
 
@@ -49,10 +52,10 @@ const (
 // mounting the handler beside another one on the same port.
 func Handles(path string) bool {
 	switch path {
-	case PathChatCompletions, PathMessages, PathModels, PathEmbeddings:
+	case PathChatCompletions, PathMessages, PathResponses, PathModels, PathEmbeddings:
 		return true
 	}
-	return strings.HasPrefix(path, PathModels+"/")
+	return strings.HasPrefix(path, PathModels+"/") || strings.HasPrefix(path, PathResponses+"/")
 }
 
 // Target is what a request's model field names: a route, or a provider
@@ -114,6 +117,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.post(w, r, openAI)
 	case r.URL.Path == PathMessages:
 		h.post(w, r, anthropic)
+	case r.URL.Path == PathResponses:
+		h.post(w, r, responses)
+	case strings.HasPrefix(r.URL.Path, PathResponses+"/"):
+		writeError(w, responses, storedResponse(r))
 	case r.URL.Path == PathEmbeddings:
 		h.embeddings(w, r)
 	case r.URL.Path == PathModels || strings.HasPrefix(r.URL.Path, PathModels+"/"):
@@ -129,6 +136,9 @@ type dialect int
 const (
 	openAI dialect = iota
 	anthropic
+	// responses is OpenAI's Responses API, which shares OpenAI's error
+	// shape.
+	responses
 )
 
 // post answers a chat request of API d.
@@ -147,9 +157,12 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, d dialect) {
 		req  *gatewayv1.CompleteRequest
 		opts streamOptions
 	)
-	if d == openAI {
+	switch d {
+	case openAI:
 		req, opts, aerr = decodeChat(body)
-	} else {
+	case responses:
+		req, opts, aerr = decodeResponses(body)
+	default:
 		req, opts, aerr = decodeMessages(body)
 	}
 	if aerr != nil {
@@ -219,6 +232,14 @@ func (h *Handler) target(r *http.Request, req *gatewayv1.CompleteRequest, model 
 	return nil
 }
 
+// storedResponse is the answer to the Responses API's endpoints of
+// stored responses (retrieve, delete, cancel, input items, compact,
+// input token counts): the gateway keeps none.
+func storedResponse(r *http.Request) *apiError {
+	return &apiError{status: http.StatusNotFound, code: "not_found",
+		message: r.Method + " " + r.URL.Path + " is not supported: the gateway's Responses API is stateless and keeps no responses; only POST " + PathResponses}
+}
+
 func modelNotFound(model string) *apiError {
 	return &apiError{status: http.StatusNotFound, code: "model_not_found", param: "model",
 		message: "the model " + strconv.Quote(model) + " is neither a gateway route nor a configured model (GET /v1/models lists them)"}
@@ -237,9 +258,12 @@ func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, d dialect
 		resp.GetStep(), resp.GetServedFrom(), resp.GetCostUsd(), resp.GetId())
 	w.Header().Set("Content-Type", "application/json")
 	buf := bufPool.get()
-	if d == openAI {
+	switch d {
+	case openAI:
 		*buf = appendChatCompletion((*buf)[:0], resp, opts.model, opts.created)
-	} else {
+	case responses:
+		*buf = appendResponse((*buf)[:0], resp, opts)
+	default:
 		*buf = appendMessage((*buf)[:0], resp, opts.model)
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(*buf)))

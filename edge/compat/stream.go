@@ -78,9 +78,12 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, d dialect, 
 	rc := http.NewResponseController(w)
 
 	var ev events
-	if d == openAI {
+	switch d {
+	case openAI:
 		ev = newChatChunks(opts)
-	} else {
+	case responses:
+		ev = newResponseEvents(opts)
+	default:
 		ev = newMessageEvents(opts)
 	}
 	buf := bufPool.get()

@@ -1,6 +1,9 @@
 // Package openai declares the OpenAI Chat Completions wire format once:
 // the request, the chat.completion response, the chat.completion.chunk
 // stream event, the error object and the tables of error types and codes.
+// Beside it, the Responses API's request (decoded strictly: an unknown
+// field is a [FieldError] naming its path), its response object and its
+// typed stream events.
 //
 // The provider client (providers/openai), the simulator (providers/sim) and
 // the OpenAI-compatible API of the gateway all read and write these types,
