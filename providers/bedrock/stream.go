@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/aws/smithy-go/transport/http/protocol/restjson1"
 
 	"github.com/careerpath/llmgateway/providers"
 )
@@ -28,7 +29,7 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request) (provider
 		ModelId: in.ModelId, Messages: in.Messages, System: in.System,
 		InferenceConfig: in.InferenceConfig, ToolConfig: in.ToolConfig,
 		AdditionalModelRequestFields: in.AdditionalModelRequestFields,
-	})
+	}, ownProtocol)
 	if timer != nil && !timer.Stop() && ctx.Err() == nil {
 		cancel()
 		if err == nil {
@@ -44,6 +45,12 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request) (provider
 	s.id, _ = middleware.GetRequestIDMetadata(out.ResultMetadata)
 	return s, nil
 }
+
+// ownProtocol gives one stream a protocol of its own. The SDK's client
+// shares one event-stream codec, whose decoder and payload buffer are not
+// safe for concurrent use, among every stream read through it: overlapping
+// streams would read each other's events.
+func ownProtocol(o *bedrockruntime.Options) { o.Protocol = restjson1.New(nil) }
 
 // stream maps ConverseStream events to chunks.
 type stream struct {

@@ -3,9 +3,12 @@ package sim_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/careerpath/llmgateway/providers"
@@ -161,5 +164,56 @@ func TestBedrockSimKind(t *testing.T) {
 	}
 	if want := sim.Text(bedrockModel, "Hi", 5, 0); got.Text != want || got.Usage.OutputTokens != 5 {
 		t.Errorf("answer %+v, want %q", got, want)
+	}
+}
+
+// TestBedrockConcurrentStreams reads overlapping ConverseStream answers
+// through one provider: each stream carries its own request's text, whole
+// (under -race, the SDK's shared event-stream decoder would show here).
+func TestBedrockConcurrentStreams(t *testing.T) {
+	_, p := bedrockAgainst(t, sim.Config{AnswerTokens: 40})
+	const streams = 8
+	want := make([]string, streams)
+	req := func(i int) *providers.Request {
+		return &providers.Request{Model: bedrockModel, MaxTokens: 200,
+			Messages: []providers.Message{{Role: providers.RoleUser, Content: fmt.Sprintf("Question number %d about careers", i)}}}
+	}
+	for i := range want {
+		resp, err := p.Complete(context.Background(), req(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = resp.Text
+	}
+	var wg sync.WaitGroup
+	for round := range 3 {
+		for i := range streams {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := p.Stream(context.Background(), req(i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer func() { _ = s.Close() }()
+				var b strings.Builder
+				for {
+					c, err := s.Recv()
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					b.WriteString(c.Delta)
+				}
+				if b.String() != want[i] {
+					t.Errorf("round %d, stream %d: %q, want %q", round, i, b.String(), want[i])
+				}
+			}()
+		}
+		wg.Wait()
 	}
 }
