@@ -113,3 +113,25 @@ func truncate(s string, n int) string {
 	}
 	return s[:i] + "…"
 }
+
+// MaxCodeBytes bounds the vendor error codes [Redactor.Code] keeps.
+const MaxCodeBytes = 64
+
+// Code returns a vendor's error type or code if it is a short identifier
+// (letters, digits, '_', '-', '.', '/') that holds neither the key nor
+// the vendor's key prefix; otherwise "". A code is carried as it is
+// (metrics, statuses), so it is kept whole or not at all.
+func (r Redactor) Code(code string) string {
+	if code == "" || len(code) > MaxCodeBytes || (r.Key != "" && strings.Contains(code, r.Key)) ||
+		(r.KeyPrefix != "" && strings.Contains(code, r.KeyPrefix)) {
+		return ""
+	}
+	for i := 0; i < len(code); i++ {
+		switch c := code[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-', c == '.', c == '/':
+		default:
+			return ""
+		}
+	}
+	return code
+}

@@ -49,7 +49,7 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 	if e.Kind == providers.KindAuth {
 		e.Message = authMessage
 		if jsonErr == nil {
-			e.Code = w.Error.Type
+			e.Code = p.text.Code(w.Error.Type)
 		}
 		return e
 	}
@@ -68,7 +68,7 @@ func (p *Provider) statusError(ctx, actx context.Context, resp *http.Response) e
 		e.Message = "error body without an error object: " + p.text.Excerpt(body)
 		return e
 	}
-	e.Code = w.Error.Type
+	e.Code = p.text.Code(w.Error.Type)
 	e.Message = p.text.Clean(w.Error.Message)
 	switch typeKind := errorTypeKind(w.Error.Type); {
 	case e.Kind == providers.KindBadRequest && wire.IsContextLength(w.Error.Message):
@@ -112,7 +112,7 @@ func (p *Provider) eventError(w *wire.ErrorObject) *providers.Error {
 	e := &providers.Error{
 		Kind:     errorTypeKind(w.Type),
 		Provider: p.name,
-		Code:     w.Type,
+		Code:     p.text.Code(w.Type),
 		Message:  p.text.Clean(w.Message),
 	}
 	switch {

@@ -76,13 +76,13 @@ func (p *Provider) eventError(s *wire.Status) *providers.Error {
 // refine fills e from the google.rpc status: code, message, retry delay,
 // field violations, and the kinds only the body tells.
 func (p *Provider) refine(e *providers.Error, s *wire.Status) {
-	e.Code = s.Status
+	e.Code = p.text.Code(s.Status)
 	if d := s.RetryDelay(); d > 0 {
 		e.RetryAfter = d
 	}
 	reason := s.Reason()
 	if reason != "" {
-		e.Code = s.Status + "/" + reason
+		e.Code = p.text.Code(s.Status + "/" + reason)
 	}
 	if e.Kind == providers.KindAuth || reason == wire.ReasonAPIKeyInvalid {
 		e.Kind = providers.KindAuth

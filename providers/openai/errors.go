@@ -220,19 +220,10 @@ func (p *Provider) sanitize(s string) string {
 	return out
 }
 
-// safeCode returns code if it is a short identifier that is not the key.
+// safeCode returns code if it is a short identifier that is not the key
+// (see [providers.Redactor.Code]).
 func (p *Provider) safeCode(code string) string {
-	if code == "" || len(code) > 64 || (p.key != "" && strings.Contains(code, p.key)) || strings.HasPrefix(code, "sk-") {
-		return ""
-	}
-	for i := 0; i < len(code); i++ {
-		switch c := code[i]; {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-', c == '.':
-		default:
-			return ""
-		}
-	}
-	return code
+	return providers.Redactor{Key: p.key, KeyPrefix: "sk-"}.Code(code)
 }
 
 // transportError classifies a failure to send or read. ctx is the caller's
