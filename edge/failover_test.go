@@ -319,6 +319,9 @@ func TestFailoverBreakerOpensSkipsAndRecovers(t *testing.T) {
 // primary fails 30% of calls, then goes down, then recovers: every request
 // must end within its deadline with a non-empty answer.
 func TestFailoverLoadWhilePrimaryFlaps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load test: make test runs it, make check (-short) does not")
+	}
 	g := startFailover(t)
 	const callers = 200
 	var (

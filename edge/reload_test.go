@@ -124,6 +124,9 @@ func consistent(variant, provider string, cost float64, inTok, outTok int32) boo
 func near(a, b float64) bool { return a-b < 1e-12 && b-a < 1e-12 }
 
 func TestHotReloadUnderLoadLosesNothingAndMixesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load test: make test runs it, make check (-short) does not")
+	}
 	g := startReloadGateway(t)
 	var (
 		wg                sync.WaitGroup
