@@ -120,23 +120,9 @@ func decodeEmbeddings(body []byte) (*gatewayv1.EmbedRequest, embedOptions, *apiE
 }
 
 // embedTarget points req at what model names: a route, or a model
-// override. A name of nothing is 404, once the caller has proved its key.
+// override (see [Handler.resolve]).
 func (h *Handler) embedTarget(r *http.Request, req *gatewayv1.EmbedRequest, model string) *apiError {
-	if model == "" {
-		return &apiError{status: http.StatusBadRequest, message: "model is required: a gateway route or a configured embedding model",
-			param: "model"}
-	}
-	t, ok := h.catalog.Resolve(model)
-	if !ok {
-		if _, err := h.catalog.Models(incoming(r)); err != nil {
-			return fromError(err, nil)
-		}
-		return modelNotFound(model)
-	}
-	if t.Route != "" {
-		req.Route = t.Route
-	} else {
-		req.Model = &gatewayv1.ModelOverride{Provider: t.Provider, Model: t.Model}
-	}
-	return nil
+	route, override, aerr := h.resolve(r, model, "a configured embedding model")
+	req.Route, req.Model = route, override
+	return aerr
 }

@@ -210,26 +210,32 @@ func clientTimeout(h http.Header) (time.Duration, bool) {
 }
 
 // target points req at what model names: a route, or a model override.
-// A name of nothing is 404, but only once the caller has proved its key,
-// so that an unauthenticated caller learns nothing of the configuration.
 func (h *Handler) target(r *http.Request, req *gatewayv1.CompleteRequest, model string) *apiError {
+	route, override, aerr := h.resolve(r, model, "a configured model")
+	req.Route, req.Model = route, override
+	return aerr
+}
+
+// resolve says what model names: a route, or a model override (what
+// describes the models it may name, for the error when it is empty). A
+// name of nothing is 404, but only once the caller has proved its key,
+// so that an unauthenticated caller learns nothing of the configuration.
+func (h *Handler) resolve(r *http.Request, model, what string) (string, *gatewayv1.ModelOverride, *apiError) {
 	if model == "" {
-		return &apiError{status: http.StatusBadRequest, message: "model is required: a gateway route or a configured model",
+		return "", nil, &apiError{status: http.StatusBadRequest, message: "model is required: a gateway route or " + what,
 			param: "model"}
 	}
 	t, ok := h.catalog.Resolve(model)
 	if !ok {
 		if _, err := h.catalog.Models(incoming(r)); err != nil {
-			return fromError(err, nil)
+			return "", nil, fromError(err, nil)
 		}
-		return modelNotFound(model)
+		return "", nil, modelNotFound(model)
 	}
 	if t.Route != "" {
-		req.Route = t.Route
-	} else {
-		req.Model = &gatewayv1.ModelOverride{Provider: t.Provider, Model: t.Model}
+		return t.Route, nil, nil
 	}
-	return nil
+	return "", &gatewayv1.ModelOverride{Provider: t.Provider, Model: t.Model}, nil
 }
 
 // storedResponse is the answer to the Responses API's endpoints of
