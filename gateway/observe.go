@@ -226,27 +226,8 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 	if ob.client != "" {
 		attrs = append(attrs, slog.String("client", ob.client))
 	}
-	if ob.req != nil {
-		provider, model := l.provider, l.model // where routing sent it
-		var (
-			usage  providers.Usage
-			cost   ledger.Nanos
-			step   string
-			failed int
-		)
-		if a != nil {
-			provider, model = a.Provider, a.Model // the model as the provider reported it
-			usage, cost, step, failed = a.Usage, a.Cost, stepName(a.Step), len(a.Attempts)
-		}
-		attrs = append(attrs, slog.Any("request", requestLog{ob.req}),
-			slog.String("route", l.route), slog.String("variant", l.variant),
-			slog.String("provider", provider), slog.String("model", model),
-			slog.Int64("input_tokens", usage.InputTokens), slog.Int64("output_tokens", usage.OutputTokens),
-			slog.Float64("cost_usd", cost.USD()), slog.Int64("cost_nano_usd", int64(cost)), slog.String("cache", ob.cache()), slog.String("step", step),
-			slog.Int("failed_attempts", failed))
-	}
-	if ob.embed != nil {
-		attrs = append(attrs, embedAttrs(ob.embed, &l, a)...)
+	if ob.req != nil || ob.embed != nil {
+		attrs = ob.callAttrs(attrs, &l, a)
 	}
 	attrs = append(attrs, slog.Float64("latency_ms", ms(took)))
 	if a != nil {
@@ -261,25 +242,37 @@ func (o *observer) finish(ctx context.Context, ob *observation) {
 	o.log.LogAttrs(ctx, lvl, "request", attrs...)
 }
 
-// embedAttrs are an Embed call's access-line attributes: how many inputs
-// (never their text), where it went and what it used and cost.
-func embedAttrs(req *gatewayv1.EmbedRequest, l *labels, a *Outcome) []slog.Attr {
-	provider, model := l.provider, l.model
+// callAttrs appends a generation or Embed call's access-line attributes
+// to attrs: the request's shape (never its text), where it went, and what
+// it used and cost. An Embed call has inputs in place of the request, and
+// neither output tokens nor a cache.
+func (ob *observation) callAttrs(attrs []slog.Attr, l *labels, a *Outcome) []slog.Attr {
+	provider, model := l.provider, l.model // where routing sent it
 	var (
-		tokens int64
+		usage  providers.Usage
 		cost   ledger.Nanos
 		step   string
 		failed int
 	)
 	if a != nil {
-		provider, model = a.Provider, a.Model
-		tokens, cost, step, failed = a.Usage.InputTokens, a.Cost, stepName(a.Step), len(a.Attempts)
+		provider, model = a.Provider, a.Model // the model as the provider reported it
+		usage, cost, step, failed = a.Usage, a.Cost, stepName(a.Step), len(a.Attempts)
 	}
-	return []slog.Attr{slog.Int("inputs", len(req.GetInputs())),
-		slog.String("route", l.route), slog.String("variant", l.variant),
-		slog.String("provider", provider), slog.String("model", model), slog.Int64("input_tokens", tokens),
-		slog.Float64("cost_usd", cost.USD()), slog.Int64("cost_nano_usd", int64(cost)), slog.String("step", step),
-		slog.Int("failed_attempts", failed)}
+	if ob.req != nil {
+		attrs = append(attrs, slog.Any("request", requestLog{ob.req}))
+	} else {
+		attrs = append(attrs, slog.Int("inputs", len(ob.embed.GetInputs())))
+	}
+	attrs = append(attrs, slog.String("route", l.route), slog.String("variant", l.variant),
+		slog.String("provider", provider), slog.String("model", model), slog.Int64("input_tokens", usage.InputTokens))
+	if ob.req != nil {
+		attrs = append(attrs, slog.Int64("output_tokens", usage.OutputTokens))
+	}
+	attrs = append(attrs, slog.Float64("cost_usd", cost.USD()), slog.Int64("cost_nano_usd", int64(cost)))
+	if ob.req != nil {
+		attrs = append(attrs, slog.String("cache", ob.cache()))
+	}
+	return append(attrs, slog.String("step", step), slog.Int("failed_attempts", failed))
 }
 
 // GenAI span attributes, as the OpenTelemetry semantic conventions name
