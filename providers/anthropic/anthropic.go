@@ -269,17 +269,14 @@ func (p *Provider) Stream(ctx context.Context, req *providers.Request) (provider
 	return &stream{BodyStream: s, ps: ps}, nil
 }
 
-// send posts the encoded request. It always releases rb.
+// send posts a copy of the encoded request. It always releases rb.
 func (p *Provider) send(ctx context.Context, rb *reqBuf) (*http.Response, error) {
-	defer rb.release()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, nil)
+	hreq, err := providers.NewPost(ctx, p.endpoint, rb.b)
+	rb.release()
 	if err != nil {
 		return nil, err
 	}
 	hreq.Header = p.header.Clone()
-	hreq.Body = rb.newBody()
-	hreq.GetBody = func() (io.ReadCloser, error) { return rb.newBody(), nil }
-	hreq.ContentLength = int64(len(rb.b))
 	return p.client.Do(hreq)
 }
 

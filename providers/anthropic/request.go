@@ -8,7 +8,7 @@ import (
 )
 
 // encode validates req and writes its wire JSON into a pooled buffer. The
-// caller owns one reference to the buffer and must release it.
+// caller must release the buffer.
 // unwrap reports whether the answer is the input of a forced
 // [JSONAnswerTool] call.
 func (p *Provider) encode(req *providers.Request, stream bool) (rb *reqBuf, unwrap bool, err error) {

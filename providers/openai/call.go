@@ -2,7 +2,6 @@ package openai
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -153,25 +152,11 @@ func (p *Provider) jsonStream(ctx context.Context, resp *http.Response) (provide
 	return s, nil
 }
 
-// newHTTPRequest builds the POST carrying body. The transport holds its own
-// reference to body until it closes the request body.
+// newHTTPRequest builds the POST carrying a copy of body.
 func (p *Provider) newHTTPRequest(ctx context.Context, body *requestBody, stream bool) (*http.Request, error) {
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, nil)
+	hreq, err := providers.NewPost(ctx, p.endpoint, body.b)
 	if err != nil {
 		return nil, &providers.Error{Kind: providers.KindBadRequest, Provider: p.name, Message: "cannot build request", Err: err}
-	}
-	rc, ok := body.newReader()
-	if !ok {
-		return nil, providers.Errorf(providers.KindUnknown, p.name, "request body released early")
-	}
-	hreq.Body = rc
-	hreq.ContentLength = int64(len(body.b))
-	hreq.GetBody = func() (io.ReadCloser, error) {
-		rc, ok := body.newReader()
-		if !ok {
-			return nil, errors.New("openai: request body already released")
-		}
-		return rc, nil
 	}
 	for _, h := range p.headers {
 		hreq.Header[h.name] = h.values

@@ -1,38 +1,12 @@
 package openai
 
 import (
-	"io"
 	"strings"
 	"testing"
 
 	"github.com/careerpath/llmgateway/providers"
 	wire "github.com/careerpath/llmgateway/wire/openai"
 )
-
-func TestRequestBodyReferences(t *testing.T) {
-	body := getRequestBody()
-	body.b = append(body.b, `{"model":"m"}`...)
-	r1, ok := body.newReader()
-	if !ok {
-		t.Fatal("newReader failed on a live body")
-	}
-	body.release() // the encoder's reference; r1 still holds one
-	b, err := io.ReadAll(r1)
-	if err != nil || string(b) != `{"model":"m"}` {
-		t.Fatalf("ReadAll = %q, %v", b, err)
-	}
-	_ = r1.Close()
-	_ = r1.Close() // idempotent
-	if _, err := r1.Read(make([]byte, 1)); err == nil {
-		t.Error("Read after Close succeeded")
-	}
-	if _, ok := body.newReader(); ok {
-		t.Error("newReader succeeded on a released body")
-	}
-	if n := body.refs.Load(); n != 0 {
-		t.Errorf("refs = %d, want 0", n)
-	}
-}
 
 func TestFinishReason(t *testing.T) {
 	for in, want := range map[string]providers.FinishReason{

@@ -2,18 +2,15 @@ package openai
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"math"
 	"sync"
-	"sync/atomic"
 
 	"github.com/careerpath/llmgateway/providers"
 	wire "github.com/careerpath/llmgateway/wire/openai"
 )
 
-// encode translates req into the Chat Completions JSON body. The caller owns
-// one reference to the returned body and must release it.
+// encode translates req into the Chat Completions JSON body. The caller must
+// release the returned body.
 func (p *Provider) encode(req *providers.Request, stream bool) (*requestBody, error) {
 	if req == nil {
 		return nil, providers.Errorf(providers.KindBadRequest, p.name, "nil request")
@@ -102,81 +99,22 @@ const maxPooledBytes = 1 << 20
 
 var requestBodyPool = sync.Pool{New: func() any { return &requestBody{b: make([]byte, 0, 4096)} }}
 
-// requestBody is a pooled, reference-counted request body. The encoder
-// holds one reference, and every reader handed to net/http holds one until
-// the transport closes it (which may happen after Client.Do returns, since
-// the transport can still be writing when the response arrives). The buffer
-// goes back to the pool when the last reference is released.
-type requestBody struct {
-	b    []byte
-	refs atomic.Int32
-}
+// requestBody is a pooled buffer the request is encoded into. The request
+// sent carries a copy (providers.NewPost), so the buffer goes back to the
+// pool as soon as the request is built.
+type requestBody struct{ b []byte }
 
 func getRequestBody() *requestBody {
 	body := requestBodyPool.Get().(*requestBody)
 	body.b = body.b[:0]
-	body.refs.Store(1)
 	return body
 }
 
-// release drops one reference.
+// release returns the buffer to the pool.
 func (body *requestBody) release() {
-	if body.refs.Add(-1) != 0 {
-		return
-	}
 	if cap(body.b) <= maxPooledBytes {
 		requestBodyPool.Put(body)
 	}
-}
-
-// newReader returns a new reader over the body holding its own reference,
-// or false if the body was already released.
-func (body *requestBody) newReader() (io.ReadCloser, bool) {
-	for {
-		n := body.refs.Load()
-		if n <= 0 {
-			return nil, false
-		}
-		if body.refs.CompareAndSwap(n, n+1) {
-			return &bodyReader{body: body}, true
-		}
-	}
-}
-
-var errBodyClosed = errors.New("openai: read of closed request body")
-
-// bodyReader reads a requestBody. Close may be called concurrently with Read
-// (HTTP/2 aborts a body from another goroutine), so both hold mu: the buffer
-// is never returned to the pool while a Read copies from it.
-type bodyReader struct {
-	mu   sync.Mutex
-	body *requestBody
-	off  int
-}
-
-func (r *bodyReader) Read(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.body == nil {
-		return 0, errBodyClosed
-	}
-	if r.off >= len(r.body.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.body.b[r.off:])
-	r.off += n
-	return n, nil
-}
-
-func (r *bodyReader) Close() error {
-	r.mu.Lock()
-	body := r.body
-	r.body = nil
-	r.mu.Unlock()
-	if body != nil {
-		body.release()
-	}
-	return nil
 }
 
 var readBufferPool sync.Pool // of *bytes.Buffer
