@@ -155,7 +155,9 @@ type localTransport struct {
 // Method implements grpc.ServerTransportStream.
 func (t *localTransport) Method() string { return t.method }
 
-// SetHeader implements grpc.ServerTransportStream.
+// SetHeader implements grpc.ServerTransportStream. The first header set
+// is kept as it is, not copied: the links hand over metadata of their own
+// making, as they do to grpc.SetHeader.
 func (t *localTransport) SetHeader(md metadata.MD) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -164,7 +166,11 @@ func (t *localTransport) SetHeader(md metadata.MD) error {
 		return errHeaderSent
 	default:
 	}
-	t.header = metadata.Join(t.header, md)
+	if t.header == nil {
+		t.header = md
+	} else {
+		t.header = metadata.Join(t.header, md)
+	}
 	return nil
 }
 
@@ -197,17 +203,18 @@ func (t *localTransport) headerMD() metadata.MD {
 }
 
 // deliver ends a unary call: the header and trailer go where the call
-// options grpc.Header and grpc.Trailer ask.
+// options grpc.Header and grpc.Trailer ask. The call is over, so nothing
+// changes them any more: the caller gets them without a copy.
 func (t *localTransport) deliver(opts []grpc.CallOption) {
 	t.send()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, o := range opts {
 		switch o := o.(type) {
 		case grpc.HeaderCallOption:
-			*o.HeaderAddr = t.headerMD()
+			*o.HeaderAddr = t.header
 		case grpc.TrailerCallOption:
-			t.mu.Lock()
-			*o.TrailerAddr = t.trailer.Copy()
-			t.mu.Unlock()
+			*o.TrailerAddr = t.trailer
 		}
 	}
 }
