@@ -103,6 +103,15 @@ func (v *requestValidator) check(m any) error {
 			}}}
 		}
 	}
+	if req, ok := msg.(*gatewayv1.CompleteRequest); ok && v.plainValid(req) {
+		return nil
+	}
+	return v.checkAll(msg)
+}
+
+// checkAll is check without the plain requests' shortcut: the rules, then
+// the limits and the rich-request checks of a CompleteRequest.
+func (v *requestValidator) checkAll(msg proto.Message) error {
 	var vs []fieldViolation
 	if err := v.rules.Validate(msg); err != nil {
 		var ve *protovalidate.ValidationError
