@@ -33,6 +33,7 @@ import (
 	"github.com/careerpath/llmgateway/edge"
 	"github.com/careerpath/llmgateway/experiment"
 	"github.com/careerpath/llmgateway/gateway"
+	"github.com/careerpath/llmgateway/internal/gctune"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/telemetry"
 	"github.com/careerpath/llmgateway/usage"
@@ -80,6 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		webhook   = fs.String("budget-webhook", "", "URL that receives a JSON POST when a budget crosses 80% or 100% of its limit")
 		failClose = fs.Bool("quota-fail-closed", false, "refuse requests when the quota store (Redis) cannot be reached; by default the gateway keeps serving with local limits")
 		traceText = fs.Bool("trace-content", false, "record prompts and answers on trace spans (gen_ai.input.messages / gen_ai.output.messages); off: traces never hold message text")
+		heapFloor = fs.Int64("gc-heap-floor", 64<<20, "bytes the heap may reach before the garbage collector runs, however little is live (GOGC=100 collects at twice the live heap, many times a second on a gateway's small heap); 0, or GOGC set in the environment, leaves the collector as GOGC says")
 		withPprof = fs.Bool("pprof", false, "serve Go runtime profiles at the admin port's /debug/pprof/")
 		tlsCert   = fs.String("tls-cert", "", "PEM certificate (chain) for the gRPC and HTTP listeners; with -tls-key turns TLS on (reloaded when the file changes)")
 		tlsKey    = fs.String("tls-key", "", "PEM private key for -tls-cert")
@@ -105,6 +107,10 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		key, hash := config.NewKey()
 		_, err := fmt.Fprintf(os.Stdout, "api key (give it to the client; it is not stored anywhere): %s\nkey_sha256 (put it in clients.json): %s\n", key, hash)
 		return err
+	}
+
+	if *heapFloor > 0 && os.Getenv("GOGC") == "" {
+		defer gctune.Start(uint64(*heapFloor)).Stop()
 	}
 
 	// The level can be changed at runtime on the admin port (/admin/log-level).
