@@ -25,7 +25,7 @@ func TestFloorStreams(t *testing.T) {
 	client := newHTTPClient(1)
 	defer client.CloseIdleConnections()
 	tgt := &httpTarget{url: floor.URL + "/v1/chat/completions", header: map[string][]string{"Content-Type": {"application/json"}},
-		body: openAIBody(true), firstToken: []byte(`"delta":{"content":"`), done: []byte("data: [DONE]")}
+		body: openAIBody(true), want: answerOf(openAIModel), must: [][]byte{[]byte(`"finish_reason":"stop"`)}, sse: openAITextStream}
 	c := tgt.newCall(client)(0)
 	for i := range 2000 {
 		ttft, err := c(context.Background())

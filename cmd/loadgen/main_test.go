@@ -40,7 +40,7 @@ func TestClosedLoop(t *testing.T) {
 	client := newHTTPClient(4)
 	defer client.CloseIdleConnections()
 	tgt := &httpTarget{url: base + "/v1/chat/completions", header: map[string][]string{"Content-Type": {"application/json"}},
-		body: openAIBody(false), expect: []byte(`"choices"`)}
+		body: openAIBody(false), want: answerOf(openAIModel), must: openAIUnary(openAIModel)}
 	m := closedLoop(context.Background(), 4, 100*time.Millisecond, 500*time.Millisecond, tgt.newCall(client), nil)
 	if m.errors != 0 {
 		t.Fatalf("%d errors, first: %s", m.errors, m.firstErr)
@@ -68,7 +68,8 @@ func TestHTTPTargetNotPresent(t *testing.T) {
 	defer stop()
 	client := newHTTPClient(1)
 	defer client.CloseIdleConnections()
-	tgt := &httpTarget{url: base + "/v1/no-such-endpoint", header: map[string][]string{"Content-Type": {"application/json"}}, body: chatBody}
+	tgt := &httpTarget{url: base + "/v1/no-such-endpoint", header: map[string][]string{"Content-Type": {"application/json"}},
+		body: chatBody(benchRoute), want: answerOf(openAIModel)}
 	_, err = tgt.newCall(client)(0)(context.Background())
 	if err == nil || !strings.Contains(err.Error(), errNotPresent.Error()) {
 		t.Fatalf("err = %v, want %v", err, errNotPresent)
@@ -83,7 +84,7 @@ func TestMissesDiffer(t *testing.T) {
 		for w := range 4 {
 			id := workers.Add(1)
 			for n := range 3 {
-				q := string(restBody(nil, id, w, n))
+				q := string(restBody(nil, appendQuestion(nil, id, n), w))
 				if seen[q] {
 					t.Fatalf("repeated request %s", q)
 				}
@@ -91,8 +92,58 @@ func TestMissesDiffer(t *testing.T) {
 			}
 		}
 	}
-	if a, b := string(chatBody(nil, 1, 0, -1)), string(chatBody(nil, 2, 0, -1)); a != b {
+	if a, b := string(appendQuestion(nil, 1, -1)), string(appendQuestion(nil, 2, -1)); a != b {
 		t.Errorf("hit requests differ: %s, %s", a, b)
+	}
+}
+
+// TestWrongAnswers: an answer that is not the simulator's (here a
+// simulator that answers one word shorter) counts as an error, unary or
+// streamed.
+func TestWrongAnswers(t *testing.T) {
+	_, base, stop, err := sim.Start(sim.Config{AnswerTokens: sim.DefaultAnswerTokens - 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	client := newHTTPClient(1)
+	defer client.CloseIdleConnections()
+	plain := map[string][]string{"Content-Type": {"application/json"}}
+	for name, tgt := range map[string]*httpTarget{
+		"unary": {url: base + "/v1/chat/completions", header: plain, body: openAIBody(false),
+			want: answerOf(openAIModel), must: openAIUnary(openAIModel)},
+		"stream": {url: base + "/v1/chat/completions", header: plain, body: openAIBody(true),
+			want: answerOf(openAIModel), sse: openAITextStream},
+		"model": {url: base + "/v1/chat/completions", header: plain, body: openAIBody(false),
+			want: answerOf("gpt-4o"), must: openAIUnary("gpt-4o")},
+	} {
+		if _, err := tgt.newCall(client)(0)(context.Background()); err == nil {
+			t.Errorf("%s: a wrong answer passed the check", name)
+		}
+	}
+}
+
+// TestCheckFragments: a stream's fragments are compared once put together
+// and unescaped; with isJSON they must also be JSON.
+func TestCheckFragments(t *testing.T) {
+	var frags []byte
+	for _, f := range []string{`{\"level\":\"beginn"}`, `er\",\"skill\":\"exa"`, `mple\"}"}`} {
+		frags = appendJSONString(frags, []byte(f))
+	}
+	if err := checkFragments(frags, `{"level":"beginner","skill":"example"}`, true); err != nil {
+		t.Errorf("escaped fragments: %v", err)
+	}
+	if err := checkFragments(frags, `{"level":"beginner","skill":"other"}`, true); err == nil {
+		t.Error("different arguments passed")
+	}
+	if err := checkFragments([]byte(`{\"level\"`), `{"level"`, true); err == nil {
+		t.Error("arguments that are not JSON passed")
+	}
+	if err := checkFragments([]byte("Week may"), "Week may", false); err != nil {
+		t.Errorf("text: %v", err)
+	}
+	if err := checkFragments([]byte("Week"), "Week may", false); err == nil {
+		t.Error("short text passed")
 	}
 }
 
