@@ -151,11 +151,14 @@ var paths = []pathSpec{
 	{name: "grpc-miss", desc: "gRPC Complete, every request different: cache lookup misses, answer stored", baseline: "floor"},
 	{name: "rest-miss", desc: "REST shim POST /v1/complete, cache miss", baseline: "floor"},
 	{name: "openai-miss", desc: "OpenAI-compatible POST /v1/chat/completions on the gateway, cache miss", baseline: "floor"},
+	{name: "anthropic-miss", desc: "openai-miss on a route answered by the Anthropic provider (Messages API, translated both ways)", baseline: "floor"},
 	{name: "grpc-hit", desc: "gRPC Complete, the same request every time: cache hit", baseline: "floor"},
 	{name: "redis-miss", desc: "grpc-miss on a gateway with -redis-addrs (cache, quota, experiments in Redis)", baseline: "floor", redis: true},
 	{name: "direct-stream", desc: "streaming POST /v1/chat/completions straight to the simulator", baseline: "floor-stream", stream: true},
 	{name: "floor-stream", desc: "the same through httputil.ReverseProxy", baseline: "floor-stream", stream: true},
 	{name: "grpc-stream", desc: "gRPC Stream, cache miss", baseline: "floor-stream", stream: true},
+	{name: "floor-tool-stream", desc: "a streaming chat completion with one tool, its call required, through httputil.ReverseProxy", baseline: "floor-tool-stream", stream: true},
+	{name: "grpc-tool-stream", desc: "gRPC Stream with one tool, its call required: a streamed tool call, cache miss", baseline: "floor-tool-stream", stream: true},
 }
 
 func pathNames() []string {
@@ -303,7 +306,7 @@ func (e *env) measureConcurrency(ctx context.Context, o options, c int, rep *Rep
 	}
 	for _, cr := range runs {
 		cell := cr.cell()
-		_, _ = fmt.Fprintf(os.Stderr, "  %-13s c=%-3d %8.0f req/s  p50 %.3f ms  p99 %.3f ms  errors %d%s\n",
+		_, _ = fmt.Fprintf(os.Stderr, "  %-17s c=%-3d %8.0f req/s  p50 %.3f ms  p99 %.3f ms  errors %d%s\n",
 			cell.Path, c, cell.RPS, cell.Latency.P50, cell.Latency.P99, cell.Errors, naNote(cell))
 		rep.Cells = append(rep.Cells, cell)
 	}
@@ -448,12 +451,19 @@ func (e *env) prepareCell(ctx context.Context, name string, conc int) (*cellRun,
 		cr.newCall = sse("http://" + e.sim.addr + "/v1/chat/completions").newCall(client)
 	case "floor-stream":
 		cr.newCall = sse("http://" + e.floorAddr + "/v1/chat/completions").newCall(client)
+	case "floor-tool-stream":
+		cr.newCall = (&httpTarget{url: "http://" + e.floorAddr + "/v1/chat/completions", header: plain, body: openAIToolBody,
+			want: func([]byte) string { return toolArguments },
+			must: [][]byte{[]byte(`"name":"` + toolName + `"`), []byte(`"finish_reason":"tool_calls"`)},
+			sse:  openAIToolStream}).newCall(client)
 	case "grpc-miss":
 		cr.newCall = (&grpcTarget{client: e.memGW, key: e.key}).newCall
 	case "grpc-hit":
 		cr.newCall = (&grpcTarget{client: e.memGW, key: e.key, hit: true}).newCall
 	case "grpc-stream":
 		cr.newCall = (&grpcTarget{client: e.memGW, key: e.key, stream: true}).newCall
+	case "grpc-tool-stream":
+		cr.newCall = (&grpcTarget{client: e.memGW, key: e.key, stream: true, tools: true}).newCall
 	case "redis-miss":
 		cr.newCall, cr.gw = (&grpcTarget{client: e.redisGW, key: e.key}).newCall, e.redis
 	case "rest-miss":
@@ -463,6 +473,8 @@ func (e *env) prepareCell(ctx context.Context, name string, conc int) (*cellRun,
 			want: answerOf(openAIModel), must: [][]byte{[]byte(`"FINISH_REASON_STOP"`), []byte(`"SERVED_FROM_FRESH"`)}}).newCall(client)
 	case "openai-miss":
 		cr.newCall = openAI("http://"+e.mem.httpAddr+"/v1/chat/completions", auth, chatBody(benchRoute), openAIModel).newCall(client)
+	case "anthropic-miss":
+		cr.newCall = openAI("http://"+e.mem.httpAddr+"/v1/chat/completions", auth, chatBody(anthropicRoute), anthropicModel).newCall(client)
 	default:
 		return nil, fmt.Errorf("unknown path %q", name)
 	}

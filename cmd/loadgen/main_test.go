@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -124,7 +125,7 @@ func TestWrongAnswers(t *testing.T) {
 }
 
 // TestCheckFragments: a stream's fragments are compared once put together
-// and unescaped; with isJSON they must also be JSON.
+// and unescaped; tool arguments must also be JSON.
 func TestCheckFragments(t *testing.T) {
 	var frags []byte
 	for _, f := range []string{`{\"level\":\"beginn"}`, `er\",\"skill\":\"exa"`, `mple\"}"}`} {
@@ -144,6 +145,9 @@ func TestCheckFragments(t *testing.T) {
 	}
 	if err := checkFragments([]byte("Week"), "Week may", false); err == nil {
 		t.Error("short text passed")
+	}
+	if !json.Valid([]byte(toolArguments)) || !strings.HasPrefix(toolArguments, "{") {
+		t.Errorf("tool arguments %q are not a JSON object", toolArguments)
 	}
 }
 

@@ -199,8 +199,9 @@ func (r *Report) printTable(w io.Writer) {
 		if c.TTFT == nil {
 			continue
 		}
+		// Only text streams have a direct counterpart (direct-stream).
 		added := "-"
-		if d := r.find("direct-stream", c.Concurrency); c.Path != "direct-stream" && measured(d) && d.TTFT != nil {
+		if d := r.find("direct-stream", c.Concurrency); c.Path != "direct-stream" && c.Baseline == "floor-stream" && measured(d) && d.TTFT != nil {
 			added = fmt.Sprintf("%+.3f", c.TTFT.P50-d.TTFT.P50)
 		}
 		_, _ = fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t\n", c.Path, c.Concurrency,

@@ -21,16 +21,25 @@ import (
 
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/providers/sim"
+	"github.com/careerpath/llmgateway/schemacheck"
 )
 
-// benchRoute is the route of bench/config that every gateway path uses.
-const benchRoute = "bench_openai"
+// The routes of bench/config the gateway paths use: benchRoute is answered
+// by the OpenAI provider, anthropicRoute by the Anthropic one (the
+// OpenAI-compatible endpoint translated to the Messages API and back).
+const (
+	benchRoute     = "bench_openai"
+	anthropicRoute = "bench_anthropic"
+)
 
-// openAIModel is the model benchRoute calls. The simulator's answer
-// depends only on the model and the last user message (sim.Text), so the
-// harness knows every answer in advance and checks it: a fast wrong answer
-// counts as an error, not as a request served.
-const openAIModel = "gpt-4o-mini"
+// The models bench/config's routes call. The simulator's answer depends
+// only on the model and the last user message (sim.Text), so the harness
+// knows every answer in advance and checks it: a fast wrong answer counts
+// as an error, not as a request served.
+const (
+	openAIModel    = "gpt-4o-mini"
+	anthropicModel = "claude-3-5-haiku-latest"
+)
 
 // question is the user message of every request. A miss appends the
 // worker and a per-worker counter, so that no two requests are the same
@@ -59,6 +68,29 @@ func answerOf(model string) func(q []byte) string {
 	return func(q []byte) string { return sim.Text(model, string(q), 0, 0) }
 }
 
+// The tool of the tool-call paths: tool_choice required makes the
+// simulator call it, with arguments built from its parameters' schema
+// (schemacheck's example of it).
+const (
+	toolName        = "find_courses"
+	toolDescription = "Finds courses that teach a skill at a level."
+	toolParameters  = `{"type":"object","properties":{"skill":{"type":"string"},` +
+		`"level":{"type":"string","enum":["beginner","intermediate","advanced"]}},"required":["skill","level"]}`
+)
+
+// toolArguments are the arguments the simulator calls the tool with.
+var toolArguments = func() string {
+	s, err := schemacheck.Compile([]byte(toolParameters))
+	if err != nil {
+		panic("the tool's parameters schema: " + err.Error())
+	}
+	a := s.Example()
+	if !json.Valid(a) {
+		panic("the tool's example arguments are not JSON: " + string(a))
+	}
+	return string(a)
+}()
+
 // Request bodies. They are assembled per request into a worker's own
 // buffer from the request's user message q, so that the generator
 // allocates little.
@@ -76,6 +108,17 @@ func openAIBody(stream bool) func(b, q []byte, worker int) []byte {
 		}
 		return append(b, '}')
 	}
+}
+
+// openAIToolBody is a streamed OpenAI request offering the tool, its
+// call required: the gateway's upstream request for the gRPC tool stream,
+// field for field.
+func openAIToolBody(b, q []byte, worker int) []byte {
+	b = append(b, `{"model":"`+openAIModel+`","messages":[{"role":"user","content":"`...)
+	b = append(b, q...)
+	return append(b, `"}],"stream":true,"stream_options":{"include_usage":true},`+
+		`"tools":[{"type":"function","function":{"name":"`+toolName+`","description":"`+toolDescription+`",`+
+		`"parameters":`+toolParameters+`}}],"tool_choice":"required"}`...)
 }
 
 // restBody is the REST shim's POST /v1/complete.
@@ -134,9 +177,9 @@ type sseCheck struct {
 	// first marks the event that carries the first token.
 	first []byte
 	// fragment precedes each JSON string whose values, put together, are
-	// the answer (the text deltas).
+	// the answer: the text deltas, or a tool call's argument fragments.
 	fragment []byte
-	// isJSON: the answer is itself JSON text.
+	// isJSON: the answer is itself JSON text (a tool call's arguments).
 	isJSON bool
 }
 
@@ -148,6 +191,7 @@ var (
 		return [][]byte{[]byte(`"object":"chat.completion"`), []byte(`"model":"` + model + `"`), []byte(`"finish_reason":"stop"`)}
 	}
 	openAITextStream = &sseCheck{first: []byte(`"delta":{"content":"`), fragment: []byte(`"delta":{"content":"`)}
+	openAIToolStream = &sseCheck{first: []byte(`"tool_calls":[`), fragment: []byte(`"arguments":"`), isJSON: true}
 	sseDone          = []byte("data: [DONE]")
 )
 
@@ -314,13 +358,24 @@ func dialGateway(addr string) (*grpc.ClientConn, error) {
 }
 
 // grpcTarget is the gateway's gRPC Complete or Stream on benchRoute. Every
-// answer is checked: its text, finish reason and where it was served from.
+// answer is checked: its text (or, with tools, its one tool call), finish
+// reason and where it was served from.
 type grpcTarget struct {
 	client gatewayv1.LLMGatewayClient
 	key    string
 	stream bool
 	hit    bool
+	// tools offers the tool and requires a call: the stream must carry
+	// the call, its arguments the simulator's.
+	tools bool
 }
+
+// benchTool is the tool of the gRPC tool stream, its call required.
+var (
+	benchTool = &gatewayv1.Tool{Name: toolName, Description: toolDescription,
+		Parameters: &gatewayv1.JsonSchema{Source: &gatewayv1.JsonSchema_Json{Json: toolParameters}}}
+	requireTool = &gatewayv1.ToolChoice{Mode: gatewayv1.ToolChoiceMode_TOOL_CHOICE_MODE_REQUIRED}
+)
 
 func (t *grpcTarget) newCall(worker int) call {
 	req := &gatewayv1.CompleteRequest{
@@ -329,6 +384,10 @@ func (t *grpcTarget) newCall(worker int) call {
 		Caller:   &gatewayv1.Caller{Subject: "bench-" + strconv.Itoa(worker)},
 	}
 	wantFinish := gatewayv1.FinishReason_FINISH_REASON_STOP
+	if t.tools {
+		req.Tools, req.ToolChoice = []*gatewayv1.Tool{benchTool}, requireTool
+		wantFinish = gatewayv1.FinishReason_FINISH_REASON_TOOL_CALLS
+	}
 	want := gatewayv1.ServedFrom_SERVED_FROM_FRESH
 	answer := answerOf(openAIModel)
 	var wantText string
@@ -343,13 +402,16 @@ func (t *grpcTarget) newCall(worker int) call {
 		n    int
 		buf  = make([]byte, 0, 128)
 		text strings.Builder
+		args strings.Builder
 		md   = metadata.Pairs("authorization", "Bearer "+t.key)
 	)
 	return func(ctx context.Context) (time.Duration, error) {
 		if !t.hit {
 			buf = appendQuestion(buf[:0], id, n)
 			req.Messages[0].Content = string(buf)
-			wantText = answer(buf)
+			if !t.tools {
+				wantText = answer(buf)
+			}
 			n++
 		}
 		ctx = metadata.NewOutgoingContext(ctx, md)
@@ -376,10 +438,13 @@ func (t *grpcTarget) newCall(worker int) call {
 			return 0, err
 		}
 		var (
-			ttft time.Duration
-			last *gatewayv1.StreamResponse
+			ttft  time.Duration
+			last  *gatewayv1.StreamResponse
+			calls int // tool-call deltas that open a call
+			name  string
 		)
 		text.Reset()
+		args.Reset()
 		for {
 			m, err := s.Recv()
 			if err == io.EOF {
@@ -388,10 +453,18 @@ func (t *grpcTarget) newCall(worker int) call {
 			if err != nil {
 				return 0, err
 			}
-			if ttft == 0 && m.GetDelta() != "" {
+			tc := m.GetToolCall()
+			if ttft == 0 && (m.GetDelta() != "" || tc != nil) {
 				ttft = time.Since(start)
 			}
 			text.WriteString(m.GetDelta())
+			if tc != nil {
+				if tc.GetName() != "" {
+					calls++
+					name = tc.GetName()
+				}
+				args.WriteString(tc.GetArguments())
+			}
 			last = m
 		}
 		switch {
@@ -401,8 +474,14 @@ func (t *grpcTarget) newCall(worker int) call {
 			return 0, fmt.Errorf("served from %s, want %s", last.GetServedFrom(), want)
 		case last.GetFinishReason() != wantFinish:
 			return 0, fmt.Errorf("finish reason %s, want %s", last.GetFinishReason(), wantFinish)
-		case text.String() != wantText:
+		case !t.tools && text.String() != wantText:
 			return 0, fmt.Errorf("answer %.300q, want %.300q", text.String(), wantText)
+		case t.tools && (calls != 1 || name != toolName):
+			return 0, fmt.Errorf("%d tool calls, the last to %q; want 1 to %s", calls, name, toolName)
+		case t.tools && !json.Valid([]byte(args.String())):
+			return 0, fmt.Errorf("tool call arguments are not JSON: %.300s", args.String())
+		case t.tools && args.String() != toolArguments:
+			return 0, fmt.Errorf("tool call arguments %.300s, want %s", args.String(), toolArguments)
 		}
 		return ttft, nil
 	}
