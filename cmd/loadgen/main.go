@@ -177,7 +177,10 @@ type env struct {
 	floorAddr      string
 	mem, redis     *gatewayProc
 	memGW, redisGW gatewayv1.LLMGatewayClient
-	stops          []func()
+	// idleRSS is the gateway's VmRSS after it started, before any
+	// request.
+	idleRSS int64
+	stops   []func()
 }
 
 func (e *env) close() {
@@ -219,7 +222,8 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, _ = fmt.Fprintf(os.Stderr, "simulator %s, floor %s, gateway %s", e.sim.addr, e.floorAddr, e.mem.grpcAddr)
+	rep.IdleRSS = e.idleRSS
+	_, _ = fmt.Fprintf(os.Stderr, "simulator %s, floor %s, gateway %s (RSS %s after start)", e.sim.addr, e.floorAddr, e.mem.grpcAddr, mib(e.idleRSS))
 	if e.redis != nil {
 		_, _ = fmt.Fprintf(os.Stderr, ", gateway on Redis %s", e.redis.grpcAddr)
 	}
@@ -320,6 +324,10 @@ func naNote(c Cell) string {
 	return ""
 }
 
+// idleSettle is how long the gateway is left to settle after it says it
+// listens before its idle RSS is read.
+const idleSettle = 500 * time.Millisecond
+
 // startEnv starts the simulator, the floor and the gateways the selected
 // paths need.
 func startEnv(o options, dir string) (*env, error) {
@@ -347,6 +355,10 @@ func startEnv(o options, dir string) (*env, error) {
 	}
 	if e.mem, e.memGW, err = e.startGateway(bin("gateway"), "gateway", cfgDir); err != nil {
 		return e, err
+	}
+	time.Sleep(idleSettle)
+	if e.idleRSS, _, err = rss(e.mem.pid()); err != nil {
+		return e, fmt.Errorf("the gateway's RSS after start: %w", err)
 	}
 	if slices.ContainsFunc(o.paths, func(p string) bool { return spec(p).redis }) {
 		rp, raddr, err := startRedis(dir, o.redisServer)

@@ -156,35 +156,49 @@ func TestCheckFragments(t *testing.T) {
 func TestReport(t *testing.T) {
 	lat := func(p50, p99 float64) Latency { return Latency{P50: p50, P90: p50 * 2, P99: p99, Max: p99 * 2} }
 	r := &Report{Cells: []Cell{
+		{Path: "direct", Concurrency: 1, Baseline: "floor", Requests: 100, RPS: 10000, Latency: lat(0.1, 0.2)},
+		{Path: "floor", Concurrency: 1, Baseline: "floor", Requests: 100, RPS: 4000, Latency: lat(0.2, 0.6)},
+		{Path: "grpc-miss", Concurrency: 1, Baseline: "floor", Requests: 100, RPS: 3000, Latency: lat(0.2, 0.8)},
 		{Path: "direct", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 20000, Latency: lat(0.4, 2)},
 		{Path: "floor", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 10000, Latency: lat(1, 4)},
-		{Path: "grpc-miss", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 8000, Latency: lat(1.2, 2.5)},
+		{Path: "grpc-miss", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 8600, Latency: lat(1.2, 2.5)},
 		{Path: "openai-miss", Concurrency: 16, Baseline: "floor", NA: "endpoint not present"},
+		{Path: "anthropic-miss", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 6900, Latency: lat(1.5, 3)},
 		{Path: "grpc-hit", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 12000, Latency: lat(0.5, 1)},
 		{Path: "redis-miss", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 6000, Latency: lat(2, 8)},
 		{Path: "direct-stream", Concurrency: 16, Baseline: "floor-stream", Requests: 100, RPS: 100, Latency: lat(1, 2), TTFT: &Latency{P50: 0.5}},
 		{Path: "grpc-stream", Concurrency: 16, Baseline: "floor-stream", Requests: 100, RPS: 100, Latency: lat(1, 2), TTFT: &Latency{P50: 0.8}},
-	}, Memory: &Memory{Streams: 10000, Opened: 10000, BaselineRSS: 50 << 20, PeakRSS: 50<<20 + 10000*60<<10, PerStream: 60 << 10}}
+		{Path: "floor-tool-stream", Concurrency: 16, Baseline: "floor-tool-stream", Requests: 100, RPS: 200, Latency: lat(1, 2), TTFT: &Latency{P50: 0.6}},
+		{Path: "grpc-tool-stream", Concurrency: 16, Baseline: "floor-tool-stream", Requests: 100, RPS: 150, Latency: lat(1, 2), TTFT: &Latency{P50: 0.9}},
+	}, IdleRSS: 50 << 20, Memory: &Memory{Streams: 10000, Opened: 10000, BaselineRSS: 50 << 20, PeakRSS: 50<<20 + 10000*30<<10, PerStream: 30 << 10}}
 	r.computeRatios()
 	r.checkTargets()
-	if got := r.find("grpc-miss", 16).Ratio; got == nil || math.Abs(got.RPS-0.8) > 1e-9 || math.Abs(got.P99-0.625) > 1e-9 {
-		t.Errorf("grpc-miss ratio %+v, want rps 0.8, p99 0.625", got)
+	if got := r.find("grpc-miss", 16).Ratio; got == nil || math.Abs(got.RPS-0.86) > 1e-9 || math.Abs(got.P99-0.625) > 1e-9 {
+		t.Errorf("grpc-miss ratio %+v, want rps 0.86, p99 0.625", got)
 	}
 	if r.find("grpc-stream", 16).Ratio != nil {
 		t.Error("grpc-stream has a ratio without a floor-stream row")
 	}
+	if got := r.find("grpc-tool-stream", 16).Ratio; got == nil || math.Abs(got.RPS-0.75) > 1e-9 {
+		t.Errorf("grpc-tool-stream ratio %+v, want rps 0.75 (to floor-tool-stream)", got)
+	}
 	want := map[string]string{
-		"grpc-miss c=16 throughput / floor":              "met",
-		"grpc-miss c=16 p99 added vs direct (ms)":        "met", // 2.5 − 2
-		"openai-miss c=16 throughput / floor":            "n/a",
+		"grpc-miss c=16 throughput / floor":              "met",     // 0.86
+		"openai-miss c=16 throughput / floor":            "n/a",     // endpoint not present
+		"rest-miss c=16 throughput / floor":              "n/a",     // not measured
+		"anthropic-miss c=16 throughput / floor":         "NOT MET", // 0.69
 		"grpc-hit c=16 throughput / floor":               "NOT MET", // 1.2
-		"grpc-stream c=16 TTFT p50 added vs direct (ms)": "met",     // 0.3
-		"RSS per open stream, 10000 streams (KiB)":       "met",
-		"redis-miss c=16 throughput / floor":             "met", // 0.6
+		"redis-miss c=16 throughput / floor":             "met",     // 0.6
+		"grpc-stream c=16 throughput / floor-stream":     "n/a",     // no floor-stream row
+		"grpc-miss c=1 p50 added vs direct (ms)":         "met",     // 0.1
+		"openai-miss c=1 p50 added vs direct (ms)":       "n/a",
+		"RSS per open stream, 10000 streams (KiB)":       "met",     // 30
+		"gateway RSS after start, before any load (MiB)": "NOT MET", // 50
 	}
 	for _, tg := range r.Targets {
 		w, ok := want[tg.Name]
 		if !ok {
+			t.Errorf("unexpected target %q", tg.Name)
 			continue
 		}
 		got := "n/a"
@@ -201,7 +215,7 @@ func TestReport(t *testing.T) {
 	}
 	var out bytes.Buffer
 	r.printTable(&out)
-	for _, s := range []string{"n/a (endpoint not present)", "0.80", "60.0 KiB per stream"} {
+	for _, s := range []string{"n/a (endpoint not present)", "0.86", "30.0 KiB per stream", "gateway RSS 50.0 MiB after start"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, out.String())
 		}
@@ -213,6 +227,9 @@ func TestReport(t *testing.T) {
 	old, err := readReport(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if old.IdleRSS != r.IdleRSS {
+		t.Errorf("idle RSS %d after the JSON round trip, want %d", old.IdleRSS, r.IdleRSS)
 	}
 	out.Reset()
 	r.printCompare(&out, old, "r.json")
@@ -262,6 +279,9 @@ func TestEndToEnd(t *testing.T) {
 		if strings.HasSuffix(c.Path, "stream") && (c.TTFT == nil || c.TTFT.P50 <= 0) {
 			t.Errorf("%s c=%d: no time to first token", c.Path, c.Concurrency)
 		}
+	}
+	if r.IdleRSS <= 0 {
+		t.Errorf("idle RSS %d, want the gateway's RSS after start", r.IdleRSS)
 	}
 	if m := r.Memory; m == nil || m.Opened != 200 || m.PeakRSS <= m.BaselineRSS {
 		t.Errorf("memory %+v: want 200 streams open and RSS grown", m)
