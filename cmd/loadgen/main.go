@@ -177,10 +177,10 @@ type env struct {
 	floorAddr      string
 	mem, redis     *gatewayProc
 	memGW, redisGW gatewayv1.LLMGatewayClient
-	// idleRSS is the gateway's VmRSS after it started, before any
-	// request.
-	idleRSS int64
-	stops   []func()
+	// idle is the gateway's VmRSS, RssAnon and RssFile after it started,
+	// before any request.
+	idle  []int64
+	stops []func()
 }
 
 func (e *env) close() {
@@ -222,8 +222,8 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep.IdleRSS = e.idleRSS
-	_, _ = fmt.Fprintf(os.Stderr, "simulator %s, floor %s, gateway %s (RSS %s after start)", e.sim.addr, e.floorAddr, e.mem.grpcAddr, mib(e.idleRSS))
+	rep.IdleRSS, rep.IdleRSSAnon, rep.IdleRSSFile = e.idle[0], e.idle[1], e.idle[2]
+	_, _ = fmt.Fprintf(os.Stderr, "simulator %s, floor %s, gateway %s (RSS %s after start)", e.sim.addr, e.floorAddr, e.mem.grpcAddr, mib(rep.IdleRSS))
 	if e.redis != nil {
 		_, _ = fmt.Fprintf(os.Stderr, ", gateway on Redis %s", e.redis.grpcAddr)
 	}
@@ -357,7 +357,7 @@ func startEnv(o options, dir string) (*env, error) {
 		return e, err
 	}
 	time.Sleep(idleSettle)
-	if e.idleRSS, _, err = rss(e.mem.pid()); err != nil {
+	if e.idle, err = procStatus(e.mem.pid(), "VmRSS", "RssAnon", "RssFile"); err != nil {
 		return e, fmt.Errorf("the gateway's RSS after start: %w", err)
 	}
 	if slices.ContainsFunc(o.paths, func(p string) bool { return spec(p).redis }) {

@@ -170,7 +170,7 @@ func TestReport(t *testing.T) {
 		{Path: "grpc-stream", Concurrency: 16, Baseline: "floor-stream", Requests: 100, RPS: 100, Latency: lat(1, 2), TTFT: &Latency{P50: 0.8}},
 		{Path: "floor-tool-stream", Concurrency: 16, Baseline: "floor-tool-stream", Requests: 100, RPS: 200, Latency: lat(1, 2), TTFT: &Latency{P50: 0.6}},
 		{Path: "grpc-tool-stream", Concurrency: 16, Baseline: "floor-tool-stream", Requests: 100, RPS: 150, Latency: lat(1, 2), TTFT: &Latency{P50: 0.9}},
-	}, IdleRSS: 50 << 20, Memory: &Memory{Streams: 10000, Opened: 10000, BaselineRSS: 50 << 20, PeakRSS: 50<<20 + 10000*30<<10, PerStream: 30 << 10}}
+	}, IdleRSS: 50 << 20, IdleRSSAnon: 20 << 20, IdleRSSFile: 30 << 20, Memory: &Memory{Streams: 10000, Opened: 10000, BaselineRSS: 50 << 20, PeakRSS: 50<<20 + 10000*30<<10, PerStream: 30 << 10}}
 	r.computeRatios()
 	r.checkTargets()
 	if got := r.find("grpc-miss", 16).Ratio; got == nil || math.Abs(got.RPS-0.86) > 1e-9 || math.Abs(got.P99-0.625) > 1e-9 {
@@ -215,7 +215,7 @@ func TestReport(t *testing.T) {
 	}
 	var out bytes.Buffer
 	r.printTable(&out)
-	for _, s := range []string{"n/a (endpoint not present)", "0.86", "30.0 KiB per stream", "gateway RSS 50.0 MiB after start"} {
+	for _, s := range []string{"n/a (endpoint not present)", "0.86", "30.0 KiB per stream", "gateway RSS 50.0 MiB after start", "anonymous 20.0 MiB, file-backed 30.0 MiB"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, out.String())
 		}
@@ -280,8 +280,8 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s c=%d: no time to first token", c.Path, c.Concurrency)
 		}
 	}
-	if r.IdleRSS <= 0 {
-		t.Errorf("idle RSS %d, want the gateway's RSS after start", r.IdleRSS)
+	if r.IdleRSS <= 0 || r.IdleRSSAnon <= 0 || r.IdleRSSAnon > r.IdleRSS {
+		t.Errorf("idle RSS %d (anonymous %d), want the gateway's RSS after start", r.IdleRSS, r.IdleRSSAnon)
 	}
 	if m := r.Memory; m == nil || m.Opened != 200 || m.PeakRSS <= m.BaselineRSS {
 		t.Errorf("memory %+v: want 200 streams open and RSS grown", m)

@@ -17,10 +17,14 @@ type Report struct {
 	Settings Settings `json:"settings"`
 	Cells    []Cell   `json:"cells"`
 	// IdleRSS is the gateway's VmRSS after it started, before any
-	// request, in bytes.
-	IdleRSS int64    `json:"idle_rss_bytes,omitempty"`
-	Memory  *Memory  `json:"memory,omitempty"`
-	Targets []Target `json:"targets"`
+	// request, in bytes; IdleRSSAnon and IdleRSSFile are its anonymous
+	// part (heap, stacks) and its file-backed part (mostly the pages of
+	// the binary it has touched), RssAnon and RssFile.
+	IdleRSS     int64    `json:"idle_rss_bytes,omitempty"`
+	IdleRSSAnon int64    `json:"idle_rss_anon_bytes,omitempty"`
+	IdleRSSFile int64    `json:"idle_rss_file_bytes,omitempty"`
+	Memory      *Memory  `json:"memory,omitempty"`
+	Targets     []Target `json:"targets"`
 }
 
 // Machine is where the run happened.
@@ -261,7 +265,8 @@ func (r *Report) printTable(w io.Writer) {
 	_ = tw.Flush()
 
 	if r.IdleRSS > 0 {
-		_, _ = fmt.Fprintf(w, "\nIdle: gateway RSS %s after start, before any load\n", mib(r.IdleRSS))
+		_, _ = fmt.Fprintf(w, "\nIdle: gateway RSS %s after start, before any load (anonymous %s, file-backed %s)\n",
+			mib(r.IdleRSS), mib(r.IdleRSSAnon), mib(r.IdleRSSFile))
 	}
 	if m := r.Memory; m != nil {
 		_, _ = fmt.Fprintf(w, "\nMemory: %d of %d streams open (%d failed) over %d gRPC connections, opened in %.1fs\n",
