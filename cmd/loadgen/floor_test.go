@@ -25,7 +25,7 @@ func TestFloorStreams(t *testing.T) {
 	client := newHTTPClient(1)
 	defer client.CloseIdleConnections()
 	tgt := &httpTarget{url: floor.URL + "/v1/chat/completions", header: map[string][]string{"Content-Type": {"application/json"}},
-		body: openAIBody(true), firstToken: []byte(`"delta":{"content":"`), done: []byte("data: [DONE]")}
+		body: openAIBody(true), want: answerOf(openAIModel), must: [][]byte{[]byte(`"finish_reason":"stop"`)}, sse: openAITextStream}
 	c := tgt.newCall(client)(0)
 	for i := range 2000 {
 		ttft, err := c(context.Background())
@@ -34,6 +34,30 @@ func TestFloorStreams(t *testing.T) {
 		}
 		if ttft <= 0 || ttft > time.Second {
 			t.Fatalf("stream %d: ttft %v", i, ttft)
+		}
+	}
+}
+
+// TestFloorToolStream: a streamed tool call through the floor is read
+// whole and its arguments are the simulator's.
+func TestFloorToolStream(t *testing.T) {
+	_, base, stop, err := sim.Start(sim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	u, _ := url.Parse(base)
+	floor := httptest.NewServer(newFloor(u, slog.New(slog.DiscardHandler)))
+	defer floor.Close()
+	client := newHTTPClient(1)
+	defer client.CloseIdleConnections()
+	tgt := &httpTarget{url: floor.URL + "/v1/chat/completions", header: map[string][]string{"Content-Type": {"application/json"}},
+		body: openAIToolBody, want: func([]byte) string { return toolArguments },
+		must: [][]byte{[]byte(`"name":"` + toolName + `"`), []byte(`"finish_reason":"tool_calls"`)}, sse: openAIToolStream}
+	c := tgt.newCall(client)(0)
+	for i := range 100 {
+		if ttft, err := c(context.Background()); err != nil || ttft <= 0 {
+			t.Fatalf("stream %d: ttft %v, %v", i, ttft, err)
 		}
 	}
 }

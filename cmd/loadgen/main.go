@@ -151,11 +151,14 @@ var paths = []pathSpec{
 	{name: "grpc-miss", desc: "gRPC Complete, every request different: cache lookup misses, answer stored", baseline: "floor"},
 	{name: "rest-miss", desc: "REST shim POST /v1/complete, cache miss", baseline: "floor"},
 	{name: "openai-miss", desc: "OpenAI-compatible POST /v1/chat/completions on the gateway, cache miss", baseline: "floor"},
+	{name: "anthropic-miss", desc: "openai-miss on a route answered by the Anthropic provider (Messages API, translated both ways)", baseline: "floor"},
 	{name: "grpc-hit", desc: "gRPC Complete, the same request every time: cache hit", baseline: "floor"},
 	{name: "redis-miss", desc: "grpc-miss on a gateway with -redis-addrs (cache, quota, experiments in Redis)", baseline: "floor", redis: true},
 	{name: "direct-stream", desc: "streaming POST /v1/chat/completions straight to the simulator", baseline: "floor-stream", stream: true},
 	{name: "floor-stream", desc: "the same through httputil.ReverseProxy", baseline: "floor-stream", stream: true},
 	{name: "grpc-stream", desc: "gRPC Stream, cache miss", baseline: "floor-stream", stream: true},
+	{name: "floor-tool-stream", desc: "a streaming chat completion with one tool, its call required, through httputil.ReverseProxy", baseline: "floor-tool-stream", stream: true},
+	{name: "grpc-tool-stream", desc: "gRPC Stream with one tool, its call required: a streamed tool call, cache miss", baseline: "floor-tool-stream", stream: true},
 }
 
 func pathNames() []string {
@@ -174,7 +177,10 @@ type env struct {
 	floorAddr      string
 	mem, redis     *gatewayProc
 	memGW, redisGW gatewayv1.LLMGatewayClient
-	stops          []func()
+	// idle is the gateway's VmRSS, RssAnon and RssFile after it started,
+	// before any request.
+	idle  []int64
+	stops []func()
 }
 
 func (e *env) close() {
@@ -216,7 +222,8 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, _ = fmt.Fprintf(os.Stderr, "simulator %s, floor %s, gateway %s", e.sim.addr, e.floorAddr, e.mem.grpcAddr)
+	rep.IdleRSS, rep.IdleRSSAnon, rep.IdleRSSFile = e.idle[0], e.idle[1], e.idle[2]
+	_, _ = fmt.Fprintf(os.Stderr, "simulator %s, floor %s, gateway %s (RSS %s after start)", e.sim.addr, e.floorAddr, e.mem.grpcAddr, mib(rep.IdleRSS))
 	if e.redis != nil {
 		_, _ = fmt.Fprintf(os.Stderr, ", gateway on Redis %s", e.redis.grpcAddr)
 	}
@@ -303,7 +310,7 @@ func (e *env) measureConcurrency(ctx context.Context, o options, c int, rep *Rep
 	}
 	for _, cr := range runs {
 		cell := cr.cell()
-		_, _ = fmt.Fprintf(os.Stderr, "  %-13s c=%-3d %8.0f req/s  p50 %.3f ms  p99 %.3f ms  errors %d%s\n",
+		_, _ = fmt.Fprintf(os.Stderr, "  %-17s c=%-3d %8.0f req/s  p50 %.3f ms  p99 %.3f ms  errors %d%s\n",
 			cell.Path, c, cell.RPS, cell.Latency.P50, cell.Latency.P99, cell.Errors, naNote(cell))
 		rep.Cells = append(rep.Cells, cell)
 	}
@@ -316,6 +323,10 @@ func naNote(c Cell) string {
 	}
 	return ""
 }
+
+// idleSettle is how long the gateway is left to settle after it says it
+// listens before its idle RSS is read.
+const idleSettle = 500 * time.Millisecond
 
 // startEnv starts the simulator, the floor and the gateways the selected
 // paths need.
@@ -344,6 +355,10 @@ func startEnv(o options, dir string) (*env, error) {
 	}
 	if e.mem, e.memGW, err = e.startGateway(bin("gateway"), "gateway", cfgDir); err != nil {
 		return e, err
+	}
+	time.Sleep(idleSettle)
+	if e.idle, err = procStatus(e.mem.pid(), "VmRSS", "RssAnon", "RssFile"); err != nil {
+		return e, fmt.Errorf("the gateway's RSS after start: %w", err)
 	}
 	if slices.ContainsFunc(o.paths, func(p string) bool { return spec(p).redis }) {
 		rp, raddr, err := startRedis(dir, o.redisServer)
@@ -432,35 +447,46 @@ func (e *env) prepareCell(ctx context.Context, name string, conc int) (*cellRun,
 	client := cr.client
 	auth := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + e.key}}
 	plain := http.Header{"Content-Type": {"application/json"}}
+	openAI := func(url string, h http.Header, body func(b, q []byte, worker int) []byte, model string) *httpTarget {
+		return &httpTarget{url: url, header: h, body: body, want: answerOf(model), must: openAIUnary(model)}
+	}
 	sse := func(url string) *httpTarget {
-		return &httpTarget{url: url, header: plain, body: openAIBody(true),
-			firstToken: []byte(`"delta":{"content":"`), done: []byte("data: [DONE]")}
+		return &httpTarget{url: url, header: plain, body: openAIBody(true), want: answerOf(openAIModel),
+			must: [][]byte{[]byte(`"finish_reason":"stop"`)}, sse: openAITextStream}
 	}
 	switch name {
 	case "direct":
-		cr.newCall = (&httpTarget{url: "http://" + e.sim.addr + "/v1/chat/completions", header: plain, body: openAIBody(false),
-			expect: []byte(`"choices"`)}).newCall(client)
+		cr.newCall = openAI("http://"+e.sim.addr+"/v1/chat/completions", plain, openAIBody(false), openAIModel).newCall(client)
 	case "floor":
-		cr.newCall = (&httpTarget{url: "http://" + e.floorAddr + "/v1/chat/completions", header: plain, body: openAIBody(false),
-			expect: []byte(`"choices"`)}).newCall(client)
+		cr.newCall = openAI("http://"+e.floorAddr+"/v1/chat/completions", plain, openAIBody(false), openAIModel).newCall(client)
 	case "direct-stream":
 		cr.newCall = sse("http://" + e.sim.addr + "/v1/chat/completions").newCall(client)
 	case "floor-stream":
 		cr.newCall = sse("http://" + e.floorAddr + "/v1/chat/completions").newCall(client)
+	case "floor-tool-stream":
+		cr.newCall = (&httpTarget{url: "http://" + e.floorAddr + "/v1/chat/completions", header: plain, body: openAIToolBody,
+			want: func([]byte) string { return toolArguments },
+			must: [][]byte{[]byte(`"name":"` + toolName + `"`), []byte(`"finish_reason":"tool_calls"`)},
+			sse:  openAIToolStream}).newCall(client)
 	case "grpc-miss":
 		cr.newCall = (&grpcTarget{client: e.memGW, key: e.key}).newCall
 	case "grpc-hit":
 		cr.newCall = (&grpcTarget{client: e.memGW, key: e.key, hit: true}).newCall
 	case "grpc-stream":
 		cr.newCall = (&grpcTarget{client: e.memGW, key: e.key, stream: true}).newCall
+	case "grpc-tool-stream":
+		cr.newCall = (&grpcTarget{client: e.memGW, key: e.key, stream: true, tools: true}).newCall
 	case "redis-miss":
 		cr.newCall, cr.gw = (&grpcTarget{client: e.redisGW, key: e.key}).newCall, e.redis
 	case "rest-miss":
+		// The REST shim writes protojson, whose spacing varies from build
+		// to build: only quoted values are looked for.
 		cr.newCall = (&httpTarget{url: "http://" + e.mem.httpAddr + "/v1/complete", header: auth, body: restBody,
-			expect: []byte("SERVED_FROM_FRESH")}).newCall(client)
+			want: answerOf(openAIModel), must: [][]byte{[]byte(`"FINISH_REASON_STOP"`), []byte(`"SERVED_FROM_FRESH"`)}}).newCall(client)
 	case "openai-miss":
-		cr.newCall = (&httpTarget{url: "http://" + e.mem.httpAddr + "/v1/chat/completions", header: auth, body: chatBody,
-			expect: []byte(`"choices"`)}).newCall(client)
+		cr.newCall = openAI("http://"+e.mem.httpAddr+"/v1/chat/completions", auth, chatBody(benchRoute), openAIModel).newCall(client)
+	case "anthropic-miss":
+		cr.newCall = openAI("http://"+e.mem.httpAddr+"/v1/chat/completions", auth, chatBody(anthropicRoute), anthropicModel).newCall(client)
 	default:
 		return nil, fmt.Errorf("unknown path %q", name)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -40,7 +41,7 @@ func TestClosedLoop(t *testing.T) {
 	client := newHTTPClient(4)
 	defer client.CloseIdleConnections()
 	tgt := &httpTarget{url: base + "/v1/chat/completions", header: map[string][]string{"Content-Type": {"application/json"}},
-		body: openAIBody(false), expect: []byte(`"choices"`)}
+		body: openAIBody(false), want: answerOf(openAIModel), must: openAIUnary(openAIModel)}
 	m := closedLoop(context.Background(), 4, 100*time.Millisecond, 500*time.Millisecond, tgt.newCall(client), nil)
 	if m.errors != 0 {
 		t.Fatalf("%d errors, first: %s", m.errors, m.firstErr)
@@ -68,7 +69,8 @@ func TestHTTPTargetNotPresent(t *testing.T) {
 	defer stop()
 	client := newHTTPClient(1)
 	defer client.CloseIdleConnections()
-	tgt := &httpTarget{url: base + "/v1/no-such-endpoint", header: map[string][]string{"Content-Type": {"application/json"}}, body: chatBody}
+	tgt := &httpTarget{url: base + "/v1/no-such-endpoint", header: map[string][]string{"Content-Type": {"application/json"}},
+		body: chatBody(benchRoute), want: answerOf(openAIModel)}
 	_, err = tgt.newCall(client)(0)(context.Background())
 	if err == nil || !strings.Contains(err.Error(), errNotPresent.Error()) {
 		t.Fatalf("err = %v, want %v", err, errNotPresent)
@@ -83,7 +85,7 @@ func TestMissesDiffer(t *testing.T) {
 		for w := range 4 {
 			id := workers.Add(1)
 			for n := range 3 {
-				q := string(restBody(nil, id, w, n))
+				q := string(restBody(nil, appendQuestion(nil, id, n), w))
 				if seen[q] {
 					t.Fatalf("repeated request %s", q)
 				}
@@ -91,8 +93,61 @@ func TestMissesDiffer(t *testing.T) {
 			}
 		}
 	}
-	if a, b := string(chatBody(nil, 1, 0, -1)), string(chatBody(nil, 2, 0, -1)); a != b {
+	if a, b := string(appendQuestion(nil, 1, -1)), string(appendQuestion(nil, 2, -1)); a != b {
 		t.Errorf("hit requests differ: %s, %s", a, b)
+	}
+}
+
+// TestWrongAnswers: an answer that is not the simulator's (here a
+// simulator that answers one word shorter) counts as an error, unary or
+// streamed.
+func TestWrongAnswers(t *testing.T) {
+	_, base, stop, err := sim.Start(sim.Config{AnswerTokens: sim.DefaultAnswerTokens - 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	client := newHTTPClient(1)
+	defer client.CloseIdleConnections()
+	plain := map[string][]string{"Content-Type": {"application/json"}}
+	for name, tgt := range map[string]*httpTarget{
+		"unary": {url: base + "/v1/chat/completions", header: plain, body: openAIBody(false),
+			want: answerOf(openAIModel), must: openAIUnary(openAIModel)},
+		"stream": {url: base + "/v1/chat/completions", header: plain, body: openAIBody(true),
+			want: answerOf(openAIModel), sse: openAITextStream},
+		"model": {url: base + "/v1/chat/completions", header: plain, body: openAIBody(false),
+			want: answerOf("gpt-4o"), must: openAIUnary("gpt-4o")},
+	} {
+		if _, err := tgt.newCall(client)(0)(context.Background()); err == nil {
+			t.Errorf("%s: a wrong answer passed the check", name)
+		}
+	}
+}
+
+// TestCheckFragments: a stream's fragments are compared once put together
+// and unescaped; tool arguments must also be JSON.
+func TestCheckFragments(t *testing.T) {
+	var frags []byte
+	for _, f := range []string{`{\"level\":\"beginn"}`, `er\",\"skill\":\"exa"`, `mple\"}"}`} {
+		frags = appendJSONString(frags, []byte(f))
+	}
+	if err := checkFragments(frags, `{"level":"beginner","skill":"example"}`, true); err != nil {
+		t.Errorf("escaped fragments: %v", err)
+	}
+	if err := checkFragments(frags, `{"level":"beginner","skill":"other"}`, true); err == nil {
+		t.Error("different arguments passed")
+	}
+	if err := checkFragments([]byte(`{\"level\"`), `{"level"`, true); err == nil {
+		t.Error("arguments that are not JSON passed")
+	}
+	if err := checkFragments([]byte("Week may"), "Week may", false); err != nil {
+		t.Errorf("text: %v", err)
+	}
+	if err := checkFragments([]byte("Week"), "Week may", false); err == nil {
+		t.Error("short text passed")
+	}
+	if !json.Valid([]byte(toolArguments)) || !strings.HasPrefix(toolArguments, "{") {
+		t.Errorf("tool arguments %q are not a JSON object", toolArguments)
 	}
 }
 
@@ -101,35 +156,49 @@ func TestMissesDiffer(t *testing.T) {
 func TestReport(t *testing.T) {
 	lat := func(p50, p99 float64) Latency { return Latency{P50: p50, P90: p50 * 2, P99: p99, Max: p99 * 2} }
 	r := &Report{Cells: []Cell{
+		{Path: "direct", Concurrency: 1, Baseline: "floor", Requests: 100, RPS: 10000, Latency: lat(0.1, 0.2)},
+		{Path: "floor", Concurrency: 1, Baseline: "floor", Requests: 100, RPS: 4000, Latency: lat(0.2, 0.6)},
+		{Path: "grpc-miss", Concurrency: 1, Baseline: "floor", Requests: 100, RPS: 3000, Latency: lat(0.2, 0.8)},
 		{Path: "direct", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 20000, Latency: lat(0.4, 2)},
 		{Path: "floor", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 10000, Latency: lat(1, 4)},
-		{Path: "grpc-miss", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 8000, Latency: lat(1.2, 2.5)},
+		{Path: "grpc-miss", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 8600, Latency: lat(1.2, 2.5)},
 		{Path: "openai-miss", Concurrency: 16, Baseline: "floor", NA: "endpoint not present"},
+		{Path: "anthropic-miss", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 6900, Latency: lat(1.5, 3)},
 		{Path: "grpc-hit", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 12000, Latency: lat(0.5, 1)},
 		{Path: "redis-miss", Concurrency: 16, Baseline: "floor", Requests: 100, RPS: 6000, Latency: lat(2, 8)},
 		{Path: "direct-stream", Concurrency: 16, Baseline: "floor-stream", Requests: 100, RPS: 100, Latency: lat(1, 2), TTFT: &Latency{P50: 0.5}},
 		{Path: "grpc-stream", Concurrency: 16, Baseline: "floor-stream", Requests: 100, RPS: 100, Latency: lat(1, 2), TTFT: &Latency{P50: 0.8}},
-	}, Memory: &Memory{Streams: 10000, Opened: 10000, BaselineRSS: 50 << 20, PeakRSS: 50<<20 + 10000*60<<10, PerStream: 60 << 10}}
+		{Path: "floor-tool-stream", Concurrency: 16, Baseline: "floor-tool-stream", Requests: 100, RPS: 200, Latency: lat(1, 2), TTFT: &Latency{P50: 0.6}},
+		{Path: "grpc-tool-stream", Concurrency: 16, Baseline: "floor-tool-stream", Requests: 100, RPS: 150, Latency: lat(1, 2), TTFT: &Latency{P50: 0.9}},
+	}, IdleRSS: 50 << 20, IdleRSSAnon: 20 << 20, IdleRSSFile: 30 << 20, Memory: &Memory{Streams: 10000, Opened: 10000, BaselineRSS: 50 << 20, PeakRSS: 50<<20 + 10000*30<<10, PerStream: 30 << 10}}
 	r.computeRatios()
 	r.checkTargets()
-	if got := r.find("grpc-miss", 16).Ratio; got == nil || math.Abs(got.RPS-0.8) > 1e-9 || math.Abs(got.P99-0.625) > 1e-9 {
-		t.Errorf("grpc-miss ratio %+v, want rps 0.8, p99 0.625", got)
+	if got := r.find("grpc-miss", 16).Ratio; got == nil || math.Abs(got.RPS-0.86) > 1e-9 || math.Abs(got.P99-0.625) > 1e-9 {
+		t.Errorf("grpc-miss ratio %+v, want rps 0.86, p99 0.625", got)
 	}
 	if r.find("grpc-stream", 16).Ratio != nil {
 		t.Error("grpc-stream has a ratio without a floor-stream row")
 	}
+	if got := r.find("grpc-tool-stream", 16).Ratio; got == nil || math.Abs(got.RPS-0.75) > 1e-9 {
+		t.Errorf("grpc-tool-stream ratio %+v, want rps 0.75 (to floor-tool-stream)", got)
+	}
 	want := map[string]string{
-		"grpc-miss c=16 throughput / floor":              "met",
-		"grpc-miss c=16 p99 added vs direct (ms)":        "met", // 2.5 − 2
-		"openai-miss c=16 throughput / floor":            "n/a",
+		"grpc-miss c=16 throughput / floor":              "met",     // 0.86
+		"openai-miss c=16 throughput / floor":            "n/a",     // endpoint not present
+		"rest-miss c=16 throughput / floor":              "n/a",     // not measured
+		"anthropic-miss c=16 throughput / floor":         "NOT MET", // 0.69
 		"grpc-hit c=16 throughput / floor":               "NOT MET", // 1.2
-		"grpc-stream c=16 TTFT p50 added vs direct (ms)": "met",     // 0.3
-		"RSS per open stream, 10000 streams (KiB)":       "met",
-		"redis-miss c=16 throughput / floor":             "met", // 0.6
+		"redis-miss c=16 throughput / floor":             "met",     // 0.6
+		"grpc-stream c=16 throughput / floor-stream":     "n/a",     // no floor-stream row
+		"grpc-miss c=1 p50 added vs direct (ms)":         "met",     // 0.1
+		"openai-miss c=1 p50 added vs direct (ms)":       "n/a",
+		"RSS per open stream, 10000 streams (KiB)":       "met",     // 30
+		"gateway RSS after start, before any load (MiB)": "NOT MET", // 50
 	}
 	for _, tg := range r.Targets {
 		w, ok := want[tg.Name]
 		if !ok {
+			t.Errorf("unexpected target %q", tg.Name)
 			continue
 		}
 		got := "n/a"
@@ -146,7 +215,7 @@ func TestReport(t *testing.T) {
 	}
 	var out bytes.Buffer
 	r.printTable(&out)
-	for _, s := range []string{"n/a (endpoint not present)", "0.80", "60.0 KiB per stream"} {
+	for _, s := range []string{"n/a (endpoint not present)", "0.86", "30.0 KiB per stream", "gateway RSS 50.0 MiB after start", "anonymous 20.0 MiB, file-backed 30.0 MiB"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, out.String())
 		}
@@ -158,6 +227,9 @@ func TestReport(t *testing.T) {
 	old, err := readReport(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if old.IdleRSS != r.IdleRSS {
+		t.Errorf("idle RSS %d after the JSON round trip, want %d", old.IdleRSS, r.IdleRSS)
 	}
 	out.Reset()
 	r.printCompare(&out, old, "r.json")
@@ -207,6 +279,9 @@ func TestEndToEnd(t *testing.T) {
 		if strings.HasSuffix(c.Path, "stream") && (c.TTFT == nil || c.TTFT.P50 <= 0) {
 			t.Errorf("%s c=%d: no time to first token", c.Path, c.Concurrency)
 		}
+	}
+	if r.IdleRSS <= 0 || r.IdleRSSAnon <= 0 || r.IdleRSSAnon > r.IdleRSS {
+		t.Errorf("idle RSS %d (anonymous %d), want the gateway's RSS after start", r.IdleRSS, r.IdleRSSAnon)
 	}
 	if m := r.Memory; m == nil || m.Opened != 200 || m.PeakRSS <= m.BaselineRSS {
 		t.Errorf("memory %+v: want 200 streams open and RSS grown", m)

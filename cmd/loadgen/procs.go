@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -128,29 +129,37 @@ func (p *proc) stop() {
 // rss reads the process's resident set size and its peak (VmRSS, VmHWM)
 // in bytes from /proc.
 func rss(pid int) (cur, peak int64, err error) {
+	v, err := procStatus(pid, "VmRSS", "VmHWM")
+	return v[0], v[1], err
+}
+
+// procStatus reads the named sizes (kB lines such as VmRSS or RssAnon)
+// from /proc/<pid>/status, in bytes, in the order asked; each must be
+// there.
+func procStatus(pid int, names ...string) ([]int64, error) {
+	v := make([]int64, len(names))
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0, 0, err
+		return v, err
 	}
+	found := 0
 	for line := range strings.Lines(string(b)) {
 		name, rest, ok := strings.Cut(line, ":")
-		if !ok || (name != "VmRSS" && name != "VmHWM") {
+		i := slices.Index(names, name)
+		if !ok || i < 0 {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", name, err)
+			return v, fmt.Errorf("%s: %w", name, err)
 		}
-		if name == "VmRSS" {
-			cur = kb << 10
-		} else {
-			peak = kb << 10
-		}
+		v[i] = kb << 10
+		found++
 	}
-	if cur == 0 {
-		return 0, 0, errors.New("no VmRSS in /proc/<pid>/status")
+	if found < len(names) {
+		return v, fmt.Errorf("/proc/%d/status lacks one of %s", pid, strings.Join(names, ", "))
 	}
-	return cur, peak, nil
+	return v, nil
 }
 
 // simProc is a running bin/llmsim.

@@ -77,7 +77,11 @@ func openStreams(ctx context.Context, g *gatewayProc, key string, n, conns int) 
 			gate <- struct{}{}
 			s, err := clients[i%conns].Stream(hold, memRequest(i), grpc.WaitForReady(true))
 			if err == nil {
-				_, err = s.Recv() // the first token: the stream is open end to end
+				var m *gatewayv1.StreamResponse
+				m, err = s.Recv() // the first token: the stream is open end to end
+				if err == nil && m.GetDelta() == "" {
+					err = fmt.Errorf("the first message carries no text: %v", m)
+				}
 			}
 			<-gate
 			if err != nil {
