@@ -87,6 +87,7 @@ func TestEveryEdgeRunsTheWholeChainInOrder(t *testing.T) {
 	rec := &recorder{}
 	srv.chain = rec.wrap(srv.chain)
 	srv.local = newLocalClient(srv.service, srv.chain)
+	srv.grpc.Stop() // the server New built, never started
 	srv.grpc = grpc.NewServer(srv.chain.Options()...)
 	gatewayv1.RegisterLLMGatewayServer(srv.grpc, srv.service)
 	grpc_health_v1.RegisterHealthServer(srv.grpc, srv.health)

@@ -23,6 +23,7 @@ func TestChainOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer srv.grpc.Stop() // never started
 	want := []string{"recovery", "metrics", "logging", "shutdown", "auth", "validation", "quota", "status"}
 	if got := srv.chain.Names(); !slices.Equal(got, want) {
 		t.Fatalf("chain = %v, want %v", got, want)

@@ -106,8 +106,13 @@ type Server struct {
 	serveErr                chan error
 }
 
-// New builds a server answering from rt. It does not listen yet. It fails
-// when opts.Limits are looser than the contract's own rules allow.
+// streamWorkers is how many goroutines the gRPC server keeps to run calls.
+const streamWorkers = 64
+
+// New builds a server answering from rt. It does not listen yet, but its
+// gRPC server's call workers run: end it with Shutdown once started (a
+// Start that fails ends them itself). It fails when opts.Limits are looser
+// than the contract's own rules allow.
 func New(opts Options, rt *gateway.Runtime) (*Server, error) {
 	if opts.Limits.MaxRequestBytes == 0 {
 		opts.Limits.MaxRequestBytes = DefaultLimits.MaxRequestBytes
@@ -154,6 +159,11 @@ func New(opts Options, rt *gateway.Runtime) (*Server, error) {
 		// refuse them with InvalidArgument naming the limit, rather than
 		// the transport's bare ResourceExhausted.
 		grpc.MaxRecvMsgSize(opts.Limits.MaxRequestBytes+64<<10),
+		// Calls run on long-lived goroutines whose stacks have already
+		// grown to what a call needs, rather than on a new goroutine each,
+		// whose stack grows by copying; a call that finds every worker
+		// busy gets a goroutine of its own, as without workers.
+		grpc.NumStreamWorkers(streamWorkers),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
 		// A span per RPC, child of the caller's traceparent (health checks
@@ -186,9 +196,13 @@ func (s *Server) Service() *gateway.Service { return s.service }
 
 // Start opens the listeners and serves in the background. Serving errors
 // are reported by [Server.Wait].
-func (s *Server) Start(ctx context.Context) error {
+func (s *Server) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			s.grpc.Stop() // its call workers
+		}
+	}()
 	var lc net.ListenConfig
-	var err error
 	if s.grpcLn, err = lc.Listen(ctx, "tcp", s.opts.GRPCAddr); err != nil {
 		return fmt.Errorf("listen gRPC on %s: %w", s.opts.GRPCAddr, err)
 	}
