@@ -34,6 +34,7 @@ import (
 	"github.com/careerpath/llmgateway/experiment"
 	"github.com/careerpath/llmgateway/gateway"
 	"github.com/careerpath/llmgateway/internal/gctune"
+	"github.com/careerpath/llmgateway/internal/logwriter"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/telemetry"
 	"github.com/careerpath/llmgateway/usage"
@@ -118,7 +119,11 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// Lines go out from one goroutine, many per write when busy; what is
+	// queued is written before run returns.
+	logOut := logwriter.New(os.Stderr)
+	defer func() { _ = logOut.Close() }()
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 	useRedisLogger(log)
 	stopTracing, err := setupTracing(ctx, getenv, log)
 	if err != nil {
