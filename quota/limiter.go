@@ -171,18 +171,19 @@ func (l *Limiter) Reserve(ctx context.Context, req Request) (*Reservation, error
 		cs = append(cs, c)
 		refs = append(refs, ref)
 	}
+	var charged []budgetKey // every budget Commit charges, with its key now
 	for i := range limits {
 		lim := &limits[i]
 		if !matches(lim, req) {
 			continue
 		}
-		base := counterBase(lim, req)
+		keys := keysFor(lim, req, now)
 		ref := counterRef{limit: lim.Name}
 		if lim.RequestsPerMinute > 0 {
-			add(Counter{Key: base + "|rpm", Kind: KindRequests, Max: float64(lim.RequestsPerMinute), N: 1}, ref)
+			add(Counter{Key: keys.rpm, Kind: KindRequests, Max: float64(lim.RequestsPerMinute), N: 1}, ref)
 		}
 		if lim.TokensPerMinute > 0 {
-			c := Counter{Key: base + "|tpm", Kind: KindTokens, Max: float64(lim.TokensPerMinute), N: float64(est)}
+			c := Counter{Key: keys.tpm, Kind: KindTokens, Max: float64(lim.TokensPerMinute), N: float64(est)}
 			if est > int64(lim.TokensPerMinute) {
 				e := &ExceededError{Limit: lim.Name, Kind: KindTokens, Key: c.Key, Max: c.Max, TooLarge: true}
 				l.obs.Rejected(req, e)
@@ -191,18 +192,23 @@ func (l *Limiter) Reserve(ctx context.Context, req Request) (*Reservation, error
 			add(c, ref)
 		}
 		if req.Stream && lim.ConcurrentStreams > 0 {
-			add(Counter{Key: base + "|streams", Kind: KindStreams, Max: float64(lim.ConcurrentStreams), N: 1, Expires: now.Add(l.lease)}, ref)
+			add(Counter{Key: keys.streams, Kind: KindStreams, Max: float64(lim.ConcurrentStreams), N: 1, Expires: now.Add(l.lease)}, ref)
 		}
 		for _, b := range budgets(lim) {
+			if b.kind == 0 {
+				continue
+			}
+			bk := budgetKey{limit: lim.Name, kind: b.kind, max: b.max, start: periodStart(b.kind, now), key: keys.budget(b.kind)}
+			charged = append(charged, bk)
 			if req.IgnoreBudgets {
 				charges = true
 				continue
 			}
-			c, end := budgetCounter(base, b.kind, b.max, now)
+			c, end := bk.counter()
 			add(c, counterRef{limit: lim.Name, end: end})
 		}
 	}
-	r := &Reservation{l: l, req: req, estimated: est, limits: limits}
+	r := &Reservation{l: l, req: req, estimated: est, budgets: charged}
 	if len(cs) == 0 {
 		if !charges {
 			r.done.Store(true) // nothing to commit or release
@@ -309,7 +315,7 @@ type Reservation struct {
 	store     Store // nil when it reserved no counter
 	counters  []Counter
 	remaining []Remaining
-	limits    []config.Limit // the limits it was made with
+	budgets   []budgetKey // the budgets Commit charges, keyed for the period of the reservation
 	done      atomic.Bool
 }
 
@@ -361,18 +367,15 @@ func (r *Reservation) Commit(ctx context.Context, actualTokens int64, costUSD fl
 	}
 	var refs []budgetRef
 	if costUSD > 0 {
-		for i := range r.limits {
-			lim := &r.limits[i]
-			if !matches(lim, r.req) {
-				continue
+		for _, bk := range r.budgets {
+			if start := periodStart(bk.kind, now); !start.Equal(bk.start) {
+				// A new day or month began since the reservation.
+				bk.start, bk.key = start, periodKey(bk.key[:strings.LastIndexByte(bk.key, '|')], bk.kind, start)
 			}
-			base := counterBase(lim, r.req)
-			for _, b := range budgets(lim) {
-				c, _ := budgetCounter(base, b.kind, b.max, now)
-				c.N = costUSD
-				refs = append(refs, budgetRef{i: len(cs), limit: lim.Name, start: periodStart(b.kind, now)})
-				cs = append(cs, c)
-			}
+			c, _ := bk.counter()
+			c.N = costUSD
+			refs = append(refs, budgetRef{i: len(cs), limit: bk.limit, start: bk.start})
+			cs = append(cs, c)
 		}
 	}
 	before, err := r.adjust(ctx, now, cs)
@@ -456,47 +459,146 @@ func matches(lim *config.Limit, req Request) bool {
 	return true
 }
 
-// keyEscaper keeps scope values from forging another key or, on Redis
-// Cluster, another hash slot.
-var keyEscaper = strings.NewReplacer("%", "%25", "|", "%7C", "=", "%3D", "{", "%7B", "}", "%7D")
-
-// counterBase is the key of lim's counters for req: the limit's name and
-// its scope values, e.g. "per_user|user=u42".
-func counterBase(lim *config.Limit, req Request) string {
-	var b strings.Builder
-	b.WriteString(lim.Name)
-	for _, s := range lim.Scope {
-		var v string
-		switch s {
-		case config.ScopeAPIKey:
-			v = req.Client
-		case config.ScopeUser:
-			v = req.User
-		case config.ScopeRoute:
-			v = req.Route
-		}
-		b.WriteByte('|')
-		b.WriteString(s)
-		b.WriteByte('=')
-		_, _ = keyEscaper.WriteString(&b, v)
-	}
-	return b.String()
+// limitKeys are the keys of one limit's counters for one request, all
+// slices of one string.
+type limitKeys struct {
+	rpm, tpm, streams, day, month string
 }
 
-// budget is one budget of a limit.
+// budget is the key of k's counter.
+func (k limitKeys) budget(kind Kind) string {
+	if kind == KindUSDPerMonth {
+		return k.month
+	}
+	return k.day
+}
+
+// keysFor returns lim's counter keys for req at now: its name and scope
+// values (e.g. "per_user|user=u42") followed by the counter's dimension
+// ("|rpm", "|tpm", "|streams") or budget period ("|day=2026-12-05",
+// "|month=2026-12"), built in one allocation, and only those lim has.
+func keysFor(lim *config.Limit, req Request, now time.Time) limitKeys {
+	baseLen := len(lim.Name)
+	for _, sc := range lim.Scope {
+		baseLen += 2 + len(sc) + escapedLen(scopeValue(sc, req))
+	}
+	var (
+		n      int
+		suffix [5]int // the length of each key's suffix, 0 for none
+	)
+	if lim.RequestsPerMinute > 0 {
+		suffix[0] = len("|rpm")
+	}
+	if lim.TokensPerMinute > 0 {
+		suffix[1] = len("|tpm")
+	}
+	if lim.ConcurrentStreams > 0 {
+		suffix[2] = len("|streams")
+	}
+	if lim.USDPerDay > 0 {
+		suffix[3] = len("|day=2006-01-02")
+	}
+	if lim.USDPerMonth > 0 {
+		suffix[4] = len("|month=2006-01")
+	}
+	for _, l := range suffix {
+		if l > 0 {
+			n += baseLen + l
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	var ends [5][2]int
+	var date [len("2006-01-02")]byte
+	for i, l := range suffix {
+		if l == 0 {
+			continue
+		}
+		ends[i][0] = b.Len()
+		b.WriteString(lim.Name)
+		for _, sc := range lim.Scope {
+			b.WriteByte('|')
+			b.WriteString(sc)
+			b.WriteByte('=')
+			writeEscaped(&b, scopeValue(sc, req))
+		}
+		switch i {
+		case 0:
+			b.WriteString("|rpm")
+		case 1:
+			b.WriteString("|tpm")
+		case 2:
+			b.WriteString("|streams")
+		case 3:
+			b.WriteString("|day=")
+			b.Write(periodStart(KindUSDPerDay, now).AppendFormat(date[:0], "2006-01-02"))
+		case 4:
+			b.WriteString("|month=")
+			b.Write(periodStart(KindUSDPerMonth, now).AppendFormat(date[:0], "2006-01"))
+		}
+		ends[i][1] = b.Len()
+	}
+	s := b.String()
+	at := func(i int) string { return s[ends[i][0]:ends[i][1]] }
+	return limitKeys{rpm: at(0), tpm: at(1), streams: at(2), day: at(3), month: at(4)}
+}
+
+// scopeValue is req's value for the scope dimension sc.
+func scopeValue(sc string, req Request) string {
+	switch sc {
+	case config.ScopeAPIKey:
+		return req.Client
+	case config.ScopeUser:
+		return req.User
+	case config.ScopeRoute:
+		return req.Route
+	}
+	return ""
+}
+
+// escapes keep scope values from forging another key or, on Redis
+// Cluster, another hash slot: each of these bytes is written as %XX.
+func escapes(c byte) bool {
+	return c == '%' || c == '|' || c == '=' || c == '{' || c == '}'
+}
+
+func escapedLen(v string) int {
+	n := len(v)
+	for i := 0; i < len(v); i++ {
+		if escapes(v[i]) {
+			n += 2
+		}
+	}
+	return n
+}
+
+func writeEscaped(b *strings.Builder, v string) {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; escapes(c) {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		} else {
+			b.WriteByte(c)
+		}
+	}
+}
+
+// budget is one budget of a limit; kind 0 for none.
 type budget struct {
 	kind Kind
 	max  float64
 }
 
-// budgets lists lim's budgets.
-func budgets(lim *config.Limit) []budget {
-	var bs []budget
+// budgets lists lim's budgets: the day's first, then the month's.
+func budgets(lim *config.Limit) [2]budget {
+	var bs [2]budget
 	if lim.USDPerDay > 0 {
-		bs = append(bs, budget{KindUSDPerDay, lim.USDPerDay})
+		bs[0] = budget{KindUSDPerDay, lim.USDPerDay}
 	}
 	if lim.USDPerMonth > 0 {
-		bs = append(bs, budget{KindUSDPerMonth, lim.USDPerMonth})
+		bs[1] = budget{KindUSDPerMonth, lim.USDPerMonth}
 	}
 	return bs
 }
@@ -510,16 +612,30 @@ func periodStart(k Kind, now time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// budgetCounter is the counter of a budget in the period of now, checked
-// (N 0), and the end of the period.
-func budgetCounter(base string, k Kind, maxUSD float64, now time.Time) (Counter, time.Time) {
-	start := periodStart(k, now)
-	var key string
-	var end time.Time
+// periodKey is the key of a budget of kind k for the period starting at
+// start, from the limit's base key.
+func periodKey(base string, k Kind, start time.Time) string {
 	if k == KindUSDPerMonth {
-		key, end = base+"|month="+start.Format("2006-01"), start.AddDate(0, 1, 0)
-	} else {
-		key, end = base+"|day="+start.Format("2006-01-02"), start.AddDate(0, 0, 1)
+		return base + "|month=" + start.Format("2006-01")
 	}
-	return Counter{Key: key, Kind: k, Max: maxUSD, Expires: end.Add(budgetGrace)}, end
+	return base + "|day=" + start.Format("2006-01-02")
+}
+
+// budgetKey is a budget of a reservation's limit in one period.
+type budgetKey struct {
+	limit string
+	kind  Kind
+	max   float64
+	start time.Time // of the period
+	key   string
+}
+
+// counter is the budget's counter, checked (N 0), and the end of its
+// period.
+func (bk budgetKey) counter() (Counter, time.Time) {
+	end := bk.start.AddDate(0, 0, 1)
+	if bk.kind == KindUSDPerMonth {
+		end = bk.start.AddDate(0, 1, 0)
+	}
+	return Counter{Key: bk.key, Kind: bk.kind, Max: bk.max, Expires: end.Add(budgetGrace)}, end
 }

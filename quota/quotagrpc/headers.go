@@ -35,21 +35,42 @@ func remainingHeaders(rs []quota.Remaining) metadata.MD {
 		}
 	}
 	// The keys are lower case already: set directly, not through
-	// MD.Set, which lower-cases each. One backing array holds the values.
-	md := make(metadata.MD, 3*n)
-	vals := make([]string, 3*n)
-	for d, h := range headerDims {
+	// MD.Set, which lower-cases each. One backing array holds the value
+	// slices, and one string every number.
+	var (
+		digits [len(headerDims) * 3 * 32]byte
+		ends   [len(headerDims) * 3]int
+		b      = digits[:0]
+	)
+	for d := range headerDims {
 		if !seen[d] {
 			continue
 		}
 		r := &tightest[d]
-		vals[0] = strconv.FormatFloat(r.Remaining, 'f', -1, 64)
-		vals[1] = strconv.FormatFloat(r.Max, 'f', -1, 64)
-		md[h.remaining], md[h.limit] = vals[0:1:1], vals[1:2:2]
+		b = strconv.AppendFloat(b, r.Remaining, 'f', -1, 64)
+		ends[3*d] = len(b)
+		b = strconv.AppendFloat(b, r.Max, 'f', -1, 64)
+		ends[3*d+1] = len(b)
 		if r.Reset > 0 {
-			vals[2] = strconv.FormatFloat(r.Reset.Seconds(), 'f', 3, 64)
+			b = strconv.AppendFloat(b, r.Reset.Seconds(), 'f', 3, 64)
+		}
+		ends[3*d+2] = len(b)
+	}
+	nums := string(b)
+	md := make(metadata.MD, 3*n)
+	vals := make([]string, 3*n)
+	start := 0
+	for d, h := range headerDims {
+		if !seen[d] {
+			continue
+		}
+		vals[0], vals[1] = nums[start:ends[3*d]], nums[ends[3*d]:ends[3*d+1]]
+		md[h.remaining], md[h.limit] = vals[0:1:1], vals[1:2:2]
+		if ends[3*d+2] > ends[3*d+1] {
+			vals[2] = nums[ends[3*d+1]:ends[3*d+2]]
 			md[h.reset] = vals[2:3:3]
 		}
+		start = ends[3*d+2]
 		vals = vals[3:]
 	}
 	return md
