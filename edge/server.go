@@ -19,7 +19,6 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
@@ -222,7 +221,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 	timeouts := s.opts.HTTPTimeouts.withDefaults()
 	s.http = &http.Server{
-		Handler:           s.withCompat(otelhttp.NewHandler(rest, "llmgateway.rest")),
+		Handler:           s.withCompat(tracedHTTP(rest, "llmgateway.rest")),
 		ReadHeaderTimeout: timeouts.ReadHeader,
 		ReadTimeout:       timeouts.Read,
 		IdleTimeout:       timeouts.Idle,

@@ -2,11 +2,15 @@ package edge
 
 import (
 	"context"
+	"net/http"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc"
 
 	"github.com/careerpath/llmgateway/gwerr"
@@ -83,3 +87,23 @@ type contextStream struct {
 
 // Context implements grpc.ServerStream.
 func (s *contextStream) Context() context.Context { return s.ctx }
+
+// tracedHTTP is h under otelhttp's server span while the process records
+// spans. With tracing off (the no-op provider) it only carries the
+// caller's trace context (traceparent, baggage) into the request's
+// context, for the providers' requests, and skips the span, the body and
+// response wrappers and the attributes otelhttp builds on every request
+// whether or not anything records them.
+func tracedHTTP(h http.Handler, operation string) http.Handler {
+	traced := otelhttp.NewHandler(h, operation)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, off := otel.GetTracerProvider().(noop.TracerProvider); !off {
+			traced.ServeHTTP(w, r)
+			return
+		}
+		if ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header)); ctx != r.Context() {
+			r = r.WithContext(ctx)
+		}
+		h.ServeHTTP(w, r)
+	})
+}

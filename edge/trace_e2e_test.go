@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
@@ -259,6 +260,37 @@ func TestTraceparentThroughRESTShim(t *testing.T) {
 	exp := recordSpans()
 	g, _, rec := startTracedFailover(t, edge.Options{})
 	const id = "0af7651916cd43dd8448eb211c80319c"
+	postWithTraceparent(t, g, rec, id)
+	// REST span → the RPC span, one trace: the call enters the service in
+	// process, with no loopback client span.
+	tid, _ := trace.TraceIDFromHex(id)
+	kinds := map[trace.SpanKind]int{}
+	for _, s := range spansOf(exp, tid) {
+		if s.Name == "llmgateway.v1.LLMGateway/Complete" {
+			kinds[s.SpanKind]++
+		}
+	}
+	if kinds[trace.SpanKindClient] != 0 || kinds[trace.SpanKindServer] != 1 {
+		t.Fatalf("gRPC spans of the REST call by kind: %v", kinds)
+	}
+}
+
+// TestTraceparentThroughRESTShimWithTracingOff: with the no-op tracer
+// provider the REST shim skips otelhttp, and still hands the caller's
+// traceparent on to the provider.
+func TestTraceparentThroughRESTShimWithTracingOff(t *testing.T) {
+	recordSpans() // the propagators
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(noop.NewTracerProvider())
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	g, _, rec := startTracedFailover(t, edge.Options{})
+	postWithTraceparent(t, g, rec, "5b8efff798038103d269b633813fc60c")
+}
+
+// postWithTraceparent posts a REST Complete with a traceparent of trace
+// id and checks that the provider saw that trace.
+func postWithTraceparent(t *testing.T, g *gateway, rec *headerRecorder, id string) {
+	t.Helper()
 	body := `{"route":"career_advice","messages":[{"role":"ROLE_USER","content":"Hi"}],"params":{"max_tokens":16}}`
 	hreq, err := http.NewRequestWithContext(ctxT(t), http.MethodPost, "http://"+g.httpAddr+"/v1/complete", strings.NewReader(body))
 	if err != nil {
@@ -277,18 +309,6 @@ func TestTraceparentThroughRESTShim(t *testing.T) {
 	parents := rec.got()
 	if len(parents) != 1 || !strings.HasPrefix(parents[0], "00-"+id+"-") {
 		t.Fatalf("traceparent at the provider: %q", parents)
-	}
-	// REST span → the RPC span, one trace: the call enters the service in
-	// process, with no loopback client span.
-	tid, _ := trace.TraceIDFromHex(id)
-	kinds := map[trace.SpanKind]int{}
-	for _, s := range spansOf(exp, tid) {
-		if s.Name == "llmgateway.v1.LLMGateway/Complete" {
-			kinds[s.SpanKind]++
-		}
-	}
-	if kinds[trace.SpanKindClient] != 0 || kinds[trace.SpanKindServer] != 1 {
-		t.Fatalf("gRPC spans of the REST call by kind: %v", kinds)
 	}
 }
 
