@@ -71,7 +71,7 @@ func (c *localClient) Usage(ctx context.Context, in *gatewayv1.UsageRequest, opt
 func unaryCall[Req, Resp any](c *localClient, ctx context.Context, method string, in *Req,
 	call func(context.Context, *Req) (*Resp, error), opts []grpc.CallOption,
 ) (*Resp, error) {
-	ctx, ts, span := serverContext(ctx, method)
+	ctx, ts, span := serverContext(ctx, method, false)
 	defer span.End()
 	out, err := c.unary(ctx, in, &grpc.UnaryServerInfo{Server: c.srv, FullMethod: method},
 		func(ctx context.Context, req any) (any, error) { return call(ctx, req.(*Req)) })
@@ -86,7 +86,7 @@ func unaryCall[Req, Resp any](c *localClient, ctx context.Context, method string
 
 // Stream implements gatewayv1.LLMGatewayClient.
 func (c *localClient) Stream(ctx context.Context, in *gatewayv1.CompleteRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[gatewayv1.StreamResponse], error) {
-	ctx, ts, span := serverContext(ctx, gatewayv1.LLMGateway_Stream_FullMethodName)
+	ctx, ts, span := serverContext(ctx, gatewayv1.LLMGateway_Stream_FullMethodName, true)
 	cs := &localStream{ctx: ctx, req: in, ts: ts, msgs: make(chan *gatewayv1.StreamResponse, streamBuffer)}
 	info := &grpc.StreamServerInfo{FullMethod: gatewayv1.LLMGateway_Stream_FullMethodName, IsServerStream: true}
 	c.running.Add(1)
@@ -114,7 +114,7 @@ const streamBuffer = 16
 // serverContext is ctx as the server side of method sees it: the caller's
 // outgoing metadata as incoming metadata, a transport stream that
 // collects headers and trailers, and the RPC's span.
-func serverContext(ctx context.Context, method string) (context.Context, *localTransport, trace.Span) {
+func serverContext(ctx context.Context, method string, stream bool) (context.Context, *localTransport, trace.Span) {
 	md, _ := metadata.FromOutgoingContext(ctx)
 	ctx = metadata.NewIncomingContext(metadata.NewOutgoingContext(ctx, nil), md)
 	if !trace.SpanContextFromContext(ctx).IsValid() {
@@ -122,14 +122,22 @@ func serverContext(ctx context.Context, method string) (context.Context, *localT
 		// forwards its traceparent as metadata, as a gRPC caller does.
 		ctx = otel.GetTextMapPropagator().Extract(ctx, metadataCarrier(md))
 	}
-	ts := &localTransport{method: method, sent: make(chan struct{})}
+	ts := &localTransport{method: method}
+	if stream {
+		ts.sent = make(chan struct{}) // the client's Header waits on it
+	}
 	ctx = grpc.NewContextWithServerTransportStream(ctx, ts)
-	ctx, span := tracer.Start(ctx, method[1:], trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
-		attribute.String("rpc.system", "grpc"),
-		attribute.String("rpc.service", gatewayv1.LLMGateway_ServiceDesc.ServiceName),
-		attribute.String("rpc.method", method[strings.LastIndexByte(method, '/')+1:])))
+	ctx, span := tracer.Start(ctx, method[1:], serverSpan)
+	if span.IsRecording() { // attributes cost nothing while tracing is off
+		span.SetAttributes(
+			attribute.String("rpc.system", "grpc"),
+			attribute.String("rpc.service", gatewayv1.LLMGateway_ServiceDesc.ServiceName),
+			attribute.String("rpc.method", method[strings.LastIndexByte(method, '/')+1:]))
+	}
 	return ctx, ts, span
 }
+
+var serverSpan = trace.WithSpanKind(trace.SpanKindServer)
 
 // endRPCSpan records the call's gRPC status on its span.
 func endRPCSpan(span trace.Span, err error) {
@@ -148,8 +156,8 @@ type localTransport struct {
 
 	mu              sync.Mutex
 	header, trailer metadata.MD
-	once            sync.Once
-	sent            chan struct{} // closed once the header is sent
+	headerSent      bool
+	sent            chan struct{} // a stream's: closed once the header is sent
 }
 
 // Method implements grpc.ServerTransportStream.
@@ -161,10 +169,8 @@ func (t *localTransport) Method() string { return t.method }
 func (t *localTransport) SetHeader(md metadata.MD) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	select {
-	case <-t.sent:
+	if t.headerSent {
 		return errHeaderSent
-	default:
 	}
 	if t.header == nil {
 		t.header = md
@@ -193,7 +199,16 @@ func (t *localTransport) SetTrailer(md metadata.MD) error {
 
 // send marks the header sent: later SetHeader calls fail, as on a real
 // transport.
-func (t *localTransport) send() { t.once.Do(func() { close(t.sent) }) }
+func (t *localTransport) send() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.headerSent {
+		t.headerSent = true
+		if t.sent != nil {
+			close(t.sent)
+		}
+	}
+}
 
 // headerMD is the header as sent.
 func (t *localTransport) headerMD() metadata.MD {
