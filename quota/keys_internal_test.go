@@ -22,6 +22,11 @@ func TestKeysFor(t *testing.T) {
 	if got != want {
 		t.Errorf("keysFor =\n%+v\nwant\n%+v", got, want)
 	}
+	// The day's names are kept between calls: a new day gets its own.
+	next := keysFor(&config.Limit{Name: "g", USDPerDay: 1, USDPerMonth: 1}, req, now.Add(24*time.Hour))
+	if next.day != "g|day=2026-12-07" || next.month != "g|month=2026-12" {
+		t.Errorf("the next day's keys: %+v", next)
+	}
 	if k := keysFor(&config.Limit{Name: "global", TokensPerMinute: 5}, req, now); k != (limitKeys{tpm: "global|tpm"}) {
 		t.Errorf("an unscoped limit with one dimension: %+v", k)
 	}

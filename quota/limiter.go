@@ -509,7 +509,10 @@ func keysFor(lim *config.Limit, req Request, now time.Time) limitKeys {
 	var b strings.Builder
 	b.Grow(n)
 	var ends [5][2]int
-	var date [len("2006-01-02")]byte
+	var names *periodNames
+	if suffix[3]+suffix[4] > 0 {
+		names = periodNamesAt(now)
+	}
 	for i, l := range suffix {
 		if l == 0 {
 			continue
@@ -531,16 +534,41 @@ func keysFor(lim *config.Limit, req Request, now time.Time) limitKeys {
 			b.WriteString("|streams")
 		case 3:
 			b.WriteString("|day=")
-			b.Write(periodStart(KindUSDPerDay, now).AppendFormat(date[:0], "2006-01-02"))
+			b.WriteString(names.day)
 		case 4:
 			b.WriteString("|month=")
-			b.Write(periodStart(KindUSDPerMonth, now).AppendFormat(date[:0], "2006-01"))
+			b.WriteString(names.month)
 		}
 		ends[i][1] = b.Len()
 	}
 	s := b.String()
 	at := func(i int) string { return s[ends[i][0]:ends[i][1]] }
 	return limitKeys{rpm: at(0), tpm: at(1), streams: at(2), day: at(3), month: at(4)}
+}
+
+// periodNames are the names of a UTC day and its month in budget keys.
+type periodNames struct {
+	unixDay    int64
+	day, month string // "2006-01-02", "2006-01"
+}
+
+// periods holds the names of the last day asked for: formatting them
+// anew on every request costs more than the rest of the keys.
+var periods atomic.Pointer[periodNames]
+
+// periodNamesAt returns the names of now's UTC day and month.
+func periodNamesAt(now time.Time) *periodNames {
+	unixDay := now.Unix() / 86400
+	if now.Unix() < 0 && now.Unix()%86400 != 0 {
+		unixDay-- // floor, for the few clocks before 1970
+	}
+	if p := periods.Load(); p != nil && p.unixDay == unixDay {
+		return p
+	}
+	start := periodStart(KindUSDPerDay, now)
+	p := &periodNames{unixDay: unixDay, day: start.Format("2006-01-02"), month: start.Format("2006-01")}
+	periods.Store(p)
+	return p
 }
 
 // scopeValue is req's value for the scope dimension sc.
