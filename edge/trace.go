@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -12,6 +14,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 
 	"github.com/careerpath/llmgateway/gwerr"
 )
@@ -106,4 +110,55 @@ func tracedHTTP(h http.Handler, operation string) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// rpcTraceHandler is the gRPC server's stats handler: otelgrpc's (a span
+// per RPC, child of the caller's traceparent; health checks left out)
+// while the process records spans. With tracing off (the no-op provider,
+// installed before the server is built) it only carries the caller's
+// trace context into the call, for the providers' requests, without the
+// span, attributes and metrics otelgrpc makes of every RPC regardless.
+func rpcTraceHandler() stats.Handler {
+	if _, off := otel.GetTracerProvider().(noop.TracerProvider); off {
+		return traceContextOnly{}
+	}
+	return otelgrpc.NewServerHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))
+}
+
+// traceContextOnly is a stats.Handler that extracts the caller's trace
+// context from the call's metadata and does nothing else.
+type traceContextOnly struct{}
+
+func (traceContextOnly) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
+	return otel.GetTextMapPropagator().Extract(ctx, incomingCarrier{ctx})
+}
+
+func (traceContextOnly) HandleRPC(context.Context, stats.RPCStats) {}
+
+func (traceContextOnly) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+
+func (traceContextOnly) HandleConn(context.Context, stats.ConnStats) {}
+
+// incomingCarrier reads a call's incoming metadata for the propagators
+// without copying all of it.
+type incomingCarrier struct{ ctx context.Context }
+
+func (c incomingCarrier) Get(key string) string {
+	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (c incomingCarrier) Set(string, string) {}
+
+func (c incomingCarrier) Keys() []string {
+	md, _ := metadata.FromIncomingContext(c.ctx)
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	return keys
 }

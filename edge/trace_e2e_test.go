@@ -287,6 +287,25 @@ func TestTraceparentThroughRESTShimWithTracingOff(t *testing.T) {
 	postWithTraceparent(t, g, rec, "5b8efff798038103d269b633813fc60c")
 }
 
+// TestTraceparentOverGRPCWithTracingOff: with the no-op tracer provider
+// the gRPC server runs without otelgrpc's handler, and a caller's
+// traceparent still reaches the provider.
+func TestTraceparentOverGRPCWithTracingOff(t *testing.T) {
+	recordSpans() // the propagators
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(noop.NewTracerProvider())
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	g, _, rec := startTracedFailover(t, edge.Options{})
+	const id = "7a3c9e1f0b2d4c6e8f0a1b2c3d4e5f60"
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "traceparent", "00-"+id+"-3333333333333333-01")
+	if _, err := g.client.Complete(ctx, request("career_advice", "u")); err != nil {
+		t.Fatal(err)
+	}
+	if parents := rec.got(); len(parents) != 1 || !strings.HasPrefix(parents[0], "00-"+id+"-") {
+		t.Fatalf("traceparent at the provider: %q", parents)
+	}
+}
+
 // postWithTraceparent posts a REST Complete with a traceparent of trace
 // id and checks that the provider saw that trace.
 func postWithTraceparent(t *testing.T, g *gateway, rec *headerRecorder, id string) {
