@@ -1,10 +1,9 @@
 package anthropic
 
 import (
-	"encoding/json"
-
 	"github.com/careerpath/llmgateway/providers"
 	wire "github.com/careerpath/llmgateway/wire/anthropic"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // normalize converts usage counts to the gateway's meaning: InputTokens is
@@ -22,7 +21,7 @@ func normalize(c *wire.Counts) providers.Usage {
 // With unwrap the input of the forced [JSONAnswerTool] call is the answer.
 func (p *Provider) parseResponse(body []byte, unwrap bool) (*providers.Response, error) {
 	var w wire.Message
-	if err := json.Unmarshal(body, &w); err != nil {
+	if err := wirejson.Unmarshal(body, &w); err != nil {
 		return nil, p.malformed(body, err)
 	}
 	switch w.Type {

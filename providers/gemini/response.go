@@ -1,11 +1,11 @@
 package gemini
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/careerpath/llmgateway/providers"
 	wire "github.com/careerpath/llmgateway/wire/gemini"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // normalize converts usage metadata to the gateway's meaning.
@@ -84,7 +84,7 @@ func (c *converter) convert(parts []wire.Part) []providers.Part {
 // parseResponse maps a 2xx generateContent body.
 func (p *Provider) parseResponse(body []byte) (*providers.Response, error) {
 	var w wire.Response
-	if err := json.Unmarshal(body, &w); err != nil {
+	if err := wirejson.Unmarshal(body, &w); err != nil {
 		return nil, p.malformed(body, err)
 	}
 	if w.Error != nil {

@@ -1,13 +1,13 @@
 package gemini
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/providers/sse"
 	wire "github.com/careerpath/llmgateway/wire/gemini"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // parser maps the events of one streamGenerateContent call to chunks.
@@ -64,7 +64,7 @@ func (ps *parser) next() (providers.Chunk, error) {
 			return providers.Chunk{}, err
 		}
 		var w wire.Response
-		if err := json.Unmarshal(e.Data, &w); err != nil {
+		if err := wirejson.Unmarshal(e.Data, &w); err != nil {
 			return providers.Chunk{}, ps.p.malformed(e.Data, err)
 		}
 		if w.Error != nil {

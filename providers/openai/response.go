@@ -1,11 +1,11 @@
 package openai
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/careerpath/llmgateway/providers"
 	wire "github.com/careerpath/llmgateway/wire/openai"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // toUsage normalises OpenAI's usage: prompt_tokens already includes the
@@ -28,7 +28,7 @@ func toUsage(u *wire.Usage) providers.Usage {
 // parseCompletion maps a 2xx chat.completion body to a Response.
 func (p *Provider) parseCompletion(body []byte, resp *http.Response) (*providers.Response, error) {
 	var c wire.ChatCompletion
-	if err := json.Unmarshal(body, &c); err != nil {
+	if err := wirejson.Unmarshal(body, &c); err != nil {
 		ct := mediaType(resp.Header.Get("Content-Type"))
 		if ct == "" {
 			ct = "no content type"
