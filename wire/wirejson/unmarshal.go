@@ -17,7 +17,9 @@ import (
 // document either rejects is
 // decoded again by encoding/json, so that errors read as they always
 // have. The wire packages' FuzzUnmarshalAgrees holds the two decoders to
-// the same results on the vendors' response types.
+// the same results on the vendors' response types, which is all it is for:
+// callers' requests stay with encoding/json (go-json drops a request's
+// messages when their key is spelled "Messages", for one).
 func Unmarshal(data []byte, v any) error {
 	if utf8.Valid(data) && json.Valid(data) && gojson.Unmarshal(data, v) == nil {
 		return nil
