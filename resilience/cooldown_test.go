@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -323,5 +324,39 @@ func TestDefaultRouteTimeout(t *testing.T) {
 	g := rep.set.Guards()
 	if got, want := resilience.DefaultRouteTimeout(g["primary"], g["backup"]), 34*time.Second+resilience.DefaultAttemptBudget; got != want {
 		t.Fatalf("primary and backup: %v, want the sum %v", got, want)
+	}
+}
+
+// TestAttemptTimeoutIsRetriedThenFailsOver: a primary that hangs is cut at
+// its attempt timeout, each attempt recorded as a timeout, retried, then
+// the backup answers.
+func TestAttemptTimeoutIsRetriedThenFailsOver(t *testing.T) {
+	primary, backup, pURL, bURL := startSims(t)
+	if err := primary.SetFault(sim.Fault{Hang: true}); err != nil {
+		t.Fatal(err)
+	}
+	pc := config.Provider{Timeout: config.Duration(200 * time.Millisecond),
+		Retry: &config.Retry{MaxAttempts: 2, InitialBackoff: config.Duration(time.Millisecond)}}
+	c := newReplica(t, pURL, bURL, pc).withBackup(t)
+	r := req()
+	start := time.Now()
+	ans, err := c.Complete(ctx(t), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 400*time.Millisecond || el > quick {
+		t.Errorf("answered after %v, want two attempts of 200ms first", el)
+	}
+	if ans.Target != backupTarget || calls(backup) != 1 || calls(primary) != 2 {
+		t.Errorf("answered by %v; calls: primary %d, backup %d", ans.Target, calls(primary), calls(backup))
+	}
+	att := r.Attempts()
+	if len(att) != 2 {
+		t.Fatalf("attempts %+v, want the primary's two", att)
+	}
+	for _, a := range att {
+		if a.Kind != providers.KindTimeout || !strings.Contains(a.Err.Error(), "attempt timed out after 200ms") {
+			t.Errorf("attempt %v: %v, want a timeout of the attempt", a.Kind, a.Err)
+		}
 	}
 }

@@ -129,10 +129,11 @@ func newGuard(name string, p providers.Provider, pc config.Provider, obs Observe
 		g.maxWait = time.Duration(pc.MaxQueueWait)
 		unary = append(unary, g.bulkhead)
 	}
+	// The attempt timeout is a deadline on the attempt's context (see
+	// complete), not a policy: failsafe's timeout waits for the attempt
+	// to return all the same, and a deadline lets the provider see that
+	// its own timeout is already in force.
 	unary = append(unary, g.breaker)
-	if g.attemptTimeout > 0 {
-		unary = append(unary, timeout.New[*Answer](g.attemptTimeout))
-	}
 	g.unary = failsafe.With(unary...)
 	// A stream outlives the attempt that opened it: its concurrency permit
 	// is held until it closes, the breaker hears its outcome when it ends
@@ -246,7 +247,12 @@ func (g *Guard) complete(ctx context.Context, r *Request, t Target, step Step) (
 		attemptStart := time.Now()
 		req := *r.Provider
 		req.Model = t.Model
-		actx, span := startAttempt(exec.Context(), t, step)
+		actx, cancel := exec.Context(), context.CancelFunc(func() {})
+		if g.attemptTimeout > 0 {
+			actx, cancel = context.WithTimeout(actx, g.attemptTimeout)
+		}
+		defer cancel()
+		actx, span := startAttempt(actx, t, step)
 		resp, err := g.provider.Complete(actx, &req)
 		var verdict *schemaVerdict
 		if err == nil && r.gate != nil {
@@ -259,7 +265,7 @@ func (g *Guard) complete(ctx context.Context, r *Request, t Target, step Step) (
 			g.observe(t, time.Since(attemptStart), err)
 		}()
 		if err != nil {
-			if exec.Context().Err() != nil && ctx.Err() == nil {
+			if actx.Err() != nil && ctx.Err() == nil {
 				// The attempt's own timeout fired, not the caller's.
 				err = &providers.Error{Kind: providers.KindTimeout, Provider: g.name,
 					Message: "attempt timed out after " + g.attemptTimeout.String(), Err: err}

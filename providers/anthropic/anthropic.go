@@ -218,10 +218,7 @@ func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*provi
 	if err != nil {
 		return nil, err
 	}
-	actx, cancel := ctx, context.CancelFunc(func() {})
-	if p.timeout > 0 {
-		actx, cancel = context.WithTimeout(ctx, p.timeout)
-	}
+	actx, cancel := providers.AttemptContext(ctx, p.timeout)
 	defer cancel()
 
 	resp, err := p.send(actx, rb)

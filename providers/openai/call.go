@@ -24,12 +24,8 @@ func (p *Provider) Complete(ctx context.Context, req *providers.Request) (*provi
 	}
 	defer body.release()
 
-	actx := ctx
-	if p.timeout > 0 {
-		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, p.timeout)
-		defer cancel()
-	}
+	actx, cancel := providers.AttemptContext(ctx, p.timeout)
+	defer cancel()
 	hreq, err := p.newHTTPRequest(actx, body, false)
 	if err != nil {
 		return nil, err
