@@ -12,19 +12,19 @@ import (
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 
 	"github.com/careerpath/llmgateway/gwerr"
+	"github.com/careerpath/llmgateway/internal/spans"
 )
 
 // tracer is taken from the global provider, so that spans cost nothing
 // until the process installs one (OpenTelemetry's no-op default). The RPC's
 // own span comes from the otelgrpc stats handler (or, for in-process
 // calls, from [serverContext]); these are its children.
-var tracer = otel.Tracer("github.com/careerpath/llmgateway/edge")
+var tracer = spans.Tracer("github.com/careerpath/llmgateway/edge")
 
 // spanAuth is the span of the auth link.
 const spanAuth = "llmgateway.auth"
@@ -101,7 +101,7 @@ func (s *contextStream) Context() context.Context { return s.ctx }
 func tracedHTTP(h http.Handler, operation string) http.Handler {
 	traced := otelhttp.NewHandler(h, operation)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, off := otel.GetTracerProvider().(noop.TracerProvider); !off {
+		if !spans.Off() {
 			traced.ServeHTTP(w, r)
 			return
 		}
@@ -119,7 +119,7 @@ func tracedHTTP(h http.Handler, operation string) http.Handler {
 // trace context into the call, for the providers' requests, without the
 // span, attributes and metrics otelgrpc makes of every RPC regardless.
 func rpcTraceHandler() stats.Handler {
-	if _, off := otel.GetTracerProvider().(noop.TracerProvider); off {
+	if spans.Off() {
 		return traceContextOnly{}
 	}
 	return otelgrpc.NewServerHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))

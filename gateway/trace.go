@@ -1,19 +1,19 @@
 package gateway
 
 import (
-	"go.opentelemetry.io/otel"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/careerpath/llmgateway/cache"
 	"github.com/careerpath/llmgateway/gwerr"
+	"github.com/careerpath/llmgateway/internal/spans"
 	"github.com/careerpath/llmgateway/routing"
 )
 
 // tracer is taken from the global provider, so that spans cost nothing
 // until the process installs one (OpenTelemetry's no-op default). The RPC's
 // own span comes from the otelgrpc stats handler; these are its children.
-var tracer = otel.Tracer("github.com/careerpath/llmgateway/gateway")
+var tracer = spans.Tracer("github.com/careerpath/llmgateway/gateway")
 
 // Names of the spans the server starts under the RPC's span; each
 // provider attempt is a span of the resilience package.

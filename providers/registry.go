@@ -8,12 +8,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/careerpath/llmgateway/internal/spans"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Settings is what a [Factory] needs to build one provider instance. The
@@ -159,7 +159,7 @@ type tracedTransport struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t tracedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if _, off := otel.GetTracerProvider().(noop.TracerProvider); !off {
+	if !spans.Off() {
 		return t.RoundTripper.RoundTrip(r)
 	}
 	ctx := r.Context()

@@ -3,17 +3,17 @@ package resilience
 import (
 	"context"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/careerpath/llmgateway/internal/spans"
 	"github.com/careerpath/llmgateway/providers"
 )
 
 // tracer is taken from the global provider, so spans cost nothing until
 // the process installs one (OpenTelemetry's no-op default).
-var tracer = otel.Tracer("github.com/careerpath/llmgateway/resilience")
+var tracer = spans.Tracer("github.com/careerpath/llmgateway/resilience")
 
 // Span and attribute names. GenAI attributes follow the OpenTelemetry
 // semantic conventions; the rest are the gateway's own.
@@ -38,12 +38,19 @@ const (
 
 // startChain starts the span covering one request's trip through the chain.
 func (c *Chain) startChain(ctx context.Context, stream bool) (context.Context, trace.Span) {
+	if spans.Off() { // no attributes to build
+		return ctx, trace.SpanFromContext(ctx)
+	}
 	return tracer.Start(ctx, spanChain, trace.WithAttributes(
 		attrRoute.String(c.route), attribute.Bool("llmgateway.stream", stream)))
 }
 
 // endChain records which step answered, or the failure.
 func endChain(span trace.Span, ans *Answer, err error) {
+	if !span.IsRecording() {
+		span.End()
+		return
+	}
 	if err != nil {
 		span.SetStatus(codes.Error, kindOf(err).String())
 		span.SetAttributes(attrErrorType.String(kindOf(err).String()))
@@ -59,6 +66,9 @@ func endChain(span trace.Span, ans *Answer, err error) {
 // startAttempt starts the span of one call to a provider, so that retries,
 // fallbacks and hedges each show as their own span.
 func startAttempt(ctx context.Context, t Target, step Step) (context.Context, trace.Span) {
+	if spans.Off() {
+		return ctx, trace.SpanFromContext(ctx)
+	}
 	return tracer.Start(ctx, spanAttempt+" "+t.Model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
 		attrOperation.String("chat"), attrProvider.String(t.Provider), attrGenAIProv.String(t.Provider),
 		attrModel.String(t.Model), attrStep.String(step.String())))

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -18,6 +17,7 @@ import (
 	"github.com/careerpath/llmgateway/auth"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/gwerr"
+	"github.com/careerpath/llmgateway/internal/spans"
 	"github.com/careerpath/llmgateway/protoconv"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/quota"
@@ -238,7 +238,7 @@ func (q *interceptor) release(ctx context.Context, g *Grant) {
 
 // tracer is taken from the global provider: spans cost nothing until the
 // process installs one.
-var tracer = otel.Tracer("github.com/careerpath/llmgateway/quota/quotagrpc")
+var tracer = spans.Tracer("github.com/careerpath/llmgateway/quota/quotagrpc")
 
 // spanQuota is the span of a reservation.
 const spanQuota = "llmgateway.quota"
