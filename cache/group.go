@@ -2,9 +2,11 @@ package cache
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/careerpath/llmgateway/internal/stack"
@@ -29,6 +31,12 @@ const DefaultGroupTimeout = 5 * time.Minute
 // gets its result, and the key is forgotten: the group shares calls in
 // flight, the [Store] keeps results.
 //
+// A caller that looked the key up in the store before calling Do may have
+// missed an answer that a call stored between its lookup and Do, which it
+// would then fetch again: [Group.Mark], taken before the lookup, and
+// [Group.FinishedSince] tell when that can be, so that only then does the
+// work look again.
+//
 // The zero Group is ready to use. A Group must not be copied after first
 // use.
 type Group struct {
@@ -40,6 +48,50 @@ type Group struct {
 
 	mu    sync.Mutex
 	calls map[Key]*call
+
+	// finishes counts the calls that have finished; finished holds, per
+	// slot of keys, the count when the last of theirs finished.
+	finishes atomic.Uint64
+	finished [finishSlots]atomic.Uint64
+}
+
+// finishSlots is how many slots [Group.FinishedSince] spreads keys over:
+// a call finishing for another key of the same slot makes it report true,
+// which costs one more lookup.
+const finishSlots = 1024
+
+// Mark is a moment in a [Group]'s history.
+type Mark uint64
+
+// Mark returns the present moment, to take before looking a key up in the
+// store the group's work fills.
+func (g *Group) Mark() Mark { return Mark(g.finishes.Load()) }
+
+// FinishedSince reports whether a call for key may have finished after m
+// was taken. It serves the work of a call that a caller started after a
+// lookup of key, taken after m, missed: if it reports false, every call
+// for key finished before m, so what their work stored was in the store
+// before that lookup, and the miss stands. It may report true when no
+// call for key finished (one of another key sharing its slot did), never
+// false when one did.
+func (g *Group) FinishedSince(key Key, m Mark) bool {
+	return g.finished[slotOf(key)].Load() > uint64(m)
+}
+
+// slotOf is key's slot in Group.finished.
+func slotOf(key Key) uint64 { return binary.LittleEndian.Uint64(key[:8]) % finishSlots }
+
+// finish records that a call for key finished: before it is forgotten, so
+// that a caller that no longer finds it in flight sees its mark.
+func (g *Group) finish(key Key) {
+	n := g.finishes.Add(1)
+	slot := &g.finished[slotOf(key)]
+	for {
+		old := slot.Load()
+		if old >= n || slot.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
 
 // call is one run of a work function and the callers waiting for it.
@@ -92,6 +144,7 @@ func (g *Group) run(ctx context.Context, key Key, c *call, fn func(context.Conte
 		if r := recover(); r != nil {
 			c.entry, c.err = Entry{}, &PanicError{Value: r, Stack: debug.Stack()}
 		}
+		g.finish(key)
 		g.forget(key, c)
 		close(c.done)
 	}()

@@ -306,3 +306,62 @@ func TestGroupCallerAlreadyGone(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// FinishedSince is what lets a caller whose lookup missed skip a second
+// lookup: it reports a call for the key that finished after the mark, and
+// nothing before the first one or after the mark of the last.
+func TestGroupFinishedSince(t *testing.T) {
+	var g cache.Group
+	k := keyN(1)
+	other := keyN(2)
+	for i := 3; cache.SameSlot(k, other); i++ {
+		other = keyN(i)
+	}
+	before := g.Mark()
+	if g.FinishedSince(k, before) {
+		t.Fatal("a call finished in a new group")
+	}
+	fn := func(context.Context) (cache.Entry, error) { return cachetest.Answer(1), nil }
+	if _, _, err := g.Do(context.Background(), other, fn); err != nil {
+		t.Fatal(err)
+	}
+	if g.FinishedSince(k, before) {
+		t.Error("a call for another key (of another slot) counts for this one")
+	}
+	if !g.FinishedSince(other, before) {
+		t.Error("the call that finished is not reported")
+	}
+	// A call that fails finishes too: what it stored is not the group's
+	// business.
+	if _, _, err := g.Do(context.Background(), k, func(context.Context) (cache.Entry, error) {
+		return cache.Entry{}, errors.New("upstream down")
+	}); err == nil {
+		t.Fatal("the error was lost")
+	}
+	if !g.FinishedSince(k, before) {
+		t.Error("the failed call is not reported")
+	}
+	after := g.Mark()
+	if g.FinishedSince(k, after) || g.FinishedSince(other, after) {
+		t.Error("calls that finished before the mark are reported")
+	}
+	// A call in flight when the mark is taken and finishing after it is
+	// reported: the caller that took the mark may have looked up before its
+	// work stored anything.
+	release := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _, _ = g.Do(context.Background(), k, func(context.Context) (cache.Entry, error) {
+			<-release
+			return cachetest.Answer(1), nil
+		})
+	}()
+	waitFor(t, "the call", func() bool { return cache.Waiters(&g, k) == 1 })
+	during := g.Mark()
+	close(release)
+	<-done
+	if !g.FinishedSince(k, during) {
+		t.Error("the call that finished after the mark is not reported")
+	}
+}

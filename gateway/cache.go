@@ -81,18 +81,20 @@ type notFresh struct{ ans *resilience.Answer }
 
 func (*notFresh) Error() string { return "answer not cacheable" }
 
-// completeCached answers a cacheable request: concurrent identical
-// requests share one trip through the failover chain, whose fresh answer
-// is stored. The first caller gets the chain's own answer; the others get
-// it as a coalesced cache hit.
-func (s *Service) completeCached(ctx context.Context, group *cache.Group, chain *resilience.Chain, r *resilience.Request, p cachePlan) (*resilience.Answer, bool, error) {
+// completeCached answers a cacheable request whose lookup, after mark,
+// missed: concurrent identical requests share one trip through the
+// failover chain, whose fresh answer is stored. The first caller gets the
+// chain's own answer; the others get it as a coalesced cache hit.
+func (s *Service) completeCached(ctx context.Context, group *cache.Group, mark cache.Mark, chain *resilience.Chain, r *resilience.Request, p cachePlan) (*resilience.Answer, bool, error) {
 	var mine *resilience.Answer
 	callerDL, hasDL := ctx.Deadline()
 	e, shared, err := group.Do(ctx, p.key, func(ctx context.Context) (cache.Entry, error) {
 		// An identical call may have stored the answer between this
-		// caller's lookup and now.
-		if e, st, _ := s.cache.Get(ctx, p.key); st == cache.Fresh {
-			return e, nil
+		// caller's lookup and now; only then is it worth a second look.
+		if group.FinishedSince(p.key, mark) {
+			if e, st, _ := s.cache.Get(ctx, p.key); st == cache.Fresh {
+				return e, nil
+			}
 		}
 		if hasDL {
 			// The shared work outlives any one caller; Retry-After

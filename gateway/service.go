@@ -128,7 +128,9 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	r := &resilience.Request{Provider: preq}
 	plan, cacheable := planCache(ctx, rt, d, req, preq)
 	o.Cacheable = cacheable
+	var mark cache.Mark
 	if cacheable {
+		mark = rt.group.Mark()
 		if e, ok := s.lookup(ctx, plan); ok {
 			o.SchemaCheck = hitSchemaCheck(preq)
 			return cachedResponse(o, e.Response(), hitAccounting(e.Provider, e.Model)), nil
@@ -139,7 +141,7 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	var ans *resilience.Answer
 	shared := false
 	if cacheable {
-		ans, shared, err = s.completeCached(ctx, &rt.group, rt.chain(d), r, plan)
+		ans, shared, err = s.completeCached(ctx, &rt.group, mark, rt.chain(d), r, plan)
 	} else {
 		ans, err = rt.chain(d).Complete(ctx, r)
 	}
