@@ -28,8 +28,9 @@ const DefaultGroupTimeout = 5 * time.Minute
 // its context's error and the others keep waiting. When the last waiting
 // caller leaves, fn's context is canceled and the key is forgotten, so the
 // next caller starts afresh. When fn returns, every caller still waiting
-// gets its result, and the key is forgotten: the group shares calls in
-// flight, the [Store] keeps results.
+// gets its result, and the key is forgotten (with [Group.DoThen], once the
+// result is stored): the group shares calls in flight, the [Store] keeps
+// results.
 //
 // A caller that looked the key up in the store before calling Do may have
 // missed an answer that a call stored between its lookup and Do, which it
@@ -97,6 +98,7 @@ func (g *Group) finish(key Key) {
 // call is one run of a work function and the callers waiting for it.
 type call struct {
 	done    chan struct{} // closed when entry and err are set
+	stored  chan struct{} // closed when then has run, or will not
 	entry   Entry
 	err     error
 	waiters int // callers waiting; guarded by Group.mu
@@ -111,8 +113,24 @@ type call struct {
 // other caller is waiting. A panic in fn is returned to every caller as an
 // error.
 func (g *Group) Do(ctx context.Context, key Key, fn func(ctx context.Context) (Entry, error)) (e Entry, shared bool, err error) {
+	e, shared, _, err = g.DoThen(ctx, key, fn, nil)
+	return e, shared, err
+}
+
+// DoThen is [Group.Do] with a second step, then, which stores fn's entry.
+// When fn succeeds, every waiting caller gets the entry at once, with
+// stored, a channel closed once then has run; then runs on fn's
+// goroutine, with its context, before the call is forgotten (and counted
+// by [Group.FinishedSince]), and a caller that arrives meanwhile still
+// joins the call: the entry is never out of reach, neither in flight nor
+// stored. A caller that must not answer before the entry is stored does
+// its own work, then waits on stored: the store runs alongside. stored is
+// closed already when there is nothing to store (fn failed, or then is
+// nil). A panic in then is recovered and dropped: the callers have their
+// result.
+func (g *Group) DoThen(ctx context.Context, key Key, fn func(ctx context.Context) (Entry, error), then func(ctx context.Context, e Entry)) (e Entry, shared bool, stored <-chan struct{}, err error) {
 	if err := ctx.Err(); err != nil {
-		return Entry{}, false, err // start nothing for a caller who has gone
+		return Entry{}, false, alreadyClosed, err // start nothing for a caller who has gone
 	}
 	g.mu.Lock()
 	if c, ok := g.calls[key]; ok {
@@ -128,39 +146,64 @@ func (g *Group) Do(ctx context.Context, key Key, fn func(ctx context.Context) (E
 		timeout = DefaultGroupTimeout
 	}
 	workCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-	c := &call{done: make(chan struct{}), waiters: 1, cancel: cancel}
+	c := &call{done: make(chan struct{}), stored: make(chan struct{}), waiters: 1, cancel: cancel}
 	g.calls[key] = c
 	g.mu.Unlock()
 
-	go g.run(workCtx, key, c, fn)
+	go g.run(workCtx, key, c, fn, then)
 	return g.wait(ctx, key, c, false)
 }
 
-// run calls fn and hands its result to the call's waiters.
-func (g *Group) run(ctx context.Context, key Key, c *call, fn func(context.Context) (Entry, error)) {
+// run calls fn and hands its result to the call's waiters, then, when
+// there is then and fn succeeded, calls it before forgetting the call.
+func (g *Group) run(ctx context.Context, key Key, c *call, fn func(context.Context) (Entry, error), then func(context.Context, Entry)) {
 	_ = stack.Grow() // fn is deep: grow while shallow
 	defer c.cancel()
-	defer func() {
-		if r := recover(); r != nil {
-			c.entry, c.err = Entry{}, &PanicError{Value: r, Stack: debug.Stack()}
-		}
+	c.entry, c.err = work(ctx, fn)
+	if then == nil || c.err != nil {
 		g.finish(key)
 		g.forget(key, c)
+		close(c.stored)
 		close(c.done)
+		return
+	}
+	close(c.done)
+	func() {
+		defer func() { _ = recover() }()
+		then(ctx, c.entry)
 	}()
-	c.entry, c.err = fn(ctx)
+	g.finish(key)
+	g.forget(key, c)
+	close(c.stored)
+}
+
+// alreadyClosed is a closed channel.
+var alreadyClosed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// work calls fn, turning a panic into a [*PanicError].
+func work(ctx context.Context, fn func(context.Context) (Entry, error)) (e Entry, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, err = Entry{}, &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return fn(ctx)
 }
 
 // wait waits for c or for ctx, whichever ends first.
-func (g *Group) wait(ctx context.Context, key Key, c *call, shared bool) (Entry, bool, error) {
+func (g *Group) wait(ctx context.Context, key Key, c *call, shared bool) (Entry, bool, <-chan struct{}, error) {
 	select {
 	case <-c.done:
-		return c.entry, shared, c.err
+		return c.entry, shared, c.stored, c.err
 	case <-ctx.Done():
 	}
 	select {
 	case <-c.done: // both ready: the result is worth more than the error
-		return c.entry, shared, c.err
+		return c.entry, shared, c.stored, c.err
 	default:
 	}
 	g.mu.Lock()
@@ -173,7 +216,7 @@ func (g *Group) wait(ctx context.Context, key Key, c *call, shared bool) (Entry,
 	if last {
 		c.cancel()
 	}
-	return Entry{}, shared, ctx.Err()
+	return Entry{}, shared, alreadyClosed, ctx.Err()
 }
 
 // forget removes c from the calls in flight, unless a newer call for key
