@@ -17,3 +17,6 @@ func InFlight(g *Group) int {
 	defer g.mu.Unlock()
 	return len(g.calls)
 }
+
+// SameSlot reports whether a and b share a slot of Group.FinishedSince.
+func SameSlot(a, b Key) bool { return slotOf(a) == slotOf(b) }

@@ -306,3 +306,148 @@ func TestGroupCallerAlreadyGone(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// FinishedSince is what lets a caller whose lookup missed skip a second
+// lookup: it reports a call for the key that finished after the mark, and
+// nothing before the first one or after the mark of the last.
+func TestGroupFinishedSince(t *testing.T) {
+	var g cache.Group
+	k := keyN(1)
+	other := keyN(2)
+	for i := 3; cache.SameSlot(k, other); i++ {
+		other = keyN(i)
+	}
+	before := g.Mark()
+	if g.FinishedSince(k, before) {
+		t.Fatal("a call finished in a new group")
+	}
+	fn := func(context.Context) (cache.Entry, error) { return cachetest.Answer(1), nil }
+	if _, _, err := g.Do(context.Background(), other, fn); err != nil {
+		t.Fatal(err)
+	}
+	if g.FinishedSince(k, before) {
+		t.Error("a call for another key (of another slot) counts for this one")
+	}
+	if !g.FinishedSince(other, before) {
+		t.Error("the call that finished is not reported")
+	}
+	// A call that fails finishes too: what it stored is not the group's
+	// business.
+	if _, _, err := g.Do(context.Background(), k, func(context.Context) (cache.Entry, error) {
+		return cache.Entry{}, errors.New("upstream down")
+	}); err == nil {
+		t.Fatal("the error was lost")
+	}
+	if !g.FinishedSince(k, before) {
+		t.Error("the failed call is not reported")
+	}
+	after := g.Mark()
+	if g.FinishedSince(k, after) || g.FinishedSince(other, after) {
+		t.Error("calls that finished before the mark are reported")
+	}
+	// A call in flight when the mark is taken and finishing after it is
+	// reported: the caller that took the mark may have looked up before its
+	// work stored anything.
+	release := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _, _ = g.Do(context.Background(), k, func(context.Context) (cache.Entry, error) {
+			<-release
+			return cachetest.Answer(1), nil
+		})
+	}()
+	waitFor(t, "the call", func() bool { return cache.Waiters(&g, k) == 1 })
+	during := g.Mark()
+	close(release)
+	<-done
+	if !g.FinishedSince(k, during) {
+		t.Error("the call that finished after the mark is not reported")
+	}
+}
+
+// DoThen hands fn's entry to its callers before then stores it, with a
+// channel closed once it is stored, and a caller arriving while then runs
+// joins the call instead of starting another: the entry is never out of
+// reach.
+func TestGroupDoThen(t *testing.T) {
+	var g cache.Group
+	k := keyN(1)
+	var calls atomic.Int32
+	fn := func(context.Context) (cache.Entry, error) {
+		calls.Add(1)
+		return cachetest.Answer(1), nil
+	}
+	storing := make(chan struct{})
+	release := make(chan struct{})
+	var got cache.Entry
+	then := func(_ context.Context, e cache.Entry) {
+		close(storing)
+		<-release
+		got = e
+	}
+	before := g.Mark()
+	e, shared, stored, err := g.DoThen(context.Background(), k, fn, then)
+	if err != nil || shared || e != cachetest.Answer(1) {
+		t.Fatalf("first caller: %+v %v %v", e, shared, err)
+	}
+	<-storing // the caller has the entry before it is stored
+	e, shared, stored2, err := g.DoThen(context.Background(), k, func(context.Context) (cache.Entry, error) {
+		t.Error("a caller arriving while the entry is stored started another call")
+		return cache.Entry{}, nil
+	}, nil)
+	if err != nil || !shared || e != cachetest.Answer(1) || stored2 != stored {
+		t.Errorf("caller during the store: %+v %v %v, want the entry, shared, the same channel", e, shared, err)
+	}
+	select {
+	case <-stored:
+		t.Fatal("stored closed before then returned")
+	default:
+	}
+	if g.FinishedSince(k, before) {
+		t.Error("the call counts as finished before it stored its entry")
+	}
+	close(release)
+	<-stored
+	if got != cachetest.Answer(1) {
+		t.Errorf("then stored %+v", got)
+	}
+	if f := cache.InFlight(&g); f != 0 || !g.FinishedSince(k, before) {
+		t.Errorf("once stored: %d calls in flight, finished %v; want the call forgotten and counted", f, g.FinishedSince(k, before))
+	}
+	if c := calls.Load(); c != 1 {
+		t.Errorf("fn ran %d times", c)
+	}
+}
+
+func TestGroupDoThenNotAfterAFailure(t *testing.T) {
+	var g cache.Group
+	_, _, stored, err := g.DoThen(context.Background(), keyN(1), func(context.Context) (cache.Entry, error) {
+		return cache.Entry{}, errors.New("upstream down")
+	}, func(context.Context, cache.Entry) { t.Error("then ran after fn failed") })
+	if err == nil {
+		t.Fatal("the error was lost")
+	}
+	select {
+	case <-stored:
+	default:
+		t.Error("nothing to store, but stored is open")
+	}
+	if f := cache.InFlight(&g); f != 0 {
+		t.Errorf("%d calls in flight after the failure", f)
+	}
+}
+
+func TestGroupDoThenPanics(t *testing.T) {
+	var g cache.Group
+	e, _, stored, err := g.DoThen(context.Background(), keyN(1), func(context.Context) (cache.Entry, error) {
+		return cachetest.Answer(1), nil
+	}, func(context.Context, cache.Entry) { panic("store broke") })
+	if err != nil || e != cachetest.Answer(1) {
+		t.Fatalf("caller: %+v %v, want the entry", e, err)
+	}
+	<-stored
+	if f := cache.InFlight(&g); f != 0 {
+		t.Errorf("%d calls in flight after then panicked", f)
+	}
+}

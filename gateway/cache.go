@@ -81,18 +81,24 @@ type notFresh struct{ ans *resilience.Answer }
 
 func (*notFresh) Error() string { return "answer not cacheable" }
 
-// completeCached answers a cacheable request: concurrent identical
-// requests share one trip through the failover chain, whose fresh answer
-// is stored. The first caller gets the chain's own answer; the others get
-// it as a coalesced cache hit.
-func (s *Service) completeCached(ctx context.Context, group *cache.Group, chain *resilience.Chain, r *resilience.Request, p cachePlan) (*resilience.Answer, bool, error) {
+// completeCached answers a cacheable request whose lookup, after mark,
+// missed: concurrent identical requests share one trip through the
+// failover chain, whose fresh answer is stored. The first caller gets the
+// chain's own answer; the others get it as a coalesced cache hit. The
+// answer is stored once the callers have it, while the shared call still
+// hands it to identical requests; stored is closed when it is, and the
+// callers answer only then, having settled their quota meanwhile.
+func (s *Service) completeCached(ctx context.Context, group *cache.Group, mark cache.Mark, chain *resilience.Chain, r *resilience.Request, p cachePlan) (_ *resilience.Answer, shared bool, stored <-chan struct{}, _ error) {
 	var mine *resilience.Answer
+	fresh := false // the work's entry comes from the chain, not the store
 	callerDL, hasDL := ctx.Deadline()
-	e, shared, err := group.Do(ctx, p.key, func(ctx context.Context) (cache.Entry, error) {
+	e, shared, stored, err := group.DoThen(ctx, p.key, func(ctx context.Context) (cache.Entry, error) {
 		// An identical call may have stored the answer between this
-		// caller's lookup and now.
-		if e, st, _ := s.cache.Get(ctx, p.key); st == cache.Fresh {
-			return e, nil
+		// caller's lookup and now; only then is it worth a second look.
+		if group.FinishedSince(p.key, mark) {
+			if e, st, _ := s.cache.Get(ctx, p.key); st == cache.Fresh {
+				return e, nil
+			}
 		}
 		if hasDL {
 			// The shared work outlives any one caller; Retry-After
@@ -114,22 +120,26 @@ func (s *Service) completeCached(ctx context.Context, group *cache.Group, chain 
 		if e.Model == "" {
 			e.Model = ans.Target.Model
 		}
-		_ = s.cache.Set(ctx, p.key, e, p.ttl, p.maxStale) // failures are counted by the store's observer
+		fresh = true
 		return e, nil
+	}, func(ctx context.Context, e cache.Entry) {
+		if fresh {
+			_ = s.cache.Set(ctx, p.key, e, p.ttl, p.maxStale) // failures are counted by the store's observer
+		}
 	})
 	var nf *notFresh
 	switch {
 	case errors.As(err, &nf):
-		return nf.ans, shared, nil
+		return nf.ans, shared, stored, nil
 	case err != nil:
-		return nil, shared, err
+		return nil, shared, stored, err
 	case !shared && mine != nil:
-		return mine, false, nil
+		return mine, false, stored, nil
 	}
 	// A follower, or a leader whose re-check found the answer stored: a
 	// cache hit either way.
 	return &resilience.Answer{Response: e.Response(), Step: resilience.StepPrimary,
-		Target: resilience.Target{Provider: e.Provider, Model: e.Model}}, true, nil
+		Target: resilience.Target{Provider: e.Provider, Model: e.Model}}, true, stored, nil
 }
 
 // lookup returns a fresh cached answer for p, if there is one.

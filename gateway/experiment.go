@@ -40,10 +40,11 @@ type ExperimentOptions struct {
 // ExperimentService answers the Feedback and GetExperiment RPCs and
 // records every finished routed request into its experiment's
 // [experiment.Store]. Observations are written after the response has
-// left, by one writer that writes those queued meanwhile together (one
-// pipelined round trip to Redis); one that finds the queue full is written
-// by its request. The RPCs first wait for what this replica has queued,
-// and Feedback for a response id it does not know yet looks again after
+// left, by one writer that writes those queued within a few milliseconds
+// together (one pipelined round trip to Redis); one that finds the queue
+// full is written by its request. The RPCs first wait for what this
+// replica has queued (cutting the writer's wait for more short), and
+// Feedback for a response id it does not know yet looks again after
 // [feedbackRetry], for an answer another replica has still to write.
 // [ExperimentService.Close] writes what is left. Its methods may be
 // called on a nil *ExperimentService: the RPCs then answer Unimplemented
@@ -69,7 +70,8 @@ func NewExperimentService(st experiment.Store, opts ExperimentOptions) *Experime
 	}
 	e := &ExperimentService{store: st, opts: opts, log: log}
 	e.writer = batchwriter.New(batchwriter.Options[experiment.Observation]{
-		Queue: experimentQueue, Batch: experimentBatch, Timeout: opts.RecordTimeout, Pause: opts.RecordPause,
+		Queue: experimentQueue, Batch: experimentBatch, Linger: experimentLinger,
+		Timeout: opts.RecordTimeout, Pause: opts.RecordPause,
 		Write: e.write, Failed: e.failed})
 	return e
 }
@@ -77,9 +79,10 @@ func NewExperimentService(st experiment.Store, opts ExperimentOptions) *Experime
 // The experiment recorder's queue and batch sizes, and how long Feedback
 // waits before it looks again for a response id it does not know.
 const (
-	experimentQueue = 4096
-	experimentBatch = 256
-	feedbackRetry   = 50 * time.Millisecond
+	experimentQueue  = 4096
+	experimentBatch  = 256
+	experimentLinger = 5 * time.Millisecond // how long the writer waits for more observations to join a write
+	feedbackRetry    = 50 * time.Millisecond
 )
 
 // Close writes the observations still queued; later ones are written by

@@ -108,12 +108,21 @@ var errStreamEnded = errors.New("upstream stream ended without a final chunk")
 // Complete implements gatewayv1.LLMGatewayServer.
 func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) (_ *gatewayv1.CompleteResponse, err error) {
 	o := s.begin(ctx, req, false)
+	var stored <-chan struct{} // closed once a miss's answer is in the cache
 	// Published before the answer leaves: Feedback on this replica waits
 	// for what the experiment recorder queued, so that feedback on the
 	// answer always finds its attribution.
 	defer func() {
 		o.Err, o.Latency = err, time.Since(o.start)
 		s.publish(ctx, o)
+		if stored != nil {
+			// The answer leaves once it is in the cache, for every
+			// replica to find; the quota settled in the meantime.
+			select {
+			case <-stored:
+			case <-ctx.Done():
+			}
+		}
 	}()
 	rt := s.acquire()
 	defer rt.release()
@@ -128,7 +137,9 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	r := &resilience.Request{Provider: preq}
 	plan, cacheable := planCache(ctx, rt, d, req, preq)
 	o.Cacheable = cacheable
+	var mark cache.Mark
 	if cacheable {
+		mark = rt.group.Mark()
 		if e, ok := s.lookup(ctx, plan); ok {
 			o.SchemaCheck = hitSchemaCheck(preq)
 			return cachedResponse(o, e.Response(), hitAccounting(e.Provider, e.Model)), nil
@@ -139,7 +150,7 @@ func (s *Service) Complete(ctx context.Context, req *gatewayv1.CompleteRequest) 
 	var ans *resilience.Answer
 	shared := false
 	if cacheable {
-		ans, shared, err = s.completeCached(ctx, &rt.group, rt.chain(d), r, plan)
+		ans, shared, stored, err = s.completeCached(ctx, &rt.group, mark, rt.chain(d), r, plan)
 	} else {
 		ans, err = rt.chain(d).Complete(ctx, r)
 	}

@@ -28,18 +28,23 @@ const (
 	usageQueue = 4096
 	// usageBatch is the most entries written to the store at once.
 	usageBatch = 256
+	// usageLinger is how long the writer waits for more answers to join a
+	// write: the answers of a few milliseconds share one round trip, and
+	// those of one client, route and model one set of counters.
+	usageLinger = 5 * time.Millisecond
 )
 
 // Ledger records every answer the gateway serves into a [ledger.Store] and
 // answers the Usage RPC from it. Recording never fails or holds up a
 // request for long: answers are queued, in memory, to one writer that
 // writes them in batches (one pipelined round trip to Redis for all the
-// answers queued meanwhile) after the response has left; a request whose
-// answer finds the queue full records it itself. Nothing queued is lost:
-// [Ledger.Close] writes what is left, and the Usage RPC first waits for
-// the answers queued before it. A store failure is logged, counted and
-// told to the observer, and recording pauses for a second after one; the
-// answers not written are counted in [Ledger.Failures].
+// answers queued within a few milliseconds) after the response has left;
+// a request whose answer finds the queue full records it itself. Nothing
+// queued is lost: [Ledger.Close] writes what is left, and the Usage RPC
+// first waits for the answers queued before it (cutting the writer's wait
+// for more short). A store failure is logged, counted and told to the
+// observer, and recording pauses for a second after one; the answers not
+// written are counted in [Ledger.Failures].
 type Ledger struct {
 	store ledger.Store
 	obs   ledger.Observer
@@ -63,7 +68,7 @@ func (l *Ledger) Failures() int64 { return l.writer.Lost() }
 
 // writerOptions are the ledger's background writer's.
 func (l *Ledger) writerOptions(queue, batch int, timeout time.Duration) batchwriter.Options[ledger.Entry] {
-	return batchwriter.Options[ledger.Entry]{Queue: queue, Batch: batch, Timeout: timeout, Pause: usagePause,
+	return batchwriter.Options[ledger.Entry]{Queue: queue, Batch: batch, Linger: usageLinger, Timeout: timeout, Pause: usagePause,
 		Write: l.write, Failed: l.failed}
 }
 

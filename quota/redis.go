@@ -51,11 +51,16 @@ type RedisOptions struct {
 // to the callers' time, so they hold whatever Redis's clock says.
 //
 // A call that times out may still have run on the server: a reservation
-// may then count although the caller was told of an error.
+// may then count although the caller was told of an error. A client built
+// with ContextTimeoutEnabled gives up at the deadline by itself; with any
+// other client each call runs on a goroutine of its own, abandoned at the
+// deadline.
 type RedisStore struct {
 	c       redis.UniversalClient
 	prefix  string
 	timeout time.Duration
+	// direct: c gives up at its context's deadline by itself.
+	direct bool
 }
 
 // NewRedisStore returns a store on c. The caller owns c and closes it.
@@ -69,7 +74,19 @@ func NewRedisStore(c redis.UniversalClient, opts RedisOptions) *RedisStore {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultRedisTimeout
 	}
-	return &RedisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout}
+	return &RedisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, direct: honoursDeadlines(c)}
+}
+
+// honoursDeadlines reports whether c bounds its dials, reads, writes and
+// retries by the context's deadline.
+func honoursDeadlines(c redis.UniversalClient) bool {
+	switch c := c.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
 }
 
 // Key is the Redis key of a counter key.
@@ -269,6 +286,10 @@ func (s *RedisStore) run(ctx context.Context, keys []string, argv []any) ([]any,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if s.direct {
+		res, err := quotaScript.Run(ctx, s.c, keys, argv...).Slice()
+		return res, deadlineErr(ctx, err)
+	}
 	done := make(chan struct{})
 	var res []any
 	var err error
@@ -281,13 +302,27 @@ func (s *RedisStore) run(ctx context.Context, keys []string, argv []any) ([]any,
 	}()
 	select {
 	case <-done:
-		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-			err = fmt.Errorf("%w: %w", ctx.Err(), err)
-		}
-		return res, err
+		return res, deadlineErr(ctx, err)
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}
+}
+
+// deadlineErr makes an error that ctx's end caused (a client that sets
+// its socket deadlines from ctx reports an i/o timeout, sometimes before
+// ctx's own timer has fired) match ctx's error too.
+func deadlineErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	cerr := ctx.Err()
+	if d, ok := ctx.Deadline(); cerr == nil && ok && !time.Now().Before(d) {
+		cerr = context.DeadlineExceeded
+	}
+	if cerr == nil || errors.Is(err, cerr) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", cerr, err)
 }
 
 // parseFloat reads a number the script returned as a string.

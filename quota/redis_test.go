@@ -3,6 +3,7 @@ package quota_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -179,4 +180,81 @@ func TestRedisDown(t *testing.T) {
 	if n := c.Exists(ctx, "llmgw:quota:rpm|rpm").Val(); n != 1 {
 		t.Error("the limiter did not go back to Redis")
 	}
+}
+
+// TestRedisUnresponsive: a Redis that accepts connections and never
+// answers fails each call at the store's timeout, or at the caller's
+// shorter deadline, with a client that honours context deadlines itself
+// and with one of go-redis's defaults, which the store bounds on a
+// goroutine of its own.
+func TestRedisUnresponsive(t *testing.T) {
+	for _, ctxTimeout := range []bool{true, false} {
+		t.Run("ContextTimeoutEnabled="+strconv.FormatBool(ctxTimeout), func(t *testing.T) {
+			addr := blackhole(t) // registered first: its cleanup runs after the client's close
+			c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: ctxTimeout})
+			t.Cleanup(func() { _ = c.Close() })
+			s := quota.NewRedisStore(c, quota.RedisOptions{Timeout: 50 * time.Millisecond})
+			cs := []quota.Counter{{Key: "k|rpm", Kind: quota.KindRequests, Max: 10, N: 1}}
+			ctx := context.Background()
+			start := time.Now()
+			if _, _, err := s.Reserve(ctx, time.Now(), "id", cs); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Reserve: %v, want a deadline error", err)
+			}
+			if el := time.Since(start); el > 200*time.Millisecond {
+				t.Errorf("Reserve took %v, timeout 50ms", el)
+			}
+			start = time.Now()
+			if _, err := s.Adjust(ctx, time.Now(), "id", cs); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Adjust: %v, want a deadline error", err)
+			}
+			if el := time.Since(start); el > 200*time.Millisecond {
+				t.Errorf("Adjust took %v, timeout 50ms", el)
+			}
+			short, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
+			defer cancel()
+			start = time.Now()
+			if _, _, err := s.Reserve(short, time.Now(), "id", cs); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Reserve with a 5ms deadline: %v", err)
+			}
+			if el := time.Since(start); el > 45*time.Millisecond {
+				t.Errorf("Reserve with a 5ms deadline took %v", el)
+			}
+		})
+	}
+}
+
+// blackhole listens on a free port, accepts connections and never answers.
+func blackhole(t *testing.T) string {
+	t.Helper()
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		_ = l.Close()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return l.Addr().String()
 }

@@ -17,6 +17,11 @@ type Options[T any] struct {
 	Queue int
 	// Batch is the most items written at once.
 	Batch int
+	// Linger is how long the writer waits, once it holds an item, for more
+	// to join its batch (until Batch): a write then carries the items of
+	// several requests even when they come one at a time, so there are
+	// fewer of them. Flush and Close cut the wait short; 0 writes at once.
+	Linger time.Duration
 	// Timeout bounds one call of Write.
 	Timeout time.Duration
 	// Pause is how long writing stops after Write failed, so that a store
@@ -33,11 +38,12 @@ type Options[T any] struct {
 }
 
 // Writer queues items, in memory, to one goroutine that writes everything
-// queued meanwhile as one batch. An item that finds the queue full, or the
-// writer closed, is written at once by its own caller, so nothing is
-// dropped for want of room. Flush waits for what was queued before it;
-// Close writes what is left and stops the goroutine, which starts with
-// the first item. A failed write pauses writing for Options.Pause.
+// queued meanwhile (and, with Options.Linger, a little longer) as one
+// batch. An item that finds the queue full, or the writer closed, is
+// written at once by its own caller, so nothing is dropped for want of
+// room. Flush waits for what was queued before it; Close writes what is
+// left and stops the goroutine, which starts with the first item. A failed
+// write pauses writing for Options.Pause.
 type Writer[T any] struct {
 	opts Options[T]
 
@@ -48,7 +54,8 @@ type Writer[T any] struct {
 	closed  bool
 	exited  chan struct{} // closed when the goroutine has written everything
 
-	queued   atomic.Int64 // items sent on queue, ever
+	queued   atomic.Int64  // items sent on queue, ever
+	hurry    chan struct{} // a Flush wants what is held written now
 	wmu      sync.Mutex
 	written  int64         // items the goroutine has handled; guarded by wmu
 	progress chan struct{} // closed and replaced when written grows; guarded by wmu
@@ -60,7 +67,7 @@ type Writer[T any] struct {
 // New returns a writer with opts.
 func New[T any](opts Options[T]) *Writer[T] {
 	return &Writer[T]{opts: opts, queue: make(chan T, opts.Queue),
-		exited: make(chan struct{}), progress: make(chan struct{})}
+		exited: make(chan struct{}), progress: make(chan struct{}), hurry: make(chan struct{}, 1)}
 }
 
 // Lost is the number of items not written: those of failed writes and
@@ -110,19 +117,7 @@ func (w *Writer[T]) run() {
 	defer close(w.exited)
 	batch := make([]T, 0, w.opts.Batch)
 	for v := range w.queue {
-		batch = append(batch[:0], v)
-	fill:
-		for len(batch) < w.opts.Batch {
-			select {
-			case v, ok := <-w.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, v)
-			default:
-				break fill
-			}
-		}
+		batch = w.collect(append(batch[:0], v))
 		w.write(batch)
 		clear(batch) // let the written items go
 		w.wmu.Lock()
@@ -133,10 +128,54 @@ func (w *Writer[T]) run() {
 	}
 }
 
+// collect adds to batch what is queued and, with a Linger, what comes
+// within it, up to Batch items. A Flush ends the wait: what is queued then
+// is taken, and the batch is written.
+func (w *Writer[T]) collect(batch []T) []T {
+	var expired <-chan time.Time
+	if w.opts.Linger > 0 {
+		t := time.NewTimer(w.opts.Linger)
+		defer t.Stop()
+		expired = t.C
+	}
+	for len(batch) < w.opts.Batch {
+		select {
+		case v, ok := <-w.queue:
+			if !ok { // closed: write what is held
+				return batch
+			}
+			batch = append(batch, v)
+			continue
+		default:
+		}
+		if expired == nil {
+			return batch
+		}
+		select {
+		case v, ok := <-w.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, v)
+		case <-expired:
+			return batch
+		case <-w.hurry:
+			expired = nil
+		}
+	}
+	return batch
+}
+
 // Flush waits until every item queued before it was called is written
-// (or counted as lost), or until ctx ends.
+// (or counted as lost), or until ctx ends. It ends the writer's linger, so
+// that it waits for writes, not for more items (at most one Linger when
+// several Flushes overlap).
 func (w *Writer[T]) Flush(ctx context.Context) error {
 	target := w.queued.Load()
+	select {
+	case w.hurry <- struct{}{}:
+	default: // a hurry is pending already
+	}
 	for {
 		w.wmu.Lock()
 		done, progress := w.written >= target, w.progress
