@@ -2,6 +2,7 @@
 package wire_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -19,9 +20,10 @@ import (
 
 // responseTypes are the documents wirejson.Unmarshal decodes.
 var responseTypes = map[string]func() any{
-	"openai":    func() any { return new(openaiwire.ChatCompletion) },
-	"anthropic": func() any { return new(anthropicwire.Message) },
-	"gemini":    func() any { return new(geminiwire.Response) },
+	"openai":       func() any { return new(openaiwire.ChatCompletion) },
+	"anthropic":    func() any { return new(anthropicwire.Message) },
+	"gemini":       func() any { return new(geminiwire.Response) },
+	"openai chunk": func() any { return new(openaiwire.ChatCompletionChunk) },
 }
 
 // FuzzUnmarshalAgrees holds wirejson.Unmarshal to encoding/json: on every
@@ -38,6 +40,19 @@ func FuzzUnmarshalAgrees(f *testing.F) {
 				f.Fatal(err)
 			}
 			f.Add(b)
+		}
+	}
+	// Every event of the recorded streams.
+	streams, _ := filepath.Glob("../providers/*/testdata/*.sse")
+	for _, p := range streams {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if data, ok := bytes.CutPrefix(line, []byte("data: ")); ok && len(data) > 0 && data[0] == '{' {
+				f.Add(bytes.Clone(data))
+			}
 		}
 	}
 	f.Add([]byte(`{"id":"x","choices":[{"message":{"content":"a\ud800b"}}],"usage":{"prompt_tokens":1.5},"ID":"y"}`))

@@ -13,6 +13,7 @@ import (
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/providers/sse"
 	wire "github.com/careerpath/llmgateway/wire/openai"
+	"github.com/careerpath/llmgateway/wire/wirejson"
 )
 
 // Draining the rest of a finished stream's body lets HTTP/1.1 reuse the
@@ -23,18 +24,6 @@ const (
 )
 
 var doneMarker = []byte(wire.Done)
-
-// eventInput feeds one event's data at a time to a json.Decoder.
-type eventInput struct{ data []byte }
-
-func (r *eventInput) Read(p []byte) (int, error) {
-	if len(r.data) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.data)
-	r.data = r.data[n:]
-	return n, nil
-}
 
 // stream is a chat.completion.chunk event stream.
 type stream struct {
@@ -50,12 +39,8 @@ type stream struct {
 	closed    atomic.Bool
 	finished  atomic.Bool // [DONE] was read; Recv no longer touches body
 
-	// Owned by Recv. Events are decoded by one json.Decoder per stream,
-	// which, unlike json.Unmarshal, keeps its scanner and decode state
-	// between values: no per-event allocations beyond the delta text.
-	dec       *json.Decoder
-	in        eventInput
-	fed       int64 // bytes handed to dec so far
+	// Owned by Recv. Each event is decoded into ev, reused (see
+	// wire.ChatCompletionChunk.Reset), with wirejson.Unmarshal.
 	ev        wire.ChatCompletionChunk
 	id, model string
 	finish    providers.FinishReason
@@ -121,14 +106,7 @@ func (s *stream) Recv() (providers.Chunk, error) {
 func (s *stream) decode(data []byte) (string, error) {
 	e := &s.ev
 	e.Reset()
-	if s.dec == nil {
-		s.dec = json.NewDecoder(&s.in)
-	}
-	s.in.data = data
-	s.fed += int64(len(data))
-	// The event must be exactly one JSON value: the decoder stops at the
-	// value's end, so anything after it is an error here.
-	if err := s.dec.Decode(e); err != nil || s.dec.InputOffset() != s.fed {
+	if err := wirejson.Unmarshal(data, e); err != nil {
 		return "", s.p.malformed(0, "stream event is not a chat.completion.chunk", data)
 	}
 	if len(e.Error) > 0 && string(e.Error) != "null" {
