@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/careerpath/llmgateway/internal/stack"
+	"github.com/careerpath/llmgateway/internal/workers"
 )
 
 // DefaultGroupTimeout bounds the shared work of a [Group] whose Timeout
@@ -20,7 +20,8 @@ const DefaultGroupTimeout = 5 * time.Minute
 // work function, like golang.org/x/sync/singleflight, but so that no
 // single caller's cancellation cancels the work the others wait for.
 //
-// The first caller of a key starts fn on its own goroutine with a context
+// The first caller of a key starts fn on a goroutine of its own (a worker,
+// see internal/workers) with a context
 // detached from the caller's ([context.WithoutCancel]: the caller's values,
 // such as its trace, without its cancellation or deadline) and bounded by
 // Timeout. Callers that arrive while it runs join it. Every caller, the
@@ -150,14 +151,13 @@ func (g *Group) DoThen(ctx context.Context, key Key, fn func(ctx context.Context
 	g.calls[key] = c
 	g.mu.Unlock()
 
-	go g.run(workCtx, key, c, fn, then)
+	workers.Go(func() { g.run(workCtx, key, c, fn, then) })
 	return g.wait(ctx, key, c, false)
 }
 
 // run calls fn and hands its result to the call's waiters, then, when
 // there is then and fn succeeded, calls it before forgetting the call.
 func (g *Group) run(ctx context.Context, key Key, c *call, fn func(context.Context) (Entry, error), then func(context.Context, Entry)) {
-	_ = stack.Grow() // fn is deep: grow while shallow
 	defer c.cancel()
 	c.entry, c.err = work(ctx, fn)
 	if then == nil || c.err != nil {
