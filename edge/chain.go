@@ -13,7 +13,6 @@ import (
 	"github.com/careerpath/llmgateway/gateway"
 	gatewayv1 "github.com/careerpath/llmgateway/gen/go/llmgateway/v1"
 	"github.com/careerpath/llmgateway/gwerr"
-	"github.com/careerpath/llmgateway/internal/stack"
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/telemetry"
 )
@@ -30,12 +29,9 @@ type Interceptor struct {
 // logging and status; ordering constraints are asserted by the tests.
 type Chain []Interceptor
 
-// Options returns the grpc.ServerOptions installing the chain. A unary
-// call first grows its goroutine's stack to the depth the chain and a
-// provider call need (see [stack.Grow]), while it is shallow.
+// Options returns the grpc.ServerOptions installing the chain.
 func (c Chain) Options() []grpc.ServerOption {
-	unary := make([]grpc.UnaryServerInterceptor, 0, len(c)+1)
-	unary = append(unary, growStack)
+	unary := make([]grpc.UnaryServerInterceptor, 0, len(c))
 	stream := make([]grpc.StreamServerInterceptor, 0, len(c))
 	for _, i := range c {
 		if i.Unary != nil {
@@ -52,7 +48,7 @@ func (c Chain) Options() []grpc.ServerOption {
 // semantics of grpc.ChainUnaryInterceptor: the first is outermost. It is
 // how in-process callers enter the same chain as gRPC callers.
 func (c Chain) unaryInterceptor() grpc.UnaryServerInterceptor {
-	its := []grpc.UnaryServerInterceptor{growStack}
+	its := make([]grpc.UnaryServerInterceptor, 0, len(c))
 	for _, i := range c {
 		if i.Unary != nil {
 			its = append(its, i.Unary)
@@ -93,12 +89,6 @@ func streamNext(its []grpc.StreamServerInterceptor, i int, info *grpc.StreamServ
 	return func(srv any, ss grpc.ServerStream) error {
 		return its[i](srv, ss, info, streamNext(its, i+1, info, h))
 	}
-}
-
-// growStack grows the call's goroutine stack before the chain runs.
-func growStack(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	_ = stack.Grow()
-	return h(ctx, req)
 }
 
 // Insert returns the chain with it placed right after the interceptor
