@@ -34,6 +34,7 @@ import (
 	"github.com/careerpath/llmgateway/experiment"
 	"github.com/careerpath/llmgateway/gateway"
 	"github.com/careerpath/llmgateway/internal/gctune"
+	"github.com/careerpath/llmgateway/internal/jsonlog"
 	"github.com/careerpath/llmgateway/internal/logwriter"
 	"github.com/careerpath/llmgateway/quota"
 	"github.com/careerpath/llmgateway/telemetry"
@@ -123,7 +124,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	// queued is written before run returns.
 	logOut := logwriter.New(os.Stderr)
 	defer func() { _ = logOut.Close() }()
-	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
+	log := slog.New(jsonlog.New(logOut, &slog.HandlerOptions{Level: level}))
 	useRedisLogger(log)
 	stopTracing, err := setupTracing(ctx, getenv, log)
 	if err != nil {
