@@ -248,7 +248,7 @@ test-grpcurl: build $(BIN)/.grpcurl-$(GRPCURL_VERSION) ## Run docs/api.md's grpc
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: build system-deps ## Load harness: simulator, floor proxy and gateway side by side, one table (about 3.5 minutes); JSON in bench/results/latest.json.
+bench: build system-deps ## Load harness: simulator, floor proxy and gateway side by side, one table (about 7 minutes); JSON in bench/results/latest.json.
 	go build -trimpath -o $(BIN)/loadgen ./cmd/loadgen
 	$(BIN)/loadgen $(BENCH_FLAGS)
 
