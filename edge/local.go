@@ -28,15 +28,32 @@ import (
 // incoming metadata, and the headers and trailers the interceptors and
 // the service set are given back as a gRPC client would see them.
 type localClient struct {
-	srv    gatewayv1.LLMGatewayServer
-	unary  grpc.UnaryServerInterceptor
-	stream grpc.StreamServerInterceptor
+	srv gatewayv1.LLMGatewayServer
+	// The unary methods through the whole chain, built once: a call makes
+	// no handler of its own.
+	complete, embed, feedback, getExperiment, usage grpc.UnaryHandler
+	stream                                          grpc.StreamServerInterceptor
 	// running counts the streams whose server side has not returned.
 	running sync.WaitGroup
 }
 
 func newLocalClient(srv gatewayv1.LLMGatewayServer, c Chain) *localClient {
-	return &localClient{srv: srv, unary: c.unaryInterceptor(), stream: c.streamInterceptor()}
+	return &localClient{srv: srv,
+		complete:      unaryMethod(c, srv, gatewayv1.LLMGateway_Complete_FullMethodName, srv.Complete),
+		embed:         unaryMethod(c, srv, gatewayv1.LLMGateway_Embed_FullMethodName, srv.Embed),
+		feedback:      unaryMethod(c, srv, gatewayv1.LLMGateway_Feedback_FullMethodName, srv.Feedback),
+		getExperiment: unaryMethod(c, srv, gatewayv1.LLMGateway_GetExperiment_FullMethodName, srv.GetExperiment),
+		usage:         unaryMethod(c, srv, gatewayv1.LLMGateway_Usage_FullMethodName, srv.Usage),
+		stream:        c.streamInterceptor(),
+	}
+}
+
+// unaryMethod is method of srv, call, behind the chain.
+func unaryMethod[Req, Resp any](c Chain, srv gatewayv1.LLMGatewayServer, method string,
+	call func(context.Context, *Req) (*Resp, error),
+) grpc.UnaryHandler {
+	return c.unaryHandler(&grpc.UnaryServerInfo{Server: srv, FullMethod: method},
+		func(ctx context.Context, req any) (any, error) { return call(ctx, req.(*Req)) })
 }
 
 // wait returns once every stream's server side has returned.
@@ -44,37 +61,34 @@ func (c *localClient) wait() { c.running.Wait() }
 
 // Complete implements gatewayv1.LLMGatewayClient.
 func (c *localClient) Complete(ctx context.Context, in *gatewayv1.CompleteRequest, opts ...grpc.CallOption) (*gatewayv1.CompleteResponse, error) {
-	return unaryCall(c, ctx, gatewayv1.LLMGateway_Complete_FullMethodName, in, c.srv.Complete, opts)
+	return unaryCall[gatewayv1.CompleteResponse](ctx, gatewayv1.LLMGateway_Complete_FullMethodName, c.complete, in, opts)
 }
 
 // Embed implements gatewayv1.LLMGatewayClient.
 func (c *localClient) Embed(ctx context.Context, in *gatewayv1.EmbedRequest, opts ...grpc.CallOption) (*gatewayv1.EmbedResponse, error) {
-	return unaryCall(c, ctx, gatewayv1.LLMGateway_Embed_FullMethodName, in, c.srv.Embed, opts)
+	return unaryCall[gatewayv1.EmbedResponse](ctx, gatewayv1.LLMGateway_Embed_FullMethodName, c.embed, in, opts)
 }
 
 // Feedback implements gatewayv1.LLMGatewayClient.
 func (c *localClient) Feedback(ctx context.Context, in *gatewayv1.FeedbackRequest, opts ...grpc.CallOption) (*gatewayv1.FeedbackResponse, error) {
-	return unaryCall(c, ctx, gatewayv1.LLMGateway_Feedback_FullMethodName, in, c.srv.Feedback, opts)
+	return unaryCall[gatewayv1.FeedbackResponse](ctx, gatewayv1.LLMGateway_Feedback_FullMethodName, c.feedback, in, opts)
 }
 
 // GetExperiment implements gatewayv1.LLMGatewayClient.
 func (c *localClient) GetExperiment(ctx context.Context, in *gatewayv1.GetExperimentRequest, opts ...grpc.CallOption) (*gatewayv1.GetExperimentResponse, error) {
-	return unaryCall(c, ctx, gatewayv1.LLMGateway_GetExperiment_FullMethodName, in, c.srv.GetExperiment, opts)
+	return unaryCall[gatewayv1.GetExperimentResponse](ctx, gatewayv1.LLMGateway_GetExperiment_FullMethodName, c.getExperiment, in, opts)
 }
 
 // Usage implements gatewayv1.LLMGatewayClient.
 func (c *localClient) Usage(ctx context.Context, in *gatewayv1.UsageRequest, opts ...grpc.CallOption) (*gatewayv1.UsageResponse, error) {
-	return unaryCall(c, ctx, gatewayv1.LLMGateway_Usage_FullMethodName, in, c.srv.Usage, opts)
+	return unaryCall[gatewayv1.UsageResponse](ctx, gatewayv1.LLMGateway_Usage_FullMethodName, c.usage, in, opts)
 }
 
-// unaryCall runs one unary method through the chain.
-func unaryCall[Req, Resp any](c *localClient, ctx context.Context, method string, in *Req,
-	call func(context.Context, *Req) (*Resp, error), opts []grpc.CallOption,
-) (*Resp, error) {
+// unaryCall runs one unary method, handler, through the chain.
+func unaryCall[Resp any](ctx context.Context, method string, handler grpc.UnaryHandler, in any, opts []grpc.CallOption) (*Resp, error) {
 	ctx, ts, span := serverContext(ctx, method, false)
 	defer span.End()
-	out, err := c.unary(ctx, in, &grpc.UnaryServerInfo{Server: c.srv, FullMethod: method},
-		func(ctx context.Context, req any) (any, error) { return call(ctx, req.(*Req)) })
+	out, err := handler(ctx, in)
 	ts.deliver(opts)
 	endRPCSpan(span, err)
 	if err != nil {

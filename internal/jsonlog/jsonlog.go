@@ -70,7 +70,8 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 			bufPool.Put(bp)
 		}
 	}()
-	b := append((*bp)[:0], '{')
+	b := (*bp)[:0]
+	b = append(b, '{')
 	if !r.Time.IsZero() {
 		t := r.Time.Round(0)
 		if y := t.Year(); y < 0 || y >= 10000 {
