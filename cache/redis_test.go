@@ -3,9 +3,7 @@ package cache_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,50 +184,13 @@ func TestRedisStoreKilled(t *testing.T) {
 	}
 }
 
-// blackhole accepts connections and never answers, as a hung Redis or a
-// dropped network path does.
-func blackhole(t *testing.T) string {
-	t.Helper()
-	var lc net.ListenConfig
-	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		wg    sync.WaitGroup
-	)
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	})
-	t.Cleanup(func() {
-		_ = l.Close()
-		wg.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
 // TestRedisStoreUnresponsive: a Redis that never answers costs each
 // operation its timeout, not the client's (go-redis's default read timeout
 // is seconds).
 func TestRedisStoreUnresponsive(t *testing.T) {
 	for _, kind := range clientKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			addr := blackhole(t) // registered first: its cleanup runs after the client's close
+			addr := redistest.Blackhole(t) // registered first: its cleanup runs after the client's close
 			// The pause after a failure is off: this test is about timeouts.
 			s := cache.NewRedisStore(newClient(t, addr, kind.ctxTimeout), cache.RedisOptions{Timeout: 50 * time.Millisecond, PauseAfterError: -1})
 			ctx := context.Background()
@@ -327,7 +288,7 @@ func BenchmarkRedisStore(b *testing.B) {
 }
 
 func TestRedisStorePausesAfterAFailure(t *testing.T) {
-	addr := blackhole(t)
+	addr := redistest.Blackhole(t)
 	s := cache.NewRedisStore(newClient(t, addr, true), cache.RedisOptions{Timeout: 50 * time.Millisecond, PauseAfterError: time.Minute})
 	ctx := context.Background()
 	if _, st, err := s.Get(ctx, keyN(1)); st != cache.Miss || err == nil {

@@ -3,7 +3,6 @@ package quota_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -190,7 +189,7 @@ func TestRedisDown(t *testing.T) {
 func TestRedisUnresponsive(t *testing.T) {
 	for _, ctxTimeout := range []bool{true, false} {
 		t.Run("ContextTimeoutEnabled="+strconv.FormatBool(ctxTimeout), func(t *testing.T) {
-			addr := blackhole(t) // registered first: its cleanup runs after the client's close
+			addr := redistest.Blackhole(t) // registered first: its cleanup runs after the client's close
 			c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: ctxTimeout})
 			t.Cleanup(func() { _ = c.Close() })
 			s := quota.NewRedisStore(c, quota.RedisOptions{Timeout: 50 * time.Millisecond})
@@ -221,40 +220,4 @@ func TestRedisUnresponsive(t *testing.T) {
 			}
 		})
 	}
-}
-
-// blackhole listens on a free port, accepts connections and never answers.
-func blackhole(t *testing.T) string {
-	t.Helper()
-	var lc net.ListenConfig
-	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		wg    sync.WaitGroup
-	)
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	})
-	t.Cleanup(func() {
-		_ = l.Close()
-		wg.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
 }
