@@ -33,7 +33,7 @@ func (g *gen) u64() uint64 {
 	return binary.LittleEndian.Uint64(b[:])
 }
 
-var strs = []string{"", "route", "a\"b\\c", "line\nbreak\t\r", "\x00\x1f\x7f", "<&>", "héllo", "\u2028\u2029", "bad\xffutf8", "emoji 🚀", "\xe2\x82"}
+var strs = []string{"", "route", "\b\f", "a\"b\\c", "line\nbreak\t\r", "\x00\x1f\x7f", "<&>", "héllo", "\u2028\u2029", "bad\xffutf8", "emoji 🚀", "\xe2\x82"}
 
 func (g *gen) str() string { return strs[int(g.byte())%len(strs)] }
 

@@ -22,7 +22,16 @@ func AppendString(dst []byte, s string) []byte {
 // AppendStringBody appends s escaped as the inside of a JSON string, as
 // encoding/json does with HTML escaping off: invalid UTF-8 becomes U+FFFD,
 // and U+2028 and U+2029 are escaped.
-func AppendStringBody(dst []byte, s string) []byte {
+func AppendStringBody(dst []byte, s string) []byte { return appendEscaped(dst, s, true) }
+
+// AppendStringBodyAsSlog is [AppendStringBody] as log/slog's JSON handler
+// escapes: its copy of encoding/json's escaper writes backspace and form
+// feed as \u0008 and \u000c, not \b and \f.
+func AppendStringBodyAsSlog(dst []byte, s string) []byte { return appendEscaped(dst, s, false) }
+
+// appendEscaped is AppendStringBody, with \b and \f for backspace and
+// form feed when shortBF.
+func appendEscaped(dst []byte, s string, shortBF bool) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
@@ -34,10 +43,14 @@ func AppendStringBody(dst []byte, s string) []byte {
 			switch c {
 			case '"', '\\':
 				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
+			case '\b', '\f':
+				if !shortBF {
+					dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+				} else if c == '\b' {
+					dst = append(dst, '\\', 'b')
+				} else {
+					dst = append(dst, '\\', 'f')
+				}
 			case '\n':
 				dst = append(dst, '\\', 'n')
 			case '\r':
