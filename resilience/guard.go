@@ -13,7 +13,6 @@ import (
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/failsafe-go/failsafe-go/hedgepolicy"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
-	"github.com/failsafe-go/failsafe-go/timeout"
 
 	"github.com/careerpath/llmgateway/config"
 	"github.com/careerpath/llmgateway/cooldown"
@@ -401,11 +400,6 @@ func (g *Guard) blocked(r *Request, t Target, step Step, start time.Time, err er
 		pe = &providers.Error{Kind: providers.KindUnavailable, Provider: g.name, Message: "circuit breaker open", Err: err}
 	case errors.Is(err, bulkhead.ErrFull):
 		pe = &providers.Error{Kind: providers.KindOverloaded, Provider: g.name, Message: "concurrency limit reached", Err: err}
-	case errors.Is(err, timeout.ErrExceeded):
-		// The attempt itself was recorded with its own error; the policy's
-		// error only needs a type.
-		return &providers.Error{Kind: providers.KindTimeout, Provider: g.name,
-			Message: "attempt timed out after " + g.attemptTimeout.String(), Err: err}
 	default:
 		return err
 	}
