@@ -124,7 +124,8 @@ func startGatewayOpts(t testing.TB, simCfg sim.Config, files map[string]string, 
 		t.Fatal(err)
 	}
 	g.metrics = telemetry.NewMetrics()
-	rtOpts := core.RuntimeOptions{Getenv: func(k string) string { return testEnv[k] }, Observer: g.metrics}
+	rtOpts := core.RuntimeOptions{Getenv: func(k string) string { return testEnv[k] }, Observer: g.metrics,
+		Cooldowns: base.Runtime.Cooldowns}
 	rt, err := core.BuildRuntime(cfg, rtOpts)
 	if err != nil {
 		t.Fatal(err)

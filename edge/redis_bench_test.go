@@ -3,14 +3,11 @@ package edge_test
 import (
 	"context"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/careerpath/llmgateway/cache"
@@ -24,7 +21,6 @@ import (
 	"github.com/careerpath/llmgateway/providers"
 	"github.com/careerpath/llmgateway/providers/sim"
 	"github.com/careerpath/llmgateway/quota"
-	"github.com/careerpath/llmgateway/telemetry"
 	ledger "github.com/careerpath/llmgateway/usage"
 )
 
@@ -114,7 +110,7 @@ func BenchmarkRedisMiss(b *testing.B) {
 	}
 }
 
-// startRedisGateway starts a gateway, in front of an OpenAI simulator, with
+// startRedisGateway starts a gateway, in front of the simulator, with
 // every store in a redis-server of its own, and returns a gRPC client of
 // it and the counter of the Redis client it shares.
 func startRedisGateway(b *testing.B) (gatewayv1.LLMGatewayClient, *roundTrips) {
@@ -124,52 +120,19 @@ func startRedisGateway(b *testing.B) (gatewayv1.LLMGatewayClient, *roundTrips) {
 	b.Cleanup(func() { _ = rc.Close() })
 	counter := &roundTrips{}
 	rc.AddHook(counter)
-
-	_, oaURL, stop, err := sim.Start(sim.Config{RequireAPIKey: testEnv["TEST_OPENAI_KEY"]})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(stop)
-	dir := b.TempDir()
-	writeFile(b, dir, config.ProviderSettingsFile, strings.NewReplacer("%OPENAI%", oaURL, "%ANTHROPIC%", oaURL).Replace(testProviders))
-	writeFile(b, dir, config.ABTestConfigFile, testRoutes)
-	writeFile(b, dir, config.RateLimitsFile, benchLimits)
-	cfg, err := config.Load(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rtOpts := core.RuntimeOptions{Getenv: func(k string) string { return testEnv[k] }, Observer: telemetry.NewMetrics(),
-		Cooldowns: cooldown.NewRedisStore(rc, cooldown.RedisOptions{})}
-	rt, err := core.BuildRuntime(cfg, rtOpts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(rt.Close)
-	srv, err := edge.New(edge.Options{
-		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		ShutdownGrace: 5 * time.Second, ConfigDir: dir, Runtime: rtOpts,
+	g := startGatewayOpts(b, sim.Config{}, map[string]string{
+		config.ProviderSettingsFile: testProviders, config.ABTestConfigFile: testRoutes, config.RateLimitsFile: benchLimits,
+	}, edge.Options{
+		Runtime: core.RuntimeOptions{Cooldowns: cooldown.NewRedisStore(rc, cooldown.RedisOptions{})},
 		Service: core.Options{
 			Cache:       cache.NewRedisStore(rc, cache.RedisOptions{}),
 			Quota:       quota.NewRedisStore(rc, quota.RedisOptions{}),
 			Experiments: experiment.NewRedisStore(rc, experiment.RedisOptions{}),
 			Usage:       ledger.NewRedisStore(rc, ledger.RedisOptions{}),
 		},
-	}, rt)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	grpcAddr, _, _ := srv.Addrs()
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = conn.Close() })
+	})
 	b.Cleanup(providers.DefaultHTTPClient().CloseIdleConnections)
-	return gatewayv1.NewLLMGatewayClient(conn), counter
+	return g.client, counter
 }
 
 // benchLimits are bench/config's: per user, per client and route, and
