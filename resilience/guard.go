@@ -246,10 +246,7 @@ func (g *Guard) complete(ctx context.Context, r *Request, t Target, step Step) (
 		attemptStart := time.Now()
 		req := *r.Provider
 		req.Model = t.Model
-		actx, cancel := exec.Context(), context.CancelFunc(func() {})
-		if g.attemptTimeout > 0 {
-			actx, cancel = context.WithTimeout(actx, g.attemptTimeout)
-		}
+		actx, cancel := providers.AttemptContext(exec.Context(), g.attemptTimeout)
 		defer cancel()
 		actx, span := startAttempt(actx, t, step)
 		resp, err := g.provider.Complete(actx, &req)
