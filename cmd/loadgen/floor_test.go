@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -14,17 +15,8 @@ import (
 // TestFloorStreams drives the floor proxy with streams from the
 // simulator, over real sockets: every stream arrives whole.
 func TestFloorStreams(t *testing.T) {
-	_, base, stop, err := sim.Start(sim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	u, _ := url.Parse(base)
-	floor := httptest.NewServer(newFloor(u, slog.New(slog.DiscardHandler)))
-	defer floor.Close()
-	client := newHTTPClient(1)
-	defer client.CloseIdleConnections()
-	tgt := &httpTarget{url: floor.URL + "/v1/chat/completions", header: map[string][]string{"Content-Type": {"application/json"}},
+	floorURL, client := floorInProcess(t)
+	tgt := &httpTarget{url: floorURL + "/v1/chat/completions", header: map[string][]string{"Content-Type": {"application/json"}},
 		body: openAIBody(true), want: answerOf(openAIModel), must: [][]byte{[]byte(`"finish_reason":"stop"`)}, sse: openAITextStream}
 	c := tgt.newCall(client)(0)
 	for i := range 2000 {
@@ -41,17 +33,8 @@ func TestFloorStreams(t *testing.T) {
 // TestFloorToolStream: a streamed tool call through the floor is read
 // whole and its arguments are the simulator's.
 func TestFloorToolStream(t *testing.T) {
-	_, base, stop, err := sim.Start(sim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	u, _ := url.Parse(base)
-	floor := httptest.NewServer(newFloor(u, slog.New(slog.DiscardHandler)))
-	defer floor.Close()
-	client := newHTTPClient(1)
-	defer client.CloseIdleConnections()
-	tgt := &httpTarget{url: floor.URL + "/v1/chat/completions", header: map[string][]string{"Content-Type": {"application/json"}},
+	floorURL, client := floorInProcess(t)
+	tgt := &httpTarget{url: floorURL + "/v1/chat/completions", header: map[string][]string{"Content-Type": {"application/json"}},
 		body: openAIToolBody, want: func([]byte) string { return toolArguments },
 		must: [][]byte{[]byte(`"name":"` + toolName + `"`), []byte(`"finish_reason":"tool_calls"`)}, sse: openAIToolStream}
 	c := tgt.newCall(client)(0)
@@ -60,4 +43,21 @@ func TestFloorToolStream(t *testing.T) {
 			t.Fatalf("stream %d: ttft %v, %v", i, ttft, err)
 		}
 	}
+}
+
+// floorInProcess starts a simulator and the floor proxy in front of it, and
+// returns the floor's URL and a client for it.
+func floorInProcess(t *testing.T) (string, *http.Client) {
+	t.Helper()
+	_, base, stop, err := sim.Start(sim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	u, _ := url.Parse(base)
+	floor := httptest.NewServer(newFloor(u, slog.New(slog.DiscardHandler)))
+	t.Cleanup(floor.Close)
+	client := newHTTPClient(1)
+	t.Cleanup(client.CloseIdleConnections)
+	return floor.URL, client
 }
