@@ -44,11 +44,12 @@ func appendEscaped(dst []byte, s string, shortBF bool) []byte {
 			case '"', '\\':
 				dst = append(dst, '\\', c)
 			case '\b', '\f':
-				if !shortBF {
+				switch {
+				case !shortBF:
 					dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-				} else if c == '\b' {
+				case c == '\b':
 					dst = append(dst, '\\', 'b')
-				} else {
+				default:
 					dst = append(dst, '\\', 'f')
 				}
 			case '\n':
